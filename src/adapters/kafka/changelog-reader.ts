@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import type { ChangelogReader, SourceRecord } from '../../ports.js';
+import type { Logger } from '../../logger.js';
+import { classify } from '../../errors.js';
+
+/**
+ * Replays changelog partitions from a checkpoint to the end, read_committed.
+ *
+ * kafkajs has no manual partition assignment, so the replay uses a short-lived consumer group of
+ * its own (`<app>-restore-<uuid>`): before it joins, its offsets are set to the checkpoints (and to
+ * the end for partitions not asked for), so nothing is fetched twice and no seek races a fetch.
+ * "The end" is the high watermark read at the start; the caller has already initialised the
+ * partition's transactional producer, which aborts any transaction a previous owner left open, so
+ * no undecided transaction lies below it. Progress counts control-only batches (transaction
+ * markers), which kafkajs never hands to eachBatch. The group is deleted afterwards.
+ */
+export class KafkaChangelogReader implements ChangelogReader {
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: { topic: string; applicationId: string; logger: Logger; timeoutMs?: number },
+  ) {}
+
+  async restore(
+    partitions: Array<{ partition: number; fromOffset: string }>,
+    apply: (partition: number, records: SourceRecord[]) => void,
+    heartbeat?: () => Promise<void>,
+  ): Promise<Map<number, { records: number; nextOffset: string }>> {
+    const { topic, logger } = this.options;
+    const result = new Map<number, { records: number; nextOffset: string }>();
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
+      const pending = new Map<number, bigint>();
+      for (const { partition, fromOffset } of partitions) {
+        const end = ends.get(partition) ?? 0n;
+        const from = BigInt(fromOffset);
+        result.set(partition, { records: 0, nextOffset: (from > end ? from : end).toString() });
+        if (from < end) pending.set(partition, from);
+      }
+      if (pending.size === 0) return result;
+
+      const groupId = `${this.options.applicationId}-restore-${randomUUID()}`;
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: [...ends].map(([partition, end]) => ({ partition, offset: (pending.get(partition) ?? end).toString() })),
+      });
+      const consumer = this.kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1_048_576 });
+      const done = new Promise<void>((resolve, reject) => {
+        const position = new Map(pending);
+        const advance = (partition: number, lastOffset: string) => {
+          const p = BigInt(lastOffset) + 1n;
+          if (p > (position.get(partition) ?? 0n)) position.set(partition, p);
+          if ([...pending.keys()].every((q) => (position.get(q) ?? 0n) >= ends.get(q)!)) resolve();
+        };
+        consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+          if (e.payload.topic === topic && pending.has(e.payload.partition)) advance(e.payload.partition, e.payload.lastOffset);
+        });
+        consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+        void consumer
+          .connect()
+          .then(() => consumer.subscribe({ topics: [topic], fromBeginning: true }))
+          .then(() =>
+            consumer.run({
+              autoCommit: false,
+              eachBatch: async ({ batch }) => {
+                const from = pending.get(batch.partition);
+                if (from === undefined) return;
+                const end = ends.get(batch.partition)!;
+                const records: SourceRecord[] = [];
+                for (const m of batch.messages) {
+                  const o = BigInt(m.offset);
+                  if (o < from || o >= end) continue;
+                  records.push({ topic, partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key ?? null, value: m.value ?? null, headers: {} });
+                }
+                if (records.length > 0) {
+                  apply(batch.partition, records);
+                  const r = result.get(batch.partition)!;
+                  r.records += records.length;
+                }
+                if (heartbeat) await heartbeat();
+              },
+            }),
+          )
+          .catch(reject);
+      });
+      const timeoutMs = this.options.timeoutMs ?? 600_000;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          done,
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`changelog restore of ${topic} did not reach the end within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+        await consumer.disconnect().catch(() => undefined);
+        await admin.deleteGroups([groupId]).catch((err: unknown) => logger.debug({ err, groupId }, 'could not delete restore group'));
+      }
+      for (const [partition, end] of ends) {
+        if (pending.has(partition)) result.get(partition)!.nextOffset = end.toString();
+      }
+      return result;
+    } catch (err) {
+      throw classify(err);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { Logger } from '../../logger.js';
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** Warnings kafkajs prints on every start that say nothing about this deployment. */
+const QUIET = [
+  'KafkaJS v2.0.0 switched default partitioner', // we use the Java-compatible default on purpose
+  'Limiting retries for the idempotent producer', // a failed send surfaces and the batch is redelivered
+];
+
+/** A kafkajs client whose logs go through pino (kafkajs' info chatter is demoted to debug). */
+export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger } & Partial<KafkaConfig>): Kafka {
+  const { logger, ...rest } = options;
+  const log = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    connectionTimeout: 3000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    ...rest,
+    logLevel: logLevel.INFO,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...fields } = entry;
+        const known = typeof message === 'string' && QUIET.some((q) => message.startsWith(q));
+        const target = level === logLevel.INFO || known ? 'debug' : (LEVELS[level] ?? 'debug');
+        log[target](fields, message);
+      },
+  });
+}

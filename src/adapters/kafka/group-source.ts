@@ -1,0 +1,111 @@
+import { BehaviorSubject, Subject } from 'rxjs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { PartitionBatch, RecordSource, SourceRecord, TopicPartition } from '../../ports.js';
+import type { Logger } from '../../logger.js';
+
+export interface GroupSourceOptions {
+  groupId: string;
+  topic: string;
+  /** Partitions processed concurrently by this process (each still strictly in order). */
+  partitionsConsumedConcurrently?: number;
+  sessionTimeoutMs?: number;
+  maxBytesPerPartition?: number;
+  logger: Logger;
+}
+
+function toSourceRecord(topic: string, partition: number, m: KafkaMessage): SourceRecord {
+  const headers: Record<string, Buffer | undefined> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    const one = Array.isArray(v) ? v[v.length - 1] : v;
+    headers[k] = one === undefined ? undefined : Buffer.isBuffer(one) ? one : Buffer.from(String(one));
+  }
+  return { topic, partition, offset: m.offset, timestamp: m.timestamp, key: m.key ?? null, value: m.value ?? null, headers };
+}
+
+/**
+ * kafkajs consumer-group source: read_committed, no auto-commit (offsets are committed by the stage,
+ * in the transaction or after the sink confirms), `eachBatch` without auto-resolve so that an
+ * abandoned or failed batch is fetched again.
+ */
+export class KafkaGroupSource implements RecordSource {
+  readonly assignment$ = new BehaviorSubject<TopicPartition[]>([]);
+  readonly failure$ = new Subject<Error>();
+  private consumer: Consumer | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: GroupSourceOptions,
+  ) {}
+
+  async start(handler: (batch: PartitionBatch) => Promise<void>): Promise<void> {
+    const { groupId, topic, logger } = this.options;
+    const consumer = this.kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: 3000,
+      maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1_048_576,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const assigned = Object.entries(e.payload.memberAssignment).flatMap(([t, parts]) => parts.map((partition) => ({ topic: t, partition })));
+      logger.info({ groupId, generationId: e.payload.groupId, assigned }, 'joined consumer group');
+      this.assignment$.next(assigned);
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+      if (!e.payload.restart) this.failure$.next(e.payload.error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (batch.messages.length === 0) return;
+        await handler({
+          topic: batch.topic,
+          partition: batch.partition,
+          records: batch.messages.map((m) => toSourceRecord(batch.topic, batch.partition, m)),
+          highWatermark: batch.highWatermark,
+          heartbeat,
+          resolve: (offset) => resolveOffset(offset),
+          isStale: () => !isRunning() || isStale(),
+        });
+        // Offsets are resolved by the handler (batch.resolve) only for what it committed; an
+        // abandoned or failed remainder is fetched again.
+        await heartbeat();
+      },
+    });
+  }
+
+  pause(partitions: TopicPartition[]): void {
+    this.consumer?.pause(groupByTopic(partitions));
+  }
+
+  resume(partitions: TopicPartition[]): void {
+    this.consumer?.resume(groupByTopic(partitions));
+  }
+
+  async commit(offsets: Array<TopicPartition & { offset: string }>): Promise<void> {
+    if (!this.consumer || offsets.length === 0) return;
+    await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+  }
+
+  async stop(): Promise<void> {
+    const c = this.consumer;
+    this.consumer = undefined;
+    if (c) await c.disconnect();
+    this.assignment$.complete();
+    this.failure$.complete();
+  }
+}
+
+function groupByTopic(partitions: TopicPartition[]): Array<{ topic: string; partitions: number[] }> {
+  const by = new Map<string, number[]>();
+  for (const { topic, partition } of partitions) by.set(topic, [...(by.get(topic) ?? []), partition]);
+  return [...by].map(([topic, parts]) => ({ topic, partitions: parts }));
+}

@@ -1,0 +1,299 @@
+import { QdrantClient } from '@qdrant/js-client-rest';
+import { AuraError, classify } from '../errors.js';
+import type { PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
+
+/**
+ * VectorSink on Qdrant through @qdrant/js-client-rest 1.19 (REST).
+ *
+ * - One unnamed dense vector per point, Cosine distance; point ids are the UUIDs of VectorPoint.
+ * - Payload = PointPayload as is (`snapshot` is a nested object); indexed fields: user_id and day
+ *   (keyword), window_end (integer).
+ * - Every write is sent with `wait=true`, in requests of at most UPSERT_CHUNK points.
+ * - Failures become AuraErrors: unreachable, 5xx, 408/429 → STORE_UNAVAILABLE, timeouts → TIMEOUT
+ *   (both retriable); 401/403/404 → CONFIG; other 4xx → INTERNAL (a request this adapter built was
+ *   rejected), each carrying Qdrant's own message.
+ */
+
+/** Points per upsert request (Qdrant recommends 64–256). */
+export const UPSERT_CHUNK = 256;
+/** Points per scroll page. */
+const SCROLL_PAGE = 256;
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** Qdrant's convention, applied by the client to a URL without a port (whatever the scheme). */
+const QDRANT_DEFAULT_PORT = '6333';
+/** `scheme://[userinfo@]host:PORT` — the port as written, before URL normalisation. */
+const EXPLICIT_PORT = /^https?:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):(\d+)/i;
+
+/** Payload fields indexed at bootstrap, with their Qdrant index types. */
+export const PAYLOAD_INDEXES = [
+  { field: 'user_id', type: 'keyword' },
+  { field: 'day', type: 'keyword' },
+  { field: 'window_end', type: 'integer' },
+] as const;
+
+export interface QdrantSinkOptions {
+  /**
+   * Base URL (`QDRANT_URL`), e.g. `http://127.0.0.1:6333`. Without a port, :6333 is used (Qdrant's
+   * convention, also for https); an explicit port is kept even when it is the scheme's default
+   * (the client alone would turn `https://h:443` into `https://h:6333`); a path
+   * (`http://host:6333/qdrant`) becomes the client's prefix (the client alone would drop it).
+   */
+  url: string;
+  /** Sent as the `api-key` header (`QDRANT_API_KEY`); default: none. */
+  apiKey?: string;
+  collection: string;
+  /** Per-request timeout, ms; default 10 000. */
+  timeoutMs?: number;
+}
+
+type CollectionInfo = Awaited<ReturnType<QdrantClient['getCollection']>>;
+type QdrantFilter = { must: Array<{ key: string; match: { value: string } }> };
+
+/** Duck type of the client's ApiError (not exported by the package). */
+interface HttpFailure {
+  status: number;
+  data?: unknown;
+  message: string;
+}
+
+function isHttpFailure(err: unknown): err is HttpFailure {
+  return err instanceof Error && typeof (err as { status?: unknown }).status === 'number';
+}
+
+/** Qdrant's error text from `{ status: { error } }`, if the body has one. */
+function qdrantMessage(data: unknown): string | undefined {
+  const status = (data as { status?: unknown } | null | undefined)?.status;
+  const error = (status as { error?: unknown } | null | undefined)?.error;
+  return typeof error === 'string' ? error : undefined;
+}
+
+function userFilter(userId: string | undefined): QdrantFilter | undefined {
+  return userId === undefined ? undefined : { must: [{ key: 'user_id', match: { value: userId } }] };
+}
+
+/** Last occurrence of an id wins, in first-occurrence order. */
+function lastById(points: VectorPoint[]): VectorPoint[] {
+  const byId = new Map<string, VectorPoint>();
+  for (const p of points) byId.set(p.id, p);
+  return [...byId.values()];
+}
+
+function toVector(value: unknown): Float32Array | undefined {
+  return Array.isArray(value) && value.every((v) => typeof v === 'number') ? Float32Array.from(value as number[]) : undefined;
+}
+
+function byId(a: { id: string }, b: { id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+export class QdrantSink implements VectorSink {
+  readonly kind = 'qdrant' as const;
+  /** Effective base URL (port made explicit), for logs and /readyz. */
+  readonly location: string;
+  readonly collection: string;
+  private readonly client: QdrantClient;
+  private readonly timeoutMs: number;
+
+  constructor(options: QdrantSinkOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch (err) {
+      throw new AuraError('CONFIG', `QDRANT_URL "${options.url}" is not a URL; expected e.g. http://127.0.0.1:6333`, { cause: err });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new AuraError('CONFIG', `QDRANT_URL "${options.url}" must start with http:// or https://`);
+    }
+    if (!options.collection) throw new AuraError('CONFIG', 'the Qdrant collection name is empty');
+    const prefix = url.pathname.replace(/\/+$/, '');
+    // WHATWG URL drops a scheme-default port (`https://h:443` has port ''), and the client then
+    // substitutes 6333: an explicit port is read from the text and passed on its own.
+    const port = EXPLICIT_PORT.exec(options.url)?.[1] ?? QDRANT_DEFAULT_PORT;
+    this.location = `${url.protocol}//${url.hostname}:${port}${prefix}`;
+    this.collection = options.collection;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.client = new QdrantClient({
+      // The client keeps only scheme and host of `url`: the path goes through `prefix`.
+      url: `${url.protocol}//${url.hostname}`,
+      port: Number(port),
+      ...(prefix ? { prefix } : {}),
+      ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+      timeout: this.timeoutMs,
+      // Otherwise the constructor fires an unawaited GET / and only console.warns on failure.
+      checkCompatibility: false,
+    });
+  }
+
+  async ensureCollection(dimension: number): Promise<void> {
+    if (!Number.isInteger(dimension) || dimension < 1) {
+      throw new AuraError('CONFIG', `vector dimension must be a positive integer, got ${dimension}`);
+    }
+    let info = await this.collectionInfo();
+    if (!info) {
+      try {
+        await this.client.createCollection(this.collection, { vectors: { size: dimension, distance: 'Cosine' } });
+      } catch (err) {
+        // 409: another process created it in between; its size is checked below like any other.
+        if (!(isHttpFailure(err) && err.status === 409)) throw this.fail('create collection', err);
+      }
+      info = await this.collectionInfo();
+      if (!info) throw new AuraError('STORE_UNAVAILABLE', `Qdrant collection "${this.collection}" at ${this.location} is missing right after its creation`);
+    }
+    this.checkVectors(info, dimension);
+    for (const { field, type } of PAYLOAD_INDEXES) {
+      const found = info.payload_schema[field]?.data_type;
+      if (found === type) continue;
+      if (found !== undefined) {
+        throw new AuraError(
+          'CONFIG',
+          `Qdrant collection "${this.collection}" at ${this.location} indexes payload field "${field}" as ${found}, expected ${type}. ` +
+            `Fix: delete that payload index (DELETE /collections/${this.collection}/index/${field}); it is recreated on start.`,
+        );
+      }
+      await this.call(`create payload index ${field}`, () => this.client.createPayloadIndex(this.collection, { field_name: field, field_schema: type, wait: true }));
+    }
+  }
+
+  async upsert(points: VectorPoint[]): Promise<void> {
+    const unique = lastById(points);
+    for (let i = 0; i < unique.length; i += UPSERT_CHUNK) {
+      const chunk = unique.slice(i, i + UPSERT_CHUNK);
+      const result = await this.call('upsert', () =>
+        this.client.upsert(this.collection, {
+          wait: true,
+          points: chunk.map((p) => ({ id: p.id, vector: Array.from(p.vector), payload: { ...p.payload } })),
+        }),
+      );
+      if (result.status !== 'completed') {
+        // `wait_timeout`: accepted but not applied in time; not confirmed, so not done.
+        throw new AuraError('TIMEOUT', `Qdrant upsert of ${chunk.length} points into "${this.collection}" at ${this.location} was not confirmed (status ${result.status})`);
+      }
+    }
+  }
+
+  async search(vector: Float32Array, options: { userId?: string; limit: number }): Promise<SearchHit[]> {
+    if (options.limit <= 0) return [];
+    const filter = userFilter(options.userId);
+    const result = await this.call('query', () =>
+      this.client.query(this.collection, {
+        query: Array.from(vector),
+        ...(filter ? { filter } : {}),
+        limit: options.limit,
+        with_payload: true,
+        with_vector: false,
+      }),
+    );
+    return result.points.map((p) => ({ id: String(p.id), score: p.score, payload: p.payload as unknown as PointPayload }));
+  }
+
+  async scroll(options: { userId?: string } = {}): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>> {
+    const filter = userFilter(options.userId);
+    const out: Array<{ id: string; payload: PointPayload; vector?: Float32Array }> = [];
+    let offset: string | number | undefined;
+    for (;;) {
+      const from = offset;
+      const page = await this.call('scroll', () =>
+        this.client.scroll(this.collection, {
+          ...(filter ? { filter } : {}),
+          limit: SCROLL_PAGE,
+          ...(from !== undefined ? { offset: from } : {}),
+          with_payload: true,
+          with_vector: true,
+        }),
+      );
+      for (const r of page.points) {
+        const vector = toVector(r.vector);
+        out.push({ id: String(r.id), payload: r.payload as unknown as PointPayload, ...(vector ? { vector } : {}) });
+      }
+      const next = page.next_page_offset;
+      if (next === null || next === undefined) break;
+      if (next === from) throw new AuraError('INTERNAL', `Qdrant scroll of "${this.collection}" did not advance past offset ${String(next)}`);
+      offset = next as string | number;
+    }
+    // Qdrant already pages in id order; sorting makes the port's contract independent of it.
+    return out.sort(byId);
+  }
+
+  async count(): Promise<number> {
+    const result = await this.call('count', () => this.client.count(this.collection, { exact: true }));
+    return result.count;
+  }
+
+  async ping(): Promise<void> {
+    await this.call('ping', () => this.client.versionInfo());
+  }
+
+  async close(): Promise<void> {
+    // The client holds only an undici pool whose idle sockets do not keep the process alive.
+  }
+
+  /** The collection's info, or undefined when Qdrant answers 404. */
+  private async collectionInfo(): Promise<CollectionInfo | undefined> {
+    try {
+      return await this.client.getCollection(this.collection);
+    } catch (err) {
+      if (isHttpFailure(err) && err.status === 404) return undefined;
+      throw this.fail('get collection', err);
+    }
+  }
+
+  private checkVectors(info: CollectionInfo, dimension: number): void {
+    const vectors = info.config.params.vectors as { size?: unknown; distance?: unknown } | undefined;
+    const where = `Qdrant collection "${this.collection}" at ${this.location}`;
+    if (!vectors || typeof vectors.size !== 'number') {
+      throw new AuraError('CONFIG', `${where} uses named vectors or none; aura-stream needs one unnamed vector. Fix: use another collection name or delete this collection.`);
+    }
+    if (vectors.size !== dimension) {
+      throw new AuraError(
+        'CONFIG',
+        `${where} holds vectors of size ${vectors.size}, but the embedding model produces ${dimension}. ` +
+          `Fix: configure another collection name, or delete "${this.collection}" so it is recreated with size ${dimension} ` +
+          `(its points were made by another model and must be re-embedded anyway).`,
+      );
+    }
+    if (vectors.distance !== 'Cosine') {
+      throw new AuraError('CONFIG', `${where} uses ${String(vectors.distance)} distance, expected Cosine. Fix: configure another collection name or delete this collection.`);
+    }
+  }
+
+  private async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.fail(op, err);
+    }
+  }
+
+  private fail(op: string, err: unknown): AuraError {
+    if (err instanceof AuraError) return err;
+    const where = `Qdrant ${op} on "${this.collection}" at ${this.location}`;
+    const name = err instanceof Error ? err.name : '';
+    if (name === 'QdrantClientTimeoutError' || name === 'TimeoutError' || name === 'AbortError') {
+      return new AuraError('TIMEOUT', `${where} timed out after ${this.timeoutMs} ms`, { cause: err });
+    }
+    if (name === 'QdrantClientResourceExhaustedError') {
+      return new AuraError('STORE_UNAVAILABLE', `${where} was rate limited: ${(err as Error).message}`, { cause: err });
+    }
+    if (isHttpFailure(err)) {
+      const message = qdrantMessage(err.data) ?? err.message;
+      const status = err.status;
+      if (status >= 500 || status === 408 || status === 429) {
+        return new AuraError('STORE_UNAVAILABLE', `${where} failed with HTTP ${status}: ${message}`, { cause: err });
+      }
+      if (status === 401 || status === 403) {
+        return new AuraError('CONFIG', `${where} was refused (HTTP ${status}): ${message}. Fix: set QDRANT_API_KEY to a key with access.`, { cause: err });
+      }
+      if (status === 404) {
+        return new AuraError('CONFIG', `${where} failed with HTTP 404: ${message}. The collection is created on start (ensureCollection); was it deleted?`, { cause: err });
+      }
+      return new AuraError('INTERNAL', `${where} was rejected with HTTP ${status}: ${message}`, { cause: err });
+    }
+    // fetch rejects with TypeError('fetch failed') for refused, reset and dropped connections.
+    if (err instanceof TypeError && err.message === 'fetch failed') {
+      const cause = err.cause as { code?: string; message?: string } | undefined;
+      return new AuraError('STORE_UNAVAILABLE', `${where}: cannot reach Qdrant (${cause?.code ?? cause?.message ?? 'connection failed'})`, { cause: err });
+    }
+    const classified = classify(err);
+    return new AuraError(classified.retriable ? classified.code : 'INTERNAL', `${where} failed: ${classified.message}`, { cause: err });
+  }
+}

@@ -1,0 +1,297 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
+import { AuraError } from '../errors.js';
+import type { Embedder } from '../ports.js';
+
+/**
+ * The embedding model through @huggingface/transformers v3 (onnxruntime-node underneath):
+ * all-MiniLM-L6-v2, 8-bit quantized, mean pooled over the attention mask, L2 normalised.
+ *
+ * Local model folder (`modelPath`, the stack lays it out from the langchain4j jar):
+ *
+ *   <modelPath>/config.json             {"model_type": "bert", "hidden_size": 384, …}
+ *   <modelPath>/tokenizer.json          HF `tokenizers` JSON (BertNormalizer lowercase, WordPiece)
+ *   <modelPath>/tokenizer_config.json   {"tokenizer_class": "BertTokenizer", "pad_token": "[PAD]",
+ *                                        "model_max_length": 256, …}
+ *   <modelPath>/onnx/model_quantized.onnx  inputs input_ids, attention_mask, token_type_ids;
+ *                                        output last_hidden_state [batch, tokens, 384]
+ *   <modelPath>/manifest.json           optional; a `sha256` (or `onnx_sha256`) of the ONNX file is
+ *                                        checked against the file when present
+ *
+ * transformers.js resolves the ONNX file as `<subfolder>/<model_file_name><dtype suffix>.onnx`;
+ * this adapter always asks for subfolder `onnx`, file `model`, dtype `q8` (suffix `_quantized`).
+ */
+
+/** What a load logs; pino's logger fits. */
+export interface EmbedderLogger {
+  info(obj: object, msg: string): void;
+}
+
+export interface TransformersEmbedderOptions {
+  /**
+   * Folder holding the model files (layout above). Set: loaded offline, remote downloads are
+   * switched off. Unset: `modelId` is fetched from the Hugging Face hub (network needed once, then
+   * transformers.js's file cache).
+   */
+  modelPath?: string;
+  /** Hub model id when `modelPath` is unset. Default `Xenova/all-MiniLM-L6-v2`. */
+  modelId?: string;
+  /**
+   * onnxruntime intra-op threads (the caller's thread counts as one). Default: the number of CPUs
+   * Node reports (`os.availableParallelism()`); set lower when several processes share a host.
+   */
+  threads?: number;
+  /**
+   * Longest token sequence (special tokens included); longer texts are cut. Default 256, the
+   * `max_seq_length` sentence-transformers uses for this model. Lowered to the tokenizer's own
+   * `model_max_length` when that is smaller.
+   */
+  maxTokens?: number;
+  /**
+   * How `embed(texts)` runs the network. Default `per-text`.
+   * - `per-text`: one forward pass per text. A vector depends on its text only: the same text gives
+   *   the same vector in any batch, on any pod, in any replay.
+   * - `per-batch`: one padded forward pass for the whole call. The quantized graph quantizes
+   *   activations with one scale per tensor (DynamicQuantizeLinear), so every row's result depends
+   *   on the other rows and on the padding: measured cosine down to 0.95 between a short text
+   *   embedded alone and the same text in a batch of long ones. Use only where that is acceptable.
+   */
+  forwardPass?: ForwardPass;
+  logger?: EmbedderLogger;
+}
+
+export type ForwardPass = 'per-text' | 'per-batch';
+
+export interface TransformersEmbedder extends Embedder {
+  /** Intra-op threads the session was created with. */
+  readonly threads: number;
+  /** Where the model came from: the absolute folder, or `hub:<id>`. */
+  readonly source: string;
+  readonly forwardPass: ForwardPass;
+}
+
+export const DEFAULT_MODEL_ID = 'Xenova/all-MiniLM-L6-v2';
+export const DEFAULT_MAX_TOKENS = 256;
+const DTYPE = 'q8';
+const SUBFOLDER = 'onnx';
+const MODEL_FILE = 'model';
+/** The file `DTYPE`, `SUBFOLDER` and `MODEL_FILE` make transformers.js open. */
+export const ONNX_FILE = `${SUBFOLDER}/${MODEL_FILE}_quantized.onnx`;
+export const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', ONNX_FILE] as const;
+/** Tolerance on ‖v‖₂ of an output vector. */
+const NORM_TOLERANCE = 1e-3;
+
+/**
+ * Sentences checked at load time: the first two mean the same, the third does not. A model or
+ * tokenizer that cannot rank them (wrong vocabulary, truncated file, a different network) is a
+ * load error rather than a stream of plausible-looking garbage.
+ */
+const PROBE = [
+  'I feel calm and happy after my morning run.',
+  'After jogging this morning I am relaxed and in a good mood.',
+  'The quarterly invoice was paid by bank transfer.',
+] as const;
+
+/**
+ * Loads the model and checks it (dimension, finite unit vectors, one paraphrase probe).
+ * Any failure is an `AuraError('MODEL_LOAD')` naming the path or id and the fix; the stage must
+ * stop on it rather than embed with a stand-in.
+ */
+export async function createTransformersEmbedder(options: TransformersEmbedderOptions = {}): Promise<TransformersEmbedder> {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new AuraError('CONFIG', `EMBEDDING_THREADS must be an integer ≥ 1, got ${String(options.threads)}`);
+  }
+  const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+  if (!Number.isInteger(maxTokens) || maxTokens < 3) {
+    throw new AuraError('CONFIG', `maxTokens must be an integer ≥ 3, got ${String(options.maxTokens)}`);
+  }
+  const forwardPass = options.forwardPass ?? 'per-text';
+  if (forwardPass !== 'per-text' && forwardPass !== 'per-batch') {
+    throw new AuraError('CONFIG', `forwardPass must be per-text or per-batch, got ${String(options.forwardPass)}`);
+  }
+  const started = performance.now();
+  const local = options.modelPath !== undefined && options.modelPath !== '';
+  const folder = local ? resolve(options.modelPath as string) : undefined;
+  const hubId = options.modelId ?? DEFAULT_MODEL_ID;
+  const where = folder ?? `the Hugging Face hub (${hubId})`;
+
+  let extractor: FeatureExtractionPipeline;
+  let modelId: string;
+  let modelVersion: string;
+  try {
+    let localVersion: string | undefined;
+    if (folder !== undefined) {
+      checkFolder(folder);
+      localVersion = versionOf(join(folder, ONNX_FILE), readManifestSha(folder));
+      modelId = basename(folder);
+      // transformers.js looks a bare id up under env.localModelPath; these are process-wide and read
+      // when a model loads, so they are set right before this load.
+      env.localModelPath = dirname(folder);
+      env.allowLocalModels = true;
+      env.allowRemoteModels = false;
+    } else {
+      modelId = hubId;
+      env.allowRemoteModels = true;
+    }
+    extractor = await pipeline('feature-extraction', modelId, {
+      dtype: DTYPE,
+      subfolder: SUBFOLDER,
+      model_file_name: MODEL_FILE,
+      local_files_only: folder !== undefined,
+      device: 'cpu',
+      // Handed to onnxruntime-node's InferenceSession.create as is (transformers.js 3.x, Node).
+      session_options: { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' },
+    });
+    modelVersion = localVersion ?? versionOf(findHubFile(hubId), undefined);
+  } catch (error) {
+    throw loadError(where, error);
+  }
+
+  const tokenizer = extractor.tokenizer as { model_max_length?: number };
+  tokenizer.model_max_length = Math.min(tokenizer.model_max_length ?? Infinity, maxTokens);
+  const hiddenSize = (extractor.model.config as { hidden_size?: unknown }).hidden_size;
+
+  let closed = false;
+  let dimension = 0;
+  const pass = async (texts: string[]): Promise<Float32Array[]> => {
+    if (closed) throw new AuraError('INTERNAL', 'embedder used after close()');
+    const output = await extractor(texts, { pooling: 'mean', normalize: true });
+    return unpack(output.dims, output.data, texts.length, dimension || undefined);
+  };
+  const run = async (texts: string[]): Promise<Float32Array[]> => {
+    if (texts.length === 0) return [];
+    if (forwardPass === 'per-batch') return pass(texts);
+    const out: Float32Array[] = [];
+    // Sequential on purpose: onnxruntime-node runs a session on the JS thread, so one text at a time
+    // also hands the event loop back between texts instead of blocking it for the whole batch.
+    for (const text of texts) out.push(...(await pass([text])));
+    return out;
+  };
+
+  try {
+    const probe = await run([...PROBE]);
+    dimension = probe[0]?.length ?? 0;
+    if (typeof hiddenSize === 'number' && hiddenSize !== dimension) {
+      throw new Error(`config.json says hidden_size ${hiddenSize} but the network outputs ${dimension} values per token`);
+    }
+    const [a, b, c] = probe as [Float32Array, Float32Array, Float32Array];
+    const paraphrase = dot(a, b);
+    const unrelated = dot(a, c);
+    if (!(paraphrase > unrelated)) {
+      throw new Error(
+        `probe failed: a paraphrase scored cosine ${paraphrase.toFixed(4)}, not above an unrelated sentence (${unrelated.toFixed(4)}); ` +
+          'the tokenizer and the ONNX file probably do not belong together',
+      );
+    }
+  } catch (error) {
+    await extractor.dispose().catch(() => undefined);
+    throw loadError(where, error);
+  }
+
+  options.logger?.info(
+    { modelId, modelVersion, dimension, threads, forwardPass, maxTokens: tokenizer.model_max_length, source: folder ?? `hub:${hubId}`, loadMs: Math.round(performance.now() - started) },
+    'embedding model loaded',
+  );
+
+  return {
+    modelId,
+    modelVersion,
+    dimension,
+    threads,
+    forwardPass,
+    source: folder ?? `hub:${hubId}`,
+    embed: run,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await extractor.dispose();
+    },
+  };
+}
+
+/** The MODEL_LOAD error every load failure becomes: names where it looked and how to fix it. */
+function loadError(where: string, cause: unknown): AuraError {
+  if (cause instanceof AuraError && cause.code === 'MODEL_LOAD') return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new AuraError(
+    'MODEL_LOAD',
+    `could not load embedding model from ${where}: ${reason}. Run \`aura-stream stack up\` to fetch it, ` +
+      `or set EMBEDDING_MODEL_PATH to a folder with ${REQUIRED_FILES.join(', ')}`,
+    { cause },
+  );
+}
+
+function checkFolder(folder: string): void {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new Error('no such folder');
+  const missing = REQUIRED_FILES.filter((file) => !existsSync(join(folder, file)));
+  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}`);
+}
+
+/**
+ * The manifest's record of the ONNX file's sha256, if it has one. Grammar accepted:
+ * `{ "sha256": "<64 hex>" }` or `{ "onnx_sha256": "<64 hex>" }` (other fields ignored).
+ */
+function readManifestSha(folder: string): string | undefined {
+  const path = join(folder, 'manifest.json');
+  if (!existsSync(path)) return undefined;
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const sha = manifest.onnx_sha256 ?? manifest.sha256;
+  return typeof sha === 'string' && /^[0-9a-f]{64}$/i.test(sha) ? sha.toLowerCase() : undefined;
+}
+
+/** Model version = first 16 hex digits of the ONNX file's sha256; checked against `expected`. */
+function versionOf(onnxPath: string, expected: string | undefined): string {
+  const sha = createHash('sha256').update(readFileSync(onnxPath)).digest('hex');
+  if (expected !== undefined && expected !== sha) {
+    throw new Error(`${onnxPath} has sha256 ${sha} but manifest.json records ${expected} (corrupt or replaced file)`);
+  }
+  return sha.slice(0, 16);
+}
+
+/** Where transformers.js keeps a hub model's ONNX file after loading it (file cache or local models). */
+function findHubFile(hubId: string): string {
+  const candidates = [env.cacheDir, env.localModelPath]
+    .filter((dir): dir is string => typeof dir === 'string' && dir !== '')
+    .map((dir) => join(dir, hubId, ONNX_FILE));
+  const found = candidates.find((path) => existsSync(path));
+  if (found === undefined) {
+    throw new Error(`loaded, but its ONNX file is in none of ${candidates.join(', ')}, so its version cannot be computed (is env.useFSCache off?)`);
+  }
+  return found;
+}
+
+/** Splits the pooled `[n, dim]` tensor into rows and checks each: finite, unit length. */
+function unpack(dims: readonly number[], data: unknown, n: number, expectedDim: number | undefined): Float32Array[] {
+  const [rows, dim] = dims;
+  if (dims.length !== 2 || rows !== n || dim === undefined || dim < 1 || (expectedDim !== undefined && dim !== expectedDim)) {
+    throw new AuraError('INTERNAL', `embedding output has shape [${dims.join(', ')}], expected [${n}, ${expectedDim ?? 'dim'}]`);
+  }
+  if (!(data instanceof Float32Array)) {
+    throw new AuraError('INTERNAL', `embedding output is ${Object.prototype.toString.call(data)}, expected Float32Array`);
+  }
+  const out: Float32Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = data.slice(i * dim, (i + 1) * dim);
+    let sumSq = 0;
+    for (const x of row) {
+      if (!Number.isFinite(x)) throw new AuraError('INTERNAL', `embedding ${i} of ${n} has a non-finite value`);
+      sumSq += x * x;
+    }
+    const norm = Math.sqrt(sumSq);
+    if (Math.abs(norm - 1) > NORM_TOLERANCE) {
+      throw new AuraError('INTERNAL', `embedding ${i} of ${n} has L2 norm ${norm}, expected 1 (±${NORM_TOLERANCE})`);
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] as number) * (b[i] as number);
+  return sum;
+}

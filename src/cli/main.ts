@@ -1,0 +1,182 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { configTable, loadConfig, type Config } from '../config.js';
+import { AuraError, classify } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
+import { AvroSerde, createRegistryClient, loadLocalSchemas, topicRecordSubject, topicSubject } from '../adapters/avro-serde.js';
+import { CONTEXT_AGGREGATED, CONTEXT_VECTORIZED } from '../adapters/codecs.js';
+import { createKafka } from '../adapters/kafka/client.js';
+import { EVENT_FULL_NAMES } from '../contracts/events.js';
+import { formatStackInfo, stackDown, stackEnvLines, stackStatus, stackUp } from '../stack/index.js';
+import { formatSummary } from '../stages/index.js';
+import { describeTopology } from '../../topology/describe.js';
+import { prepareTopics, startAggregate } from './run-aggregate.js';
+import { produceWorkload } from './produce.js';
+import { brokerCheck, supervise, trackState, type StageHandle } from './stage-runtime.js';
+
+function intArg(name: string, min = 0) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+function fractionArg(raw: string): number {
+  const n = Number(raw);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a fraction between 0 and 1');
+  return n;
+}
+
+/** Subjects and schemas of every topic, as registered by `schemas register`. */
+export function subjectPlan(config: Config): Array<{ subject: string; fullName: string }> {
+  return [
+    ...Object.values(EVENT_FULL_NAMES).map((fullName) => ({ subject: topicRecordSubject(config.inputTopic, fullName), fullName })),
+    { subject: topicSubject(config.aggregatedTopic), fullName: CONTEXT_AGGREGATED },
+    { subject: topicSubject(config.vectorizedTopic), fullName: CONTEXT_VECTORIZED },
+  ];
+}
+
+async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<number> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.applicationId}-${which}`, logger });
+  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl));
+  await prepareTopics(kafka, config);
+  const stages: StageHandle[] = [];
+  if (which === 'aggregate' || which === 'all') stages.push(await startAggregate({ kafka, serde, config, logger, metrics }));
+  if (which === 'vectorize' || which === 'all') {
+    const { startVectorize } = await import('./run-vectorize.js');
+    stages.push(await startVectorize({ kafka, serde, config, logger, metrics }));
+  }
+  for (const s of stages) trackState(s, metrics);
+  return supervise({ config, logger, metrics, stages, checks: { kafka: brokerCheck(kafka) } });
+}
+
+export function buildCli(): Command {
+  const program = new Command('aura-stream')
+    .description('Wellbeing events → rolling per-user context snapshots → a fresh vector index (Kafka, exactly-once).')
+    .showHelpAfterError();
+
+  const stack = program.command('stack').description('Local Kafka + schema registry + model, fetched with Maven (no Docker).');
+  stack
+    .command('up')
+    .description('Fetch (first time) and start Kafka and Apicurio Registry on loopback; returns when both answer.')
+    .action(async () => {
+      const info = await stackUp();
+      for (const l of formatStackInfo(info)) console.log(l);
+      for (const l of stackEnvLines(info)) console.log(l);
+    });
+  stack
+    .command('down')
+    .description('Stop the processes `stack up` started (and only those).')
+    .action(async () => {
+      const info = await stackDown();
+      for (const l of formatStackInfo(info)) console.log(l);
+    });
+  stack
+    .command('status')
+    .description('What runs, where, and whether it answers; exit 1 unless all is up.')
+    .action(async () => {
+      const info = await stackStatus();
+      for (const l of formatStackInfo(info)) console.log(l);
+      for (const l of stackEnvLines(info)) console.log(l);
+      if (!info.ok) process.exitCode = 1;
+    });
+
+  const schemas = program.command('schemas').description('Avro contracts in schemas/ against the registry.');
+  schemas
+    .command('register')
+    .description('Register every local schema under its subject (idempotent; refused when incompatible).')
+    .action(async () => {
+      const config = loadConfig();
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl));
+      for (const { subject, fullName } of subjectPlan(config)) {
+        const id = await serde.register(subject, fullName);
+        console.log(`${subject}  id ${id}`);
+      }
+    });
+  schemas
+    .command('check')
+    .description('Are the local schemas compatible with every registered version (BACKWARD_TRANSITIVE)? Exit 1 if not.')
+    .action(async () => {
+      const config = loadConfig();
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl), loadLocalSchemas());
+      let bad = 0;
+      for (const { subject, fullName } of subjectPlan(config)) {
+        const r = await serde.checkCompatible(subject, fullName);
+        console.log(`${r.compatible ? 'ok  ' : 'FAIL'}  ${subject}  ${r.reason}`);
+        if (!r.compatible) bad++;
+      }
+      if (bad > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('run')
+    .description('Run a stage until SIGTERM/SIGINT: aggregate | vectorize | all (both in one process).')
+    .argument('<stage>', 'aggregate | vectorize | all')
+    .action(async (stage: string) => {
+      if (!['aggregate', 'vectorize', 'all'].includes(stage)) throw new AuraError('CONFIG', `unknown stage "${stage}": expected aggregate | vectorize | all`);
+      process.exitCode = await runStages(stage as 'aggregate' | 'vectorize' | 'all');
+    });
+
+  program
+    .command('produce')
+    .description('Send a seeded, realistic workload to the user-events topic and print what was sent by class.')
+    .option('--users <n>', 'number of users', intArg('--users', 1), 100)
+    .option('--events <n>', 'number of records (all classes)', intArg('--events'), 5000)
+    .option('--rate <n>', 'records per second (0 = unthrottled)', intArg('--rate'), 0)
+    .option('--seed <seed>', 'seed of the generator', '42')
+    .option('--late <fraction>', 'share of late records', fractionArg, 0.02)
+    .option('--duplicate <fraction>', 'share of duplicate records', fractionArg, 0.02)
+    .option('--poison <fraction>', 'share of poison records', fractionArg, 0.01)
+    .option('--start <iso>', 'event time of the first event (default: 10 days ago)')
+    .action(async (opts: { users: number; events: number; rate: number; seed: string; late: number; duplicate: number; poison: number; start?: string }) => {
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel);
+      const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.applicationId}-produce`, logger });
+      await prepareTopics(kafka, config);
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl));
+      const startMs = opts.start ? Date.parse(opts.start) : Date.now() - 10 * 86_400_000;
+      if (!Number.isFinite(startMs)) throw new AuraError('CONFIG', `--start ${opts.start} is not an ISO date`);
+      const summary = await produceWorkload(kafka, serde, {
+        topic: config.inputTopic,
+        seed: opts.seed,
+        users: opts.users,
+        events: opts.events,
+        rate: opts.rate,
+        startMs,
+        lateFraction: opts.late,
+        duplicateFraction: opts.duplicate,
+        poisonFraction: opts.poison,
+        windowDays: config.windowDays,
+        maxEvents: config.windowMaxEvents,
+      });
+      console.log(`sent to ${config.inputTopic}:`);
+      console.log(formatSummary(summary));
+    });
+
+  program
+    .command('describe')
+    .description('Print the topology of both stages.')
+    .action(() => console.log(describeTopology(loadConfig())));
+
+  program
+    .command('config')
+    .description('Print every configuration variable with its default.')
+    .action(() => {
+      for (const row of configTable()) console.log(`${row.env.padEnd(28)} ${(row.default || '-').padEnd(40)} ${row.doc}`);
+    });
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    const e = classify(err);
+    console.error(`aura-stream: ${e.code}: ${e.message}`);
+    process.exitCode = e.code === 'CONFIG' ? 2 : 1;
+  }
+}

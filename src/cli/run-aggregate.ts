@@ -1,0 +1,134 @@
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../config.js';
+import { classify } from '../errors.js';
+import { Lifecycle } from '../lifecycle.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { AvroSerde } from '../adapters/avro-serde.js';
+import { createAggregateCodec } from '../adapters/codecs.js';
+import { AtLeastOnceBatchWriter, TransactionalBatchWriter } from '../adapters/kafka/batch-writer.js';
+import { KafkaChangelogReader } from '../adapters/kafka/changelog-reader.js';
+import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
+import { ensureTopics } from '../adapters/kafka/topics.js';
+import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
+import { AGGREGATE_STAGE, aggregateTopology, type AggregateEvent } from '../../topology/aggregate.js';
+import type { StageHandle } from './stage-runtime.js';
+
+/** Topics of both stages, created when missing; the changelog copies the input's partition count. */
+export async function prepareTopics(kafka: Kafka, config: Config): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const n = config.topicPartitions;
+    await ensureTopics(
+      admin,
+      [
+        { topic: config.inputTopic, partitions: n },
+        { topic: config.aggregatedTopic, partitions: n },
+        { topic: config.vectorizedTopic, partitions: n },
+        { topic: config.inputDlqTopic, partitions: n },
+        { topic: config.aggregatedDlqTopic, partitions: n },
+        { topic: config.changelogTopic, copyOf: config.inputTopic, compacted: true },
+      ],
+      { create: config.createTopics, replicationFactor: config.topicReplicationFactor },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Composes the aggregate stage from its adapters and starts it. */
+export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; config: Config; logger: Logger; metrics: Metrics }): Promise<StageHandle> {
+  const { kafka, serde, config, metrics } = deps;
+  const logger = deps.logger.child({ stage: AGGREGATE_STAGE });
+  const lifecycle = new Lifecycle();
+  const codec = await createAggregateCodec(serde, { input: config.inputTopic, output: config.aggregatedTopic });
+  const stateDir = join(config.stateDir, 'aggregate');
+  const store = new LmdbWindowStore(stateDir);
+  const source = new KafkaGroupSource(kafka, { groupId: config.aggregateGroupId, topic: config.inputTopic, partitionsConsumedConcurrently: 3, logger });
+  const exactlyOnce = config.processingGuarantee === 'exactly_once';
+  const writer = exactlyOnce
+    ? new TransactionalBatchWriter(kafka, { applicationId: config.applicationId, groupId: config.aggregateGroupId, logger })
+    : new AtLeastOnceBatchWriter(kafka, source);
+  const changelog = new KafkaChangelogReader(kafka, { topic: config.changelogTopic, applicationId: config.applicationId, logger });
+  logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');
+
+  const stage = { stage: AGGREGATE_STAGE };
+  const restoring = new Set<number>();
+  const onEvent = (e: AggregateEvent) => {
+    switch (e.type) {
+      case 'assigned':
+        metrics.assignedPartitions.set(stage, e.partitions.length);
+        for (const p of e.restoring) restoring.add(p);
+        if (lifecycle.state !== 'draining') lifecycle.to(restoring.size > 0 ? 'restoring' : 'running');
+        break;
+      case 'restored':
+        metrics.restoreRecords.inc(stage, e.records);
+        metrics.restoreSeconds.observe(stage, e.seconds);
+        logger.info({ partition: e.partition, records: e.records, nextOffset: e.nextOffset, seconds: e.seconds }, 'restored partition from changelog');
+        restoring.delete(e.partition);
+        if (restoring.size === 0 && lifecycle.state === 'restoring') lifecycle.to('running');
+        break;
+      case 'committed':
+        metrics.recordsConsumed.inc(stage, e.consumed);
+        metrics.recordsOutcome.inc({ ...stage, outcome: 'accepted' }, e.accepted);
+        metrics.recordsOutcome.inc({ ...stage, outcome: 'late' }, e.late);
+        metrics.recordsOutcome.inc({ ...stage, outcome: 'duplicate' }, e.duplicate);
+        metrics.recordsOutcome.inc({ ...stage, outcome: 'dlq' }, e.dlq.length);
+        for (const d of e.dlq) {
+          metrics.dlq.inc({ ...stage, reason: d.code });
+          logger.warn({ partition: e.partition, offset: d.offset, code: d.code }, `dead-lettered: ${d.message}`);
+        }
+        metrics.recordsProduced.inc({ ...stage, kind: 'output' }, e.produced.output);
+        metrics.recordsProduced.inc({ ...stage, kind: 'changelog' }, e.produced.changelog);
+        metrics.recordsProduced.inc({ ...stage, kind: 'dlq' }, e.produced.dlq);
+        metrics.transactions.inc({ ...stage, result: 'committed' });
+        metrics.processLatency.observe(stage, e.seconds);
+        for (const s of e.e2eSeconds) metrics.e2eLatency.observe(stage, s);
+        for (const s of e.latenessSeconds) metrics.lateness.observe(stage, s);
+        metrics.consumerLag.set({ ...stage, topic: config.inputTopic, partition: String(e.partition) }, e.lag);
+        logger.debug({ partition: e.partition, nextOffset: e.nextOffset, consumed: e.consumed, accepted: e.accepted, late: e.late, duplicate: e.duplicate, trace_ids: e.traceIds.slice(0, 5) }, 'committed');
+        break;
+      case 'abandoned':
+        logger.info({ partition: e.partition, reason: e.reason }, 'abandoned batch uncommitted');
+        break;
+      case 'retrying':
+        metrics.retries.inc({ ...stage, code: e.error.code });
+        metrics.transactions.inc({ ...stage, result: 'aborted' });
+        logger.warn({ partition: e.partition, code: e.error.code, err: e.error }, `transient fault, batch will be redelivered: ${e.error.message}`);
+        break;
+    }
+  };
+
+  const subscription = aggregateTopology(
+    { source, writer, store, changelog, codec },
+    {
+      inputTopic: config.inputTopic,
+      outputTopic: config.aggregatedTopic,
+      changelogTopic: config.changelogTopic,
+      dlqTopic: config.inputDlqTopic,
+      windowDays: config.windowDays,
+      maxEvents: config.windowMaxEvents,
+      aggregatorVersion: config.aggregatorVersion,
+    },
+  ).subscribe({
+    next: onEvent,
+    error: (err: unknown) => {
+      if (!lifecycle.isFinal) lifecycle.to('failed', classify(err));
+    },
+  });
+
+  return {
+    name: AGGREGATE_STAGE,
+    lifecycle,
+    subscription,
+    details: () => ({ guarantee: config.processingGuarantee, stateDir, windowStore: 'lmdb' }),
+    stop: async () => {
+      await source.stop();
+      subscription.unsubscribe();
+      await writer.close();
+      await store.close();
+    },
+  };
+}

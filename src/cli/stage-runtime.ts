@@ -1,0 +1,121 @@
+import type { Kafka } from 'kafkajs';
+import type { Subscription } from 'rxjs';
+import type { Config } from '../config.js';
+import { AuraError, classify } from '../errors.js';
+import { Lifecycle, type StageState } from '../lifecycle.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { startHttpServer } from '../adapters/http-server.js';
+
+/** One running stage as the process sees it. */
+export interface StageHandle {
+  name: 'aggregate' | 'vectorize';
+  lifecycle: Lifecycle;
+  subscription?: Subscription;
+  /** Extra readiness details (store in use, where). */
+  details: () => Record<string, unknown>;
+  /** Stops fetching and closes clients; must not commit anything unfinished. */
+  stop: () => Promise<void>;
+}
+
+export function trackState(handle: StageHandle, metrics: Metrics): void {
+  const states: StageState[] = ['starting', 'restoring', 'running', 'draining', 'stopped', 'failed'];
+  handle.lifecycle.state$.subscribe((s) => {
+    for (const st of states) metrics.state.set({ stage: handle.name, state: st }, st === s ? 1 : 0);
+  });
+}
+
+/** Reachability of the broker for /readyz (cached for a few seconds). */
+export function brokerCheck(kafka: Kafka): () => Promise<string> {
+  let last = { at: 0, result: 'unknown' };
+  return async () => {
+    if (Date.now() - last.at < 5000) return last.result;
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      last = { at: Date.now(), result: 'ok' };
+    } catch (err) {
+      last = { at: Date.now(), result: `unreachable: ${(err as Error).message}` };
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    return last.result;
+  };
+}
+
+/**
+ * Runs stages until SIGTERM/SIGINT or a fatal error: serves /metrics, /healthz, /readyz; on a signal
+ * moves every stage to draining, stops fetching, lets in-flight work finish or abandons it
+ * uncommitted, closes clients, and resolves with the exit code (0 clean, 1 failed or forced).
+ */
+export async function supervise(options: {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  stages: StageHandle[];
+  checks: Record<string, () => Promise<string>>;
+  signal?: AbortSignal;
+}): Promise<number> {
+  const { config, logger, metrics, stages } = options;
+  const http =
+    config.metricsPort >= 0
+      ? await startHttpServer({
+          port: config.metricsPort,
+          registry: metrics.registry,
+          readiness: async () => {
+            const deps: Record<string, string> = {};
+            for (const [name, check] of Object.entries(options.checks)) deps[name] = await check();
+            const ready = stages.every((s) => s.lifecycle.state === 'running') && Object.values(deps).every((d) => d === 'ok');
+            return { ready, details: { stages: Object.fromEntries(stages.map((s) => [s.name, { state: s.lifecycle.state, ...s.details() }])), dependencies: deps } };
+          },
+        })
+      : undefined;
+  if (http) logger.info({ port: http.port }, 'serving /metrics, /healthz, /readyz');
+
+  return new Promise<number>((resolve) => {
+    let finishing = false;
+    const finish = async (reason: string, failure?: Error) => {
+      if (finishing) return;
+      finishing = true;
+      logger.info({ reason }, 'draining');
+      for (const s of stages) if (!s.lifecycle.isFinal) s.lifecycle.to('draining');
+      const forced = setTimeout(() => {
+        logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting without waiting further');
+        resolve(1);
+      }, config.shutdownTimeoutMs);
+      forced.unref();
+      for (const s of stages) {
+        try {
+          await s.stop();
+          s.subscription?.unsubscribe();
+          if (!s.lifecycle.isFinal) s.lifecycle.to(failure ? 'failed' : 'stopped', failure);
+        } catch (err) {
+          logger.error({ err, stage: s.name }, 'error while stopping');
+          if (!s.lifecycle.isFinal) s.lifecycle.to('failed', err as Error);
+        }
+      }
+      await http?.close();
+      clearTimeout(forced);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      logger.info({ states: stages.map((s) => `${s.name}:${s.lifecycle.state}`) }, 'stopped');
+      resolve(failure ? 1 : 0);
+    };
+    const onSignal = (sig: NodeJS.Signals) => void finish(sig);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    options.signal?.addEventListener('abort', () => void finish('abort'));
+    for (const s of stages) {
+      s.lifecycle.state$.subscribe({
+        complete: () => {
+          if (s.lifecycle.state === 'failed' && !finishing) {
+            const e = s.lifecycle.failure ?? new AuraError('INTERNAL', 'stage failed');
+            logger.fatal({ err: e, code: classify(e).code, stage: s.name }, `stage ${s.name} failed: ${e.message}`);
+            void finish('failure', e);
+          }
+        },
+      });
+    }
+  });
+}

@@ -1,0 +1,135 @@
+import { AuraError } from './errors.js';
+
+/**
+ * Configuration: environment variables → Options (raw strings) → WithDefaults → Compiled.
+ * Validated once at start-up; an error names the variable, the value and what is accepted.
+ * Every variable documents its default here; `aura-stream config` prints this table.
+ */
+type Parser<T> = (raw: string, name: string) => T;
+
+interface Spec<T> {
+  env: string;
+  default: string | undefined;
+  doc: string;
+  parse: Parser<T>;
+}
+
+function spec<T>(env: string, dflt: string | undefined, doc: string, parse: Parser<T>): Spec<T> {
+  return { env, default: dflt, doc, parse };
+}
+
+function fail(name: string, raw: string, accepted: string): never {
+  throw new AuraError('CONFIG', `${name}=${JSON.stringify(raw)} is not valid: expected ${accepted}`);
+}
+
+const str: Parser<string> = (raw, name) => (raw.trim() === '' ? fail(name, raw, 'a non-empty string') : raw.trim());
+const optStr: Parser<string | undefined> = (raw) => (raw.trim() === '' ? undefined : raw.trim());
+function int(min: number, max: number): Parser<number> {
+  return (raw, name) => {
+    const n = Number(raw);
+    return Number.isInteger(n) && n >= min && n <= max ? n : fail(name, raw, `an integer in [${min}, ${max}]`);
+  };
+}
+function oneOf<T extends string>(...values: T[]): Parser<T> {
+  return (raw, name) => ((values as string[]).includes(raw.trim()) ? (raw.trim() as T) : fail(name, raw, `one of ${values.join(' | ')}`));
+}
+const bool: Parser<boolean> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return fail(name, raw, 'true | false');
+};
+const url: Parser<string> = (raw, name) => {
+  try {
+    const u = new URL(raw.trim());
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(name, raw, 'an http(s) URL');
+    return raw.trim().replace(/\/+$/, '');
+  } catch (err) {
+    if (err instanceof AuraError) throw err;
+    return fail(name, raw, 'an http(s) URL');
+  }
+};
+const optUrl: Parser<string | undefined> = (raw, name) => (raw.trim() === '' ? undefined : url(raw, name));
+const brokers: Parser<string[]> = (raw, name) => {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0 || !list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b))) fail(name, raw, 'host:port[,host:port...]');
+  return list;
+};
+
+export const CONFIG_SPECS = {
+  applicationId: spec('APPLICATION_ID', 'aura-stream', 'Prefix of group ids, transactional ids and the changelog topic.', str),
+  kafkaBrokers: spec('KAFKA_BROKERS', '127.0.0.1:19092', 'Bootstrap brokers (default: the local stack).', brokers),
+  schemaRegistryUrl: spec('SCHEMA_REGISTRY_URL', 'http://127.0.0.1:18081/apis/ccompat/v7', 'Confluent-compatible registry base URL (default: the local stack\'s Apicurio).', url),
+  inputTopic: spec('INPUT_TOPIC', 'aura360.user.events', 'User events (MoodCreated, ActivityCreated).', str),
+  aggregatedTopic: spec('AGGREGATED_TOPIC', 'aura360.context.aggregated', 'ContextAggregated snapshots (aggregate output, vectorize input).', str),
+  vectorizedTopic: spec('VECTORIZED_TOPIC', 'aura360.context.vectorized', 'ContextVectorized confirmations.', str),
+  changelogTopic: spec('CHANGELOG_TOPIC', '', 'Compacted window changelog (default: <APPLICATION_ID>-user-window-changelog).', optStr),
+  dlqSuffix: spec('DLQ_SUFFIX', '.dlq', 'Dead-letter topic = <input topic><suffix>.', str),
+  aggregateGroupId: spec('AGGREGATE_GROUP_ID', '', 'Consumer group of the aggregate stage (default: <APPLICATION_ID>-aggregate).', optStr),
+  vectorizeGroupId: spec('VECTORIZE_GROUP_ID', '', 'Consumer group of the vectorize stage (default: <APPLICATION_ID>-vectorize).', optStr),
+  processingGuarantee: spec('PROCESSING_GUARANTEE', 'exactly_once', 'aggregate: exactly_once (Kafka transactions) | at_least_once.', oneOf('exactly_once', 'at_least_once')),
+  createTopics: spec('CREATE_TOPICS', 'true', 'Create missing topics at start.', bool),
+  topicPartitions: spec('TOPIC_PARTITIONS', '6', 'Partitions of topics created at start (the changelog always copies the input\'s count).', int(1, 10_000)),
+  topicReplicationFactor: spec('TOPIC_REPLICATION_FACTOR', '1', 'Replication factor of topics created at start.', int(1, 32)),
+  stateDir: spec('STATE_DIR', '.aura-state', 'Folder of LMDB window state, embedding cache and the embedded LanceDB store.', str),
+  windowDays: spec('WINDOW_DAYS', '7', 'Event-time length of the per-user window, days.', int(1, 366)),
+  windowMaxEvents: spec('WINDOW_MAX_EVENTS', '512', 'Cap on events kept per user window.', int(1, 100_000)),
+  embeddingModel: spec('EMBEDDING_MODEL', 'Xenova/all-MiniLM-L6-v2', 'Model id (hub id when EMBEDDING_MODEL_PATH is unset).', str),
+  embeddingModelPath: spec('EMBEDDING_MODEL_PATH', '', 'Local model folder (offline); `aura-stream stack up` lays one out.', optStr),
+  embeddingThreads: spec('EMBEDDING_THREADS', '1', 'ONNX Runtime intra-op threads per process.', int(1, 64)),
+  embeddingCacheMaxEntries: spec('EMBEDDING_CACHE_MAX_ENTRIES', '100000', 'Embedding cache bound (entries, oldest evicted first).', int(1, 100_000_000)),
+  qdrantUrl: spec('QDRANT_URL', '', 'Qdrant REST URL; unset = embedded LanceDB under STATE_DIR.', optUrl),
+  qdrantApiKey: spec('QDRANT_API_KEY', '', 'Qdrant API key.', optStr),
+  collection: spec('VECTOR_COLLECTION', 'aura_context', 'Qdrant collection / LanceDB table.', str),
+  batchMaxSize: spec('BATCH_MAX_SIZE', '64', 'vectorize: flush a micro-batch at this many records.', int(1, 4096)),
+  batchMaxWaitMs: spec('BATCH_MAX_WAIT_MS', '200', 'vectorize: flush a micro-batch this long after its first record.', int(1, 600_000)),
+  maxInFlightBatches: spec('MAX_IN_FLIGHT_BATCHES', '2', 'vectorize: batches in flight before the consumer pauses.', int(1, 64)),
+  retryInitialMs: spec('RETRY_INITIAL_MS', '200', 'First back-off delay for transient faults.', int(1, 600_000)),
+  retryMaxMs: spec('RETRY_MAX_MS', '10000', 'Cap of the back-off delay.', int(1, 3_600_000)),
+  storeTimeoutMs: spec('STORE_TIMEOUT_MS', '10000', 'Timeout of one vector-store request.', int(100, 600_000)),
+  shutdownTimeoutMs: spec('SHUTDOWN_TIMEOUT_MS', '30000', 'Forced exit after this long in draining.', int(100, 3_600_000)),
+  metricsPort: spec('METRICS_PORT', '9464', 'HTTP port of /metrics, /healthz, /readyz (0 = ephemeral, -1 = off).', int(-1, 65_535)),
+  logLevel: spec('LOG_LEVEL', 'info', 'trace | debug | info | warn | error | fatal | silent.', oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent')),
+} as const;
+
+type Specs = typeof CONFIG_SPECS;
+type Parsed = { [K in keyof Specs]: Specs[K] extends Spec<infer T> ? T : never };
+
+/** The compiled configuration: parsed, defaulted, derived names filled in. */
+export interface Config extends Omit<Parsed, 'changelogTopic' | 'aggregateGroupId' | 'vectorizeGroupId'> {
+  changelogTopic: string;
+  aggregateGroupId: string;
+  vectorizeGroupId: string;
+  inputDlqTopic: string;
+  aggregatedDlqTopic: string;
+  aggregatorVersion: string;
+}
+
+export const AGGREGATOR_VERSION = '1.0.0';
+
+/** Compiles the configuration from an environment; throws AuraError('CONFIG') naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = {} as Record<string, unknown>;
+  for (const [key, s] of Object.entries(CONFIG_SPECS) as Array<[string, Spec<unknown>]>) {
+    const raw = env[s.env] ?? s.default ?? '';
+    parsed[key] = s.parse(raw, s.env);
+  }
+  const p = parsed as Parsed;
+  if (p.retryMaxMs < p.retryInitialMs) {
+    throw new AuraError('CONFIG', `RETRY_MAX_MS=${p.retryMaxMs} is below RETRY_INITIAL_MS=${p.retryInitialMs}: expected RETRY_MAX_MS >= RETRY_INITIAL_MS`);
+  }
+  return {
+    ...p,
+    changelogTopic: p.changelogTopic ?? `${p.applicationId}-user-window-changelog`,
+    aggregateGroupId: p.aggregateGroupId ?? `${p.applicationId}-aggregate`,
+    vectorizeGroupId: p.vectorizeGroupId ?? `${p.applicationId}-vectorize`,
+    inputDlqTopic: `${p.inputTopic}${p.dlqSuffix}`,
+    aggregatedDlqTopic: `${p.aggregatedTopic}${p.dlqSuffix}`,
+    aggregatorVersion: AGGREGATOR_VERSION,
+  };
+}
+
+/** Rows for the README / `aura-stream config`: variable, default, meaning. */
+export function configTable(): Array<{ env: string; default: string; doc: string }> {
+  return Object.values(CONFIG_SPECS).map((s) => ({ env: s.env, default: s.default ?? '', doc: s.doc }));
+}

@@ -1,0 +1,4 @@
+export * from './events.js';
+export * from './snapshot.js';
+export * from './window.js';
+export * from './ids.js';

@@ -1,0 +1,205 @@
+import type { Observable } from 'rxjs';
+import type { UserEvent } from './contracts/events.js';
+import type { ContextAggregated, ContextVectorized } from './contracts/snapshot.js';
+import type { UserWindow } from './contracts/window.js';
+
+/**
+ * The ports a topology is handed. Adapters in src/adapters implement them; tests swap in fakes.
+ * Nothing here imports a client library.
+ */
+
+/** A record as read from Kafka. Offsets are decimal strings (int64). */
+export interface SourceRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** Kafka record timestamp, epoch ms as a decimal string. */
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | undefined>;
+}
+
+/** A record to write. `partition` set = explicit partition (changelog); unset = key partitioner. */
+export interface OutRecord {
+  topic: string;
+  key: Buffer | string | null;
+  value: Buffer | null;
+  partition?: number;
+  headers?: Record<string, Buffer | string>;
+}
+
+/** A run of records of one partition handed to a stage; the source waits for the handler before the next. */
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  records: SourceRecord[];
+  /** Partition high watermark when fetched (for lag). */
+  highWatermark: string;
+  /** Keeps group membership alive during long work. */
+  heartbeat(): Promise<void>;
+  /** Marks records up to `offset` as processed (committed): a failure later in the batch resumes after it. */
+  resolve(offset: string): void;
+  /** True once the partition was revoked or the source is stopping: abandon without committing. */
+  isStale(): boolean;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** Consumer-group backed source of partition batches, in order per partition. */
+export interface RecordSource {
+  /**
+   * Joins the group and starts delivering batches. The handler's promise gates the next batch of
+   * that partition; when it rejects, the batch is delivered again (from the last processed offset).
+   */
+  start(handler: (batch: PartitionBatch) => Promise<void>): Promise<void>;
+  /** Partitions assigned after each join (eager protocol: every join may change all of them). */
+  readonly assignment$: Observable<TopicPartition[]>;
+  /** A consumer failure the client gave up on: the stage must stop. */
+  readonly failure$: Observable<Error>;
+  pause(partitions: TopicPartition[]): void;
+  resume(partitions: TopicPartition[]): void;
+  /** Commits `offset` (the next offset to read) per partition, outside any transaction. */
+  commit(offsets: Array<TopicPartition & { offset: string }>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Per topic-partition written to with an explicit partition (the changelog): the last offset written there. */
+export type WrittenOffsets = Array<TopicPartition & { lastOffset: string }>;
+
+/** Writes one partition batch's results atomically (exactly-once) or in order (at-least-once). */
+export interface BatchWriter {
+  /**
+   * Makes the partition ready: in exactly-once mode initialises its transactional producer (which
+   * fences a previous owner and aborts its open transaction).
+   */
+  claim(topic: string, partition: number): Promise<void>;
+  release(topic: string, partition: number): Promise<void>;
+  /**
+   * Writes `records` and commits the consumed `nextOffset` for (topic, partition), atomically in
+   * exactly-once mode. Returns the offsets the records got, in the order given.
+   */
+  write(input: TopicPartition & { nextOffset: string }, records: OutRecord[]): Promise<WrittenOffsets>;
+  close(): Promise<void>;
+}
+
+/** Bytes ↔ domain records for the aggregate stage (Avro through the registry; JSON changelog). */
+export interface AggregateCodec {
+  /** Throws AuraError: poison codes for bad records, REGISTRY_UNAVAILABLE when it cannot tell. */
+  decodeEvent(value: Buffer | null): Promise<UserEvent>;
+  encodeSnapshot(snapshot: ContextAggregated): Buffer;
+  encodeWindow(window: UserWindow): Buffer;
+  decodeWindow(value: Buffer): UserWindow;
+}
+
+/** Bytes ↔ domain records for the vectorize stage. */
+export interface VectorizeCodec {
+  decodeSnapshot(value: Buffer | null): Promise<ContextAggregated>;
+  encodeVectorized(record: ContextVectorized): Buffer;
+}
+
+/** The aggregate stage's window store: LMDB as a cache of the changelog. */
+export interface WindowStore {
+  get(userId: string): UserWindow | undefined;
+  /**
+   * Applies the states after their transaction committed (null = delete), together with the
+   * changelog checkpoint (next changelog offset to restore from) of `changelogPartition`, atomically.
+   */
+  apply(changelogPartition: number, states: Map<string, UserWindow | null>, checkpoint: string): void;
+  /** Next changelog offset to restore from; '0' when the partition was never seen. */
+  checkpoint(changelogPartition: number): string;
+  close(): Promise<void>;
+}
+
+/** Reads a changelog partition from an offset to its end (read_committed). */
+export interface ChangelogReader {
+  /**
+   * Replays each partition from `fromOffset` to the end seen at the start of the call, in offset
+   * order, handing records to `apply`; returns per partition the records read and the next offset.
+   */
+  restore(
+    partitions: Array<{ partition: number; fromOffset: string }>,
+    apply: (partition: number, records: SourceRecord[]) => void,
+    heartbeat?: () => Promise<void>,
+  ): Promise<Map<number, { records: number; nextOffset: string }>>;
+}
+
+export interface EmbedderInfo {
+  /** e.g. `Xenova/all-MiniLM-L6-v2` or the local folder's id. */
+  modelId: string;
+  /** Content version of the model (hash of the ONNX file), part of the cache key. */
+  modelVersion: string;
+  dimension: number;
+}
+
+/** Texts to vectors: mean pooled, L2 normalised. Never returns zero or random vectors. */
+export interface Embedder extends EmbedderInfo {
+  embed(texts: string[]): Promise<Float32Array[]>;
+  close(): Promise<void>;
+}
+
+/** Size-bounded cache of vectors keyed by hash(model id + version, text). */
+export interface EmbeddingCache {
+  getMany(texts: string[]): Array<Float32Array | undefined>;
+  putMany(entries: Array<{ text: string; vector: Float32Array }>): Promise<void>;
+  readonly hits: number;
+  readonly misses: number;
+  close(): Promise<void>;
+}
+
+/** Payload stored with every point (both stores carry the same fields). */
+export interface PointPayload {
+  user_id: string;
+  /** UTC date of window_end, YYYY-MM-DD. */
+  day: string;
+  window_end: number;
+  window_start: number;
+  snapshot_id: string;
+  trigger_event_id: string;
+  event_count: number;
+  text: string;
+  /** The snapshot's statistics as JSON (mood, activity, recent notes). */
+  snapshot: Record<string, unknown>;
+  model_id: string;
+  model_version: string;
+  snapshot_topic: string;
+  snapshot_partition: number;
+  snapshot_offset: number;
+  event_partition: number;
+  event_offset: number;
+}
+
+export interface VectorPoint {
+  /** UUID string (UUIDv5 of user and day). */
+  id: string;
+  vector: Float32Array;
+  payload: PointPayload;
+}
+
+export interface SearchHit {
+  id: string;
+  score: number;
+  payload: PointPayload;
+}
+
+/** Where vectors live. Upserts are idempotent by point id. */
+export interface VectorSink {
+  readonly kind: 'qdrant' | 'lancedb';
+  /** Human-readable location (URL or folder) for logs and /readyz. */
+  readonly location: string;
+  readonly collection: string;
+  /** Creates the collection (size/distance) and payload indexes when missing; checks the size when present. */
+  ensureCollection(dimension: number): Promise<void>;
+  /** Returns only after the store confirms the write. */
+  upsert(points: VectorPoint[]): Promise<void>;
+  search(vector: Float32Array, options: { userId?: string; limit: number }): Promise<SearchHit[]>;
+  /** Every stored point (for tests, oracles and the demo summary); ordered by id. */
+  scroll(options?: { userId?: string }): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>>;
+  count(): Promise<number>;
+  /** Cheap reachability check for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,42 @@
+export { DAY_MS, compareEntries, rollWindow, toEntry } from './roll-window.js';
+export type { RollResult, WindowOutcome } from './roll-window.js';
+export {
+  ACTIVITY_TYPE_KEYS,
+  INTENSITY_KEYS,
+  MOOD_DISTRIBUTION_KEYS,
+  MOOD_SCORES,
+  NOTE_MAX_CODE_POINTS,
+  RECENT_NOTES,
+  TOP_TAGS,
+  activityStats,
+  cutCodePoints,
+  moodScore,
+  moodStats,
+  recentNotes,
+} from './snapshot-stats.js';
+export { renderText } from './render-text.js';
+export type { SnapshotWithoutText } from './render-text.js';
+export { offsetToNumber, toSnapshot } from './to-snapshot.js';
+export type { SnapshotConfig } from './to-snapshot.js';
+export { MAX_DURATION_MINUTES, MAX_FUTURE_SKEW_MS, MIN_OCCURRED_AT, validateEvent } from './validate-event.js';
+export { aggregateBatch } from './aggregate-partition.js';
+export type { AggregateBatchResult, AggregateCounters, AggregateInput } from './aggregate-partition.js';
+export { aggregateOracle, pointOracle } from './oracle.js';
+export type { OracleRecord, OracleResult } from './oracle.js';
+export { DLQ_HEADERS, poisonAction, toDeadLetter } from './dead-letter.js';
+export type { PoisonAction } from './dead-letter.js';
+export { PartitionGate } from './partition-gate.js';
+export type { RestoreReport } from './partition-gate.js';
+export {
+  GENERATE_DEFAULTS,
+  POISON_ERROR_CODES,
+  POISON_KINDS,
+  RECORD_CLASSES,
+  WIRE_POISON_KINDS,
+  generateEvents,
+  latestTimestampMs,
+  userIdOf,
+} from './generate-events.js';
+export type { GenerateEventsOptions, GeneratedRecord, PoisonKind, RecordClass } from './generate-events.js';
+export { createTally, formatSummary, summarize } from './generate-summary.js';
+export type { GenerationSummary, GenerationTally } from './generate-summary.js';

@@ -1,0 +1,120 @@
+import type { SourcePosition, UserEvent } from '../contracts/events.js';
+import { pointId } from '../contracts/ids.js';
+import type { ContextAggregated } from '../contracts/snapshot.js';
+import type { WindowConfig, WindowEntry } from '../contracts/window.js';
+import { toSnapshot } from './to-snapshot.js';
+import type { SnapshotConfig } from './to-snapshot.js';
+
+/**
+ * The oracle of DESIGN §8: what the pipeline must end with, computed from the whole input log by
+ * re-deriving the window from its definition at every step instead of folding it incrementally.
+ * It shares nothing with rollWindow/aggregateBatch (only the statistics and the snapshot builder,
+ * which have their own hand-computed tests). Quadratic; meant for test-sized logs.
+ *
+ * Definitions used (DESIGN §3 "Snapshot statistics"), per user, over the events accepted so far:
+ *   end(A)    = max occurred_at of A
+ *   window(A) = the events of A with occurred_at in (end - windowDays, end], keeping the
+ *               maxEvents greatest by (occurred_at, offset), sorted ascending
+ *   an event e is late      when A is non-empty and e.occurred_at <= end(A) - windowDays
+ *               duplicate when e.event_id is the id of an event in window(A) (checked after late)
+ *               accepted  otherwise, and joins A
+ */
+
+const DAY = 24 * 60 * 60 * 1000;
+
+export interface OracleRecord {
+  position: SourcePosition;
+  key: string | null;
+  event: UserEvent;
+}
+
+export interface OracleResult {
+  /** Per user: the snapshot of the user's last accepted event. */
+  finalSnapshot: Map<string, ContextAggregated>;
+  accepted: number;
+  late: number;
+  duplicate: number;
+  acceptedEventIds: Set<string>;
+}
+
+interface Accepted {
+  event: UserEvent;
+  position: SourcePosition;
+  offset: number;
+}
+
+/** Runs the definitions over `log` (partition order; records of one user in offset order). */
+export function aggregateOracle(log: readonly OracleRecord[], config: SnapshotConfig): OracleResult {
+  const acceptedByUser = new Map<string, Accepted[]>();
+  const result: OracleResult = { finalSnapshot: new Map(), accepted: 0, late: 0, duplicate: 0, acceptedEventIds: new Set() };
+
+  for (const { position, event } of log) {
+    const accepted = acceptedByUser.get(event.user_id) ?? [];
+    if (accepted.length > 0) {
+      if (event.occurred_at <= endOf(accepted) - config.windowDays * DAY) {
+        result.late += 1;
+        continue;
+      }
+      if (windowOf(accepted, config).some((a) => a.event.event_id === event.event_id)) {
+        result.duplicate += 1;
+        continue;
+      }
+    }
+    accepted.push({ event, position, offset: Number(position.offset) });
+    acceptedByUser.set(event.user_id, accepted);
+    result.accepted += 1;
+    result.acceptedEventIds.add(event.event_id);
+  }
+
+  for (const [userId, accepted] of acceptedByUser) {
+    const last = accepted[accepted.length - 1]!;
+    const window = { user_id: userId, end: endOf(accepted), entries: windowOf(accepted, config).map(entryOf) };
+    result.finalSnapshot.set(userId, toSnapshot(window, last.event, last.position, config));
+  }
+  return result;
+}
+
+/**
+ * The final vector point per (user, UTC day of window_end): the last snapshot of that day in
+ * offset order. `snapshots` are the records of the aggregated topic in topic-partition order (a
+ * user's snapshots all live in one partition, since the topic is keyed by user).
+ */
+export function pointOracle(snapshots: ReadonlyArray<{ snapshot: ContextAggregated; offset: number }>): Map<string, ContextAggregated> {
+  const points = new Map<string, { snapshot: ContextAggregated; offset: number }>();
+  for (const s of snapshots) {
+    const id = pointId(s.snapshot.user_id, s.snapshot.window_end);
+    const seen = points.get(id);
+    if (seen === undefined || s.offset >= seen.offset) points.set(id, s);
+  }
+  return new Map([...points].map(([id, s]) => [id, s.snapshot]));
+}
+
+function endOf(accepted: readonly Accepted[]): number {
+  let end = -Infinity;
+  for (const a of accepted) if (a.event.occurred_at > end) end = a.event.occurred_at;
+  return end;
+}
+
+function windowOf(accepted: readonly Accepted[], config: WindowConfig): Accepted[] {
+  const end = endOf(accepted);
+  const inTime = accepted.filter((a) => a.event.occurred_at > end - config.windowDays * DAY);
+  inTime.sort((a, b) => (a.event.occurred_at !== b.event.occurred_at ? a.event.occurred_at - b.event.occurred_at : a.offset - b.offset));
+  return config.maxEvents <= 0 ? [] : inTime.slice(-config.maxEvents);
+}
+
+function entryOf(a: Accepted): WindowEntry {
+  const e = a.event;
+  if (e.type === 'MoodCreated') {
+    return { kind: 'mood', event_id: e.event_id, occurred_at: e.occurred_at, seq: a.offset, level: e.level, tags: e.tags, note: e.note };
+  }
+  return {
+    kind: 'activity',
+    event_id: e.event_id,
+    occurred_at: e.occurred_at,
+    seq: a.offset,
+    activity_type: e.activity_type,
+    intensity: e.intensity,
+    duration_minutes: e.duration_minutes,
+    notes: e.notes,
+  };
+}

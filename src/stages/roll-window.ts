@@ -1,0 +1,101 @@
+import type { UserEvent } from '../contracts/events.js';
+import type { UserWindow, WindowConfig, WindowEntry } from '../contracts/window.js';
+import { AuraError } from '../errors.js';
+
+/** Milliseconds in one day: the window length is `windowDays * DAY_MS` of event time. */
+export const DAY_MS = 86_400_000;
+
+export type WindowOutcome = 'accepted' | 'late' | 'duplicate';
+
+export interface RollResult {
+  outcome: WindowOutcome;
+  /** The window after the event: a new object when accepted, the input object otherwise. */
+  window: UserWindow;
+}
+
+/**
+ * The window entry of an event. `seq` is the record's input offset, the tie-breaker between equal
+ * `occurred_at`. Tags and notes are stored as sent; normalisation (trim, lower-case, cut) belongs
+ * to the statistics, so a change of those rules needs no state migration. Keys are written in a
+ * fixed order so equal entries encode to equal bytes in the store and changelog.
+ */
+export function toEntry(event: UserEvent, seq: number): WindowEntry {
+  if (event.type === 'MoodCreated') {
+    return {
+      kind: 'mood',
+      event_id: event.event_id,
+      occurred_at: event.occurred_at,
+      seq,
+      level: event.level,
+      tags: [...event.tags],
+      note: event.note,
+    };
+  }
+  return {
+    kind: 'activity',
+    event_id: event.event_id,
+    occurred_at: event.occurred_at,
+    seq,
+    activity_type: event.activity_type,
+    intensity: event.intensity,
+    duration_minutes: event.duration_minutes,
+    notes: event.notes,
+  };
+}
+
+/** Orders entries by (occurred_at, seq) ascending: event time, then input order. */
+export function compareEntries(a: WindowEntry, b: WindowEntry): number {
+  return a.occurred_at - b.occurred_at || a.seq - b.seq;
+}
+
+/**
+ * Folds one event into a user's window (DESIGN §3 "Snapshot statistics"). Pure: the input window
+ * is never mutated; entries are shared between the old and the new window, never changed.
+ *
+ * - late: `occurred_at <= end - windowDays` with the end BEFORE this event. Checked before the
+ *   duplicate rule; a redelivered event that is still in the window has the same occurred_at, so
+ *   it is never late and counts as a duplicate.
+ * - duplicate: the event_id is in the window now. An id that was evicted (by time or by the cap)
+ *   is no longer known: the window is the whole idempotence memory, as DESIGN defines it.
+ * - accepted: placed by (occurred_at, seq); end = max(end, occurred_at); entries with
+ *   `occurred_at <= end - windowDays` are evicted, then only the `maxEvents` greatest by
+ *   (occurred_at, seq) are kept. An accepted event older than every kept entry of a full window
+ *   is cut by the cap at once; it still counts as accepted (and the stage emits a snapshot for it,
+ *   1:1 with accepted events).
+ * - The first event of a user (no window) is always accepted.
+ */
+export function rollWindow(window: UserWindow | undefined, event: UserEvent, seq: number, config: WindowConfig): RollResult {
+  const windowMs = config.windowDays * DAY_MS;
+  if (window !== undefined) {
+    if (window.user_id !== event.user_id) {
+      throw new AuraError('INTERNAL', `rollWindow: window of user ${JSON.stringify(window.user_id)} handed an event of user ${JSON.stringify(event.user_id)}`);
+    }
+    if (event.occurred_at <= window.end - windowMs) return { outcome: 'late', window };
+    if (window.entries.some((e) => e.event_id === event.event_id)) return { outcome: 'duplicate', window };
+  }
+
+  const entry = toEntry(event, seq);
+  const previous = window?.entries ?? [];
+  const end = window === undefined ? event.occurred_at : Math.max(window.end, event.occurred_at);
+  const at = upperBound(previous, entry);
+  const placed = [...previous.slice(0, at), entry, ...previous.slice(at)];
+
+  const horizon = end - windowMs;
+  const firstInWindow = placed.findIndex((e) => e.occurred_at > horizon);
+  const inWindow = firstInWindow < 0 ? [] : placed.slice(firstInWindow);
+  const capped = inWindow.length > config.maxEvents ? inWindow.slice(inWindow.length - Math.max(0, config.maxEvents)) : inWindow;
+
+  return { outcome: 'accepted', window: { user_id: event.user_id, end, entries: capped } };
+}
+
+/** First index whose entry sorts after `entry` (entries are sorted by compareEntries). */
+function upperBound(entries: readonly WindowEntry[], entry: WindowEntry): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareEntries(entries[mid]!, entry) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,57 @@
+import type { SourcePosition, UserEvent } from '../contracts/events.js';
+import { snapshotId } from '../contracts/ids.js';
+import type { ContextAggregated } from '../contracts/snapshot.js';
+import type { UserWindow, WindowConfig } from '../contracts/window.js';
+import { AuraError } from '../errors.js';
+import { renderText } from './render-text.js';
+import type { SnapshotWithoutText } from './render-text.js';
+import { DAY_MS } from './roll-window.js';
+import { activityStats, moodStats, recentNotes } from './snapshot-stats.js';
+
+/** What the aggregate stage needs to build snapshots. */
+export interface SnapshotConfig extends WindowConfig {
+  /** Written into every snapshot (`aggregator_version`), e.g. the package version. */
+  aggregatorVersion: string;
+}
+
+/**
+ * A Kafka offset (int64 decimal string) as a number. Offsets beyond 2^53 cannot be represented
+ * exactly; they are refused (INTERNAL) rather than silently rounded, since `seq` and
+ * `source_offset` must stay exact.
+ */
+export function offsetToNumber(offset: string): number {
+  const n = Number(offset);
+  if (!/^\d+$/.test(offset) || !Number.isSafeInteger(n)) {
+    throw new AuraError('INTERNAL', `offset ${JSON.stringify(offset)} is not a non-negative integer below 2^53`);
+  }
+  return n;
+}
+
+/**
+ * The `ContextAggregated` emitted for an accepted `trigger` event, from the user's window after
+ * that event. `window_start` is the exclusive lower bound `end - windowDays` (in ms).
+ */
+export function toSnapshot(window: UserWindow, trigger: UserEvent, position: SourcePosition, config: SnapshotConfig): ContextAggregated {
+  if (window.user_id !== trigger.user_id) {
+    throw new AuraError('INTERNAL', `toSnapshot: window of user ${JSON.stringify(window.user_id)} with a trigger of user ${JSON.stringify(trigger.user_id)}`);
+  }
+  const withoutText: SnapshotWithoutText = {
+    snapshot_id: snapshotId(window.user_id, trigger.event_id),
+    user_id: window.user_id,
+    window_start: window.end - config.windowDays * DAY_MS,
+    window_end: window.end,
+    window_days: config.windowDays,
+    event_count: window.entries.length,
+    mood: moodStats(window.entries),
+    activity: activityStats(window.entries, window.end),
+    recent_notes: recentNotes(window.entries),
+    trigger_event_id: trigger.event_id,
+    trigger_type: trigger.type,
+    trace_id: trigger.trace_id,
+    source_topic: position.topic,
+    source_partition: position.partition,
+    source_offset: offsetToNumber(position.offset),
+    aggregator_version: config.aggregatorVersion,
+  };
+  return { ...withoutText, text: renderText(withoutText) };
+}

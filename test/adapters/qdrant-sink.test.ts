@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { PAYLOAD_INDEXES, QdrantSink, UPSERT_CHUNK } from '../../src/adapters/qdrant-sink.js';
+import { pointId, utcDay } from '../../src/contracts/ids.js';
+import { AuraError } from '../../src/errors.js';
+import type { PointPayload, VectorPoint } from '../../src/ports.js';
+import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+
+const DIM = 4;
+
+function unit(...xs: number[]): Float32Array {
+  const norm = Math.hypot(...xs);
+  return Float32Array.from(xs.map((x) => x / norm));
+}
+
+function point(userId: string, isoDay: string, vector: Float32Array, text = `${userId} on ${isoDay}`): VectorPoint {
+  const windowEnd = Date.parse(`${isoDay}T18:30:00.000Z`);
+  const payload: PointPayload = {
+    user_id: userId,
+    day: utcDay(windowEnd),
+    window_end: windowEnd,
+    window_start: windowEnd - 7 * 86_400_000,
+    snapshot_id: '11111111-2222-5333-8444-555555555555',
+    trigger_event_id: '66666666-7777-4888-8999-000000000000',
+    event_count: 3,
+    text,
+    snapshot: { mood: { count: 2, mean: 3.5, latest: 'good' }, activity: { sessions: 1 }, recent_notes: ['slept well'] },
+    model_id: 'Xenova/all-MiniLM-L6-v2',
+    model_version: 'sha256:abc',
+    snapshot_topic: 'aura360.context.aggregated',
+    snapshot_partition: 1,
+    snapshot_offset: 41,
+    event_partition: 1,
+    event_offset: 40,
+  };
+  return { id: pointId(userId, windowEnd), vector, payload };
+}
+
+async function expectAuraError(promise: Promise<unknown>, code: AuraError['code'], retriable: boolean, pattern?: RegExp): Promise<AuraError> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof AuraError, `expected an AuraError ${code}, got ${String(caught)}`);
+  assert.equal(caught.code, code, `wrong code; message: ${caught.message}`);
+  assert.equal(caught.retriable, retriable, `retriable flag of ${code}`);
+  if (pattern) assert.match(caught.message, pattern);
+  return caught;
+}
+
+describe('QdrantSink against the Qdrant double', () => {
+  let double: QdrantDouble;
+  let sink: QdrantSink;
+  let n = 0;
+
+  beforeEach(async () => {
+    double = await startQdrantDouble();
+    n += 1;
+    sink = new QdrantSink({ url: double.url, collection: `aura_test_${n}`, timeoutMs: 2000 });
+  });
+
+  afterEach(async () => {
+    await sink.close();
+    assert.deepEqual(double.responseViolations, [], 'every response validated against the OpenAPI document');
+    await double.close();
+  });
+
+  it('creates the collection with the model dimension and Cosine, plus the three payload indexes', async () => {
+    await sink.ensureCollection(DIM);
+    const c = double.collections.get(sink.collection);
+    assert.ok(c, 'collection created');
+    assert.equal(c.size, DIM);
+    assert.equal(c.distance, 'Cosine');
+    assert.deepEqual(Object.fromEntries(c.payloadIndexes), { user_id: 'keyword', day: 'keyword', window_end: 'integer' });
+
+    const create = double.requests.find((r) => r.operationId === 'create_collection');
+    assert.deepEqual(create?.body, { vectors: { size: DIM, distance: 'Cosine' } });
+    const indexes = double.requests.filter((r) => r.operationId === 'create_field_index');
+    assert.deepEqual(
+      indexes.map((r) => [r.body, r.query.wait]),
+      PAYLOAD_INDEXES.map((i) => [{ field_name: i.field, field_schema: i.type }, 'true']),
+    );
+    assert.ok(!double.requests.some((r) => r.path === '/' ), 'no version-check request (checkCompatibility: false)');
+
+    const before = double.requests.length;
+    await sink.ensureCollection(DIM);
+    assert.deepEqual(
+      double.requests.slice(before).map((r) => r.operationId),
+      ['get_collection'],
+      'a second bootstrap only reads the collection',
+    );
+  });
+
+  it('recreates a missing payload index on an existing collection', async () => {
+    await sink.ensureCollection(DIM);
+    double.collections.get(sink.collection)?.payloadIndexes.delete('day');
+    await sink.ensureCollection(DIM);
+    assert.equal(double.collections.get(sink.collection)?.payloadIndexes.get('day'), 'keyword');
+  });
+
+  it('rejects an existing collection of another size with a CONFIG error naming both sizes and the fix', async () => {
+    await sink.ensureCollection(DIM);
+    const other = new QdrantSink({ url: double.url, collection: sink.collection, timeoutMs: 2000 });
+    const err = await expectAuraError(other.ensureCollection(8), 'CONFIG', false);
+    assert.match(err.message, new RegExp(`"${sink.collection}"`));
+    assert.match(err.message, /size 4/);
+    assert.match(err.message, /produces 8/);
+    assert.match(err.message, /Fix: /);
+  });
+
+  it('upserts idempotently by id: the same id twice is one point holding the latest payload and vector', async () => {
+    await sink.ensureCollection(DIM);
+    const first = point('u1', '2025-03-01', unit(1, 0, 0, 0), 'first text');
+    const second = { ...point('u1', '2025-03-01', unit(0, 1, 0, 0), 'second text') };
+    assert.equal(first.id, second.id, 'same user and day → same point id');
+
+    await sink.upsert([first]);
+    await sink.upsert([second]);
+    assert.equal(await sink.count(), 1);
+    const [stored] = await sink.scroll();
+    assert.equal(stored?.id, first.id);
+    assert.equal(stored?.payload.text, 'second text');
+    assert.deepEqual(Array.from(stored?.vector ?? []), [0, 1, 0, 0]);
+
+    const upserts = double.requests.filter((r) => r.operationId === 'upsert_points');
+    assert.ok(upserts.every((r) => r.query.wait === 'true'), 'every upsert is sent with wait=true');
+  });
+
+  it('keeps the last occurrence of an id repeated inside one upsert call', async () => {
+    await sink.ensureCollection(DIM);
+    await sink.upsert([point('u1', '2025-03-01', unit(1, 0, 0, 0), 'old'), point('u1', '2025-03-01', unit(1, 1, 0, 0), 'new')]);
+    const all = await sink.scroll();
+    assert.deepEqual(all.map((p) => p.payload.text), ['new']);
+  });
+
+  it(`sends at most ${UPSERT_CHUNK} points per request`, async () => {
+    await sink.ensureCollection(DIM);
+    const points = Array.from({ length: 300 }, (_, i) => point(`user-${i}`, '2025-03-01', unit(1, i + 1, 0, 0)));
+    await sink.upsert(points);
+    const sizes = double.requests
+      .filter((r) => r.operationId === 'upsert_points')
+      .map((r) => (r.body as { points: unknown[] }).points.length);
+    assert.deepEqual(sizes, [256, 44]);
+    assert.equal(await sink.count(), 300);
+    const scrolled = await sink.scroll();
+    assert.equal(scrolled.length, 300, 'scroll pages through everything');
+    assert.deepEqual(scrolled.map((p) => p.id), points.map((p) => p.id).sort(), 'scroll is ordered by id');
+  });
+
+  it('searches within one user only, ordered by cosine similarity, with the payload', async () => {
+    await sink.ensureCollection(DIM);
+    const a = point('u1', '2025-03-01', unit(1, 0, 0, 0));
+    const b = point('u1', '2025-03-02', unit(1, 1, 0, 0));
+    const c = point('u1', '2025-03-03', unit(0, 0, 0, 1));
+    const other = point('u2', '2025-03-01', unit(1, 0.1, 0, 0));
+    await sink.upsert([c, other, b, a]);
+
+    const hits = await sink.search(unit(1, 0, 0, 0), { userId: 'u1', limit: 10 });
+    assert.deepEqual(hits.map((h) => h.id), [a.id, b.id, c.id]);
+    assert.ok(Math.abs((hits[0]?.score ?? 0) - 1) < 1e-5, `score of the identical vector: ${hits[0]?.score}`);
+    assert.ok(Math.abs((hits[1]?.score ?? 0) - Math.SQRT1_2) < 1e-5, `score at 45°: ${hits[1]?.score}`);
+    assert.ok(Math.abs(hits[2]?.score ?? 1) < 1e-5, `score of an orthogonal vector: ${hits[2]?.score}`);
+    assert.deepEqual(hits[1]?.payload, b.payload);
+
+    const sent = double.requests.filter((r) => r.operationId === 'query_points').at(-1);
+    assert.deepEqual((sent?.body as { filter: unknown }).filter, { must: [{ key: 'user_id', match: { value: 'u1' } }] });
+
+    const top2 = await sink.search(unit(1, 0, 0, 0), { limit: 2 });
+    assert.deepEqual(top2.map((h) => h.id), [a.id, other.id], 'without a user, every user is searched');
+    assert.deepEqual(await sink.search(unit(1, 0, 0, 0), { userId: 'nobody', limit: 5 }), []);
+  });
+
+  it('scrolls every payload field back, optionally for one user', async () => {
+    await sink.ensureCollection(DIM);
+    const p1 = point('u1', '2025-03-01', unit(1, 0, 0, 0));
+    const p2 = point('u2', '2025-03-01', unit(0, 1, 0, 0));
+    await sink.upsert([p1, p2]);
+    const all = await sink.scroll();
+    const expected = [p1, p2].sort((x, y) => (x.id < y.id ? -1 : 1));
+    assert.deepEqual(all.map((p) => p.id), expected.map((p) => p.id));
+    assert.deepEqual(all.map((p) => p.payload), expected.map((p) => p.payload), 'payload round-trips, snapshot included');
+    const onlyU2 = await sink.scroll({ userId: 'u2' });
+    assert.deepEqual(onlyU2.map((p) => [p.id, p.payload.user_id]), [[p2.id, 'u2']]);
+  });
+
+  it('reports an unreachable Qdrant as a retriable STORE_UNAVAILABLE and recovers when it is back', async () => {
+    await sink.ensureCollection(DIM);
+    const p = point('u1', '2025-03-01', unit(1, 0, 0, 0));
+    double.setUnavailable(true);
+    await expectAuraError(sink.upsert([p]), 'STORE_UNAVAILABLE', true, /cannot reach Qdrant/);
+    await expectAuraError(sink.ping(), 'STORE_UNAVAILABLE', true);
+    double.setUnavailable(true, '503');
+    await expectAuraError(sink.upsert([p]), 'STORE_UNAVAILABLE', true, /HTTP 503/);
+    double.setUnavailable(false);
+    await sink.upsert([p]);
+    await sink.ping();
+    assert.deepEqual((await sink.scroll()).map((x) => x.id), [p.id]);
+  });
+
+  it('reports a slow Qdrant as a retriable TIMEOUT', async () => {
+    const impatient = new QdrantSink({ url: double.url, collection: sink.collection, timeoutMs: 100 });
+    double.setDelayMs(400);
+    await expectAuraError(impatient.ensureCollection(DIM), 'TIMEOUT', true, /timed out after 100 ms/);
+    double.setDelayMs(0);
+    await impatient.ensureCollection(DIM);
+  });
+
+  it('reports a rejected request as non-retriable, with Qdrant\'s message', async () => {
+    await expectAuraError(sink.search(unit(1, 0, 0, 0), { limit: 1 }), 'CONFIG', false, /Collection `aura_test_\d+` doesn't exist/);
+    await sink.ensureCollection(DIM);
+    const wrong = { ...point('u1', '2025-03-01', unit(1, 0, 0, 0)), vector: Float32Array.from([1, 0, 0]) };
+    await expectAuraError(sink.upsert([wrong]), 'INTERNAL', false, /HTTP 400: Wrong input: Vector dimension error: expected dim: 4, got 3/);
+  });
+
+  it('sends the API key and maps a refused key to CONFIG', async () => {
+    const secured = await startQdrantDouble({ apiKey: 'secret' });
+    const warn = console.warn;
+    console.warn = () => {}; // the client warns about an API key over plain http
+    try {
+      const good = new QdrantSink({ url: secured.url, apiKey: 'secret', collection: 'c', timeoutMs: 2000 });
+      await good.ensureCollection(DIM);
+      const bad = new QdrantSink({ url: secured.url, apiKey: 'wrong', collection: 'c', timeoutMs: 2000 });
+      await expectAuraError(bad.count(), 'CONFIG', false, /QDRANT_API_KEY/);
+      assert.deepEqual(secured.responseViolations, []);
+    } finally {
+      console.warn = warn;
+      await secured.close();
+    }
+  });
+
+  it('sends requests under the path of QDRANT_URL (reverse-proxy prefix)', async () => {
+    const proxied = await startQdrantDouble({ prefix: '/qdrant' });
+    try {
+      const behindProxy = new QdrantSink({ url: `${proxied.url}/qdrant/`, collection: 'c', timeoutMs: 2000 });
+      await behindProxy.ensureCollection(DIM);
+      await behindProxy.ping();
+      assert.ok(proxied.collections.has('c'));
+      assert.ok(proxied.requests.every((r) => r.operationId !== undefined), `every request routed: ${proxied.requests.map((r) => r.path).join(', ')}`);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('makes the port explicit in location (:6333 when the URL has none) and keeps an explicit default port', () => {
+    assert.equal(new QdrantSink({ url: 'http://qdrant.local', collection: 'c' }).location, 'http://qdrant.local:6333');
+    assert.equal(new QdrantSink({ url: 'https://q.example:443/base/', collection: 'c' }).location, 'https://q.example:443/base', 'an explicit default port is kept');
+    assert.equal(new QdrantSink({ url: 'http://[::1]:80', collection: 'c' }).location, 'http://[::1]:80');
+    assert.throws(() => new QdrantSink({ url: 'qdrant:6333', collection: 'c' }), (err: unknown) => err instanceof AuraError && err.code === 'CONFIG');
+  });
+});

@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { AutoTokenizer, type Tensor as HfTensor } from '@huggingface/transformers';
+import * as ort from 'onnxruntime-node';
+import { AuraError } from '../../src/errors.js';
+import { createTransformersEmbedder, ONNX_FILE, type ForwardPass, type TransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
+
+// The real model, from the folder `aura-stream stack up` lays out (or EMBEDDING_MODEL_PATH).
+// A missing folder fails every test here: an embedder that was never run proves nothing.
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const MODEL_DIR = resolve(process.env.EMBEDDING_MODEL_PATH || join(ROOT, '.cache/stack/models/all-MiniLM-L6-v2-q'));
+const THREADS = 1;
+
+function requireModelFolder(): void {
+  if (!existsSync(join(MODEL_DIR, ONNX_FILE))) {
+    assert.fail(
+      `the embedding model is missing at ${MODEL_DIR}: run \`aura-stream stack up\` to fetch it, ` +
+        'or set EMBEDDING_MODEL_PATH to a folder with config.json, tokenizer.json, tokenizer_config.json and onnx/model_quantized.onnx',
+    );
+  }
+}
+
+const loaded = new Map<ForwardPass, Promise<TransformersEmbedder>>();
+/** One embedder per forward-pass mode, shared by the tests (a load takes about a second). */
+function embedder(forwardPass: ForwardPass = 'per-text'): Promise<TransformersEmbedder> {
+  requireModelFolder();
+  let e = loaded.get(forwardPass);
+  if (!e) {
+    e = createTransformersEmbedder({ modelPath: MODEL_DIR, threads: THREADS, forwardPass });
+    loaded.set(forwardPass, e);
+  }
+  return e;
+}
+
+after(async () => {
+  for (const e of loaded.values()) await (await e.catch(() => undefined))?.close();
+});
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+function norm(v: Float32Array): number {
+  let sum = 0;
+  for (const x of v) sum += x * x;
+  return Math.sqrt(sum);
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length, 'vectors of different lengths');
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs((a[i] as number) - (b[i] as number)));
+  return max;
+}
+
+// Sentences of very different lengths in one batch, so most rows are padded; the last one is longer
+// than the 256-token limit, so truncation is exercised too.
+const SENTENCES = [
+  'ok',
+  'Slept badly, mood low.',
+  'Mood: good (4/5). Went for a 30 minute run in the park with a friend and felt energised afterwards.',
+  'User u-123, last 7 days: 5 moods, mean 3.40 (min 2, max 5, stddev 1.02), trend +0.25/day, latest good. ' +
+    'Activities: 4 sessions, 145 minutes (cardio 90, mindfulness 35, strength 20); intensity low 35, moderate 70, high 40; ' +
+    'active on 4 days, current streak 2 days. Top tags: sleep, work, family. Recent notes: "better after the walk"; "tired".',
+  'Ça va très bien aujourd’hui — naïve café crème, 東京 🙂',
+  Array.from({ length: 120 }, (_, i) => `meditation session ${i} was calm`).join('; '),
+];
+
+/** The same computation done by hand: tokenizer → onnxruntime-node → masked mean → L2 norm. */
+async function referenceVectors(texts: string[]): Promise<{ vectors: Float32Array[]; mask: BigInt64Array; seq: number }> {
+  const tokenizer = await AutoTokenizer.from_pretrained(MODEL_DIR, { local_files_only: true });
+  const enc = tokenizer(texts, { padding: true, truncation: true, max_length: 256 }) as Record<string, HfTensor>;
+  const session = await ort.InferenceSession.create(join(MODEL_DIR, ONNX_FILE), { intraOpNumThreads: 1 });
+  try {
+    assert.deepEqual(session.outputNames, ['last_hidden_state'], 'the ONNX graph must output last_hidden_state');
+    const ids = enc.input_ids as HfTensor;
+    const mask = enc.attention_mask as HfTensor;
+    const dims = ids.dims;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids.data as BigInt64Array, dims),
+      attention_mask: new ort.Tensor('int64', mask.data as BigInt64Array, dims),
+      token_type_ids: new ort.Tensor('int64', new BigInt64Array(ids.data.length), dims),
+    };
+    const out = await session.run(feeds);
+    const hidden = out.last_hidden_state as ort.Tensor;
+    const [batch, seq, dim] = hidden.dims as [number, number, number];
+    assert.equal(batch, texts.length);
+    const h = hidden.data as Float32Array;
+    const m = mask.data as BigInt64Array;
+    const vectors: Float32Array[] = [];
+    for (let b = 0; b < batch; b++) {
+      const v = new Float64Array(dim);
+      let count = 0;
+      for (let t = 0; t < seq; t++) {
+        if (m[b * seq + t] === 0n) continue;
+        count++;
+        for (let d = 0; d < dim; d++) v[d] = (v[d] as number) + (h[(b * seq + t) * dim + d] as number);
+      }
+      let norm = 0;
+      for (let d = 0; d < dim; d++) {
+        v[d] = (v[d] as number) / count;
+        norm += (v[d] as number) ** 2;
+      }
+      norm = Math.sqrt(norm);
+      vectors.push(Float32Array.from(v, (x) => x / norm));
+    }
+    return { vectors, mask: m, seq };
+  } finally {
+    await session.release();
+  }
+}
+
+describe('createTransformersEmbedder (real all-MiniLM-L6-v2 model, offline)', () => {
+  it('loads the local folder and reports 384 dimensions and the ONNX file hash as version', async () => {
+    const e = await embedder();
+    assert.equal(e.dimension, 384, 'all-MiniLM-L6-v2 has 384 dimensions');
+    const sha = createHash('sha256').update(readFileSync(join(MODEL_DIR, ONNX_FILE))).digest('hex');
+    assert.equal(e.modelVersion, sha.slice(0, 16), 'modelVersion is the first 16 hex digits of the ONNX sha256');
+    assert.equal(e.source, MODEL_DIR);
+    assert.equal(e.threads, THREADS);
+  });
+
+  it('tokenizes with the real BERT uncased vocabulary', async () => {
+    requireModelFolder();
+    const tokenizer = await AutoTokenizer.from_pretrained(MODEL_DIR, { local_files_only: true });
+    const enc = tokenizer('Hello World', {}) as Record<string, HfTensor>;
+    // [CLS]=101 hello=7592 world=2088 [SEP]=102 in bert-base-uncased; lowercasing comes from tokenizer.json.
+    assert.deepEqual(Array.from(enc.input_ids?.data as BigInt64Array, Number), [101, 7592, 2088, 102]);
+  });
+
+  it('per-batch: one padded pass equals a direct onnxruntime-node run of the same file on the same tokens (1e-4)', async () => {
+    const e = await embedder('per-batch');
+    const got = await e.embed(SENTENCES);
+    const ref = await referenceVectors(SENTENCES);
+    assert.equal(ref.seq, 256, 'the longest sentence is truncated to 256 tokens');
+    assert.ok(ref.mask.some((x) => x === 0n), 'the batch is padded, so the mask matters');
+    assert.equal(got.length, SENTENCES.length);
+    got.forEach((vector, i) => {
+      assert.equal(vector.length, 384, `vector ${i} has 384 values`);
+      const diff = maxAbsDiff(vector, ref.vectors[i] as Float32Array);
+      assert.ok(diff < 1e-4, `sentence ${i} (${SENTENCES[i]?.length} chars): max abs diff ${diff} ≥ 1e-4 against the direct run`);
+      assert.ok(Math.abs(norm(vector) - 1) < 1e-4, `vector ${i} has unit length, got ${norm(vector)}`);
+    });
+  });
+
+  it('per-text (default): each vector equals a direct onnxruntime-node run of that text alone (1e-4)', async () => {
+    const e = await embedder();
+    assert.equal(e.forwardPass, 'per-text', 'per-text is the default');
+    const got = await e.embed(SENTENCES);
+    for (let i = 0; i < SENTENCES.length; i++) {
+      const { vectors } = await referenceVectors([SENTENCES[i] as string]);
+      const diff = maxAbsDiff(got[i] as Float32Array, vectors[0] as Float32Array);
+      assert.ok(diff < 1e-4, `sentence ${i}: max abs diff ${diff} ≥ 1e-4 against the direct run`);
+      assert.ok(Math.abs(norm(got[i] as Float32Array) - 1) < 1e-4, `vector ${i} has unit length`);
+    }
+  });
+
+  it('per-text (default): the same vectors batched as one text at a time, whatever the batch holds', async () => {
+    const e = await embedder();
+    const batched = await e.embed(SENTENCES);
+    const reversed = await e.embed([...SENTENCES].reverse());
+    for (let i = 0; i < SENTENCES.length; i++) {
+      const [single] = await e.embed([SENTENCES[i] as string]);
+      const diff = maxAbsDiff(batched[i] as Float32Array, single as Float32Array);
+      assert.ok(diff < 1e-4, `sentence ${i}: batched and single differ by ${diff}`);
+      const diffOrder = maxAbsDiff(batched[i] as Float32Array, reversed[SENTENCES.length - 1 - i] as Float32Array);
+      assert.ok(diffOrder < 1e-4, `sentence ${i}: order in the batch changed the vector by ${diffOrder}`);
+    }
+  });
+
+  it('per-batch: vectors depend on the other rows (why per-text is the default for this quantized graph)', async () => {
+    // The graph quantizes activations with one scale per tensor (DynamicQuantizeLinear), so a short
+    // text padded next to long ones is quantized more coarsely than alone. Should a future model file
+    // lose this property, this test fails and per-batch can become the default.
+    const e = await embedder('per-batch');
+    const [alone] = await e.embed(['ok']);
+    const [inBatch] = await e.embed(['ok', SENTENCES[3] as string, SENTENCES[5] as string]);
+    const diff = maxAbsDiff(alone as Float32Array, inBatch as Float32Array);
+    assert.ok(diff > 1e-3, `expected a batch-dependent vector, max abs diff only ${diff}`);
+  });
+
+  it('scores paraphrases higher than unrelated sentences', async () => {
+    const e = await embedder();
+    const cases: Array<[anchor: string, paraphrase: string, unrelated: string]> = [
+      ['I feel anxious and cannot sleep at night.', 'Worry keeps me awake at night.', 'The train to Berlin leaves at noon.'],
+      ['She went for a long run this morning.', 'This morning she jogged for a long time.', 'The recipe needs two cups of flour.'],
+      ['My mood has been great all week.', 'I have felt really happy these past seven days.', 'Replace the printer toner cartridge.'],
+      ['Meditation helps me calm down after work.', 'After my job, mindfulness practice relaxes me.', 'Stock prices fell sharply on Tuesday.'],
+      ['He lifted weights at the gym for an hour.', 'He spent an hour doing strength training at the gym.', 'The cat is sleeping on the sofa.'],
+    ];
+    const vectors = await e.embed(cases.flat());
+    cases.forEach(([anchor], i) => {
+      const [a, p, u] = vectors.slice(i * 3, i * 3 + 3) as [Float32Array, Float32Array, Float32Array];
+      const para = cosine(a, p);
+      const unrel = cosine(a, u);
+      assert.ok(para > unrel + 0.2, `"${anchor}": paraphrase cosine ${para.toFixed(3)} should beat unrelated ${unrel.toFixed(3)} by > 0.2`);
+      assert.ok(para > 0.5, `"${anchor}": paraphrase cosine ${para.toFixed(3)} should exceed 0.5`);
+    });
+  });
+
+  it('is deterministic and returns nothing for no texts', async () => {
+    const e = await embedder();
+    const [a] = await e.embed(['same text twice']);
+    const [b] = await e.embed(['same text twice']);
+    assert.deepEqual(a, b);
+    assert.deepEqual(await e.embed([]), []);
+  });
+
+  it('fails to load from a missing folder with MODEL_LOAD naming the path and the fix', async () => {
+    const bad = join(tmpdir(), `aura-no-model-${process.pid}`, 'all-MiniLM-L6-v2-q');
+    await assert.rejects(createTransformersEmbedder({ modelPath: bad, threads: 1 }), (error: unknown) => {
+      assert.ok(error instanceof AuraError, 'an AuraError');
+      assert.equal(error.code, 'MODEL_LOAD');
+      assert.equal(error.retriable, false);
+      assert.ok(error.message.includes(bad), `message names the path: ${error.message}`);
+      assert.ok(error.message.includes('aura-stream stack up'), `message names the fix: ${error.message}`);
+      return true;
+    });
+  });
+
+  it('fails to load a folder whose ONNX file is not a model, or does not match its manifest', async () => {
+    requireModelFolder();
+    const dir = mkdtempSync(join(tmpdir(), 'aura-bad-model-'));
+    try {
+      const folder = join(dir, 'broken');
+      mkdirSync(join(folder, 'onnx'), { recursive: true });
+      for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(MODEL_DIR, f), join(folder, f));
+      writeFileSync(join(folder, ONNX_FILE), 'not an onnx graph');
+      await assert.rejects(createTransformersEmbedder({ modelPath: folder, threads: 1 }), (error: unknown) => {
+        assert.ok(error instanceof AuraError && error.code === 'MODEL_LOAD', `MODEL_LOAD, got ${String(error)}`);
+        assert.ok(error.message.includes(folder), `message names the path: ${error.message}`);
+        return true;
+      });
+      copyFileSync(join(MODEL_DIR, ONNX_FILE), join(folder, ONNX_FILE));
+      writeFileSync(join(folder, 'manifest.json'), JSON.stringify({ sha256: '0'.repeat(64) }));
+      await assert.rejects(createTransformersEmbedder({ modelPath: folder, threads: 1 }), (error: unknown) => {
+        assert.ok(error instanceof AuraError && error.code === 'MODEL_LOAD', `MODEL_LOAD, got ${String(error)}`);
+        assert.match(error.message, /manifest\.json records 0{64}/);
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a thread count that is not a positive integer', async () => {
+    await assert.rejects(createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 0 }), (error: unknown) => {
+      assert.ok(error instanceof AuraError && error.code === 'CONFIG');
+      return true;
+    });
+  });
+
+  it('sizes onnxruntime’s intra-op pool from `threads` (one extra OS thread per extra intra-op thread)', { skip: process.platform !== 'linux' && 'counts threads through /proc' }, () => {
+    requireModelFolder();
+    // Two fresh processes doing identical work but for `threads`; the difference in OS threads is
+    // the size of onnxruntime's intra-op pool (threads - 1 workers; the caller is the first).
+    const script = [
+      "import { readdirSync } from 'node:fs';",
+      "import { createTransformersEmbedder } from './src/adapters/transformers-embedder.ts';",
+      'const e = await createTransformersEmbedder({ modelPath: process.env.M, threads: Number(process.env.T) });',
+      "await e.embed(['warm the pool up']);",
+      "console.log('THREADS=' + readdirSync('/proc/self/task').length);",
+      'await e.close();',
+    ].join('\n');
+    const count = (threads: number): number => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: ROOT,
+        env: { ...process.env, M: MODEL_DIR, T: String(threads) },
+        encoding: 'utf8',
+      });
+      const m = /THREADS=(\d+)/.exec(r.stdout);
+      assert.ok(m, `child with threads=${threads} failed: ${r.stderr}`);
+      return Number(m[1]);
+    };
+    const one = count(1);
+    const three = count(3);
+    assert.equal(three - one, 2, `threads=3 should add 2 OS threads over threads=1 (got ${one} → ${three})`);
+  });
+
+  it('refuses to embed after close()', async () => {
+    requireModelFolder();
+    const e = await createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1 });
+    await e.close();
+    await assert.rejects(e.embed(['x']), /after close/);
+  });
+});
