@@ -101,6 +101,12 @@ export interface VectorizeCodec {
   encodeVectorized(record: ContextVectorized): Buffer;
 }
 
+/** Plain (non-transactional, idempotent) writes, acknowledged by all in-sync replicas. */
+export interface RecordWriter {
+  send(records: OutRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** The aggregate stage's window store: LMDB as a cache of the changelog. */
 export interface WindowStore {
   get(userId: string): UserWindow | undefined;

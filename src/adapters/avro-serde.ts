@@ -120,9 +120,17 @@ export class AvroSerde {
   /** Is the local schema compatible with every registered version of `subject`? */
   async checkCompatible(subject: string, fullName: string): Promise<{ compatible: boolean; reason: string }> {
     const s = this.schema(fullName);
+    const schema = { schemaType: 'AVRO', schema: s.text };
     try {
-      const ok = await this.client.testSubjectCompatibility(subject, { schemaType: 'AVRO', schema: s.text });
-      return { compatible: ok, reason: ok ? 'compatible' : 'the registry reports the schema incompatible' };
+      // Version by version: the client's testSubjectCompatibility asks about `versions/latest` only,
+      // which passes a schema that breaks an older version (and BACKWARD_TRANSITIVE registration then refuses it).
+      const versions = await this.client.getAllVersions(subject);
+      for (const version of versions) {
+        if (!(await this.client.testCompatibility(subject, version, schema))) {
+          return { compatible: false, reason: `the registry reports the schema incompatible with version ${version} of ${subject}` };
+        }
+      }
+      return { compatible: true, reason: versions.length === 0 ? 'subject not registered yet' : 'compatible' };
     } catch (err) {
       const e = err as RestLikeError;
       const status = e.status ?? e.response?.status;

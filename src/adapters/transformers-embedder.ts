@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
+import { env, pipeline, type FeatureExtractionPipeline, type PretrainedModelOptions } from '@huggingface/transformers';
 import { AuraError } from '../errors.js';
 import type { Embedder } from '../ports.js';
 
@@ -18,11 +18,15 @@ import type { Embedder } from '../ports.js';
  *                                        "model_max_length": 256, …}
  *   <modelPath>/onnx/model_quantized.onnx  inputs input_ids, attention_mask, token_type_ids;
  *                                        output last_hidden_state [batch, tokens, 384]
- *   <modelPath>/manifest.json           optional; a `sha256` (or `onnx_sha256`) of the ONNX file is
- *                                        checked against the file when present
+ *   <modelPath>/manifest.json           optional; `onnx_sha256` is checked against the ONNX file,
+ *                                        `model_id` names the model (default: the folder's name)
  *
  * transformers.js resolves the ONNX file as `<subfolder>/<model_file_name><dtype suffix>.onnx`;
  * this adapter always asks for subfolder `onnx`, file `model`, dtype `q8` (suffix `_quantized`).
+ *
+ * onnxruntime-node 1.21 runs a session synchronously on the JS thread (inside a setImmediate), so a
+ * forward pass blocks the event loop for its whole duration; `forwardPass: 'per-text'` (the
+ * default) bounds that to one text.
  */
 
 /** What a load logs; pino's logger fits. */
@@ -126,8 +130,9 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
     let localVersion: string | undefined;
     if (folder !== undefined) {
       checkFolder(folder);
-      localVersion = versionOf(join(folder, ONNX_FILE), readManifestSha(folder));
-      modelId = basename(folder);
+      const manifest = readManifest(folder);
+      localVersion = versionOf(join(folder, ONNX_FILE), manifest.sha256);
+      modelId = manifest.modelId ?? basename(folder);
       // transformers.js looks a bare id up under env.localModelPath; these are process-wide and read
       // when a model loads, so they are set right before this load.
       env.localModelPath = dirname(folder);
@@ -137,7 +142,7 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
       modelId = hubId;
       env.allowRemoteModels = true;
     }
-    extractor = await pipeline('feature-extraction', modelId, {
+    extractor = await loadFeatureExtraction('feature-extraction', modelId, {
       dtype: DTYPE,
       subfolder: SUBFOLDER,
       model_file_name: MODEL_FILE,
@@ -213,6 +218,16 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
   };
 }
 
+/**
+ * `pipeline('feature-extraction', …)` with its result type spelled out: the library's generic
+ * `AllTasks[T]` lookup can hit TS2590 ("union type too complex") under some compiler settings.
+ */
+const loadFeatureExtraction = pipeline as unknown as (
+  task: 'feature-extraction',
+  model: string,
+  options: PretrainedModelOptions,
+) => Promise<FeatureExtractionPipeline>;
+
 /** The MODEL_LOAD error every load failure becomes: names where it looked and how to fix it. */
 function loadError(where: string, cause: unknown): AuraError {
   if (cause instanceof AuraError && cause.code === 'MODEL_LOAD') return cause;
@@ -232,15 +247,20 @@ function checkFolder(folder: string): void {
 }
 
 /**
- * The manifest's record of the ONNX file's sha256, if it has one. Grammar accepted:
- * `{ "sha256": "<64 hex>" }` or `{ "onnx_sha256": "<64 hex>" }` (other fields ignored).
+ * What this adapter reads from the optional `manifest.json` (other fields are ignored):
+ *   { "model_id"?: string, "onnx_sha256"?: "<64 hex>" }   (`sha256` is accepted for the latter)
+ * `model_id` becomes `modelId` (default: the folder's name); the sha256 is checked against the file.
  */
-function readManifestSha(folder: string): string | undefined {
+function readManifest(folder: string): { modelId?: string; sha256?: string } {
   const path = join(folder, 'manifest.json');
-  if (!existsSync(path)) return undefined;
+  if (!existsSync(path)) return {};
   const manifest = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   const sha = manifest.onnx_sha256 ?? manifest.sha256;
-  return typeof sha === 'string' && /^[0-9a-f]{64}$/i.test(sha) ? sha.toLowerCase() : undefined;
+  const id = manifest.model_id;
+  return {
+    ...(typeof id === 'string' && id !== '' ? { modelId: id } : {}),
+    ...(typeof sha === 'string' && /^[0-9a-f]{64}$/i.test(sha) ? { sha256: sha.toLowerCase() } : {}),
+  };
 }
 
 /** Model version = first 16 hex digits of the ONNX file's sha256; checked against `expected`. */

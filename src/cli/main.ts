@@ -7,7 +7,7 @@ import { AvroSerde, createRegistryClient, loadLocalSchemas, topicRecordSubject, 
 import { CONTEXT_AGGREGATED, CONTEXT_VECTORIZED } from '../adapters/codecs.js';
 import { createKafka } from '../adapters/kafka/client.js';
 import { EVENT_FULL_NAMES } from '../contracts/events.js';
-import { formatStackInfo, stackDown, stackEnvLines, stackStatus, stackUp } from '../stack/index.js';
+import { formatStackInfo, stackDown, stackStatus, stackUp } from '../stack/index.js';
 import { formatSummary } from '../stages/index.js';
 import { describeTopology } from '../../topology/describe.js';
 import { prepareTopics, startAggregate } from './run-aggregate.js';
@@ -63,9 +63,7 @@ export function buildCli(): Command {
     .command('up')
     .description('Fetch (first time) and start Kafka and Apicurio Registry on loopback; returns when both answer.')
     .action(async () => {
-      const info = await stackUp();
-      for (const l of formatStackInfo(info)) console.log(l);
-      for (const l of stackEnvLines(info)) console.log(l);
+      await stackUp(); // prints its table and the KEY=value lines itself
     });
   stack
     .command('down')
@@ -78,9 +76,7 @@ export function buildCli(): Command {
     .command('status')
     .description('What runs, where, and whether it answers; exit 1 unless all is up.')
     .action(async () => {
-      const info = await stackStatus();
-      for (const l of formatStackInfo(info)) console.log(l);
-      for (const l of stackEnvLines(info)) console.log(l);
+      const info = await stackStatus(); // prints its table and the KEY=value lines itself
       if (!info.ok) process.exitCode = 1;
     });
 
@@ -154,6 +150,39 @@ export function buildCli(): Command {
       });
       console.log(`sent to ${config.inputTopic}:`);
       console.log(formatSummary(summary));
+    });
+
+  program
+    .command('search')
+    .description('Semantic search over the vector store in use (Qdrant when QDRANT_URL is set, else the embedded LanceDB).')
+    .argument('<text>', 'what to look for')
+    .option('--user <id>', 'only this user')
+    .option('--limit <k>', 'results', intArg('--limit', 1), 5)
+    .action(async (text: string, opts: { user?: string; limit: number }) => {
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel);
+      const { createEmbedder, createVectorSink } = await import('./run-vectorize.js');
+      const sink = createVectorSink(config);
+      const embedder = await createEmbedder(config, logger);
+      const [vector] = await embedder.embed([text]);
+      const hits = await sink.search(vector!, { limit: opts.limit, ...(opts.user && { userId: opts.user }) });
+      console.log(`${sink.kind} ${sink.location} collection ${sink.collection}: ${hits.length} result(s)`);
+      for (const h of hits) console.log(`${h.score.toFixed(3)}  ${h.payload.user_id}  ${h.payload.day}  ${h.payload.text}`);
+      await embedder.close();
+      await sink.close();
+    });
+
+  program
+    .command('demo')
+    .description('Start the local stack, run both stages on fresh topics, feed a seeded workload, wait until all is vectorized, print a summary and a search.')
+    .option('--users <n>', 'number of users', intArg('--users', 1), 40)
+    .option('--events <n>', 'number of records (all classes)', intArg('--events', 1), 2000)
+    .option('--seed <seed>', 'seed of the generator', '7')
+    .option('--timeout <s>', 'give up after this many seconds', intArg('--timeout', 1), 900)
+    .option('--query <text>', 'sample search', 'stressed at work and sleeping badly, little exercise')
+    .action(async (opts: { users: number; events: number; seed: string; timeout: number; query: string }) => {
+      const { runDemo } = await import('./demo.js');
+      process.exitCode = await runDemo({ users: opts.users, events: opts.events, seed: opts.seed, timeoutMs: opts.timeout * 1000, query: opts.query });
     });
 
   program

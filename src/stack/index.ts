@@ -162,6 +162,10 @@ export async function stackUp(options: StackOptions = {}): Promise<StackInfo> {
     const toStart = SERVERS.filter((name) => {
       const rec = readPidRecord(paths, name);
       if (rec && isOurs(rec)) {
+        const want = portsOf(opts, name);
+        if (Array.isArray(rec.ports) && rec.ports.join() !== want.join()) {
+          throw new AuraError('STACK', `${name} already runs (pid ${rec.pid}) on port(s) ${rec.ports.join(', ')}, not ${want.join(', ')} as ${PORT_VARS[name]} now ask; run \`stack down\` first to change ports`);
+        }
         opts.log(`${name}: already running (pid ${rec.pid})`);
         return false;
       }
@@ -188,14 +192,14 @@ export async function stackUp(options: StackOptions = {}): Promise<StackInfo> {
       writeKafkaConfig(opts, paths);
       const { formatted, clusterId } = await ensureKafkaFormatted(java.kafka, opts, paths);
       if (formatted) opts.log(`kafka: formatted ${paths.kafkaData} (cluster ${clusterId})`);
-      const rec = startDetached(paths, 'kafka', kafkaArgv(java.kafka, paths), paths.dir, opts.env);
+      const rec = startDetached(paths, 'kafka', kafkaArgv(java.kafka, paths), paths.dir, portsOf(opts, 'kafka'), opts.env);
       opts.log(`kafka: started pid ${rec.pid} (Kafka ${stamp.versions.kafka}, Java ${java.kafka.version}), log ${rec.log}`);
       started.push(rec);
     }
     if (java && toStart.includes('registry')) {
       const jar = ensureApicurioUnpacked(paths, stamp.versions.apicurio);
       const { argv, cwd } = registryArgv(java.registry, jar, opts.registryPort);
-      const rec = startDetached(paths, 'registry', argv, cwd, opts.env);
+      const rec = startDetached(paths, 'registry', argv, cwd, portsOf(opts, 'registry'), opts.env);
       opts.log(`registry: started pid ${rec.pid} (Apicurio ${stamp.versions.apicurio}, Java ${java.registry.version}), log ${rec.log}`);
       started.push(rec);
     }

@@ -141,11 +141,14 @@ export async function ensureKafkaFormatted(java: JavaRuntime, opts: CompiledStac
   return { clusterId, formatted: true };
 }
 
-/** Lines of a Kafka log that mean the data folder, not the configuration, is at fault. */
-const STORAGE_TROUBLE = /meta\.properties|InconsistentClusterIdException|cluster\.id|not formatted|No readable meta|CorruptRecordException|KafkaStorageException|metadata\.version|Unable to (read|load)/i;
+/** Words in a Kafka failure that mean the data folder, not the configuration, is at fault. */
+const STORAGE_TROUBLE = /meta\.properties|InconsistentClusterIdException|not formatted|No readable meta|CorruptRecordException|KafkaStorageException|InvalidRecordException/i;
 
+/** A reset hint when the failure names the data folder or a storage error; '' otherwise. */
 export function kafkaStartHint(paths: StackPaths, logTail: string): string {
-  return STORAGE_TROUBLE.test(logTail) ? `\nthe log points at the data folder: ${RESET_HINT(paths)}` : '';
+  const errors = logTail.split('\n').filter((l) => /ERROR|FATAL|Exception|Caused by/.test(l));
+  const storage = errors.some((l) => l.includes(paths.kafkaData) || STORAGE_TROUBLE.test(l));
+  return storage ? `\nthe failure names Kafka's data folder (corrupt, or written by an incompatible version): ${RESET_HINT(paths)}` : '';
 }
 
 export interface KafkaProbe {

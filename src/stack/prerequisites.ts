@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { AuraError } from '../errors.js';
 
 export interface JavaRuntime {
-  /** absolute path of the `java` executable, or the bare name found on PATH */
+  /** absolute path of the `java` executable */
   readonly bin: string;
   /** feature release: 17, 21, 25 … */
   readonly major: number;
@@ -38,14 +38,15 @@ function probe(bin: string): JavaRuntime | undefined {
 }
 
 /**
- * Java executables in order of preference: the stack's own override, `JAVA_HOME`, `java` on PATH,
+ * Java executables in order of preference: the stack's own override, `JAVA_HOME`, the first `java` on PATH,
  * then the JDKs installed side by side in the usual folders (newest version first).
  */
 function candidates(javaHome: string | undefined, env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   if (javaHome) out.push(join(javaHome, 'bin', 'java'));
   if (env.JAVA_HOME) out.push(join(env.JAVA_HOME, 'bin', 'java'));
-  out.push('java');
+  const onPath = (env.PATH ?? '').split(delimiter).map((d) => join(d, 'java')).find((p) => existsSync(p));
+  if (onPath) out.push(onPath);
   for (const root of ['/usr/lib/jvm', '/Library/Java/JavaVirtualMachines']) {
     if (!existsSync(root)) continue;
     for (const name of readdirSync(root).sort().reverse()) {
@@ -72,11 +73,17 @@ export function selectJava(javaHome: string | undefined, env: NodeJS.ProcessEnv,
   const found: JavaRuntime[] = [];
   const seen = new Set<string>();
   for (const bin of candidates(javaHome, env)) {
-    const rt = probe(bin);
-    if (rt && !seen.has(rt.version + rt.bin)) {
-      seen.add(rt.version + rt.bin);
-      found.push(rt);
+    // the same JDK is often reachable through several symlinked folders; probe it once
+    let real = bin;
+    try {
+      real = realpathSync(bin);
+    } catch {
+      continue;
     }
+    if (seen.has(real)) continue;
+    seen.add(real);
+    const rt = probe(bin);
+    if (rt) found.push(rt);
   }
   const describe = found.length ? `found: ${found.map((j) => `Java ${j.version} (${j.bin})`).join(', ')}` : 'no `java` found';
   if (javaHome && !found.some((j) => j.bin === join(javaHome, 'bin', 'java'))) {

@@ -11,7 +11,7 @@ export type ServerName = 'kafka' | 'registry';
 /**
  * Pid file `<dir>/run/<name>.json`, written right after the spawn:
  *   { "name": "kafka", "pid": 1234, "argv": ["/usr/bin/java", "-Xmx512m", …], "cwd": "…",
- *     "log": "…/logs/kafka.log", "startedAt": "2026-01-01T00:00:00.000Z" }
+ *     "ports": [19092, 19093], "log": "…/logs/kafka.log", "startedAt": "2026-01-01T00:00:00.000Z" }
  * `argv` is what `/proc/<pid>/cmdline` must still say for the process to count as ours.
  */
 export interface PidRecord {
@@ -19,6 +19,8 @@ export interface PidRecord {
   readonly pid: number;
   readonly argv: readonly string[];
   readonly cwd: string;
+  /** the ports it was configured to listen on */
+  readonly ports: readonly number[];
   readonly log: string;
   readonly startedAt: string;
 }
@@ -68,7 +70,7 @@ export function isOurs(rec: PidRecord): boolean {
  * Starts a server that outlives this process: its own session (detached), stdin closed, stdout and
  * stderr appended to `log` (the previous log is kept as `<log>.1`). Writes the pid file.
  */
-export function startDetached(paths: StackPaths, name: ServerName, argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): PidRecord {
+export function startDetached(paths: StackPaths, name: ServerName, argv: readonly string[], cwd: string, ports: readonly number[], env: NodeJS.ProcessEnv): PidRecord {
   const [bin, ...args] = argv;
   if (!bin) throw new AuraError('INTERNAL', `empty command line for ${name}`);
   mkdirSync(paths.logs, { recursive: true });
@@ -81,7 +83,7 @@ export function startDetached(paths: StackPaths, name: ServerName, argv: readonl
     const child = spawn(bin, args, { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
     if (child.pid === undefined) throw new AuraError('STACK', `could not start ${name} (${bin}); see ${log}`);
     child.unref();
-    const rec: PidRecord = { name, pid: child.pid, argv, cwd, log, startedAt: new Date().toISOString() };
+    const rec: PidRecord = { name, pid: child.pid, argv, cwd, ports, log, startedAt: new Date().toISOString() };
     writeFileSync(pidFile(paths, name), `${JSON.stringify(rec, null, 2)}\n`);
     return rec;
   } finally {
@@ -128,11 +130,18 @@ export function runToLog(cmd: string, args: readonly string[], log: string, env:
   });
 }
 
-/** Last `lines` lines of a text file ('' when it does not exist). */
+/**
+ * Last `lines` lines of a text file ('' when it does not exist), without Java stack frames
+ * (`\tat …`, `… 14 more`), which would otherwise crowd the exception messages out of an error.
+ */
 export function tailFile(path: string, lines: number): string {
   try {
     const text = readFileSync(path, 'utf8');
-    return text.split('\n').filter((l) => l.length > 0).slice(-lines).join('\n');
+    return text
+      .split('\n')
+      .filter((l) => l.length > 0 && !/^\s+at \S|^\s*\.\.\. \d+ more/.test(l))
+      .slice(-lines)
+      .join('\n');
   } catch {
     return '';
   }

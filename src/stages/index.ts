@@ -40,3 +40,14 @@ export {
 export type { GenerateEventsOptions, GeneratedRecord, PoisonKind, RecordClass } from './generate-events.js';
 export { createTally, formatSummary, summarize } from './generate-summary.js';
 export type { GenerationSummary, GenerationTally } from './generate-summary.js';
+export { microBatch } from './micro-batch.js';
+export type { MicroBatchOptions } from './micro-batch.js';
+export { coalesceByKey } from './coalesce.js';
+export type { Coalesced } from './coalesce.js';
+export { chunkBySimilarLength, paddingWaste, textLength } from './length-buckets.js';
+export type { LengthChunk, TextItem } from './length-buckets.js';
+export { CommitTracker } from './commit-tracker.js';
+export type { CommittableOffset } from './commit-tracker.js';
+export { backoffDelay, retryWithBackoff } from './backoff.js';
+export type { BackoffOptions, RetryWithBackoffOptions } from './backoff.js';
+export { InFlightGate } from './in-flight.js';

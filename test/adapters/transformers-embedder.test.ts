@@ -210,7 +210,7 @@ describe('createTransformersEmbedder (real all-MiniLM-L6-v2 model, offline)', ()
       const para = cosine(a, p);
       const unrel = cosine(a, u);
       assert.ok(para > unrel + 0.2, `"${anchor}": paraphrase cosine ${para.toFixed(3)} should beat unrelated ${unrel.toFixed(3)} by > 0.2`);
-      assert.ok(para > 0.5, `"${anchor}": paraphrase cosine ${para.toFixed(3)} should exceed 0.5`);
+      assert.ok(para > 0.45, `"${anchor}": paraphrase cosine ${para.toFixed(3)} should exceed 0.45`);
     });
   });
 

@@ -4,13 +4,35 @@ import { startQdrantDouble, type QdrantDouble } from './qdrant-double.js';
 
 const POINT_ID = '6f1f4a52-8d4e-5b7c-9a3e-2c1d0b9e8f70';
 
-async function call(double: QdrantDouble, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+/** Qdrant's envelope: `{ status: 'ok', result, time }` or `{ status: { error }, time }`. */
+interface Reply {
+  status: number;
+  json: { status: string | { error: string }; result?: unknown; time: number };
+}
+
+async function call(double: QdrantDouble, method: string, path: string, body?: unknown): Promise<Reply> {
   const res = await fetch(`${double.url}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, json: await res.json() };
+  return { status: res.status, json: (await res.json()) as Reply['json'] };
+}
+
+function errorOf(reply: Reply): string {
+  assert.equal(typeof reply.json.status, 'object', `expected an error reply, got ${JSON.stringify(reply.json)}`);
+  return (reply.json.status as { error: string }).error;
+}
+
+function resultOf<T>(reply: Reply): T {
+  assert.equal(reply.status, 200, `expected success, got ${reply.status} ${JSON.stringify(reply.json)}`);
+  return reply.json.result as T;
+}
+
+interface Scored {
+  id: string | number;
+  score: number;
+  payload?: Record<string, unknown>;
 }
 
 describe('Qdrant test double', () => {
@@ -30,7 +52,7 @@ describe('Qdrant test double', () => {
   it('rejects an upsert whose id is not a UUID and whose vector is a string, naming both problems', async () => {
     const res = await call(double, 'PUT', '/collections/c/points?wait=true', { points: [{ id: 'abc', vector: 'not-a-vector', payload: {} }] });
     assert.equal(res.status, 400);
-    const error: string = res.json.status.error;
+    const error = errorOf(res);
     assert.match(error, /body\/points\/0\/id must match format "uuid"/, error);
     assert.match(error, /body\/points\/0\/vector must be array/, error);
     assert.equal(typeof res.json.time, 'number', 'Qdrant error shape carries time');
@@ -41,29 +63,29 @@ describe('Qdrant test double', () => {
     for (const id of [-1, 1.5]) {
       const res = await call(double, 'PUT', '/collections/c/points', { points: [{ id, vector: [1, 0, 0, 0] }] });
       assert.equal(res.status, 400, `id ${id} must be rejected`);
-      assert.match(res.json.status.error, /points\/0\/id/);
+      assert.match(errorOf(res), /points\/0\/id/);
     }
   });
 
   it('rejects a vector whose length differs from the collection size', async () => {
     const res = await call(double, 'PUT', '/collections/c/points', { points: [{ id: POINT_ID, vector: [1, 0, 0] }] });
     assert.equal(res.status, 400);
-    assert.equal(res.json.status.error, 'Wrong input: Vector dimension error: expected dim: 4, got 3');
+    assert.equal(errorOf(res), 'Wrong input: Vector dimension error: expected dim: 4, got 3');
   });
 
   it('rejects a body that is not JSON and a query parameter of the wrong type', async () => {
     const bad = await call(double, 'PUT', '/collections/c/points', '{"points": [');
     assert.equal(bad.status, 400);
-    assert.match(bad.json.status.error, /^Format error in JSON body/);
+    assert.match(errorOf(bad), /^Format error in JSON body/);
     const wait = await call(double, 'PUT', '/collections/c/points?wait=maybe', { points: [] });
     assert.equal(wait.status, 400);
-    assert.match(wait.json.status.error, /query\/wait must be boolean/);
+    assert.match(errorOf(wait), /query\/wait must be boolean/);
   });
 
   it('rejects a filter with an unknown clause (Filter has additionalProperties: false)', async () => {
     const res = await call(double, 'POST', '/collections/c/points/count', { filter: { musts: [] } });
     assert.equal(res.status, 400);
-    assert.match(res.json.status.error, /must NOT have additional properties/);
+    assert.match(errorOf(res), /must NOT have additional properties/);
   });
 
   it('answers 404 with Qdrant\'s message for an unknown collection', async () => {
@@ -74,7 +96,7 @@ describe('Qdrant test double', () => {
     ] as const) {
       const res = await call(double, method, path, body);
       assert.equal(res.status, 404, `${method} ${path}`);
-      assert.equal(res.json.status.error, 'Not found: Collection `nope` doesn\'t exist!');
+      assert.equal(errorOf(res), 'Not found: Collection `nope` doesn\'t exist!');
     }
   });
 
@@ -90,10 +112,9 @@ describe('Qdrant test double', () => {
         { id: 7, vector: [0, 1, 0, 0], payload: { user_id: 'u2' } },
       ],
     });
-    assert.equal(acked.status, 200);
-    assert.equal(acked.json.result.status, 'acknowledged');
+    assert.equal(resultOf<{ status: string }>(acked).status, 'acknowledged');
     const done = await call(double, 'PUT', '/collections/c/points?wait=true', { points: [{ id: 8, vector: [1, 1, 0, 0], payload: { user_id: 'u1' } }] });
-    assert.equal(done.json.result.status, 'completed');
+    assert.equal(resultOf<{ status: string }>(done).status, 'completed');
 
     assert.deepEqual(double.collections.get('c')?.points.get(`u:${POINT_ID}`)?.vector, [1, 0, 0, 0], 'cosine vectors are stored normalised');
 
@@ -102,20 +123,31 @@ describe('Qdrant test double', () => {
       filter: { must: [{ key: 'user_id', match: { value: 'u1' } }] },
       with_payload: true,
     });
-    assert.equal(q.status, 200);
-    assert.deepEqual(
-      q.json.result.points.map((p: { id: unknown }) => p.id),
-      [POINT_ID, 8],
-    );
-    assert.ok(Math.abs(q.json.result.points[0].score - 1) < 1e-6);
-    assert.ok(Math.abs(q.json.result.points[1].score - Math.SQRT1_2) < 1e-6);
+    const hits = resultOf<{ points: Scored[] }>(q).points;
+    assert.deepEqual(hits.map((p) => p.id), [POINT_ID, 8]);
+    assert.ok(Math.abs((hits[0]?.score ?? 0) - 1) < 1e-6);
+    assert.ok(Math.abs((hits[1]?.score ?? 0) - Math.SQRT1_2) < 1e-6);
 
     const notU1 = await call(double, 'POST', '/collections/c/points/scroll', { filter: { must_not: [{ key: 'user_id', match: { value: 'u1' } }] } });
-    assert.deepEqual(notU1.json.result.points, [{ id: 7, payload: { user_id: 'u2' } }]);
+    assert.deepEqual(resultOf<{ points: unknown[] }>(notU1).points, [{ id: 7, payload: { user_id: 'u2' } }]);
 
-    const page = await call(double, 'POST', '/collections/c/points/scroll', { limit: 2 });
-    assert.deepEqual(page.json.result.points.map((p: { id: unknown }) => p.id), [7, 8], 'integer ids sort before UUIDs');
-    assert.equal(page.json.result.next_page_offset, POINT_ID);
+    const page = resultOf<{ points: Scored[]; next_page_offset: unknown }>(await call(double, 'POST', '/collections/c/points/scroll', { limit: 2 }));
+    assert.deepEqual(page.points.map((p) => p.id), [7, 8], 'integer ids sort before UUIDs');
+    assert.equal(page.next_page_offset, POINT_ID);
+  });
+
+  it('deletes by keyword filter and leaves other points alone', async () => {
+    await call(double, 'PUT', '/collections/c/points?wait=true', {
+      points: [
+        { id: 100, vector: [1, 0, 0, 0], payload: { user_id: 'gone' } },
+        { id: 101, vector: [0, 1, 0, 0], payload: { user_id: 'stays' } },
+      ],
+    });
+    const del = await call(double, 'POST', '/collections/c/points/delete?wait=true', { filter: { must: [{ key: 'user_id', match: { value: 'gone' } }] } });
+    assert.equal(resultOf<{ status: string }>(del).status, 'completed');
+    const count = (filter: unknown) => call(double, 'POST', '/collections/c/points/count', { filter, exact: true });
+    assert.equal(resultOf<{ count: number }>(await count({ must: [{ key: 'user_id', match: { value: 'gone' } }] })).count, 0);
+    assert.equal(resultOf<{ count: number }>(await count({ must: [{ key: 'user_id', match: { value: 'stays' } }] })).count, 1);
   });
 
   it('drops connections while unavailable and serves again afterwards', async () => {

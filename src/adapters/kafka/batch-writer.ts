@@ -107,28 +107,69 @@ export class TransactionalBatchWriter implements BatchWriter {
  * event-id dedupe in the window absorbs the replay.
  */
 export class AtLeastOnceBatchWriter implements BatchWriter {
-  private producer: Producer | undefined;
+  /** One connection shared by every partition; concurrent claims (one per assigned partition) wait for the same one. */
+  private producer: Promise<Producer> | undefined;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly source: Pick<RecordSource, 'commit'>,
   ) {}
 
+  private connected(): Promise<Producer> {
+    if (!this.producer) {
+      const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const connecting = p.connect().then(() => p);
+      this.producer = connecting;
+      connecting.catch(() => {
+        if (this.producer === connecting) this.producer = undefined;
+      });
+    }
+    return this.producer;
+  }
+
   async claim(): Promise<void> {
-    if (this.producer) return;
-    const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await p.connect();
-    this.producer = p;
+    try {
+      await this.connected();
+    } catch (err) {
+      throw classify(err);
+    }
   }
 
   async release(): Promise<void> {}
 
   async write(input: TopicPartition & { nextOffset: string }, records: OutRecord[]): Promise<WrittenOffsets> {
-    if (!this.producer) await this.claim();
     try {
-      const meta = records.length > 0 ? await this.producer!.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 }) : [];
+      const producer = await this.connected();
+      const meta = records.length > 0 ? await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 }) : [];
       await this.source.commit([{ topic: input.topic, partition: input.partition, offset: input.nextOffset }]);
       return lastOffsets(records, meta);
+    } catch (err) {
+      throw classify(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    const p = this.producer;
+    this.producer = undefined;
+    if (p) await p.then((producer) => producer.disconnect()).catch(() => undefined);
+  }
+}
+
+/** Idempotent producer for the vectorize stage's outputs and DLQ records. */
+export class KafkaRecordWriter {
+  private producer: Producer | undefined;
+
+  constructor(private readonly kafka: Kafka) {}
+
+  async send(records: OutRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    try {
+      if (!this.producer) {
+        const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+        await p.connect();
+        this.producer = p;
+      }
+      await this.producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 });
     } catch (err) {
       throw classify(err);
     }

@@ -1,4 +1,4 @@
-import { BehaviorSubject, Subject } from 'rxjs';
+import { ReplaySubject, Subject } from 'rxjs';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { PartitionBatch, RecordSource, SourceRecord, TopicPartition } from '../../ports.js';
 import type { Logger } from '../../logger.js';
@@ -28,7 +28,8 @@ function toSourceRecord(topic: string, partition: number, m: KafkaMessage): Sour
  * abandoned or failed batch is fetched again.
  */
 export class KafkaGroupSource implements RecordSource {
-  readonly assignment$ = new BehaviorSubject<TopicPartition[]>([]);
+  /** Emits after every join, never before the first: a stage is not ready until it has joined the group. */
+  readonly assignment$ = new ReplaySubject<TopicPartition[]>(1);
   readonly failure$ = new Subject<Error>();
   private consumer: Consumer | undefined;
 

@@ -1,0 +1,130 @@
+import { join, resolve } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../config.js';
+import { classify } from '../errors.js';
+import { Lifecycle } from '../lifecycle.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Embedder, VectorSink } from '../ports.js';
+import type { AvroSerde } from '../adapters/avro-serde.js';
+import { createVectorizeCodec } from '../adapters/codecs.js';
+import { KafkaRecordWriter } from '../adapters/kafka/batch-writer.js';
+import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
+import { LanceDbSink } from '../adapters/lancedb-sink.js';
+import { openEmbeddingCache } from '../adapters/lmdb-embedding-cache.js';
+import { QdrantSink } from '../adapters/qdrant-sink.js';
+import { createTransformersEmbedder } from '../adapters/transformers-embedder.js';
+import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
+import type { StageHandle } from './stage-runtime.js';
+
+/** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly). */
+export function createVectorSink(config: Config): VectorSink {
+  if (config.qdrantUrl) {
+    return new QdrantSink({ url: config.qdrantUrl, collection: config.collection, timeoutMs: config.storeTimeoutMs, ...(config.qdrantApiKey && { apiKey: config.qdrantApiKey }) });
+  }
+  return new LanceDbSink({ dir: resolve(config.stateDir, 'lancedb'), collection: config.collection });
+}
+
+export async function createEmbedder(config: Config, logger: Logger): Promise<Embedder> {
+  return createTransformersEmbedder({
+    modelId: config.embeddingModel,
+    threads: config.embeddingThreads,
+    logger,
+    ...(config.embeddingModelPath && { modelPath: resolve(config.embeddingModelPath) }),
+  });
+}
+
+/** Composes the vectorize stage from its adapters and starts it. */
+export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; config: Config; logger: Logger; metrics: Metrics }): Promise<StageHandle> {
+  const { kafka, serde, config, metrics } = deps;
+  const logger = deps.logger.child({ stage: VECTORIZE_STAGE });
+  const lifecycle = new Lifecycle();
+  const codec = await createVectorizeCodec(serde, { input: config.aggregatedTopic, output: config.vectorizedTopic });
+  const embedder = await createEmbedder(config, logger);
+  const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: embedder.modelVersion, maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
+  const sink = createVectorSink(config);
+  await sink.ensureCollection(embedder.dimension);
+  if (sink.kind === 'lancedb') {
+    logger.warn({ store: sink.kind, location: sink.location }, `vector store: embedded LanceDB in ${sink.location} (QDRANT_URL is unset; set it in production)`);
+  } else {
+    logger.info({ store: sink.kind, location: sink.location, collection: sink.collection }, `vector store: Qdrant at ${sink.location}`);
+  }
+  const source = new KafkaGroupSource(kafka, { groupId: config.vectorizeGroupId, topic: config.aggregatedTopic, partitionsConsumedConcurrently: 6, logger });
+  const writer = new KafkaRecordWriter(kafka);
+  const stage = { stage: VECTORIZE_STAGE };
+  const store = { store: sink.kind };
+
+  const onEvent = (e: VectorizeEvent) => {
+    switch (e.type) {
+      case 'assigned':
+        metrics.assignedPartitions.set(stage, e.partitions.length);
+        if (lifecycle.state !== 'draining') lifecycle.to('running');
+        break;
+      case 'dead-lettered':
+        metrics.recordsConsumed.inc(stage);
+        metrics.recordsOutcome.inc({ ...stage, outcome: 'dlq' });
+        metrics.dlq.inc({ ...stage, reason: e.code });
+        logger.warn({ partition: e.partition, offset: e.offset, code: e.code }, `dead-lettered: ${e.message}`);
+        break;
+      case 'stored':
+        metrics.recordsConsumed.inc(stage, e.records);
+        metrics.recordsOutcome.inc({ ...stage, outcome: 'accepted' }, e.points);
+        metrics.recordsOutcome.inc({ ...stage, outcome: 'superseded' }, e.superseded);
+        metrics.embeddingCache.inc({ result: 'hit' }, e.cacheHits);
+        metrics.embeddingCache.inc({ result: 'miss' }, e.cacheMisses);
+        metrics.embedTexts.inc(e.cacheMisses);
+        if (e.cacheMisses > 0) metrics.embedSeconds.observe(e.embedSeconds);
+        metrics.upsertSeconds.observe(store, e.upsertSeconds);
+        metrics.pointsUpserted.inc(store, e.points);
+        metrics.recordsProduced.inc({ ...stage, kind: 'output' }, e.points);
+        for (const s of e.e2eSeconds) metrics.e2eLatency.observe(stage, s);
+        logger.debug({ records: e.records, points: e.points, superseded: e.superseded, hits: e.cacheHits, misses: e.cacheMisses, trace_ids: e.traceIds.slice(0, 5) }, 'stored batch');
+        break;
+      case 'committed':
+        logger.debug({ offsets: e.offsets }, 'committed');
+        break;
+      case 'retrying':
+        metrics.retries.inc({ ...stage, code: e.error.code });
+        logger.warn({ step: e.step, attempt: e.attempt, delayMs: Math.round(e.delayMs), code: e.error.code }, `transient fault in ${e.step}, retrying: ${e.error.message}`);
+        break;
+      case 'paused':
+      case 'resumed':
+        metrics.consumerPaused.set(stage, e.type === 'paused' ? 1 : 0);
+        break;
+    }
+  };
+
+  const subscription = vectorizeTopology(
+    { source, codec, embedder, cache, sink, writer },
+    {
+      inputTopic: config.aggregatedTopic,
+      outputTopic: config.vectorizedTopic,
+      dlqTopic: config.aggregatedDlqTopic,
+      batchMaxSize: config.batchMaxSize,
+      batchMaxWaitMs: config.batchMaxWaitMs,
+      maxInFlightBatches: config.maxInFlightBatches,
+      retryInitialMs: config.retryInitialMs,
+      retryMaxMs: config.retryMaxMs,
+    },
+  ).subscribe({
+    next: onEvent,
+    error: (err: unknown) => {
+      if (!lifecycle.isFinal) lifecycle.to('failed', classify(err));
+    },
+  });
+
+  return {
+    name: VECTORIZE_STAGE,
+    lifecycle,
+    subscription,
+    details: () => ({ store: sink.kind, location: sink.location, collection: sink.collection, model: embedder.modelId, modelVersion: embedder.modelVersion, cache: { hits: cache.hits, misses: cache.misses } }),
+    stop: async () => {
+      subscription.unsubscribe();
+      await source.stop();
+      await writer.close();
+      await sink.close();
+      await cache.close();
+      await embedder.close();
+    },
+  };
+}
