@@ -29,8 +29,8 @@ import {
 
 /**
  * Exactly-once on the real stack (DESIGN §3, §8): the `aggregate` stage runs as a child process,
- * is SIGKILLed while the input is still streaming in (so in the middle of its work, possibly in the
- * middle of a transaction), and is restarted on the same STATE_DIR until it has consumed everything.
+ * is SIGKILLed in the middle of its input (mostly inside a transaction), and is restarted on the
+ * same STATE_DIR until it has consumed everything.
  * The outputs must then equal an oracle computed from the input log: nothing lost, nothing doubled.
  *
  * A SIGKILLed consumer stays a group member until its session times out (30 s), so a restart waits
@@ -39,7 +39,6 @@ import {
 
 const DAY = 86_400_000;
 const EVENTS = 3000;
-const RATE = 400;
 
 interface Outcome {
   names: TestNames;
@@ -49,40 +48,35 @@ interface Outcome {
 }
 
 /**
- * Streams a seeded workload at RATE records/s into a fresh topic while the stage runs, and SIGKILLs
- * the stage once the group has committed each of `killFractions` of the input, restarting it on the
+ * Puts a seeded workload on a fresh topic, runs the stage over it and SIGKILLs the stage once the
+ * group has committed each of `killFractions` of the input (and not all of it), restarting it on the
  * same STATE_DIR each time; finally waits until everything is consumed and stops it (SIGTERM).
- * The input is streamed in slices, a slice starting only when its run is ready (a restart first
- * waits out the dead member's session), so every kill lands while records are still arriving.
+ * Working through a backlog, the stage has transactions open nearly all the time (three partitions
+ * at once, 250 records each), so a kill mostly lands inside one.
  */
-async function streamWithKills(t: TestContext, kafka: Kafka, label: string, guarantee: 'exactly_once' | 'at_least_once', killFractions: number[], stages: StageProcess[]): Promise<Outcome> {
+async function runWithKills(t: TestContext, kafka: Kafka, label: string, guarantee: 'exactly_once' | 'at_least_once', killFractions: number[], stages: StageProcess[]): Promise<Outcome> {
   const names = uniqueNames(label, { partitions: 3, guarantee });
   await createStageTopics(kafka, names.env);
   const generated = [...generateEvents({ seed: label, users: 50, events: EVENTS, startMs: Date.now() - 10 * DAY - 3_600_000 })];
-  // Slice i ends halfway between kill i and kill i+1; the last one runs to the end of the workload.
-  const cuts = [0, ...killFractions.slice(1).map((f, i) => Math.floor((EVENTS * (f + killFractions[i]!)) / 2)), EVENTS];
-  const serde = testSerde();
+  await produceGenerated(kafka, testSerde(), names.inputTopic, generated);
   const probe = new OffsetProbe(kafka);
   const killedAt: number[] = [];
-  const producing: Promise<unknown>[] = [];
   try {
     let stage = await runStage(names.env, 'aggregate', { label: 'run-1' });
     stages.push(stage);
     for (const [i, fraction] of killFractions.entries()) {
-      let streamed = false;
-      producing.push(produceGenerated(kafka, serde, names.inputTopic, generated.slice(cuts[i], cuts[i + 1]), { rate: RATE, chunk: 20 }).then(() => (streamed = true)));
       const target = Math.floor(EVENTS * fraction);
       const committed = await waitFor(`group to commit ${target} records before kill ${i + 1}`, async () => {
         const c = await probe.committed(names.groupId, names.inputTopic);
         return c >= target ? c : undefined;
-      }, { timeoutMs: 120_000, intervalMs: 50 });
+      }, { timeoutMs: 120_000, intervalMs: 25 });
       stage.kill('SIGKILL');
       const exit = await stage.exited;
       assert.equal(exit.signal, 'SIGKILL', `run ${i + 1} was killed`);
-      assert.ok(!streamed && committed < EVENTS, `kill ${i + 1} hit mid-stream: ${committed} of ${EVENTS} records committed while input was still arriving`);
-      killedAt.push(committed);
-      t.diagnostic(`SIGKILL ${i + 1} with ${committed}/${EVENTS} input records committed`);
-      await Promise.all(producing);
+      const after = await probe.committed(names.groupId, names.inputTopic);
+      assert.ok(after < EVENTS, `kill ${i + 1} hit mid-stream: ${after} of ${EVENTS} records committed`);
+      killedAt.push(after);
+      t.diagnostic(`SIGKILL ${i + 1} with ${committed}–${after}/${EVENTS} input records committed`);
       stage = await runStage(names.env, 'aggregate', { label: `run-${i + 2}`, readyTimeoutMs: 120_000 });
       stages.push(stage);
       // Regression: readiness used to be claimed before the join, which waits out the dead member's session.
@@ -91,7 +85,6 @@ async function streamWithKills(t: TestContext, kafka: Kafka, label: string, guar
     await probe.waitCaughtUp(names, 120_000);
     assert.equal(await stage.stop(), 0, 'the last run exits 0 on SIGTERM');
   } finally {
-    await Promise.allSettled(producing);
     await probe.close();
   }
   return { names, generated, killedAt };
@@ -105,8 +98,11 @@ async function collect(kafka: Kafka, names: TestNames) {
   const uncommittedOut = await readTopic(kafka, names.aggregatedTopic, { readCommitted: false });
   const dlq = await readTopic(kafka, names.dlqTopic, { readCommitted: true });
   const changelog = await readTopic(kafka, names.changelogTopic, { readCommitted: true });
+  const uncommittedChangelog = await readTopic(kafka, names.changelogTopic, { readCommitted: false });
   const expected = await oracleOf(input, await stageCodec(serde, names));
-  return { input, snapshots: await decodeSnapshots(serde, committedOut), uncommittedCount: uncommittedOut.length, dlq, changelog, expected };
+  // Records of aborted transactions: visible to read_uncommitted only. More than 0 = a kill hit inside a transaction.
+  const aborted = { output: uncommittedOut.length - committedOut.length, changelog: uncommittedChangelog.length - changelog.length };
+  return { input, snapshots: await decodeSnapshots(serde, committedOut), aborted, dlq, changelog, expected };
 }
 
 describe('exactly-once on the real stack: kafkajs 2.2.4 against Kafka 4.x', () => {
@@ -168,11 +164,11 @@ describe('exactly-once on the real stack: kafkajs 2.2.4 against Kafka 4.x', () =
     'exactly_once, SIGKILLed twice mid-stream and restarted: read_committed output holds exactly one snapshot per accepted event, final snapshots equal the oracle (proves kafkajs 2.2.4 transactions, sendOffsets, read_committed and consumer groups on Kafka 4.x)',
     { timeout: 300_000 },
     async (t) => {
-      const { names, generated, killedAt } = await streamWithKills(t, kafka, 'eos', 'exactly_once', [0.2, 0.55], stages);
+      const { names, generated, killedAt } = await runWithKills(t, kafka, 'eos', 'exactly_once', [0.2, 0.55], stages);
       created.push(names);
-      const { input, snapshots, uncommittedCount, dlq, changelog, expected } = await collect(kafka, names);
+      const { input, snapshots, aborted, dlq, changelog, expected } = await collect(kafka, names);
       const summary = summarize(generated);
-      t.diagnostic(`accepted ${expected.oracle.accepted}, late ${expected.oracle.late}, duplicate ${expected.oracle.duplicate}, poison ${expected.poison.length}; output read_committed ${snapshots.length}, read_uncommitted ${uncommittedCount} (aborted records ${uncommittedCount - snapshots.length}); kills at ${killedAt.join(', ')}`);
+      t.diagnostic(`accepted ${expected.oracle.accepted}, late ${expected.oracle.late}, duplicate ${expected.oracle.duplicate}, poison ${expected.poison.length}; output read_committed ${snapshots.length}; records of aborted transactions: output ${aborted.output}, changelog ${aborted.changelog}; kills at ${killedAt.join(', ')}`);
 
       assert.equal(input.length, EVENTS, 'all input on the topic');
       assert.equal(expected.oracle.accepted, summary.valid, 'the oracle accepts exactly the generated valid records');
@@ -201,7 +197,7 @@ describe('exactly-once on the real stack: kafkajs 2.2.4 against Kafka 4.x', () =
     'at_least_once, SIGKILLed mid-stream and restarted: every accepted event has a snapshot (duplicates allowed) and the final snapshots equal the oracle',
     { timeout: 240_000 },
     async (t) => {
-      const { names, killedAt } = await streamWithKills(t, kafka, 'alo', 'at_least_once', [0.3], stages);
+      const { names, killedAt } = await runWithKills(t, kafka, 'alo', 'at_least_once', [0.3], stages);
       created.push(names);
       const { snapshots, dlq, expected } = await collect(kafka, names);
       const triggers = snapshots.map((s) => s.snapshot.trigger_event_id);
