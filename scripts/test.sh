@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # onnxruntime-node must not try its optional CUDA download (not reachable, CPU inference only).
 export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
+# Child processes started by tests run the TypeScript sources, never a stale `dist/` build.
+export AURA_FROM_SOURCE=1
 
 npm run typecheck
 npm run lint

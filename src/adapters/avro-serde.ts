@@ -1,5 +1,5 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import { SchemaRegistryClient, type Client } from '@confluentinc/schemaregistry/dist/schemaregistry-client.js';
@@ -24,7 +24,15 @@ import { AuraError } from '../errors.js';
  * single-type topics TopicNameStrategy (`<topic>-value`).
  */
 
-const SCHEMA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../schemas');
+/** The project's `schemas/` folder, found above this module (sources or the compiled `dist/`). */
+function schemaDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 5; up++, dir = dirname(dir)) {
+    const candidate = join(dir, 'schemas');
+    if (existsSync(join(candidate, 'MoodCreated.avsc'))) return candidate;
+  }
+  throw new AuraError('CONFIG', `no schemas/ folder with MoodCreated.avsc above ${fileURLToPath(import.meta.url)}: run from a complete checkout`);
+}
 
 export interface LocalSchema {
   fullName: string;
@@ -33,7 +41,7 @@ export interface LocalSchema {
 }
 
 /** Loads every `schemas/*.avsc` (or another folder), keyed by record full name. */
-export function loadLocalSchemas(dir = SCHEMA_DIR): Map<string, LocalSchema> {
+export function loadLocalSchemas(dir = schemaDir()): Map<string, LocalSchema> {
   const out = new Map<string, LocalSchema>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.avsc')).sort()) {
     const text = readFileSync(join(dir, file), 'utf8');
