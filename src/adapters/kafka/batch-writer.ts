@@ -157,26 +157,32 @@ export class AtLeastOnceBatchWriter implements BatchWriter {
 
 /** Idempotent producer for the vectorize stage's outputs and DLQ records. */
 export class KafkaRecordWriter {
-  private producer: Producer | undefined;
+  /** One connection shared by concurrent senders; a failed connect is forgotten and retried. */
+  private producer: Promise<Producer> | undefined;
 
   constructor(private readonly kafka: Kafka) {}
 
   async send(records: OutRecord[]): Promise<void> {
     if (records.length === 0) return;
     try {
-      if (!this.producer) {
+      this.producer ??= (async () => {
         const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
         await p.connect();
-        this.producer = p;
-      }
-      await this.producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 });
+        return p;
+      })().catch((err: unknown) => {
+        this.producer = undefined;
+        throw err;
+      });
+      const producer = await this.producer;
+      await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 });
     } catch (err) {
       throw classify(err);
     }
   }
 
   async close(): Promise<void> {
-    await this.producer?.disconnect().catch(() => undefined);
+    const p = this.producer;
     this.producer = undefined;
+    if (p) await (await p.catch(() => undefined))?.disconnect().catch(() => undefined);
   }
 }

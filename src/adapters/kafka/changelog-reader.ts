@@ -47,7 +47,8 @@ export class KafkaChangelogReader implements ChangelogReader {
         topic,
         partitions: [...ends].map(([partition, end]) => ({ partition, offset: (pending.get(partition) ?? end).toString() })),
       });
-      const consumer = this.kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1_048_576 });
+      // A short fetch wait: partitions already at their end would otherwise hold each fetch for 5 s.
+      const consumer = this.kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1_048_576, maxWaitTimeInMs: 100 });
       const done = new Promise<void>((resolve, reject) => {
         const position = new Map(pending);
         const advance = (partition: number, lastOffset: string) => {
