@@ -23,7 +23,6 @@ import {
   testSerde,
   uniqueNames,
   waitFor,
-  type StageProcess,
   type TestNames,
 } from '../support/stack-env.js';
 
@@ -54,7 +53,7 @@ interface Outcome {
  * Working through a backlog, the stage has transactions open nearly all the time (three partitions
  * at once, 250 records each), so a kill mostly lands inside one.
  */
-async function runWithKills(t: TestContext, kafka: Kafka, label: string, guarantee: 'exactly_once' | 'at_least_once', killFractions: number[], stages: StageProcess[]): Promise<Outcome> {
+async function runWithKills(t: TestContext, kafka: Kafka, label: string, guarantee: 'exactly_once' | 'at_least_once', killFractions: number[]): Promise<Outcome> {
   const names = uniqueNames(label, { partitions: 3, guarantee });
   await createStageTopics(kafka, names.env);
   const generated = [...generateEvents({ seed: label, users: 50, events: EVENTS, startMs: Date.now() - 10 * DAY - 3_600_000 })];
@@ -63,7 +62,6 @@ async function runWithKills(t: TestContext, kafka: Kafka, label: string, guarant
   const killedAt: number[] = [];
   try {
     let stage = await runStage(names.env, 'aggregate', { label: 'run-1' });
-    stages.push(stage);
     for (const [i, fraction] of killFractions.entries()) {
       const target = Math.floor(EVENTS * fraction);
       const committed = await waitFor(`group to commit ${target} records before kill ${i + 1}`, async () => {
@@ -76,9 +74,8 @@ async function runWithKills(t: TestContext, kafka: Kafka, label: string, guarant
       const after = await probe.committed(names.groupId, names.inputTopic);
       assert.ok(after < EVENTS, `kill ${i + 1} hit mid-stream: ${after} of ${EVENTS} records committed`);
       killedAt.push(after);
-      t.diagnostic(`SIGKILL ${i + 1} with ${committed}–${after}/${EVENTS} input records committed`);
+      t.diagnostic(`SIGKILL ${i + 1} after the group had committed ${committed}/${EVENTS} input records (${after} when it was dead)`);
       stage = await runStage(names.env, 'aggregate', { label: `run-${i + 2}`, readyTimeoutMs: 120_000 });
-      stages.push(stage);
       // Regression: readiness used to be claimed before the join, which waits out the dead member's session.
       assert.ok(stage.logLines().some((l) => l.msg === 'joined consumer group'), `run ${i + 2} is ready only after it joined the group`);
     }
@@ -107,7 +104,6 @@ async function collect(kafka: Kafka, names: TestNames) {
 
 describe('exactly-once on the real stack: kafkajs 2.2.4 against Kafka 4.x', () => {
   let kafka: Kafka;
-  const stages: StageProcess[] = [];
   const created: TestNames[] = [];
 
   before(async () => {
@@ -118,7 +114,7 @@ describe('exactly-once on the real stack: kafkajs 2.2.4 against Kafka 4.x', () =
   after(async () => {
     killAllStages();
     for (const names of created) {
-      await dropTestResources(kafka, names);
+      await dropTestResources(kafka, names.env);
       removeDir(names.stateDir);
     }
   });
@@ -162,9 +158,9 @@ describe('exactly-once on the real stack: kafkajs 2.2.4 against Kafka 4.x', () =
 
   test(
     'exactly_once, SIGKILLed twice mid-stream and restarted: read_committed output holds exactly one snapshot per accepted event, final snapshots equal the oracle (proves kafkajs 2.2.4 transactions, sendOffsets, read_committed and consumer groups on Kafka 4.x)',
-    { timeout: 300_000 },
+    { timeout: 180_000 },
     async (t) => {
-      const { names, generated, killedAt } = await runWithKills(t, kafka, 'eos', 'exactly_once', [0.2, 0.55], stages);
+      const { names, generated, killedAt } = await runWithKills(t, kafka, 'eos', 'exactly_once', [0.2, 0.55]);
       created.push(names);
       const { input, snapshots, aborted, dlq, changelog, expected } = await collect(kafka, names);
       const summary = summarize(generated);
@@ -195,9 +191,9 @@ describe('exactly-once on the real stack: kafkajs 2.2.4 against Kafka 4.x', () =
 
   test(
     'at_least_once, SIGKILLed mid-stream and restarted: every accepted event has a snapshot (duplicates allowed) and the final snapshots equal the oracle',
-    { timeout: 240_000 },
+    { timeout: 120_000 },
     async (t) => {
-      const { names, killedAt } = await runWithKills(t, kafka, 'alo', 'at_least_once', [0.3], stages);
+      const { names, killedAt } = await runWithKills(t, kafka, 'alo', 'at_least_once', [0.3]);
       created.push(names);
       const { snapshots, dlq, expected } = await collect(kafka, names);
       const triggers = snapshots.map((s) => s.snapshot.trigger_event_id);

@@ -72,7 +72,7 @@ export function requireStack(): Promise<void> {
   return stackChecked;
 }
 
-/** A kafkajs client for the test process itself (its logs only from warn up). */
+/** A kafkajs client for the test process itself (logs at TEST_LOG_LEVEL, default error). */
 export function testKafka(clientId: string): Kafka {
   return createKafka({ brokers: STACK.brokers.split(','), clientId, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'error') });
 }
@@ -140,17 +140,26 @@ export async function createStageTopics(kafka: Kafka, env: Record<string, string
   await prepareTopics(kafka, configOf(env));
 }
 
-/** Deletes a test's topics and consumer group (best effort; names are unique, so leftovers harm nobody). */
-export async function dropTestResources(kafka: Kafka, names: TestNames): Promise<void> {
+/**
+ * Deletes the topics and consumer group of a test's stage (best effort; names are unique, so
+ * leftovers harm nobody). Pass the stage's env when it overrides names (DLQ_SUFFIX, INPUT_TOPIC…).
+ */
+export async function dropTestResources(kafka: Kafka, target: TestNames | Record<string, string>): Promise<void> {
+  const config = configOf(typeof target.env === 'object' ? (target as TestNames).env : (target as Record<string, string>));
   const admin = kafka.admin();
   try {
     await admin.connect();
     const existing = new Set(await admin.listTopics());
-    const topics = [names.inputTopic, names.aggregatedTopic, names.vectorizedTopic, names.changelogTopic, names.dlqTopic, `${names.aggregatedTopic}.dlq`].filter((t) =>
-      existing.has(t),
-    );
+    const topics = [config.inputTopic, config.aggregatedTopic, config.vectorizedTopic, config.changelogTopic, config.inputDlqTopic, config.aggregatedDlqTopic].filter((t) => existing.has(t));
     if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
-    await admin.deleteGroups([names.groupId]).catch(() => undefined);
+    await admin.deleteGroups([config.aggregateGroupId]).catch(() => undefined);
+    // Subjects under the test's topic names (TopicNameStrategy and TopicRecordNameStrategy).
+    const client = createRegistryClient(config.schemaRegistryUrl);
+    const mine = (await client.getAllSubjects()).filter((subject) => topics.some((t) => subject.startsWith(`${t}-`)));
+    for (const subject of mine) {
+      await client.deleteSubject(subject, false).catch(() => undefined);
+      await client.deleteSubject(subject, true).catch(() => undefined);
+    }
   } catch {
     // cleanup only
   } finally {

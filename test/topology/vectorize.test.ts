@@ -476,7 +476,7 @@ describe('vectorize topology (in-process, virtual time, no broker)', () => {
       assert.equal(h.source.commits.length, 0, `no commit while the store is down (t=${h.scheduler.now()})`);
       assert.equal(h.writer.on(OUT).length, 0, 'no ContextVectorized while the store is down');
       await h.advance(step - 1);
-      const attempts = h.sink.attempts;
+      const attempts: number = h.sink.attempts;
       await h.advance(1);
       assert.equal(h.sink.attempts, attempts + 1, `the next try comes after ${step} ms of back-off, at ${at}`);
     }
