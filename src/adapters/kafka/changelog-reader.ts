@@ -8,8 +8,8 @@ import { classify } from '../../errors.js';
  * Replays changelog partitions from a checkpoint to the end, read_committed.
  *
  * kafkajs has no manual partition assignment, so the replay uses a short-lived consumer group of
- * its own (`<app>-restore-<uuid>`): before it joins, its offsets are set to the checkpoints (and to
- * the end for partitions not asked for), so nothing is fetched twice and no seek races a fetch.
+ * its own (`<app>-restore-<uuid>`) that seeks each asked partition to its checkpoint and pauses the
+ * others. (kafkajs' `admin.setOffsets` would avoid the seek but costs a fixed 5 s per call.)
  * "The end" is the high watermark read at the start; the caller has already initialised the
  * partition's transactional producer, which aborts any transaction a previous owner left open, so
  * no undecided transaction lies below it. Progress counts control-only batches (transaction
@@ -42,11 +42,6 @@ export class KafkaChangelogReader implements ChangelogReader {
       if (pending.size === 0) return result;
 
       const groupId = `${this.options.applicationId}-restore-${randomUUID()}`;
-      await admin.setOffsets({
-        groupId,
-        topic,
-        partitions: [...ends].map(([partition, end]) => ({ partition, offset: (pending.get(partition) ?? end).toString() })),
-      });
       // A short fetch wait: partitions already at their end would otherwise hold each fetch for 5 s.
       const consumer = this.kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1_048_576, maxWaitTimeInMs: 100 });
       const done = new Promise<void>((resolve, reject) => {
@@ -85,6 +80,13 @@ export class KafkaChangelogReader implements ChangelogReader {
               },
             }),
           )
+          .then(() => {
+            // Start each asked partition at its checkpoint and leave the others alone. A fetch
+            // that raced the seek is harmless: records below the checkpoint are skipped above.
+            for (const [partition, from] of pending) consumer.seek({ topic, partition, offset: from.toString() });
+            const others = [...ends.keys()].filter((p) => !pending.has(p));
+            if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+          })
           .catch(reject);
       });
       const timeoutMs = this.options.timeoutMs ?? 600_000;
