@@ -15,6 +15,7 @@ import {
   removeDir,
   requireStack,
   runStage,
+  sleep,
   testKafka,
   testSerde,
   uniqueNames,
@@ -107,7 +108,13 @@ describe('vectorize end to end: produced events → points equal to the oracle (
     }
     // The aggregate group committed every input record, so its transactions are closed: the
     // aggregated topic read now is complete.
-    const snapshots = await readSnapshots(kafka, serde, names.aggregatedTopic);
+    // Commit markers reach the data partitions a moment after the offsets commit: re-read (bounded)
+    // until the committed snapshots are all visible, then require exactly one per valid event.
+    let snapshots = await readSnapshots(kafka, serde, names.aggregatedTopic);
+    for (const deadline = Date.now() + 30_000; snapshots.length < sent.valid && Date.now() < deadline; ) {
+      await sleep(1000);
+      snapshots = await readSnapshots(kafka, serde, names.aggregatedTopic);
+    }
     assert.equal(snapshots.length, sent.valid, 'one snapshot per valid event sent');
     await waitCommittedThrough(kafka, vectorizeGroupOf(names), names.aggregatedTopic, endsOf(snapshots), 150_000, async () => {
       if (child.child.exitCode !== null) throw new Error(`run all exited early (${child.child.exitCode}); log in ${child.logFile}`);

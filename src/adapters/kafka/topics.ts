@@ -34,12 +34,15 @@ export async function ensureTopics(admin: Admin, plans: TopicPlan[], options: { 
     const present = topics.filter((t) => existing.has(t));
     if (present.length > 0) {
       const meta = await admin.fetchTopicMetadata({ topics: present });
-      for (const t of meta.topics) counts.set(t.name, t.partitions.length);
+      for (const t of meta.topics) {
+        if (t.partitions.some((p) => p.leader < 0)) throw new AuraError('BROKER_UNAVAILABLE', `topic ${t.name} has partitions without a leader yet`);
+        counts.set(t.name, t.partitions.length);
+      }
     }
     return topics.filter((t) => !existing.has(t));
   };
   try {
-    let missing = await describe(plans.map((p) => p.topic));
+    let missing = await describeWhenReady(describe, plans.map((p) => p.topic));
     if (missing.length > 0) {
       if (!options.create) {
         throw new AuraError('CONFIG', `topics missing: ${missing.join(', ')}. Create them, or set CREATE_TOPICS=true`);
@@ -59,7 +62,12 @@ export async function ensureTopics(admin: Admin, plans: TopicPlan[], options: { 
         }
         if (create.length > 0) {
           // A concurrent pod may create the same topics: "already exists" is fine (returns false).
-          await admin.createTopics({ topics: create, waitForLeaders: true });
+          // Right after creation the metadata may not have reached the broker kafkajs asks while it
+          // waits for leaders ("does not host this topic-partition"): the describe below retries.
+          await admin.createTopics({ topics: create, waitForLeaders: true }).catch((err: unknown) => {
+            const type = (err as { type?: string }).type;
+            if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
+          });
         }
         missing = await describeWhenReady(describe, plans.map((p) => p.topic));
       }
