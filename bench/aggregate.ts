@@ -20,13 +20,12 @@
  * of load on this shared host hits both alike; ratios are against at_least_once of the same run.
  * Results go to bench/results/aggregate-<timestamp>.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { hostInfo, intEnv, writeResults } from './support.js';
 import { generateEvents, summarize } from '../src/stages/index.js';
 import {
   OffsetProbe,
-  ROOT,
   createStageTopics,
   dropTestResources,
   killAllStages,
@@ -43,13 +42,6 @@ import {
 
 type Guarantee = 'exactly_once' | 'at_least_once';
 
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be an integer ≥ 1, got "${raw}"`);
-  return n;
-}
 
 /** The cumulative buckets of a Prometheus histogram (`<name>_bucket{…le="…"} n` lines), matching `labels`. */
 function buckets(text: string, name: string, labels: Record<string, string>): Array<{ le: number; count: number }> {
@@ -228,28 +220,18 @@ async function main(): Promise<void> {
     `exactly_once / at_least_once: throughput ×${ratios.throughput.toFixed(2)}, batch latency p50 ×${ratios.batchLatencyP50.toFixed(2)}, p99 ×${ratios.batchLatencyP99.toFixed(2)}`,
   );
 
-  const outDir = join(ROOT, 'bench/results');
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `aggregate-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(
-    file,
-    `${JSON.stringify(
-      {
-        bench: 'aggregate',
-        startedAt: new Date(started).toISOString(),
-        durationMs: Date.now() - started,
-        host: { node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
-        workload: { events, users, seed, partitions, summary },
-        rounds,
-        baseline: 'at_least_once',
-        runs,
-        restores,
-        ratios,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const file = writeResults('aggregate', new Date(started), {
+    bench: 'aggregate',
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    host: hostInfo(loadBefore),
+    workload: { events, users, seed, partitions, summary },
+    rounds,
+    baseline: 'at_least_once',
+    runs,
+    restores,
+    ratios,
+  });
   console.log(`wrote ${file}`);
 }
 

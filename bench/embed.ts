@@ -17,24 +17,17 @@
  * shared host move absolute numbers; the ratios are what to compare between runs), and written to
  * bench/results/embed-<timestamp>.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { existsSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoTokenizer } from '@huggingface/transformers';
+import { hostInfo, intEnv, percentile, writeResults } from './support.js';
 import { createTransformersEmbedder, ONNX_FILE, type ForwardPass, type TransformersEmbedder } from '../src/adapters/transformers-embedder.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BATCH_SIZES = [1, 8, 16, 32, 64] as const;
 
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be an integer ≥ 1, got "${raw}"`);
-  return n;
-}
 
 /** Small seeded PRNG (mulberry32) so the corpus is the same in every run. */
 function prng(seed: number): () => number {
@@ -91,11 +84,6 @@ function corpus(n: number): string[] {
   return out;
 }
 
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: number[], p: number): number {
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(sorted.length, rank) - 1] as number;
-}
 
 interface Cell {
   forwardPass: ForwardPass;
@@ -185,27 +173,17 @@ async function main(): Promise<void> {
     );
   }
 
-  const outDir = join(ROOT, 'bench/results');
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `embed-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(
-    file,
-    `${JSON.stringify(
-      {
-        bench: 'embed',
-        startedAt: new Date(started).toISOString(),
-        durationMs: Date.now() - started,
-        host: { node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, loadavgBefore: load.before, loadavgAfter: load.after },
-        model: { id: first.modelId, version: first.modelVersion, dimension: first.dimension, source: first.source, threads: first.threads },
-        corpus: { texts: texts.length, chars: { min: Math.min(...chars), max: Math.max(...chars) }, tokens: { min: Math.min(...tokens), max: Math.max(...tokens) } },
-        rounds,
-        baseline: 'per-batch, batch size 1',
-        results,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const file = writeResults('embed', new Date(started), {
+    bench: 'embed',
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    host: hostInfo(load.before, load.after),
+    model: { id: first.modelId, version: first.modelVersion, dimension: first.dimension, source: first.source, threads: first.threads },
+    corpus: { texts: texts.length, chars: { min: Math.min(...chars), max: Math.max(...chars) }, tokens: { min: Math.min(...tokens), max: Math.max(...tokens) } },
+    rounds,
+    baseline: 'per-batch, batch size 1',
+    results,
+  });
   console.log(`wrote ${file}`);
   for (const [, e] of embedders) await e.close();
 }

@@ -20,12 +20,13 @@
  * counts input records, of which the coalescing embeds fewer (reported too). Ratios are against
  * the bare model measured in the same run. Results go to bench/results/vectorize-<timestamp>.json.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Subscription } from 'rxjs';
 import type { Kafka } from 'kafkajs';
+import { hostInfo, intEnv, percentile, writeResults } from './support.js';
 import { AvroSerde, createRegistryClient, topicSubject } from '../src/adapters/avro-serde.js';
 import { CONTEXT_AGGREGATED, createVectorizeCodec } from '../src/adapters/codecs.js';
 import { createKafka } from '../src/adapters/kafka/client.js';
@@ -46,20 +47,7 @@ import { vectorizeTopology, type VectorizeEvent } from '../topology/vectorize.js
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DAY = 86_400_000;
 
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be an integer ≥ 1, got "${raw}"`);
-  return n;
-}
 
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(sorted.length, rank) - 1] as number;
-}
 const pcts = (values: number[]) => {
   const s = [...values].sort((a, b) => a - b);
   return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
@@ -266,34 +254,24 @@ async function main(): Promise<void> {
   }
   console.log(`cache effect: warm/cold stage throughput ×${f(warm.recordsPerSec / cold.recordsPerSec, 2)}; group join (excluded) ${f(cold.joinMs, 0)} ms / ${f(warm.joinMs, 0)} ms`);
 
-  const outDir = join(ROOT, 'bench/results');
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `vectorize-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(
-    file,
-    `${JSON.stringify(
-      {
-        bench: 'vectorize',
-        startedAt: startedAt.toISOString(),
-        host: { node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, loadavgBefore: load.before, loadavgAfter: load.after },
-        model: { id: embedder.modelId, version: embedder.modelVersion, dimension: embedder.dimension, threads: embedder.threads, forwardPass: embedder.forwardPass },
-        snapshots: n,
-        distinctTexts: distinct,
-        batchMaxSize: batchSize,
-        batchMaxWaitMs: config.batchMaxWaitMs,
-        store: 'lancedb',
-        bare,
-        stage: { cold, warm },
-        ratios: {
-          coldVsBare: cold.recordsPerSec / bare.textsPerSec,
-          warmVsBare: warm.recordsPerSec / bare.textsPerSec,
-          warmVsCold: warm.recordsPerSec / cold.recordsPerSec,
-        },
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const file = writeResults('vectorize', startedAt, {
+    bench: 'vectorize',
+    startedAt: startedAt.toISOString(),
+    host: hostInfo(load.before, load.after),
+    model: { id: embedder.modelId, version: embedder.modelVersion, dimension: embedder.dimension, threads: embedder.threads, forwardPass: embedder.forwardPass },
+    snapshots: n,
+    distinctTexts: distinct,
+    batchMaxSize: batchSize,
+    batchMaxWaitMs: config.batchMaxWaitMs,
+    store: 'lancedb',
+    bare,
+    stage: { cold, warm },
+    ratios: {
+      coldVsBare: cold.recordsPerSec / bare.textsPerSec,
+      warmVsBare: warm.recordsPerSec / bare.textsPerSec,
+      warmVsCold: warm.recordsPerSec / cold.recordsPerSec,
+    },
+  });
   console.log(`wrote ${file}`);
 }
 
