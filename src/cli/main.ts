@@ -12,7 +12,7 @@ import { formatSummary } from '../stages/index.js';
 import { describeTopology } from '../../topology/describe.js';
 import { prepareTopics, startAggregate } from './run-aggregate.js';
 import { produceWorkload } from './produce.js';
-import { brokerCheck, supervise, trackState, type StageHandle } from './stage-runtime.js';
+import { brokerCheck, cachedCheck, supervise, trackState, type StageHandle } from './stage-runtime.js';
 
 function intArg(name: string, min = 0) {
   return (raw: string): number => {
@@ -50,7 +50,7 @@ async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<numb
     stages.push(await startVectorize({ kafka, serde, config, logger, metrics }));
   }
   for (const s of stages) trackState(s, metrics);
-  return supervise({ config, logger, metrics, stages, checks: { kafka: brokerCheck(kafka) } });
+  return supervise({ config, logger, metrics, stages, checks: { kafka: brokerCheck(kafka), schemaRegistry: cachedCheck(() => serde.client.getAllSubjects()) } });
 }
 
 export function buildCli(): Command {

@@ -15,7 +15,7 @@ import { openEmbeddingCache } from '../adapters/lmdb-embedding-cache.js';
 import { QdrantSink } from '../adapters/qdrant-sink.js';
 import { createTransformersEmbedder } from '../adapters/transformers-embedder.js';
 import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
-import type { StageHandle } from './stage-runtime.js';
+import { cachedCheck, type StageHandle } from './stage-runtime.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly). */
 export function createVectorSink(config: Config): VectorSink {
@@ -117,6 +117,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
     name: VECTORIZE_STAGE,
     lifecycle,
     subscription,
+    checks: { vectorStore: cachedCheck(() => sink.ping()) },
     details: () => ({ store: sink.kind, location: sink.location, collection: sink.collection, model: embedder.modelId, modelVersion: embedder.modelVersion, cache: { hits: cache.hits, misses: cache.misses } }),
     stop: async () => {
       subscription.unsubscribe();

@@ -14,6 +14,8 @@ export interface StageHandle {
   subscription?: Subscription;
   /** Extra readiness details (store in use, where). */
   details: () => Record<string, unknown>;
+  /** Dependencies only this stage needs (e.g. its vector store), checked by /readyz. */
+  checks?: Record<string, () => Promise<string>>;
   /** Stops fetching and closes clients; must not commit anything unfinished. */
   stop: () => Promise<void>;
 }
@@ -25,23 +27,35 @@ export function trackState(handle: StageHandle, metrics: Metrics): void {
   });
 }
 
-/** Reachability of the broker for /readyz (cached for a few seconds). */
-export function brokerCheck(kafka: Kafka): () => Promise<string> {
+/**
+ * A dependency check for /readyz: runs `probe` at most every few seconds and answers `ok` or
+ * `unreachable: <reason>`, so a scrape storm never becomes a load on the dependency.
+ */
+export function cachedCheck(probe: () => Promise<unknown>, maxAgeMs = 5000): () => Promise<string> {
   let last = { at: 0, result: 'unknown' };
   return async () => {
-    if (Date.now() - last.at < 5000) return last.result;
+    if (Date.now() - last.at < maxAgeMs) return last.result;
+    try {
+      await probe();
+      last = { at: Date.now(), result: 'ok' };
+    } catch (err) {
+      last = { at: Date.now(), result: `unreachable: ${(err as Error).message}` };
+    }
+    return last.result;
+  };
+}
+
+/** Reachability of the broker for /readyz. */
+export function brokerCheck(kafka: Kafka): () => Promise<string> {
+  return cachedCheck(async () => {
     const admin = kafka.admin();
     try {
       await admin.connect();
       await admin.describeCluster();
-      last = { at: Date.now(), result: 'ok' };
-    } catch (err) {
-      last = { at: Date.now(), result: `unreachable: ${(err as Error).message}` };
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
-    return last.result;
-  };
+  });
 }
 
 /**
@@ -65,7 +79,8 @@ export async function supervise(options: {
           registry: metrics.registry,
           readiness: async () => {
             const deps: Record<string, string> = {};
-            for (const [name, check] of Object.entries(options.checks)) deps[name] = await check();
+            const checks = Object.assign({}, options.checks, ...stages.map((st) => st.checks ?? {})) as Record<string, () => Promise<string>>;
+            for (const [name, check] of Object.entries(checks)) deps[name] = await check();
             const ready = stages.every((s) => s.lifecycle.state === 'running') && Object.values(deps).every((d) => d === 'ok');
             return { ready, details: { stages: Object.fromEntries(stages.map((s) => [s.name, { state: s.lifecycle.state, ...s.details() }])), dependencies: deps } };
           },
