@@ -9,7 +9,7 @@ import addFormats from 'ajv-formats';
 /**
  * A Qdrant 1.19 REST test double: an HTTP server implementing the endpoints QdrantSink and
  * @qdrant/js-client-rest use, with every request body, query string and response validated against
- * Qdrant's official OpenAPI document (`../shared/qdrant/openapi-v1.19.json`, beside the repository).
+ * Qdrant's official OpenAPI document, vendored in `test/fixtures/qdrant/openapi-v1.19.json`.
  *
  * Contract:
  * - A request that fails the document's schema → 400 `{ status: { error }, time }` naming the
@@ -27,13 +27,13 @@ import addFormats from 'ajv-formats';
  *   every response by n ms.
  */
 
-export const QDRANT_OPENAPI_RELATIVE_PATH = '../shared/qdrant/openapi-v1.19.json';
+export const QDRANT_OPENAPI_RELATIVE_PATH = 'test/fixtures/qdrant/openapi-v1.19.json';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC_ID = 'https://aura-stream.test/qdrant-openapi-v1.19.json';
 
 export interface QdrantDoubleOptions {
-  /** OpenAPI document; default `../shared/qdrant/openapi-v1.19.json` relative to the repo root. */
+  /** OpenAPI document; default `test/fixtures/qdrant/openapi-v1.19.json` in the repository. */
   openApiPath?: string;
   /** Version reported by `GET /`; default `1.19.0`. */
   version?: string;
@@ -172,8 +172,8 @@ function loadDocument(path: string): OpenApiDoc {
   if (!existsSync(path)) {
     throw new Error(
       `Qdrant OpenAPI document not found at ${path}. The Qdrant test double validates every request and ` +
-        `response against it: check out the shared/ folder beside the repository (${QDRANT_OPENAPI_RELATIVE_PATH} ` +
-        `from the repo root) or pass { openApiPath }.`,
+        `response against it: restore ${QDRANT_OPENAPI_RELATIVE_PATH} (vendored in the repository, ` +
+        `see test/fixtures/qdrant/README.md) or pass { openApiPath }.`,
     );
   }
   return JSON.parse(readFileSync(path, 'utf8')) as OpenApiDoc;
