@@ -1,36 +1,65 @@
 /**
- * One error base with a closed list of codes. `retriable` errors are backed off and retried while
- * offsets are held; the others are poison (the record goes to the DLQ) or fatal (the stage stops).
+ * One error base with a closed list of codes, and the one error policy: each code has exactly one
+ * `action`, the thing every stage does when a record's processing fails with it.
+ *
+ * - `dead-letter`: a property of one record (bad bytes, unknown type, failed validation, a record
+ *   that can never fit the broker's limits). The record goes to `<input>.dlq` with the reason and
+ *   its offset is committed.
+ * - `retry`: a property of the world (broker, registry or store unavailable, a timeout). Back off
+ *   (`RETRY_INITIAL_MS`..`RETRY_MAX_MS`, jitter) and retry while the offsets are held.
+ * - `reclaim`: this process lost the right to write a partition (a newer owner fenced its
+ *   transactional producer). Drop the partition's writer, re-claim and restore before going on.
+ * - `fail`: configuration, environment or a bug. The stage stops with the error's message, which
+ *   names the fix; the process exits non-zero.
+ *
+ * `retriable` and `poison` are derived from the action (kept for readability at call sites).
  */
+export type ErrorAction = 'dead-letter' | 'retry' | 'reclaim' | 'fail';
+
 export const ERROR_CODES = {
-  // poison: a property of one record; DLQ and move on
-  WRONG_MAGIC_BYTE: { retriable: false, poison: true },
-  UNKNOWN_SCHEMA_ID: { retriable: false, poison: true },
-  UNDECODABLE: { retriable: false, poison: true },
-  UNKNOWN_RECORD_TYPE: { retriable: false, poison: true },
-  MISSING_USER_ID: { retriable: false, poison: true },
-  KEY_MISMATCH: { retriable: false, poison: true },
-  FUTURE_TIMESTAMP: { retriable: false, poison: true },
-  OUT_OF_RANGE: { retriable: false, poison: true },
-  INVALID_FIELD: { retriable: false, poison: true },
-  // transient: a property of the world; back off, hold offsets, retry
-  BROKER_UNAVAILABLE: { retriable: true, poison: false },
-  REGISTRY_UNAVAILABLE: { retriable: true, poison: false },
-  STORE_UNAVAILABLE: { retriable: true, poison: false },
-  TIMEOUT: { retriable: true, poison: false },
-  // fatal: configuration or environment; stop with a message naming the fix
-  CONFIG: { retriable: false, poison: false },
-  MODEL_LOAD: { retriable: false, poison: false },
-  TOPIC_MISMATCH: { retriable: false, poison: false },
-  FENCED: { retriable: false, poison: false },
-  STACK: { retriable: false, poison: false },
-  INTERNAL: { retriable: false, poison: false },
-} as const;
+  // dead-letter: a property of one record
+  WRONG_MAGIC_BYTE: { action: 'dead-letter' },
+  UNKNOWN_SCHEMA_ID: { action: 'dead-letter' },
+  UNDECODABLE: { action: 'dead-letter' },
+  UNKNOWN_RECORD_TYPE: { action: 'dead-letter' },
+  MISSING_USER_ID: { action: 'dead-letter' },
+  KEY_MISMATCH: { action: 'dead-letter' },
+  FUTURE_TIMESTAMP: { action: 'dead-letter' },
+  OUT_OF_RANGE: { action: 'dead-letter' },
+  INVALID_FIELD: { action: 'dead-letter' },
+  /** A string field longer than its documented bound (e.g. a note, a tag). */
+  FIELD_TOO_LONG: { action: 'dead-letter' },
+  /** A record whose output could never fit the topic's `max.message.bytes`. */
+  RECORD_TOO_LARGE: { action: 'dead-letter' },
+  // retry: a property of the world
+  BROKER_UNAVAILABLE: { action: 'retry' },
+  REGISTRY_UNAVAILABLE: { action: 'retry' },
+  STORE_UNAVAILABLE: { action: 'retry' },
+  TIMEOUT: { action: 'retry' },
+  /** A changelog restore did not reach the end within its timeout. */
+  RESTORE_TIMEOUT: { action: 'retry' },
+  // reclaim: a newer owner fenced this process's writer of a partition
+  FENCED: { action: 'reclaim' },
+  // fail: configuration or environment; stop with a message naming the fix
+  CONFIG: { action: 'fail' },
+  /** Credentials or certificates refused by a server. */
+  AUTH: { action: 'fail' },
+  MODEL_LOAD: { action: 'fail' },
+  TOPIC_MISMATCH: { action: 'fail' },
+  STACK: { action: 'fail' },
+  INTERNAL: { action: 'fail' },
+} as const satisfies Record<string, { action: ErrorAction }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The action of a code (see ERROR_CODES). */
+export function actionOf(error: AuraError | ErrorCode): ErrorAction {
+  return ERROR_CODES[typeof error === 'string' ? error : error.code].action;
+}
+
 export class AuraError extends Error {
   readonly code: ErrorCode;
+  readonly action: ErrorAction;
   readonly retriable: boolean;
   readonly poison: boolean;
 
@@ -38,8 +67,9 @@ export class AuraError extends Error {
     super(message, options);
     this.name = 'AuraError';
     this.code = code;
-    this.retriable = ERROR_CODES[code].retriable;
-    this.poison = ERROR_CODES[code].poison;
+    this.action = ERROR_CODES[code].action;
+    this.retriable = this.action === 'retry';
+    this.poison = this.action === 'dead-letter';
   }
 }
 

@@ -2,7 +2,7 @@ import { Observable, catchError, concatMap, defer, from, map, mergeMap, of, tap 
 import type { UserEvent } from '../src/contracts/events.js';
 import { AuraError, classify, type ErrorCode } from '../src/errors.js';
 import type { AggregateCodec, BatchWriter, ChangelogReader, OutRecord, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
-import { PartitionGate, aggregateBatch, poisonAction, toDeadLetter, validateEvent, type AggregateInput, type RestoreReport } from '../src/stages/index.js';
+import { PartitionGate, aggregateBatch, decodeOrPoison, toDeadLetter, type Decoded as DecodedOf, validateEvent, type AggregateInput, type RestoreReport } from '../src/stages/index.js';
 import { batches$, chunksOf, type BatchEnvelope } from './sources.js';
 
 export const AGGREGATE_STAGE = 'aggregate';
@@ -51,7 +51,7 @@ export type AggregateEvent =
   | { type: 'abandoned'; partition: number; reason: string }
   | { type: 'retrying'; partition: number; error: AuraError };
 
-type Decoded = { record: SourceRecord; event: UserEvent } | { record: SourceRecord; poison: AuraError };
+type Decoded = DecodedOf<UserEvent>;
 
 /**
  * Stage `aggregate`, top to bottom:
@@ -111,39 +111,35 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
         complete: () => ack(),
         error: (err: unknown) => {
           const e = classify(err);
-          if (e.code === 'FENCED' || poisonAction(e) === 'retry') gate.invalidate(partition, e);
+          if (e.action === 'reclaim' || e.action === 'retry') gate.invalidate(partition, e);
           nack(e);
         },
       }),
       catchError((err: unknown) => {
         const e = classify(err);
         // Transient faults and fencing are retried by redelivery; anything else stops the stage.
-        if (poisonAction(e) === 'retry' || e.code === 'FENCED') return of<AggregateEvent>({ type: 'retrying', partition, error: e });
+        if (e.action === 'retry' || e.action === 'reclaim') return of<AggregateEvent>({ type: 'retrying', partition, error: e });
         throw e;
       }),
     );
   }
 
-  async function decodeAll(chunk: SourceRecord[]): Promise<Decoded[]> {
+  function decodeAll(chunk: SourceRecord[]): Promise<Decoded[]> {
     return Promise.all(
-      chunk.map(async (record): Promise<Decoded> => {
-        try {
-          const event = await ports.codec.decodeEvent(record.value);
-          validateEvent(event, record.key === null ? null : record.key.toString('utf8'), Number(record.timestamp));
-          return { record, event };
-        } catch (err) {
-          const e = classify(err);
-          if (poisonAction(e) === 'dead-letter') return { record, poison: e };
-          throw e;
-        }
-      }),
+      chunk.map((record) =>
+        decodeOrPoison(record, async (r) => {
+          const event = await ports.codec.decodeEvent(r.value);
+          validateEvent(event, r.key === null ? null : r.key.toString('utf8'), Number(r.timestamp));
+          return event;
+        }),
+      ),
     );
   }
 
   function toRecords(decoded: Decoded[]) {
     const inputs: AggregateInput[] = decoded.flatMap((d) =>
-      'event' in d
-        ? [{ position: { topic: d.record.topic, partition: d.record.partition, offset: d.record.offset, timestamp: Number(d.record.timestamp) }, key: d.record.key?.toString('utf8') ?? null, event: d.event }]
+      'value' in d
+        ? [{ position: { topic: d.record.topic, partition: d.record.partition, offset: d.record.offset, timestamp: Number(d.record.timestamp) }, key: d.record.key?.toString('utf8') ?? null, event: d.value }]
         : [],
     );
     const fold = aggregateBatch(inputs, (userId) => ports.store.get(userId), snapshotConfig);
@@ -171,7 +167,7 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
     committedAt: number,
     highWatermark: string,
   ): AggregateEvent {
-    const occurredAt = new Map(decoded.flatMap((d) => ('event' in d ? [[d.record.offset, d.event.occurred_at] as const] : [])));
+    const occurredAt = new Map(decoded.flatMap((d) => ('value' in d ? [[d.record.offset, d.value.occurred_at] as const] : [])));
     const dlq = decoded.flatMap((d) => ('poison' in d ? [{ offset: d.record.offset, code: d.poison.code, message: d.poison.message }] : []));
     return {
       type: 'committed',

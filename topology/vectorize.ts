@@ -3,7 +3,7 @@ import { pointId, utcDay } from '../src/contracts/ids.js';
 import type { ContextAggregated, ContextVectorized } from '../src/contracts/snapshot.js';
 import { AuraError, classify, type ErrorCode } from '../src/errors.js';
 import type { Embedder, EmbeddingCache, OutRecord, PointPayload, RecordSource, RecordWriter, SourceRecord, TopicPartition, VectorizeCodec, VectorPoint, VectorSink } from '../src/ports.js';
-import { CommitTracker, InFlightGate, coalesceByKey, microBatch, poisonAction, retryWithBackoff, toDeadLetter, type CommittableOffset } from '../src/stages/index.js';
+import { CommitTracker, InFlightGate, coalesceByKey, decodeOrPoison, microBatch, retryWithBackoff, toDeadLetter, type CommittableOffset } from '../src/stages/index.js';
 import { batches$ } from './sources.js';
 
 export const VECTORIZE_STAGE = 'vectorize';
@@ -140,19 +140,15 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
 
     const decode = (record: SourceRecord): Observable<Item | null> =>
       defer(async () => {
-        try {
-          const snapshot = await ports.codec.decodeSnapshot(record.value);
-          return { record, snapshot, pointId: pointId(snapshot.user_id, snapshot.window_end) };
-        } catch (err) {
-          const e = classify(err);
-          if (poisonAction(e) !== 'dead-letter') throw e;
-          await ports.writer.send([toDeadLetter(record, e, VECTORIZE_STAGE, config.dlqTopic)]);
-          tracker.done(record.topic, record.partition, record.offset);
-          emit({ type: 'dead-lettered', partition: record.partition, offset: record.offset, code: e.code, message: e.message });
-          // A run of poison alone must still move the committed offset; a failed try waits for the next batch.
-          await commitNow().catch(() => undefined);
-          return null;
-        }
+        const decoded = await decodeOrPoison(record, (r) => ports.codec.decodeSnapshot(r.value));
+        if ('value' in decoded) return { record, snapshot: decoded.value, pointId: pointId(decoded.value.user_id, decoded.value.window_end) };
+        const e = decoded.poison;
+        await ports.writer.send([toDeadLetter(record, e, VECTORIZE_STAGE, config.dlqTopic)]);
+        tracker.done(record.topic, record.partition, record.offset);
+        emit({ type: 'dead-lettered', partition: record.partition, offset: record.offset, code: e.code, message: e.message });
+        // A run of poison alone must still move the committed offset; a failed try waits for the next batch.
+        await commitNow().catch(() => undefined);
+        return null;
       }).pipe(retrying('decode'));
 
     const embed = async (kept: Item[]) => {

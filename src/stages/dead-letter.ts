@@ -2,20 +2,6 @@ import type { AuraError } from '../errors.js';
 import type { OutRecord, SourceRecord } from '../ports.js';
 
 /**
- * The poison policy, in one place: what happens to a record whose processing failed.
- * - poison (a property of the record: bad bytes, unknown type, failed validation) → dead-letter;
- * - retriable (a property of the world: broker, registry or store unavailable) → retry, offsets held;
- * - anything else (configuration, fencing, bugs) → fail the stage with the error's message.
- */
-export type PoisonAction = 'dead-letter' | 'retry' | 'fail';
-
-export function poisonAction(error: AuraError): PoisonAction {
-  if (error.poison) return 'dead-letter';
-  if (error.retriable) return 'retry';
-  return 'fail';
-}
-
-/**
  * Dead-letter headers added to the original record's own headers (values UTF-8):
  *   aura.error.code       closed list of src/errors.ts (e.g. WRONG_MAGIC_BYTE)
  *   aura.error.message    human-readable reason, at most 1000 characters

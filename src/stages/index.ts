@@ -23,8 +23,7 @@ export { aggregateBatch } from './aggregate-partition.js';
 export type { AggregateBatchResult, AggregateCounters, AggregateInput } from './aggregate-partition.js';
 export { aggregateOracle, pointOracle } from './oracle.js';
 export type { OracleRecord, OracleResult } from './oracle.js';
-export { DLQ_HEADERS, poisonAction, toDeadLetter } from './dead-letter.js';
-export type { PoisonAction } from './dead-letter.js';
+export { DLQ_HEADERS, toDeadLetter } from './dead-letter.js';
 export { PartitionGate } from './partition-gate.js';
 export type { RestoreReport } from './partition-gate.js';
 export {
@@ -51,3 +50,5 @@ export type { CommittableOffset } from './commit-tracker.js';
 export { backoffDelay, retryWithBackoff } from './backoff.js';
 export type { BackoffOptions, RetryWithBackoffOptions } from './backoff.js';
 export { InFlightGate } from './in-flight.js';
+export { decodeOrPoison } from './decode-or-poison.js';
+export type { Decoded } from './decode-or-poison.js';

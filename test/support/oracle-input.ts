@@ -3,7 +3,7 @@
 import { AGGREGATOR_VERSION } from '../../src/config.js';
 import { classify, type AuraError } from '../../src/errors.js';
 import type { AggregateCodec, SourceRecord } from '../../src/ports.js';
-import { aggregateOracle, poisonAction, validateEvent, type OracleRecord, type OracleResult } from '../../src/stages/index.js';
+import { aggregateOracle, validateEvent, type OracleRecord, type OracleResult } from '../../src/stages/index.js';
 import type { SnapshotConfig } from '../../src/stages/to-snapshot.js';
 
 /** The stage's defaults (WINDOW_DAYS, WINDOW_MAX_EVENTS, aggregator version). */
@@ -27,7 +27,7 @@ export async function oracleInput(records: readonly SourceRecord[], codec: Pick<
       out.log.push({ position: { topic: record.topic, partition: record.partition, offset: record.offset, timestamp: Number(record.timestamp) }, key, event });
     } catch (err) {
       const e = classify(err);
-      if (poisonAction(e) !== 'dead-letter') throw e;
+      if (e.action !== 'dead-letter') throw e;
       out.poison.push({ record, error: e });
     }
   }
