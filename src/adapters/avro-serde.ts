@@ -15,7 +15,7 @@ import { AuraError } from '../errors.js';
  *
  * Writing: the local `.avsc` is registered (or looked up) under its subject and the body is encoded
  * with exactly that schema. The client's AvroSerializer is not used for this: it cannot be handed a
- * schema (it infers one or takes the subject's latest — PITFALLS.md).
+ * schema (it infers one or takes the subject's latest — docs/ARCHITECTURE.md §8).
  * Reading: the writer schema is fetched by id (cached), and the body is *resolved* into the local
  * reader schema of that record type (Avro schema resolution: added fields take their defaults,
  * unknown enum symbols take the enum default) — so old and new readers both read new and old data.

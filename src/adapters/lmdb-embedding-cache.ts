@@ -19,7 +19,7 @@ import type { EmbeddingCache } from '../ports.js';
  * place in the order). Entries of other model versions stay until they are evicted like any other.
  *
  * Writes use `transactionSync` (the async `transaction()` was seen to hang on these machines,
- * PITFALLS.md); reads are plain synchronous gets.
+ * docs/ARCHITECTURE.md §8); reads are plain synchronous gets.
  */
 
 export interface EmbeddingCacheOptions {

@@ -10,7 +10,7 @@ import type { WindowStore } from '../ports.js';
  *   windows:     user_id (string) → UserWindow (msgpack)
  *   checkpoints: changelog partition (uint) → next changelog offset to restore from (decimal string)
  * `apply` writes states and checkpoint in one synchronous transaction (`transactionSync`: the async
- * `transaction()` was seen to hang on these machines — PITFALLS.md), so a crash leaves either the
+ * `transaction()` was seen to hang on these machines — docs/ARCHITECTURE.md §8), so a crash leaves either the
  * old states with the old checkpoint or the new with the new; a replay from the checkpoint repairs
  * the rest because changelog records are whole states.
  */

@@ -2,7 +2,7 @@ import type { ActivityType, Intensity, MoodLevel, UserEventType } from './events
 
 /**
  * The `ContextAggregated` record (schemas/ContextAggregated.avsc), one per accepted input event.
- * Every statistic is defined exactly in DESIGN.md "Snapshot statistics"; maps are built with keys
+ * Every statistic is defined exactly in docs/ARCHITECTURE.md §3b; maps are built with keys
  * in a fixed order (the enum order) so that equal windows encode to equal bytes.
  */
 export interface TagCount {

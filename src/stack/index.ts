@@ -1,5 +1,5 @@
 /**
- * The local stack without Docker (DESIGN §7): Kafka (KRaft, one combined node) and Apicurio
+ * The local stack without Docker (deploy/stack/NOTES.md): Kafka (KRaft, one combined node) and Apicurio
  * Registry fetched with Maven into a git-ignored cache and run on loopback, plus the embedding
  * model laid out for transformers.js. The CLI maps `aura-stream stack up|down|status` onto
  * `stackUp`, `stackDown` and `stackStatus`; `status` should exit non-zero when `info.ok` is false.

@@ -5,7 +5,7 @@ import { AuraError } from '../errors.js';
 import type { StackPaths } from './options.js';
 import type { JavaRuntime } from './prerequisites.js';
 
-/** The compatibility every schema of the project evolves under (DESIGN §2). */
+/** The compatibility every schema of the project evolves under (docs/ARCHITECTURE.md §2). */
 export const GLOBAL_COMPATIBILITY = 'BACKWARD_TRANSITIVE';
 export const CCOMPAT_PATH = '/apis/ccompat/v7';
 

@@ -12,7 +12,7 @@ export interface Coalesced<T> {
 
 /**
  * Keeps, per key, the item with the highest `order` (the record offset): last by offset wins
- * (DESIGN §4, one point per point id per batch). Equal orders within a key fall back to input order
+ * (docs/ARCHITECTURE.md §4, one point per point id per batch). Equal orders within a key fall back to input order
  * (the later one wins), and so do equal orders across keys in `kept`, so the result is
  * deterministic. `order` may return numbers or bigints (int64 offsets); they are compared as-is.
  * The input array is not modified.

@@ -35,7 +35,7 @@ function parseOffset(offset: string): bigint {
 
 /**
  * Per (topic, partition), which offset may be committed so that nothing unstored is ever behind the
- * commit (DESIGN §4, at-least-once: nothing is committed that is not stored).
+ * commit (docs/ARCHITECTURE.md §4, at-least-once: nothing is committed that is not stored).
  *
  * Contiguity is defined over TRACKED offsets in tracking order, not over integers: a partition's
  * offsets may have gaps (compaction, transaction markers), so the tracker never waits for an offset

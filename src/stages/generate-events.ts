@@ -11,12 +11,12 @@ import { MIN_OCCURRED_AT } from './validate-event.js';
  * so a run can be accounted for exactly against what the `aggregate` stage counted.
  *
  * Pure: no I/O, no clock, no Math.random. The same options (seed included) give the same records.
- * The generator replays DESIGN §3's window rules per user (event-time window and entry cap), so
+ * The generator replays docs/ARCHITECTURE.md §3's window rules per user (event-time window and entry cap), so
  * every record's `class` is what a consumer applying those rules must conclude, provided the
  * records of a user reach it in generation order (key = user id, one partition per key).
  */
 
-/** Every poison class of DESIGN §5, in the order the generator rotates through them. */
+/** Every poison class of docs/ARCHITECTURE.md §5, in the order the generator rotates through them. */
 export const POISON_KINDS = [
   'wrong-magic-byte',
   'unknown-schema-id',
@@ -517,7 +517,7 @@ function cloneEvent(event: UserEvent): UserEvent {
 // ── The stage's window, replayed ─────────────────────────────────────────────────────────────────
 
 /**
- * The newest `keep` entries of a user's window as DESIGN §3 defines it. The stage's window is the
+ * The newest `keep` entries of a user's window as docs/ARCHITECTURE.md §3 defines it. The stage's window is the
  * accepted events with occurred_at in (end - window, end], cut to the newest maxEvents by
  * (occurred_at, seq). Time eviction drops a prefix of that order and the cap keeps a suffix, so
  * with keep ≤ maxEvents the newest `keep` accepted events, time-evicted, are exactly the newest
@@ -635,7 +635,7 @@ function* generate(options: CompiledOptions): Generator<GeneratedRecord, void, u
       const userIndex = pickActiveUser();
       const persona = personas[userIndex] as Persona;
       const window = windows.get(userIndex) as SimWindow;
-      // Just past the window, or exactly on its edge (late by DESIGN's `<=`) one time in ten.
+      // Just past the window, or exactly on its edge (late by the `<=` of the window rule) one time in ten.
       const behind = rng.chance(0.1) ? 0 : rng.int(MINUTE_MS, MAX_LATE_BEHIND_MS);
       const event = makeEvent(ctx, rng, persona, index, window.end - windowMs - behind);
       yield { index, class: 'late', key: persona.userId, event, timestampMs: nowMs + ingestDelay() };

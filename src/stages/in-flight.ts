@@ -2,7 +2,7 @@ import { AuraError } from '../errors.js';
 
 /**
  * Counts batches in flight and turns the count into consumer pause/resume with hysteresis, so the
- * consumer does not flap around the limit (DESIGN §4, bounded in-flight work).
+ * consumer does not flap around the limit (docs/ARCHITECTURE.md §4, bounded in-flight work).
  *
  * - `acquire()` when a batch starts: reaching `maxInFlight` calls `onPause` once.
  * - `release()` when it ends (stored, DLQ'd or abandoned): dropping below `lowWaterMark` while

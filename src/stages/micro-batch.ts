@@ -17,7 +17,7 @@ export interface MicroBatchOptions {
 
 /**
  * Groups items into batches of at most `maxSize`, closed by size or by `maxWaitMs` after the batch
- * opened, whichever comes first (DESIGN §4).
+ * opened, whichever comes first (docs/ARCHITECTURE.md §4).
  *
  * - Never emits an empty batch.
  * - On source completion the open batch is emitted, then completion.

@@ -6,12 +6,12 @@ import { toSnapshot } from './to-snapshot.js';
 import type { SnapshotConfig } from './to-snapshot.js';
 
 /**
- * The oracle of DESIGN §8: what the pipeline must end with, computed from the whole input log by
+ * The oracle (docs/ARCHITECTURE.md §3b): what the pipeline must end with, computed from the whole input log by
  * re-deriving the window from its definition at every step instead of folding it incrementally.
  * It shares nothing with rollWindow/aggregateBatch (only the statistics and the snapshot builder,
  * which have their own hand-computed tests). Quadratic; meant for test-sized logs.
  *
- * Definitions used (DESIGN §3 "Snapshot statistics"), per user, over the events accepted so far:
+ * Definitions used (docs/ARCHITECTURE.md §3b), per user, over the events accepted so far:
  *   end(A)    = max occurred_at of A
  *   window(A) = the events of A with occurred_at in (end - windowDays, end], keeping the
  *               maxEvents greatest by (occurred_at, offset), sorted ascending

@@ -49,14 +49,14 @@ export function compareEntries(a: WindowEntry, b: WindowEntry): number {
 }
 
 /**
- * Folds one event into a user's window (DESIGN §3 "Snapshot statistics"). Pure: the input window
+ * Folds one event into a user's window (docs/ARCHITECTURE.md §3b). Pure: the input window
  * is never mutated; entries are shared between the old and the new window, never changed.
  *
  * - late: `occurred_at <= end - windowDays` with the end BEFORE this event. Checked before the
  *   duplicate rule; a redelivered event that is still in the window has the same occurred_at, so
  *   it is never late and counts as a duplicate.
  * - duplicate: the event_id is in the window now. An id that was evicted (by time or by the cap)
- *   is no longer known: the window is the whole idempotence memory, as DESIGN defines it.
+ *   is no longer known: the window is the whole idempotence memory, as docs/ARCHITECTURE.md §3b defines it.
  * - accepted: placed by (occurred_at, seq); end = max(end, occurred_at); entries with
  *   `occurred_at <= end - windowDays` are evicted, then only the `maxEvents` greatest by
  *   (occurred_at, seq) are kept. An accepted event older than every kept entry of a full window

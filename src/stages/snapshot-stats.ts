@@ -5,7 +5,7 @@ import type { ActivityEntry, MoodEntry, WindowEntry } from '../contracts/window.
 import { DAY_MS, compareEntries } from './roll-window.js';
 
 /**
- * The statistics of DESIGN §3 "Snapshot statistics", computed from a window's entries. Every
+ * The statistics of docs/ARCHITECTURE.md §3b, computed from a window's entries. Every
  * function sorts what it reads by (occurred_at, seq) first, so the result (down to the last bit of
  * every float) depends only on the set of entries, never on the order they are handed in.
  */
@@ -40,7 +40,7 @@ export function moodScore(level: MoodLevel): number | null {
 /**
  * Mood statistics of the window.
  *
- * Decisions where DESIGN is silent:
+ * Decisions where docs/ARCHITECTURE.md is silent:
  * - `count` is the number of mood entries, scored or not; `mean`/`min`/`max`/`stddev`/`trend_per_day`
  *   are over the scored moods only and null when there is none (so `count` > 0 with a null mean
  *   means every mood had an unknown level).

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../errors.js';
 
 /** Earliest accepted `occurred_at`: 2000-01-01T00:00:00Z. Older is a unit mix-up (seconds), not data. */
 export const MIN_OCCURRED_AT = Date.UTC(2000, 0, 1);
-/** How far `occurred_at` may lie after the record's Kafka timestamp: 24 h (DESIGN §3). */
+/** How far `occurred_at` may lie after the record's Kafka timestamp: 24 h (docs/ARCHITECTURE.md §3). */
 export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
 /** Range of `duration_minutes`: a session lasts at most one day. */
 export const MAX_DURATION_MINUTES = 1440;
@@ -18,7 +18,7 @@ const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * value and the rule. Checks run in a fixed order and the first failure wins:
  * type → user_id → key → event_id → occurred_at → envelope optionals → type-specific fields.
  *
- * Decisions where DESIGN is silent:
+ * Decisions where docs/ARCHITECTURE.md is silent:
  * - A null or empty record key is KEY_MISMATCH (the key must equal the body's user_id), not
  *   MISSING_USER_ID: the body's user id is there, the key disagrees with it.
  * - A user_id that is absent, null or blank is MISSING_USER_ID; one of another type INVALID_FIELD.

@@ -27,7 +27,7 @@ import {
 } from '../support/stack-env.js';
 
 /**
- * DESIGN §5 on the real stack: every poison class is put on the input topic between two valid
+ * docs/ARCHITECTURE.md §5 on the real stack: every poison class is put on the input topic between two valid
  * records of one user (same partition), the `aggregate` stage runs as a child process, and the
  * record is found in `<input>.dlq` with its original key, value and headers plus the error headers,
  * while its neighbours produced snapshots.
@@ -53,7 +53,7 @@ const withEvent = (base: GeneratedRecord, index: number, event: UserEvent, key: 
 const wire = (base: GeneratedRecord, index: number, poisonKind: PoisonKind): GeneratedRecord => ({ index, class: 'poison', poisonKind, key: base.key, timestampMs: base.timestampMs });
 const newId = (n: number) => `00000000-0000-4000-8000-${String(900_000 + n).padStart(12, '0')}`;
 
-/** The classes of DESIGN §5 (in POISON_KINDS order), then two more the stage must also survive. */
+/** The classes of docs/ARCHITECTURE.md §5 (in POISON_KINDS order), then two more the stage must also survive. */
 const CASES: PoisonCase[] = [
   { name: 'wrong-magic-byte', code: 'WRONG_MAGIC_BYTE', message: /magic byte is 0x7f/, make: (_t, b) => wire(b, 9001, 'wrong-magic-byte') },
   { name: 'unknown-schema-id', code: 'UNKNOWN_SCHEMA_ID', message: /schema id \d+ is not in the registry/, make: (_t, b) => wire(b, 9002, 'unknown-schema-id') },
@@ -100,7 +100,7 @@ const CASES: PoisonCase[] = [
 
 const BINARY_HEADER = Buffer.from([0xff, 0x00, 0xfe, 0x80]);
 
-describe('poison input goes to <input>.dlq with the original record and error headers (real stack, DESIGN §5)', () => {
+describe('poison input goes to <input>.dlq with the original record and error headers (real stack, docs/ARCHITECTURE.md §5)', () => {
   let names: TestNames;
   let kafka: Kafka;
   let stage: StageProcess | undefined;
@@ -174,7 +174,7 @@ describe('poison input goes to <input>.dlq with the original record and error he
     if (names) removeDir(names.stateDir);
   });
 
-  test('the DESIGN §5 classes are all covered by a case', () => {
+  test('the docs/ARCHITECTURE.md §5 classes are all covered by a case', () => {
     for (const kind of POISON_KINDS) {
       const c = CASES.find((x) => x.name === kind);
       assert.ok(c, `a case for ${kind}`);

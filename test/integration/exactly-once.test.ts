@@ -27,7 +27,7 @@ import {
 } from '../support/stack-env.js';
 
 /**
- * Exactly-once on the real stack (DESIGN §3, §8): the `aggregate` stage runs as a child process,
+ * Exactly-once on the real stack (docs/ARCHITECTURE.md §3): the `aggregate` stage runs as a child process,
  * is SIGKILLed in the middle of its input (mostly inside a transaction), and is restarted on the
  * same STATE_DIR until it has consumed everything.
  * The outputs must then equal an oracle computed from the input log: nothing lost, nothing doubled.

@@ -25,7 +25,7 @@ import {
 } from '../support/stack-env.js';
 
 /**
- * Restore (DESIGN §3: "LMDB is a cache of the changelog"): the stage processes a first part of the
+ * Restore (docs/ARCHITECTURE.md §3: "LMDB is a cache of the changelog"): the stage processes a first part of the
  * workload and stops cleanly; its LMDB folder is deleted; more events of the same users arrive; the
  * restarted stage must rebuild every window from the changelog alone and emit exactly what a
  * reference application that never lost its state emits for the same input.

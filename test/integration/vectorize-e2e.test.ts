@@ -38,7 +38,7 @@ import {
 } from '../support/vectorize-env.js';
 
 /**
- * End to end on the real stack with the real model (DESIGN §4, §8): a seeded workload is produced
+ * End to end on the real stack with the real model (docs/ARCHITECTURE.md §4): a seeded workload is produced
  * to a fresh input topic, `aura-stream run all` (a child process) aggregates and vectorizes it, and
  * the vector store must then hold exactly the oracle's points: one per (user, UTC day), carrying
  * the last snapshot of that day as read (read_committed) from the aggregated topic.

@@ -37,7 +37,7 @@ import {
 } from '../support/vectorize-env.js';
 
 /**
- * Chaos for the vectorize stage on the real stack with the real model (DESIGN §4, §8). The
+ * Chaos for the vectorize stage on the real stack with the real model (docs/ARCHITECTURE.md §4). The
  * aggregate stage runs first to completion, so the aggregated topic is fixed; then `run vectorize`
  * (a child process, Qdrant double as the store) is either SIGKILLed with upserts written but not
  * committed and restarted, or has its store go away for a while. Either way it must end with the

@@ -22,7 +22,7 @@ function run(overrides: Partial<GenerateEventsOptions> = {}): GeneratedRecord[] 
 const records = run();
 
 /**
- * DESIGN §3/§5 applied independently of the generator: validation first, then the per-user
+ * docs/ARCHITECTURE.md §3 and §5 applied independently of the generator: validation first, then the per-user
  * window (late when occurred_at <= end - window, duplicate when the event_id is in the window,
  * otherwise accepted; the window keeps (end - window, end], the newest maxEvents by
  * (occurred_at, input order)). Out of range is taken as a negative or > 1 day duration.
@@ -142,7 +142,7 @@ describe('generateEvents', () => {
     }
   });
 
-  test('every late record is late by DESIGN rule against the earlier valid events of its user', () => {
+  test('every late record is late by the window rule against the earlier valid events of its user', () => {
     const maxByUser = new Map<string, number>();
     let late = 0;
     for (const record of records) {
@@ -184,7 +184,7 @@ describe('generateEvents', () => {
     assert.ok(duplicates > 0, 'the run has duplicates');
   });
 
-  test('a consumer applying DESIGN rules classifies every record as its class says', () => {
+  test('a consumer applying the window rules classifies every record as its class says', () => {
     const expected = classifyLikeTheStage(records);
     const mismatches = records.filter((r, i) => r.class !== expected[i]).map((r) => `${r.index}: ${r.class} vs ${expected[r.index]}`);
     assert.deepEqual(mismatches, [], 'no record is classified differently');

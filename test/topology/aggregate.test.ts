@@ -11,7 +11,7 @@ import { decodeSnapshots, lastSnapshotPerUser, type SnapshotRecord } from '../su
 import { MemoryWindowStore, TopologyDriver, driverConfig, type DriverConfig, type RunResult } from '../support/topology-driver.js';
 
 /**
- * The aggregate topology run in-process from records to captured outputs (DESIGN §8 "topology
+ * The aggregate topology run in-process from records to captured outputs (a "topology
  * driver"): the real topology, codec (Avro on the confluent mock registry, the real schemas/),
  * window fold and poison policy; in-memory fakes of the consumer group, the transactional writer,
  * the changelog and LMDB. Expected results come from the oracle over the input log.

@@ -28,7 +28,7 @@ import { decodeSnapshots, type SnapshotRecord } from '../support/snapshots.js';
 import { TopologyDriver, driverConfig } from '../support/topology-driver.js';
 
 /**
- * The vectorize topology in-process (DESIGN §8 "topology driver"), in virtual time: the real
+ * The vectorize topology in-process (a "topology driver"), in virtual time: the real
  * topology, the real codec (Avro on the confluent mock registry with the real schemas/), real
  * snapshots (the aggregate topology's own output over a seeded workload), and fakes of the
  * consumer group, embedder, embedding cache, vector store and producer. Timers of batching and
