@@ -1,6 +1,6 @@
 /**
- * Import boundaries of aura-stream (see shared STYLE.md, "The shape of the tree"), checked by
- * `npm run lint` as `depcruise --config .dependency-cruiser.cjs src topology`.
+ * Import boundaries of aura-stream (docs/ARCHITECTURE.md §1), checked by `npm run lint` as
+ * `depcruise --config .dependency-cruiser.cjs src topology test bench`.
  *
  * Paths in the rules are resolved files relative to the repo root: `src/ports.ts`, never the
  * `./ports.js` specifier (NodeNext `.js` specifiers resolve to the `.ts` source through
@@ -89,10 +89,11 @@ module.exports = {
     {
       name: 'cli-is-the-root',
       comment:
-        'src/cli is the composition root: it imports everything and nothing imports it (a module ' +
-        'that needs something from the CLI needs it moved to a port, stage or config instead).',
+        'src/cli is the composition root: it imports everything and nothing in the product imports ' +
+        'it (a module that needs something from the CLI needs it moved to a port, stage or config ' +
+        'instead). Tests and benchmarks exercise the composition root and may import it.',
       severity: 'error',
-      from: { pathNot: '^src/cli/' },
+      from: { pathNot: '^(src/cli|test|bench)/' },
       to: { path: '^src/cli/' },
     },
     {
@@ -132,6 +133,33 @@ module.exports = {
       severity: 'error',
       from: { path: '^(src|topology)/' },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'], pathNot: ['node_modules/@types/'] },
+    },
+    {
+      name: 'no-test-code-in-product',
+      comment:
+        'src/ and topology/ ship; test/ and bench/ do not (and `npm ci --omit=dev` lacks their ' +
+        'dependencies). Product code that needs a test helper needs it moved into src/ instead.',
+      severity: 'error',
+      from: { path: '^(src|topology)/' },
+      to: { path: '^(test|bench)/' },
+    },
+    {
+      name: 'tests-not-on-benchmarks',
+      comment:
+        'Benchmarks are scripts that measure; tests must not depend on them (a change to a ' +
+        'benchmark must never change what a test proves). Shared set-up belongs in test/support/.',
+      severity: 'error',
+      from: { path: '^test/' },
+      to: { path: '^bench/' },
+    },
+    {
+      name: 'no-importing-test-files',
+      comment:
+        'A *.test.ts file registers tests when it is loaded: importing one runs its tests inside ' +
+        'another file. Move what is shared into test/support/ (fakes in test/support/fakes/).',
+      severity: 'error',
+      from: {},
+      to: { path: '\\.test\\.ts$' },
     },
     {
       name: 'not-to-unresolvable',
