@@ -107,6 +107,18 @@ module.exports = {
       to: { path: '^src/stack/' },
     },
     {
+      name: 'workload-only-from-cli-tests-bench',
+      comment:
+        'src/workload/ makes up input (the seeded generator, personas, poison bytes, the producer ' +
+        'behind `aura-stream produce`) for the CLI, the tests and the benchmarks. The processing code ' +
+        'must never depend on how its input was made, or a test would agree with the stage by ' +
+        'construction; so within src/ and topology/ only src/cli and src/workload itself import it ' +
+        '(test/ and bench/ may).',
+      severity: 'error',
+      from: { path: '^(src|topology)/', pathNot: '^src/(cli|workload)/' },
+      to: { path: '^src/workload/' },
+    },
+    {
       name: 'no-circular',
       comment:
         'A cycle means two modules cannot be understood, tested or replaced apart; break it with a ' +

@@ -23,7 +23,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo, intEnv, writeResults } from './support.js';
-import { generateEvents, summarize } from '../src/stages/index.js';
+import { generateEvents, summarize } from '../src/workload/index.js';
 import {
   OffsetProbe,
   createStageTopics,

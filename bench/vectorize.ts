@@ -41,7 +41,8 @@ import type { ContextAggregated } from '../src/contracts/snapshot.js';
 import type { RecordSource } from '../src/ports.js';
 import type { UserWindow } from '../src/contracts/window.js';
 import { createLogger } from '../src/logger.js';
-import { aggregateBatch, generateEvents, type AggregateInput } from '../src/stages/index.js';
+import { aggregateBatch, type AggregateInput } from '../src/stages/index.js';
+import { generateEvents } from '../src/workload/index.js';
 import { vectorizeTopology, type VectorizeEvent } from '../topology/vectorize.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

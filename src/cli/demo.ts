@@ -7,10 +7,10 @@ import { createMetrics, type Metrics } from '../metrics.js';
 import { AvroSerde, createRegistryClient } from '../adapters/avro-serde.js';
 import { createKafka } from '../adapters/kafka/client.js';
 import { stackUp } from '../stack/index.js';
-import { formatSummary, type GenerationSummary } from '../stages/index.js';
+import { formatSummary, type GenerationSummary } from '../workload/index.js';
 import { prepareTopics, startAggregate } from './run-aggregate.js';
 import { createEmbedder, startVectorize, createVectorSink } from './run-vectorize.js';
-import { produceWorkload } from './produce.js';
+import { produceWorkload } from '../workload/index.js';
 import { trackState, type StageHandle } from './stage-runtime.js';
 
 export interface DemoOptions {

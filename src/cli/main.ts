@@ -8,10 +8,10 @@ import { CONTEXT_AGGREGATED, CONTEXT_VECTORIZED } from '../adapters/codecs.js';
 import { createKafka } from '../adapters/kafka/client.js';
 import { EVENT_FULL_NAMES } from '../contracts/events.js';
 import { formatStackInfo, stackDown, stackStatus, stackUp } from '../stack/index.js';
-import { formatSummary } from '../stages/index.js';
+import { formatSummary } from '../workload/index.js';
 import { describeTopology } from '../../topology/describe.js';
 import { prepareTopics, startAggregate } from './run-aggregate.js';
-import { produceWorkload } from './produce.js';
+import { produceWorkload } from '../workload/index.js';
 import { brokerCheck, cachedCheck, supervise, trackState, type StageHandle } from './stage-runtime.js';
 
 function intArg(name: string, min = 0) {

@@ -21,30 +21,13 @@ export type { SnapshotConfig } from './to-snapshot.js';
 export { MAX_DURATION_MINUTES, MAX_FUTURE_SKEW_MS, MIN_OCCURRED_AT, validateEvent } from './validate-event.js';
 export { aggregateBatch } from './aggregate-partition.js';
 export type { AggregateBatchResult, AggregateCounters, AggregateInput } from './aggregate-partition.js';
-export { aggregateOracle, pointOracle } from './oracle.js';
-export type { OracleRecord, OracleResult } from './oracle.js';
 export { DLQ_HEADERS, toDeadLetter } from './dead-letter.js';
 export { PartitionGate } from './partition-gate.js';
 export type { RestoreReport } from './partition-gate.js';
-export {
-  GENERATE_DEFAULTS,
-  POISON_ERROR_CODES,
-  POISON_KINDS,
-  RECORD_CLASSES,
-  WIRE_POISON_KINDS,
-  generateEvents,
-  latestTimestampMs,
-  userIdOf,
-} from './generate-events.js';
-export type { GenerateEventsOptions, GeneratedRecord, PoisonKind, RecordClass } from './generate-events.js';
-export { createTally, formatSummary, summarize } from './generate-summary.js';
-export type { GenerationSummary, GenerationTally } from './generate-summary.js';
 export { microBatch } from './micro-batch.js';
 export type { MicroBatchOptions } from './micro-batch.js';
 export { coalesceByKey } from './coalesce.js';
 export type { Coalesced } from './coalesce.js';
-export { chunkBySimilarLength, paddingWaste, textLength } from './length-buckets.js';
-export type { LengthChunk, TextItem } from './length-buckets.js';
 export { CommitTracker } from './commit-tracker.js';
 export type { CommittableOffset } from './commit-tracker.js';
 export { backoffDelay, retryWithBackoff } from './backoff.js';

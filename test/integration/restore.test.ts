@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
-import { generateEvents, type GeneratedRecord } from '../../src/stages/index.js';
+import { generateEvents, type GeneratedRecord } from '../../src/workload/index.js';
 import { oracleOf } from '../support/oracle-input.js';
 import { decodeSnapshots, lastSnapshotPerUser, type SnapshotRecord } from '../support/snapshots.js';
 import {

@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { LanceDbSink } from '../../src/adapters/lancedb-sink.js';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { createTransformersEmbedder, type TransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
-import { produceWorkload } from '../../src/cli/produce.js';
+import { produceWorkload } from '../../src/workload/index.js';
 import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
 import {
   OffsetProbe,

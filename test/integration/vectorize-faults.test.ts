@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
-import { produceWorkload } from '../../src/cli/produce.js';
+import { produceWorkload } from '../../src/workload/index.js';
 import type { SnapshotRecord } from '../support/snapshots.js';
 import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
 import {

@@ -3,7 +3,8 @@
 import { AGGREGATOR_VERSION } from '../../src/config.js';
 import { classify, type AuraError } from '../../src/errors.js';
 import type { AggregateCodec, SourceRecord } from '../../src/ports.js';
-import { aggregateOracle, validateEvent, type OracleRecord, type OracleResult } from '../../src/stages/index.js';
+import { validateEvent } from '../../src/stages/index.js';
+import { aggregateOracle, type OracleRecord, type OracleResult } from '../oracles/aggregate-oracle.js';
 import type { SnapshotConfig } from '../../src/stages/to-snapshot.js';
 
 /** The stage's defaults (WINDOW_DAYS, WINDOW_MAX_EVENTS, aggregator version). */

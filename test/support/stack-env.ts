@@ -15,9 +15,9 @@ import { createKafka } from '../../src/adapters/kafka/client.js';
 import { AvroSerde, createRegistryClient } from '../../src/adapters/avro-serde.js';
 import { createAggregateCodec } from '../../src/adapters/codecs.js';
 import { prepareTopics } from '../../src/cli/run-aggregate.js';
-import { recordEncoder } from '../../src/cli/produce.js';
+import { recordEncoder } from '../../src/workload/index.js';
 import type { AggregateCodec, SourceRecord } from '../../src/ports.js';
-import type { GeneratedRecord } from '../../src/stages/index.js';
+import type { GeneratedRecord } from '../../src/workload/index.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(ROOT, 'bin', 'aura-stream.js');

@@ -7,7 +7,7 @@ import { MockClient } from '@confluentinc/schemaregistry/dist/mock-schemaregistr
 import type { Message } from 'kafkajs';
 import { AvroSerde } from '../../src/adapters/avro-serde.js';
 import { createAggregateCodec } from '../../src/adapters/codecs.js';
-import { recordEncoder } from '../../src/cli/produce.js';
+import { recordEncoder } from '../../src/workload/index.js';
 import type { UserWindow } from '../../src/contracts/window.js';
 import { AuraError } from '../../src/errors.js';
 import type {
@@ -22,7 +22,7 @@ import type {
   WindowStore,
   WrittenOffsets,
 } from '../../src/ports.js';
-import type { GeneratedRecord } from '../../src/stages/index.js';
+import type { GeneratedRecord } from '../../src/workload/index.js';
 import { aggregateTopology, type AggregateEvent, type AggregateTopologyConfig } from '../../topology/aggregate.js';
 
 /** What happened, in order, across the fakes: proves e.g. claim → restore → write per partition. */

@@ -7,7 +7,7 @@ import type { Kafka } from 'kafkajs';
 import type { AvroSerde } from '../../src/adapters/avro-serde.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { PointPayload } from '../../src/ports.js';
-import { pointOracle } from '../../src/stages/index.js';
+import { pointOracle } from '../oracles/point-oracle.js';
 import type { QdrantDouble } from './qdrant-double.js';
 import { decodeSnapshots, type SnapshotRecord } from './snapshots.js';
 import { ROOT, readTopic, waitFor, type TestNames } from './stack-env.js';

@@ -22,7 +22,9 @@ import type {
   VectorPoint,
   VectorSink,
 } from '../../src/ports.js';
-import { DLQ_HEADERS, generateEvents, pointOracle } from '../../src/stages/index.js';
+import { DLQ_HEADERS } from '../../src/stages/index.js';
+import { generateEvents } from '../../src/workload/index.js';
+import { pointOracle } from '../oracles/point-oracle.js';
 import { vectorizeTopology, type VectorizeEvent, type VectorizeTopologyConfig } from '../../topology/vectorize.js';
 import { decodeSnapshots, type SnapshotRecord } from '../support/snapshots.js';
 import { TopologyDriver, driverConfig } from '../support/topology-driver.js';

@@ -6,10 +6,10 @@ import type { UserWindow } from '../../src/contracts/window.js';
 import { aggregateBatch } from '../../src/stages/aggregate-partition.js';
 import type { AggregateInput } from '../../src/stages/aggregate-partition.js';
 import { v5 as uuidv5 } from 'uuid';
-import { GENERATOR_NAMESPACE, generateEvents, generatorUuid, latestTimestampMs, POISON_ERROR_CODES, POISON_KINDS, WIRE_POISON_KINDS } from '../../src/stages/generate-events.js';
+import { GENERATOR_NAMESPACE, generateEvents, generatorUuid, latestTimestampMs, POISON_ERROR_CODES, POISON_KINDS, WIRE_POISON_KINDS } from '../../src/workload/index.js';
 import { validateEvent } from '../../src/stages/validate-event.js';
-import type { GeneratedRecord, GenerateEventsOptions, PoisonKind } from '../../src/stages/generate-events.js';
-import { createTally, formatSummary, summarize } from '../../src/stages/generate-summary.js';
+import type { GeneratedRecord, GenerateEventsOptions, PoisonKind } from '../../src/workload/index.js';
+import { createTally, formatSummary, summarize } from '../../src/workload/index.js';
 
 const DAY_MS = 86_400_000;
 const START_MS = Date.UTC(2025, 0, 6);

@@ -1,5 +1,5 @@
-import { POISON_KINDS, RECORD_CLASSES } from './generate-events.js';
-import type { GeneratedRecord, PoisonKind } from './generate-events.js';
+import { POISON_KINDS, RECORD_CLASSES } from './records.js';
+import type { GeneratedRecord, PoisonKind } from './records.js';
 
 /** What a generated (or sent) run holds, by class: the numbers a run is accounted against. */
 export interface GenerationSummary {

@@ -5,9 +5,10 @@ import { pointId } from '../../src/contracts/ids.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { UserWindow } from '../../src/contracts/window.js';
 import { aggregateBatch } from '../../src/stages/aggregate-partition.js';
-import { aggregateOracle, pointOracle } from '../../src/stages/oracle.js';
+import { aggregateOracle } from './aggregate-oracle.js';
+import { pointOracle } from './point-oracle.js';
 import type { SnapshotConfig } from '../../src/stages/to-snapshot.js';
-import { DAY, HOUR, activity, at, mood, records, seeded, uuid } from './aggregate-fixtures.js';
+import { DAY, HOUR, activity, at, mood, records, seeded, uuid } from '../stages/aggregate-fixtures.js';
 
 type LogRecord = { position: SourcePosition; key: string; event: UserEvent };
 

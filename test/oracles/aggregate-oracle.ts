@@ -1,12 +1,11 @@
-import type { SourcePosition, UserEvent } from '../contracts/events.js';
-import { pointId } from '../contracts/ids.js';
-import type { ContextAggregated } from '../contracts/snapshot.js';
-import type { WindowConfig, WindowEntry } from '../contracts/window.js';
-import { toSnapshot } from './to-snapshot.js';
-import type { SnapshotConfig } from './to-snapshot.js';
+import type { SourcePosition, UserEvent } from '../../src/contracts/events.js';
+import type { ContextAggregated } from '../../src/contracts/snapshot.js';
+import type { WindowConfig, WindowEntry } from '../../src/contracts/window.js';
+import { toSnapshot } from '../../src/stages/to-snapshot.js';
+import type { SnapshotConfig } from '../../src/stages/to-snapshot.js';
 
 /**
- * The oracle (docs/ARCHITECTURE.md §3b): what the pipeline must end with, computed from the whole input log by
+ * The aggregate oracle (docs/ARCHITECTURE.md §3b): what the pipeline must end with, computed from the whole input log by
  * re-deriving the window from its definition at every step instead of folding it incrementally.
  * It shares nothing with rollWindow/aggregateBatch (only the statistics and the snapshot builder,
  * which have their own hand-computed tests). Quadratic; meant for test-sized logs.
@@ -72,21 +71,6 @@ export function aggregateOracle(log: readonly OracleRecord[], config: SnapshotCo
     result.finalSnapshot.set(userId, toSnapshot(window, last.event, last.position, config));
   }
   return result;
-}
-
-/**
- * The final vector point per (user, UTC day of window_end): the last snapshot of that day in
- * offset order. `snapshots` are the records of the aggregated topic in topic-partition order (a
- * user's snapshots all live in one partition, since the topic is keyed by user).
- */
-export function pointOracle(snapshots: ReadonlyArray<{ snapshot: ContextAggregated; offset: number }>): Map<string, ContextAggregated> {
-  const points = new Map<string, { snapshot: ContextAggregated; offset: number }>();
-  for (const s of snapshots) {
-    const id = pointId(s.snapshot.user_id, s.snapshot.window_end);
-    const seen = points.get(id);
-    if (seen === undefined || s.offset >= seen.offset) points.set(id, s);
-  }
-  return new Map([...points].map(([id, s]) => [id, s.snapshot]));
 }
 
 function endOf(accepted: readonly Accepted[]): number {
