@@ -156,19 +156,57 @@ export interface EmbeddingCache {
   close(): Promise<void>;
 }
 
-/** Payload stored with every point (both stores carry the same fields). */
+/**
+ * Payload stored with every point (both stores carry the same fields, LanceDB as columns): the
+ * snapshot's statistics as fields, so filters and hybrid queries can use them, plus its text, its
+ * plain-language facts (src/stages/snapshot-facts.ts), the model, and where it came from.
+ */
 export interface PointPayload {
   user_id: string;
   /** UTC date of window_end, YYYY-MM-DD. */
   day: string;
   window_end: number;
   window_start: number;
+  window_days: number;
   snapshot_id: string;
   trigger_event_id: string;
   event_count: number;
   text: string;
-  /** The snapshot's statistics as JSON (mood, activity, recent notes). */
-  snapshot: Record<string, unknown>;
+  mood_count: number;
+  /** Mean score (very_low 1 .. excellent 5) of the moods with a known level; null when none. */
+  mood_mean: number | null;
+  mood_stddev: number | null;
+  mood_min: number | null;
+  mood_max: number | null;
+  mood_trend_per_day: number | null;
+  mood_latest: string | null;
+  /** Moods per level, every level present (MOOD_DISTRIBUTION_KEYS). */
+  mood_distribution: Record<string, number>;
+  /** `low` | `mixed` | `good`; null without a scored mood. */
+  mood_level: string | null;
+  /** `better` | `worse` | `steady`; null with fewer than 3 scored moods. */
+  mood_direction: string | null;
+  /** The mood went up and down (sd ≥ 1 over ≥ 3 scored moods). */
+  mood_variable: boolean;
+  activity_sessions: number;
+  activity_minutes: number;
+  /** Minutes per activity type, every type present (ACTIVITY_TYPE_KEYS). */
+  minutes_by_type: Record<string, number>;
+  /** Minutes per intensity, every intensity present (INTENSITY_KEYS). */
+  minutes_by_intensity: Record<string, number>;
+  active_days: number;
+  streak_days: number;
+  /** The type with ≥ 50 % of the minutes, or null. */
+  main_activity: string | null;
+  /** `gentle` | `moderate` | `hard` | `mixed`; null without activity of known intensity. */
+  intensity: string | null;
+  /** Tags by the number of moods carrying them, most first (up to 5). */
+  top_tags: Array<{ tag: string; count: number }>;
+  /** Recurring themes from tags and notes, most mentioned first (up to 3). */
+  themes: string[];
+  /** Up to 3 newest notes, newest first. */
+  recent_notes: string[];
+  aggregator_version: string;
   model_id: string;
   model_version: string;
   snapshot_topic: string;
@@ -191,21 +229,45 @@ export interface SearchHit {
   payload: PointPayload;
 }
 
-/** Where vectors live. Upserts are idempotent by point id. */
-export interface VectorSink {
+/** Filters of a search or scroll; every one is optional and they combine with AND. */
+export interface PointFilter {
+  userId?: string;
+  /** Only points whose window ends at or after this instant (epoch ms). */
+  sinceMs?: number;
+}
+
+/** The write side of a vector store: what the vectorize stage needs. Upserts are idempotent by point id. */
+export interface VectorWriter {
   readonly kind: 'qdrant' | 'lancedb';
   /** Human-readable location (URL or folder) for logs and /readyz. */
   readonly location: string;
   readonly collection: string;
   /** Creates the collection (size/distance) and payload indexes when missing; checks the size when present. */
   ensureCollection(dimension: number): Promise<void>;
-  /** Returns only after the store confirms the write. */
+  /** Returns only after the store confirms the write. The last point of an id wins. */
   upsert(points: VectorPoint[]): Promise<void>;
-  search(vector: Float32Array, options: { userId?: string; limit: number }): Promise<SearchHit[]>;
-  /** Every stored point (for tests, oracles and the demo summary); ordered by id. */
-  scroll(options?: { userId?: string }): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>>;
-  count(): Promise<number>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The read side: search for the CLI and agents; scroll and count for tests, oracles and the demo summary. */
+export interface VectorReader {
+  readonly kind: 'qdrant' | 'lancedb';
+  readonly location: string;
+  readonly collection: string;
+  /** Best matches first (score = cosine similarity), ties by id. */
+  search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]>;
+  /** Every stored point matching the filter; ordered by id. */
+  scroll(options?: PointFilter): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Both sides, as each adapter implements them. */
+export interface VectorSink extends VectorWriter, VectorReader {
+  readonly kind: 'qdrant' | 'lancedb';
+  readonly location: string;
+  readonly collection: string;
   close(): Promise<void>;
 }

@@ -1,9 +1,9 @@
 import { EMPTY, Observable, concat, concatMap, defer, filter, finalize, from, map, mergeMap, tap, type SchedulerLike } from 'rxjs';
 import { pointId, utcDay } from '../src/contracts/ids.js';
-import type { ContextAggregated, ContextVectorized } from '../src/contracts/snapshot.js';
+import type { ContextVectorized } from '../src/contracts/snapshot.js';
 import { AuraError, classify, type ErrorCode } from '../src/errors.js';
-import type { Embedder, EmbeddingCache, OutRecord, PointPayload, RecordSource, RecordWriter, SourceRecord, TopicPartition, VectorizeCodec, VectorPoint, VectorSink } from '../src/ports.js';
-import { CommitTracker, InFlightGate, coalesceByKey, decodeOrPoison, microBatch, retryWithBackoff, toDeadLetter, type CommittableOffset } from '../src/stages/index.js';
+import type { Embedder, EmbeddingCache, OutRecord, RecordSource, RecordWriter, SourceRecord, TopicPartition, VectorizeCodec, VectorWriter } from '../src/ports.js';
+import { CommitTracker, InFlightGate, coalesceByKey, decodeOrPoison, microBatch, retryWithBackoff, toDeadLetter, toPoint, type CommittableOffset, type PointItem } from '../src/stages/index.js';
 import { batches$ } from './sources.js';
 
 export const VECTORIZE_STAGE = 'vectorize';
@@ -24,7 +24,7 @@ export interface VectorizePorts {
   codec: VectorizeCodec;
   embedder: Embedder;
   cache: EmbeddingCache;
-  sink: VectorSink;
+  sink: VectorWriter;
   writer: RecordWriter;
   now?: () => number;
   /** Timers of batching and back-off (virtual in tests). */
@@ -53,34 +53,8 @@ export type VectorizeEvent =
   | { type: 'paused' }
   | { type: 'resumed' };
 
-interface Item {
+interface Item extends PointItem {
   record: SourceRecord;
-  snapshot: ContextAggregated;
-  pointId: string;
-}
-
-/** The point payload: the snapshot's fields, its text, the model, and where it came from. */
-export function toPoint(item: Item, vector: Float32Array, embedder: Pick<Embedder, 'modelId' | 'modelVersion'>): VectorPoint {
-  const s = item.snapshot;
-  const payload: PointPayload = {
-    user_id: s.user_id,
-    day: utcDay(s.window_end),
-    window_end: s.window_end,
-    window_start: s.window_start,
-    snapshot_id: s.snapshot_id,
-    trigger_event_id: s.trigger_event_id,
-    event_count: s.event_count,
-    text: s.text,
-    snapshot: { mood: s.mood, activity: s.activity, recent_notes: s.recent_notes, window_days: s.window_days, aggregator_version: s.aggregator_version },
-    model_id: embedder.modelId,
-    model_version: embedder.modelVersion,
-    snapshot_topic: item.record.topic,
-    snapshot_partition: item.record.partition,
-    snapshot_offset: Number(item.record.offset),
-    event_partition: s.source_partition,
-    event_offset: s.source_offset,
-  };
-  return { id: item.pointId, vector, payload };
 }
 
 /**

@@ -1,18 +1,17 @@
 import { resolve } from 'node:path';
 import { connect, type Connection, type Table } from '@lancedb/lancedb';
-import { DataType, Field, FixedSizeList, Float32, Int32, Int64, Schema, Utf8 } from 'apache-arrow';
+import { Bool, DataType, Field, FixedSizeList, Float32, Float64, Int32, Int64, List, Schema, Struct, Utf8 } from 'apache-arrow';
 import { AuraError } from '../errors.js';
-import type { PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
+import type { PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
+import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../stages/snapshot-stats.js';
+import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, storeWhere, type StoredPoint } from './vector-sink-common.js';
 
 /**
  * VectorSink on an embedded LanceDB (@lancedb/lancedb 0.31): the default when QDRANT_URL is unset.
- * One table per collection in a local folder; one row per point, the payload flattened to columns:
- *
- *   id utf8 (point UUID, merge key) | vector fixed_size_list<float32>[dim] | user_id utf8 | day utf8
- *   | window_end int64 | window_start int64 | snapshot_id utf8 | trigger_event_id utf8
- *   | event_count int32 | text utf8 | snapshot utf8 (JSON of PointPayload.snapshot) | model_id utf8
- *   | model_version utf8 | snapshot_topic utf8 | snapshot_partition int32 | snapshot_offset int64
- *   | event_partition int32 | event_offset int64
+ * One table per collection in a local folder; one row per point, the payload as columns of the
+ * same names as Qdrant's payload fields (PAYLOAD_COLUMNS): numbers as int32/int64/float64 (null
+ * where the payload allows it), maps such as `minutes_by_type` as structs with one field per key
+ * (SQL `minutes_by_type.cardio > 60`), lists as lists (`array_has(themes, 'sleep')`).
  *
  * Upserts are merge inserts on `id`; search is an exact (unindexed) cosine search with
  * score = 1 - cosine distance, the same scale as Qdrant's Cosine score.
@@ -29,30 +28,86 @@ type Row = Record<string, unknown>;
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]+$/;
 
-const PAYLOAD_COLUMNS: Array<[name: keyof PointPayload, type: () => DataType]> = [
-  ['user_id', () => new Utf8()],
-  ['day', () => new Utf8()],
-  ['window_end', () => new Int64()],
-  ['window_start', () => new Int64()],
-  ['snapshot_id', () => new Utf8()],
-  ['trigger_event_id', () => new Utf8()],
-  ['event_count', () => new Int32()],
-  ['text', () => new Utf8()],
-  ['snapshot', () => new Utf8()],
-  ['model_id', () => new Utf8()],
-  ['model_version', () => new Utf8()],
-  ['snapshot_topic', () => new Utf8()],
-  ['snapshot_partition', () => new Int32()],
-  ['snapshot_offset', () => new Int64()],
-  ['event_partition', () => new Int32()],
-  ['event_offset', () => new Int64()],
-];
+/** A column: its Arrow type, whether it may be null, and how a row value reads back as the payload's. */
+interface Column {
+  type: () => DataType;
+  nullable?: boolean;
+  read: (value: unknown) => unknown;
+}
+
+const num = (v: unknown): number => Number(v);
+const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const str = (v: unknown): string => String(v);
+const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+/** Struct and list cells come back as Arrow proxies; toJSON gives the plain value. */
+const plain = (v: unknown): unknown => (v !== null && typeof v === 'object' && 'toJSON' in v ? (v as { toJSON(): unknown }).toJSON() : v);
+const ints = (keys: readonly string[]): Column => ({
+  type: () => new Struct(keys.map((k) => new Field(k, new Int32(), false))),
+  read: (v) => Object.fromEntries(keys.map((k) => [k, Number((plain(v) as Record<string, unknown>)[k])])),
+});
+const strings: Column = { type: () => new List(new Field('item', new Utf8(), true)), read: (v) => [...(plain(v) as Iterable<unknown>)].map(String) };
+const INT32: Column = { type: () => new Int32(), read: num };
+const INT64: Column = { type: () => new Int64(), read: num };
+const UTF8: Column = { type: () => new Utf8(), read: str };
+const OPT_UTF8: Column = { type: () => new Utf8(), nullable: true, read: optStr };
+const OPT_F64: Column = { type: () => new Float64(), nullable: true, read: optNum };
+
+/** Every payload field, in PointPayload order: the table's columns after `id` and `vector`. */
+export const PAYLOAD_COLUMNS: { [K in keyof PointPayload]-?: Column } = {
+  user_id: UTF8,
+  day: UTF8,
+  window_end: INT64,
+  window_start: INT64,
+  window_days: INT32,
+  snapshot_id: UTF8,
+  trigger_event_id: UTF8,
+  event_count: INT32,
+  text: UTF8,
+  mood_count: INT32,
+  mood_mean: OPT_F64,
+  mood_stddev: OPT_F64,
+  mood_min: OPT_F64,
+  mood_max: OPT_F64,
+  mood_trend_per_day: OPT_F64,
+  mood_latest: OPT_UTF8,
+  mood_distribution: ints(MOOD_DISTRIBUTION_KEYS),
+  mood_level: OPT_UTF8,
+  mood_direction: OPT_UTF8,
+  mood_variable: { type: () => new Bool(), read: (v) => Boolean(v) },
+  activity_sessions: INT32,
+  activity_minutes: INT32,
+  minutes_by_type: ints(ACTIVITY_TYPE_KEYS),
+  minutes_by_intensity: ints(INTENSITY_KEYS),
+  active_days: INT32,
+  streak_days: INT32,
+  main_activity: OPT_UTF8,
+  intensity: OPT_UTF8,
+  top_tags: {
+    type: () => new List(new Field('item', new Struct([new Field('tag', new Utf8(), false), new Field('count', new Int32(), false)]), true)),
+    read: (v) => [...(plain(v) as Iterable<unknown>)].map((t) => {
+      const o = plain(t) as { tag: unknown; count: unknown };
+      return { tag: String(o.tag), count: Number(o.count) };
+    }),
+  },
+  themes: strings,
+  recent_notes: strings,
+  aggregator_version: UTF8,
+  model_id: UTF8,
+  model_version: UTF8,
+  snapshot_topic: UTF8,
+  snapshot_partition: INT32,
+  snapshot_offset: INT64,
+  event_partition: INT32,
+  event_offset: INT64,
+};
+
+const COLUMN_NAMES = Object.keys(PAYLOAD_COLUMNS) as Array<keyof PointPayload>;
 
 export function lanceSchema(dimension: number): Schema {
   return new Schema([
     new Field('id', new Utf8(), false),
     new Field('vector', new FixedSizeList(dimension, new Field('item', new Float32(), true)), false),
-    ...PAYLOAD_COLUMNS.map(([name, type]) => new Field(name, type(), false)),
+    ...COLUMN_NAMES.map((name) => new Field(name, PAYLOAD_COLUMNS[name].type(), PAYLOAD_COLUMNS[name].nullable ?? false)),
   ]);
 }
 
@@ -61,35 +116,25 @@ export function sqlString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/** The port's filter as an SQL predicate; undefined when empty. */
+function sqlFilter(filter: PointFilter): string | undefined {
+  const terms: string[] = [];
+  if (filter.userId !== undefined) terms.push(`user_id = ${sqlString(filter.userId)}`);
+  if (filter.sinceMs !== undefined) {
+    if (!Number.isSafeInteger(filter.sinceMs)) throw new AuraError('CONFIG', `sinceMs must be an integer epoch ms, got ${filter.sinceMs}`);
+    terms.push(`window_end >= ${filter.sinceMs.toFixed(0)}`);
+  }
+  return terms.length > 0 ? terms.join(' AND ') : undefined;
+}
+
 function toRow(p: VectorPoint): Row {
-  return { id: p.id, vector: p.vector, ...p.payload, snapshot: JSON.stringify(p.payload.snapshot) };
+  return { id: p.id, vector: p.vector, ...p.payload };
 }
 
 function toPayload(row: Row): PointPayload {
-  const num = (k: string): number => Number(row[k]);
-  const str = (k: string): string => String(row[k]);
-  return {
-    user_id: str('user_id'),
-    day: str('day'),
-    window_end: num('window_end'),
-    window_start: num('window_start'),
-    snapshot_id: str('snapshot_id'),
-    trigger_event_id: str('trigger_event_id'),
-    event_count: num('event_count'),
-    text: str('text'),
-    snapshot: JSON.parse(str('snapshot')) as Record<string, unknown>,
-    model_id: str('model_id'),
-    model_version: str('model_version'),
-    snapshot_topic: str('snapshot_topic'),
-    snapshot_partition: num('snapshot_partition'),
-    snapshot_offset: num('snapshot_offset'),
-    event_partition: num('event_partition'),
-    event_offset: num('event_offset'),
-  };
-}
-
-function byId(a: { id: string }, b: { id: string }): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  const payload: Record<string, unknown> = {};
+  for (const name of COLUMN_NAMES) payload[name] = PAYLOAD_COLUMNS[name].read(row[name]);
+  return payload as unknown as PointPayload;
 }
 
 export class LanceDbSink implements VectorSink {
@@ -109,9 +154,7 @@ export class LanceDbSink implements VectorSink {
   }
 
   async ensureCollection(dimension: number): Promise<void> {
-    if (!Number.isInteger(dimension) || dimension < 1) {
-      throw new AuraError('CONFIG', `vector dimension must be a positive integer, got ${dimension}`);
-    }
+    requireDimension(dimension);
     const db = await this.connect();
     const exists = (await this.guard('list tables', () => db.tableNames())).includes(this.collection);
     // With existOk, LanceDB itself rejects an existing table of another schema ("Provided schema
@@ -135,26 +178,29 @@ export class LanceDbSink implements VectorSink {
   async upsert(points: VectorPoint[]): Promise<void> {
     if (points.length === 0) return;
     // A merge insert with two source rows for one id would insert both: keep the last one.
-    const rows = [...new Map(points.map((p) => [p.id, p])).values()].map(toRow);
+    const rows = lastById(points).map(toRow);
     const table = await this.openTable();
     await this.guard('upsert', () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows));
   }
 
-  async search(vector: Float32Array, options: { userId?: string; limit: number }): Promise<SearchHit[]> {
+  async search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]> {
     if (options.limit <= 0) return [];
     const table = await this.openTable();
     let query = table.vectorSearch(vector).distanceType('cosine').limit(options.limit);
-    if (options.userId !== undefined) query = query.where(`user_id = ${sqlString(options.userId)}`);
+    const where = sqlFilter(options);
+    // LanceDB prefilters by default: the filter picks the candidates, then the nearest are taken.
+    if (where !== undefined) query = query.where(where);
     const rows = (await this.guard('search', () => query.toArray())) as Row[];
     return rows
       .map((r) => ({ id: String(r.id), score: 1 - Number(r._distance), payload: toPayload(r) }))
-      .sort((a, b) => b.score - a.score || byId(a, b));
+      .sort(byScore);
   }
 
-  async scroll(options: { userId?: string } = {}): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>> {
+  async scroll(options: PointFilter = {}): Promise<StoredPoint[]> {
     const table = await this.openTable();
     let query = table.query();
-    if (options.userId !== undefined) query = query.where(`user_id = ${sqlString(options.userId)}`);
+    const where = sqlFilter(options);
+    if (where !== undefined) query = query.where(where);
     const rows = (await this.guard('scroll', () => query.toArray())) as Row[];
     return rows
       .map((r) => ({ id: String(r.id), payload: toPayload(r), vector: Float32Array.from(r.vector as Iterable<number>) }))
@@ -207,31 +253,23 @@ export class LanceDbSink implements VectorSink {
     const vector = schema.fields.find((f) => f.name === 'vector');
     // By type id, not instanceof: the schema may come from another apache-arrow instance.
     const found = vector && DataType.isFixedSizeList(vector.type) ? (vector.type as FixedSizeList).listSize : undefined;
-    if (found !== dimension) {
+    if (found !== dimension) throw dimensionMismatch(where, found, dimension, resolve(this.location, `${this.collection}.lance`));
+    const names = new Set(schema.fields.map((f) => f.name));
+    const missing = ['id', ...COLUMN_NAMES].filter((n) => !names.has(n));
+    if (missing.length > 0) {
       throw new AuraError(
         'CONFIG',
-        `${where} holds vectors of size ${found ?? 'unknown'}, but the embedding model produces ${dimension}. ` +
-          `Fix: configure another collection name, or delete ${resolve(this.location, `${this.collection}.lance`)} so it is recreated ` +
-          `(its points were made by another model and must be re-embedded anyway).`,
+        `${where} lacks the columns ${missing.join(', ')} (written by an older aura-stream). Fix: configure another collection name or delete ${resolve(this.location, `${this.collection}.lance`)}; it is recreated on start and refilled as snapshots arrive.`,
       );
-    }
-    const names = new Set(schema.fields.map((f) => f.name));
-    const missing = ['id', ...PAYLOAD_COLUMNS.map(([name]) => name)].filter((n) => !names.has(n));
-    if (missing.length > 0) {
-      throw new AuraError('CONFIG', `${where} lacks the columns ${missing.join(', ')}. Fix: configure another collection name or delete the table folder.`);
     }
   }
 
-  private async guard<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof AuraError) throw err;
+  private guard<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    return guarded(fn, (err) => {
       const message = err instanceof Error ? err.message : String(err);
-      const where = `LanceDB ${op} on "${this.collection}" in ${this.location}`;
       // Lance retries commit conflicts itself; one that still fails is worth another attempt later.
       const transient = /commit conflict|too many concurrent writers/i.test(message);
-      throw new AuraError(transient ? 'STORE_UNAVAILABLE' : 'INTERNAL', `${where} failed: ${message}`, { cause: err });
-    }
+      return new AuraError(transient ? 'STORE_UNAVAILABLE' : 'INTERNAL', `${storeWhere('LanceDB', op, this.collection, this.location)} failed: ${message}`, { cause: err });
+    });
   }
 }

@@ -1,13 +1,15 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { AuraError, classify } from '../errors.js';
-import type { PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
+import type { PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
+import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, storeWhere, type StoredPoint } from './vector-sink-common.js';
 
 /**
  * VectorSink on Qdrant through @qdrant/js-client-rest 1.19 (REST).
  *
  * - One unnamed dense vector per point, Cosine distance; point ids are the UUIDs of VectorPoint.
- * - Payload = PointPayload as is (`snapshot` is a nested object); indexed fields: user_id and day
- *   (keyword), window_end (integer).
+ * - Payload = PointPayload as is (maps such as `minutes_by_type` are nested objects, `top_tags` an
+ *   array of objects); PAYLOAD_INDEXES lists the indexed fields (user, day, time and the main
+ *   statistics and facts), so filters and hybrid queries on them stay fast.
  * - Every write is sent with `wait=true`, in requests of at most UPSERT_CHUNK points.
  * - Failures become AuraErrors: unreachable, 5xx, 408/429 → STORE_UNAVAILABLE, timeouts → TIMEOUT
  *   (both retriable); 401/403/404 → CONFIG; other 4xx → INTERNAL (a request this adapter built was
@@ -29,7 +31,17 @@ export const PAYLOAD_INDEXES = [
   { field: 'user_id', type: 'keyword' },
   { field: 'day', type: 'keyword' },
   { field: 'window_end', type: 'integer' },
-] as const;
+  { field: 'mood_count', type: 'integer' },
+  { field: 'mood_mean', type: 'float' },
+  { field: 'mood_trend_per_day', type: 'float' },
+  { field: 'mood_level', type: 'keyword' },
+  { field: 'mood_direction', type: 'keyword' },
+  { field: 'activity_minutes', type: 'integer' },
+  { field: 'active_days', type: 'integer' },
+  { field: 'streak_days', type: 'integer' },
+  { field: 'main_activity', type: 'keyword' },
+  { field: 'themes', type: 'keyword' },
+] as const satisfies ReadonlyArray<{ field: keyof PointPayload; type: string }>;
 
 export interface QdrantSinkOptions {
   /**
@@ -47,7 +59,8 @@ export interface QdrantSinkOptions {
 }
 
 type CollectionInfo = Awaited<ReturnType<QdrantClient['getCollection']>>;
-type QdrantFilter = { must: Array<{ key: string; match: { value: string } }> };
+type QdrantCondition = { key: string; match: { value: string } } | { key: string; range: { gte: number } };
+type QdrantFilter = { must: QdrantCondition[] };
 
 /** Duck type of the client's ApiError (not exported by the package). */
 interface HttpFailure {
@@ -67,23 +80,16 @@ function qdrantMessage(data: unknown): string | undefined {
   return typeof error === 'string' ? error : undefined;
 }
 
-function userFilter(userId: string | undefined): QdrantFilter | undefined {
-  return userId === undefined ? undefined : { must: [{ key: 'user_id', match: { value: userId } }] };
-}
-
-/** Last occurrence of an id wins, in first-occurrence order. */
-function lastById(points: VectorPoint[]): VectorPoint[] {
-  const byId = new Map<string, VectorPoint>();
-  for (const p of points) byId.set(p.id, p);
-  return [...byId.values()];
+/** The port's filter as a Qdrant filter (both conditions use indexed fields); undefined when empty. */
+function qdrantFilter(filter: PointFilter): QdrantFilter | undefined {
+  const must: QdrantCondition[] = [];
+  if (filter.userId !== undefined) must.push({ key: 'user_id', match: { value: filter.userId } });
+  if (filter.sinceMs !== undefined) must.push({ key: 'window_end', range: { gte: filter.sinceMs } });
+  return must.length > 0 ? { must } : undefined;
 }
 
 function toVector(value: unknown): Float32Array | undefined {
   return Array.isArray(value) && value.every((v) => typeof v === 'number') ? Float32Array.from(value as number[]) : undefined;
-}
-
-function byId(a: { id: string }, b: { id: string }): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 export class QdrantSink implements VectorSink {
@@ -125,9 +131,7 @@ export class QdrantSink implements VectorSink {
   }
 
   async ensureCollection(dimension: number): Promise<void> {
-    if (!Number.isInteger(dimension) || dimension < 1) {
-      throw new AuraError('CONFIG', `vector dimension must be a positive integer, got ${dimension}`);
-    }
+    requireDimension(dimension);
     let info = await this.collectionInfo();
     if (!info) {
       try {
@@ -171,9 +175,9 @@ export class QdrantSink implements VectorSink {
     }
   }
 
-  async search(vector: Float32Array, options: { userId?: string; limit: number }): Promise<SearchHit[]> {
+  async search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]> {
     if (options.limit <= 0) return [];
-    const filter = userFilter(options.userId);
+    const filter = qdrantFilter(options);
     const result = await this.call('query', () =>
       this.client.query(this.collection, {
         query: Array.from(vector),
@@ -183,12 +187,12 @@ export class QdrantSink implements VectorSink {
         with_vector: false,
       }),
     );
-    return result.points.map((p) => ({ id: String(p.id), score: p.score, payload: p.payload as unknown as PointPayload }));
+    return result.points.map((p) => ({ id: String(p.id), score: p.score, payload: p.payload as unknown as PointPayload })).sort(byScore);
   }
 
-  async scroll(options: { userId?: string } = {}): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>> {
-    const filter = userFilter(options.userId);
-    const out: Array<{ id: string; payload: PointPayload; vector?: Float32Array }> = [];
+  async scroll(options: PointFilter = {}): Promise<StoredPoint[]> {
+    const filter = qdrantFilter(options);
+    const out: StoredPoint[] = [];
     let offset: string | number | undefined;
     for (;;) {
       const from = offset;
@@ -243,30 +247,19 @@ export class QdrantSink implements VectorSink {
     if (!vectors || typeof vectors.size !== 'number') {
       throw new AuraError('CONFIG', `${where} uses named vectors or none; aura-stream needs one unnamed vector. Fix: use another collection name or delete this collection.`);
     }
-    if (vectors.size !== dimension) {
-      throw new AuraError(
-        'CONFIG',
-        `${where} holds vectors of size ${vectors.size}, but the embedding model produces ${dimension}. ` +
-          `Fix: configure another collection name, or delete "${this.collection}" so it is recreated with size ${dimension} ` +
-          `(its points were made by another model and must be re-embedded anyway).`,
-      );
-    }
+    if (vectors.size !== dimension) throw dimensionMismatch(where, vectors.size, dimension, `"${this.collection}"`);
     if (vectors.distance !== 'Cosine') {
       throw new AuraError('CONFIG', `${where} uses ${String(vectors.distance)} distance, expected Cosine. Fix: configure another collection name or delete this collection.`);
     }
   }
 
-  private async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw this.fail(op, err);
-    }
+  private call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    return guarded(fn, (err) => this.fail(op, err));
   }
 
   private fail(op: string, err: unknown): AuraError {
     if (err instanceof AuraError) return err;
-    const where = `Qdrant ${op} on "${this.collection}" at ${this.location}`;
+    const where = storeWhere('Qdrant', op, this.collection, this.location);
     const name = err instanceof Error ? err.name : '';
     if (name === 'QdrantClientTimeoutError' || name === 'TimeoutError' || name === 'AbortError') {
       return new AuraError('TIMEOUT', `${where} timed out after ${this.timeoutMs} ms`, { cause: err });

@@ -14,7 +14,9 @@ export {
   moodStats,
   recentNotes,
 } from './snapshot-stats.js';
-export { renderText } from './render-text.js';
+export { renderAspects, renderText, TEXT_NOTE_MAX_CODE_POINTS } from './render-text.js';
+export { snapshotFacts } from './snapshot-facts.js';
+export type { SnapshotFacts } from './snapshot-facts.js';
 export type { SnapshotWithoutText } from './render-text.js';
 export { offsetToNumber, toSnapshot } from './to-snapshot.js';
 export type { SnapshotConfig } from './to-snapshot.js';
@@ -35,3 +37,5 @@ export type { BackoffOptions, RetryWithBackoffOptions } from './backoff.js';
 export { InFlightGate } from './in-flight.js';
 export { decodeOrPoison } from './decode-or-poison.js';
 export type { Decoded } from './decode-or-poison.js';
+export { toPoint } from './to-point.js';
+export type { PointItem } from './to-point.js';

@@ -1,96 +1,99 @@
 import type { ContextAggregated } from '../contracts/snapshot.js';
-import { utcDay } from '../contracts/ids.js';
-import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from './snapshot-stats.js';
+import { cutCodePoints } from './snapshot-stats.js';
+import { snapshotFacts, type SnapshotFacts } from './snapshot-facts.js';
 
 /** A snapshot before its text is rendered. */
 export type SnapshotWithoutText = Omit<ContextAggregated, 'text'>;
 
+/** Code points of the newest note the text quotes; the payload keeps the notes whole. */
+export const TEXT_NOTE_MAX_CODE_POINTS = 80;
+
 /**
- * Renders a snapshot as one compact English paragraph for an embedding model or an agent.
+ * Renders a snapshot as a few short plain-language sentences, for an embedding model (semantic
+ * search by questions such as "mood getting worse" or "mostly mindfulness") and for an agent.
+ * Every word is chosen from the statistics by the thresholds of `snapshotFacts`
+ * (src/stages/snapshot-facts.ts); the exact figures live in the point payload, not here.
  *
- * Contract: a pure function of the window fields only — user_id, window_days, window_end (its UTC
- * date), event_count, mood, activity, recent_notes. Trigger, trace and source fields are left out
- * on purpose, so equal windows give byte-equal text whichever event produced them (and hit the
- * embedding cache). No clock, no randomness, no locale: numbers go through toFixed, notes through
- * JSON.stringify (quotes and control characters escaped the same way everywhere).
+ * Contract: a pure function of the window fields only — window_days, mood, activity,
+ * recent_notes. User id, dates, trigger, trace and source fields are left out on purpose, so equal
+ * windows give byte-equal text whichever event or user produced them (and hit the embedding
+ * cache). No clock, no randomness, no locale: numbers are integers or toFixed(1); the quoted note
+ * goes through JSON.stringify (quotes and control characters escaped the same way everywhere).
  *
- * Grammar (optional parts in brackets, lists comma-separated, zero entries omitted):
- *   Wellbeing context for user <id>, <days> days to <YYYY-MM-DD>, <n> events.
- *   Moods: none logged. | Moods: <n> logged[, mean <m.mm> (sd <s.ss>, range <min>-<max>)][, trend <±t.tt>/day | , trend n/a], latest <level>; levels <level> <n>, ...
- *   Activity: none logged. | Activity: <n> sessions, <m> min (<type> <m>, ...); intensity <i> <m>, ...; active <d> days, streak <s> days.
- *   [Top tags: <tag>(<n>), ....]
- *   [Recent notes: "<note>"; "<note>".]
+ * Grammar (optional parts in brackets):
+ *   Mood <mostly low|mixed|mostly good>[, getting better|getting worse|steady][, up and down] (<n> logged).
+ *     | Mood not rated (<n> logged). | No moods logged.
+ *   <Mostly <type>|Mix of <type> and <type>|Only <type>>, about <amount> <this week|in <d> days>[, mostly gentle|moderate|hard sessions].
+ *     <Active most days|Active some days|Rarely active> (<a> of <d> days)[, <s>-day streak].
+ *     | No activity logged.
+ *   [Often mentions <theme>[, <theme>] and <theme>.]
+ *   [Latest note: "<newest note, first 80 code points>".]
  */
 export function renderText(snapshot: SnapshotWithoutText): string {
-  const parts = [
-    `Wellbeing context for user ${snapshot.user_id}, ${plural(snapshot.window_days, 'day')} to ${utcDay(snapshot.window_end)}, ${plural(snapshot.event_count, 'event')}.`,
-    moodSentence(snapshot.mood),
-    activitySentence(snapshot.activity),
-  ];
-  if (snapshot.mood.top_tags.length > 0) {
-    parts.push(`Top tags: ${snapshot.mood.top_tags.map((t) => `${t.tag}(${num(t.count)})`).join(', ')}.`);
+  const { mood, activity, notes } = renderAspects(snapshot);
+  return [mood, activity, notes].filter((s) => s !== '').join(' ');
+}
+
+/** The text's sentences by aspect (mood; activity; themes and note, '' when none): `renderText` joins them. */
+export function renderAspects(snapshot: SnapshotWithoutText): { mood: string; activity: string; notes: string } {
+  const facts = snapshotFacts(snapshot);
+  const notes: string[] = [];
+  if (facts.themes.length > 0) notes.push(`Often mentions ${list(facts.themes)}.`);
+  const note = snapshot.recent_notes[0];
+  if (note !== undefined) {
+    const cut = cutCodePoints(note, TEXT_NOTE_MAX_CODE_POINTS);
+    notes.push(`Latest note: ${JSON.stringify(cut === note ? note : `${cut}…`)}.`);
   }
-  if (snapshot.recent_notes.length > 0) {
-    parts.push(`Recent notes: ${snapshot.recent_notes.map((n) => JSON.stringify(n)).join('; ')}.`);
-  }
-  return parts.join(' ');
+  return {
+    mood: moodSentence(snapshot.mood, facts),
+    activity: activitySentences(snapshot.activity, snapshot.window_days, facts).join(' '),
+    notes: notes.join(' '),
+  };
 }
 
-function moodSentence(mood: SnapshotWithoutText['mood']): string {
-  if (mood.count === 0) return 'Moods: none logged.';
-  const head = [`Moods: ${num(mood.count)} logged`];
-  if (mood.mean !== null) {
-    const spread = [`sd ${fixed2(mood.stddev ?? 0)}`];
-    if (mood.min !== null && mood.max !== null) spread.push(`range ${num(mood.min)}-${num(mood.max)}`);
-    head.push(`mean ${fixed2(mood.mean)} (${spread.join(', ')})`);
-  } else {
-    head.push('none with a known level');
-  }
-  head.push(mood.trend_per_day === null ? 'trend n/a' : `trend ${signed2(mood.trend_per_day)}/day`);
-  if (mood.latest !== null) head.push(`latest ${label(mood.latest)}`);
-  const levels = nonZero(MOOD_DISTRIBUTION_KEYS, mood.distribution).map(([k, n]) => `${label(k)} ${num(n)}`);
-  return `${head.join(', ')}; levels ${levels.join(', ')}.`;
+const LEVEL_WORDS = { low: 'mostly low', mixed: 'mixed', good: 'mostly good' } as const;
+const DIRECTION_WORDS = { better: 'getting better', worse: 'getting worse', steady: 'steady' } as const;
+const CONSISTENCY_WORDS = { 'most days': 'Active most days', 'some days': 'Active some days', rarely: 'Rarely active' } as const;
+const INTENSITY_WORDS = { gentle: 'mostly gentle sessions', moderate: 'mostly moderate sessions', hard: 'mostly hard sessions', mixed: '' } as const;
+
+function moodSentence(mood: SnapshotWithoutText['mood'], facts: SnapshotFacts): string {
+  if (mood.count === 0) return 'No moods logged.';
+  if (facts.moodLevel === null) return `Mood not rated (${mood.count.toFixed(0)} logged).`;
+  const words: string[] = [LEVEL_WORDS[facts.moodLevel]];
+  // "steady" next to "up and down" would contradict it: a flat but swinging mood is only "up and down".
+  if (facts.direction !== null && !(facts.direction === 'steady' && facts.variable)) words.push(DIRECTION_WORDS[facts.direction]);
+  if (facts.variable) words.push('up and down');
+  return `Mood ${words.join(', ')} (${mood.count.toFixed(0)} logged).`;
 }
 
-function activitySentence(activity: SnapshotWithoutText['activity']): string {
-  if (activity.sessions === 0) return 'Activity: none logged.';
-  const types = nonZero(ACTIVITY_TYPE_KEYS, activity.minutes_by_type).map(([k, m]) => `${label(k)} ${num(m)}`);
-  const intensities = nonZero(INTENSITY_KEYS, activity.minutes_by_intensity).map(([k, m]) => `${label(k)} ${num(m)}`);
-  const parts = [`Activity: ${plural(activity.sessions, 'session')}, ${num(activity.total_minutes)} min${types.length > 0 ? ` (${types.join(', ')})` : ''}`];
-  if (intensities.length > 0) parts.push(`intensity ${intensities.join(', ')}`);
-  parts.push(`active ${plural(activity.active_days, 'day')}, streak ${plural(activity.streak_days, 'day')}`);
-  return `${parts.join('; ')}.`;
+function activitySentences(activity: SnapshotWithoutText['activity'], windowDays: number, facts: SnapshotFacts): string[] {
+  if (activity.sessions === 0) return ['No activity logged.'];
+  const types = facts.activityTypes.map(label);
+  const what =
+    types.length === 1 ? `Only ${types[0]}` : facts.dominantActivity !== null ? `Mostly ${label(facts.dominantActivity)}` : `Mix of ${types[0]} and ${types[1]}`;
+  const period = windowDays === 7 ? 'this week' : `in ${windowDays.toFixed(0)} days`;
+  const first = [what, `about ${amount(activity.total_minutes)} ${period}`];
+  const intensity = facts.intensity === null ? '' : INTENSITY_WORDS[facts.intensity];
+  if (intensity !== '') first.push(intensity);
+  const streak = activity.streak_days >= 2 ? `, ${activity.streak_days.toFixed(0)}-day streak` : '';
+  // A window of 7 × 24 h touches up to 8 calendar days: the count is capped at the window's days.
+  const days = `${Math.min(activity.active_days, windowDays).toFixed(0)} of ${windowDays.toFixed(0)} days`;
+  return [`${first.join(', ')}.`, `${CONSISTENCY_WORDS[facts.consistency ?? 'rarely']} (${days})${streak}.`];
 }
 
-/** Entries of `map` with a non-zero value, in the fixed key order. */
-function nonZero(keys: readonly string[], map: Record<string, number>): Array<[string, number]> {
-  return keys.flatMap((k): Array<[string, number]> => {
-    const v = map[k] ?? 0;
-    return v !== 0 ? [[k, v]] : [];
-  });
+/** Minutes in words: under 90 to the nearest 10 minutes, else to the nearest half hour. */
+function amount(minutes: number): string {
+  if (minutes < 90) return `${Math.max(10, Math.round(minutes / 10) * 10).toFixed(0)} minutes`;
+  const hours = Math.round(minutes / 30) / 2;
+  return `${Number.isInteger(hours) ? hours.toFixed(0) : hours.toFixed(1)} hours`;
 }
 
-/** `very_low` → `very low`: reads better for a language model. */
-function label(symbol: string): string {
-  return symbol.replaceAll('_', ' ');
+/** `a`, `a and b`, `a, b and c`. */
+function list(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
-function plural(n: number, unit: string): string {
-  return `${num(n)} ${unit}${n === 1 ? '' : 's'}`;
-}
-
-/** Integers without decimals, anything else with two; never locale-formatted. */
-function num(n: number): string {
-  return Number.isInteger(n) ? n.toFixed(0) : n.toFixed(2);
-}
-
-function fixed2(n: number): string {
-  const s = n.toFixed(2);
-  return s === '-0.00' ? '0.00' : s;
-}
-
-/** Two decimals with an explicit sign; a value that rounds to zero prints as `+0.00`. */
-function signed2(n: number): string {
-  const s = Math.abs(n).toFixed(2);
-  return n < 0 && s !== '0.00' ? `-${s}` : `+${s}`;
+/** `other` → `other activities`; the enum symbols are otherwise plain words. */
+function label(type: string): string {
+  return type === 'other' ? 'other activities' : type.replaceAll('_', ' ');
 }

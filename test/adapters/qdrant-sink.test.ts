@@ -4,6 +4,7 @@ import { PAYLOAD_INDEXES, QdrantSink, UPSERT_CHUNK } from '../../src/adapters/qd
 import { AuraError } from '../../src/errors.js';
 import { DIM, point, unit } from '../support/sink-points.js';
 import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { vectorSinkContract } from '../support/vector-sink-contract.js';
 
 
 async function expectAuraError(promise: Promise<unknown>, code: AuraError['code'], retriable: boolean, pattern?: RegExp): Promise<AuraError> {
@@ -37,13 +38,14 @@ describe('QdrantSink against the Qdrant double', () => {
     await double.close();
   });
 
-  it('creates the collection with the model dimension and Cosine, plus the three payload indexes', async () => {
+  it('creates the collection with the model dimension and Cosine, plus every payload index', async () => {
     await sink.ensureCollection(DIM);
     const c = double.collections.get(sink.collection);
     assert.ok(c, 'collection created');
     assert.equal(c.size, DIM);
     assert.equal(c.distance, 'Cosine');
-    assert.deepEqual(Object.fromEntries(c.payloadIndexes), { user_id: 'keyword', day: 'keyword', window_end: 'integer' });
+    assert.deepEqual(Object.fromEntries(c.payloadIndexes), Object.fromEntries(PAYLOAD_INDEXES.map((i) => [i.field, i.type])));
+    for (const f of ['user_id', 'day', 'window_end', 'mood_mean', 'mood_trend_per_day', 'active_days']) assert.ok(c.payloadIndexes.has(f), `${f} is indexed`);
 
     const create = double.requests.find((r) => r.operationId === 'create_collection');
     assert.deepEqual(create?.body, { vectors: { size: DIM, distance: 'Cosine' } });
@@ -80,31 +82,6 @@ describe('QdrantSink against the Qdrant double', () => {
     assert.match(err.message, /Fix: /);
   });
 
-  it('upserts idempotently by id: the same id twice is one point holding the latest payload and vector', async () => {
-    await sink.ensureCollection(DIM);
-    const first = point('u1', '2025-03-01', unit(1, 0, 0, 0), 'first text');
-    const second = { ...point('u1', '2025-03-01', unit(0, 1, 0, 0), 'second text') };
-    assert.equal(first.id, second.id, 'same user and day → same point id');
-
-    await sink.upsert([first]);
-    await sink.upsert([second]);
-    assert.equal(await sink.count(), 1);
-    const [stored] = await sink.scroll();
-    assert.equal(stored?.id, first.id);
-    assert.equal(stored?.payload.text, 'second text');
-    assert.deepEqual(Array.from(stored?.vector ?? []), [0, 1, 0, 0]);
-
-    const upserts = double.requests.filter((r) => r.operationId === 'upsert_points');
-    assert.ok(upserts.every((r) => r.query.wait === 'true'), 'every upsert is sent with wait=true');
-  });
-
-  it('keeps the last occurrence of an id repeated inside one upsert call', async () => {
-    await sink.ensureCollection(DIM);
-    await sink.upsert([point('u1', '2025-03-01', unit(1, 0, 0, 0), 'old'), point('u1', '2025-03-01', unit(1, 1, 0, 0), 'new')]);
-    const all = await sink.scroll();
-    assert.deepEqual(all.map((p) => p.payload.text), ['new']);
-  });
-
   it(`sends at most ${UPSERT_CHUNK} points per request`, async () => {
     await sink.ensureCollection(DIM);
     const points = Array.from({ length: 300 }, (_, i) => point(`user-${i}`, '2025-03-01', unit(1, i + 1, 0, 0)));
@@ -119,42 +96,15 @@ describe('QdrantSink against the Qdrant double', () => {
     assert.deepEqual(scrolled.map((p) => p.id), points.map((p) => p.id).sort(), 'scroll is ordered by id');
   });
 
-  it('searches within one user only, ordered by cosine similarity, with the payload', async () => {
+  it('sends the user and since filters as one Qdrant filter on indexed fields', async () => {
     await sink.ensureCollection(DIM);
-    const a = point('u1', '2025-03-01', unit(1, 0, 0, 0));
-    const b = point('u1', '2025-03-02', unit(1, 1, 0, 0));
-    const c = point('u1', '2025-03-03', unit(0, 0, 0, 1));
-    const other = point('u2', '2025-03-01', unit(1, 0.1, 0, 0));
-    await sink.upsert([c, other, b, a]);
-
-    const hits = await sink.search(unit(1, 0, 0, 0), { userId: 'u1', limit: 10 });
-    assert.deepEqual(hits.map((h) => h.id), [a.id, b.id, c.id]);
-    assert.ok(Math.abs((hits[0]?.score ?? 0) - 1) < 1e-5, `score of the identical vector: ${hits[0]?.score}`);
-    assert.ok(Math.abs((hits[1]?.score ?? 0) - Math.SQRT1_2) < 1e-5, `score at 45°: ${hits[1]?.score}`);
-    assert.ok(Math.abs(hits[2]?.score ?? 1) < 1e-5, `score of an orthogonal vector: ${hits[2]?.score}`);
-    assert.deepEqual(hits[1]?.payload, b.payload);
-
+    await sink.upsert([point('u1', '2025-03-01', unit(1, 0, 0, 0))]);
+    await sink.search(unit(1, 0, 0, 0), { userId: 'u1', sinceMs: 1_740_000_000_000, limit: 3 });
     const sent = double.requests.filter((r) => r.operationId === 'query_points').at(-1);
-    assert.deepEqual((sent?.body as { filter: unknown }).filter, { must: [{ key: 'user_id', match: { value: 'u1' } }] });
-
-    const top2 = await sink.search(unit(1, 0, 0, 0), { limit: 2 });
-    assert.deepEqual(top2.map((h) => h.id), [a.id, other.id], 'without a user, every user is searched');
-    assert.deepEqual(await sink.search(unit(1, 0, 0, 0), { userId: 'nobody', limit: 5 }), []);
+    assert.deepEqual((sent?.body as { filter: unknown }).filter, { must: [{ key: 'user_id', match: { value: 'u1' } }, { key: 'window_end', range: { gte: 1_740_000_000_000 } }] });
+    await sink.search(unit(1, 0, 0, 0), { limit: 3 });
+    assert.equal((double.requests.filter((r) => r.operationId === 'query_points').at(-1)?.body as { filter?: unknown }).filter, undefined, 'no filter without conditions');
   });
-
-  it('scrolls every payload field back, optionally for one user', async () => {
-    await sink.ensureCollection(DIM);
-    const p1 = point('u1', '2025-03-01', unit(1, 0, 0, 0));
-    const p2 = point('u2', '2025-03-01', unit(0, 1, 0, 0));
-    await sink.upsert([p1, p2]);
-    const all = await sink.scroll();
-    const expected = [p1, p2].sort((x, y) => (x.id < y.id ? -1 : 1));
-    assert.deepEqual(all.map((p) => p.id), expected.map((p) => p.id));
-    assert.deepEqual(all.map((p) => p.payload), expected.map((p) => p.payload), 'payload round-trips, snapshot included');
-    const onlyU2 = await sink.scroll({ userId: 'u2' });
-    assert.deepEqual(onlyU2.map((p) => [p.id, p.payload.user_id]), [[p2.id, 'u2']]);
-  });
-
   it('reports an unreachable Qdrant as a retriable STORE_UNAVAILABLE and recovers when it is back', async () => {
     await sink.ensureCollection(DIM);
     const p = point('u1', '2025-03-01', unit(1, 0, 0, 0));
@@ -219,4 +169,20 @@ describe('QdrantSink against the Qdrant double', () => {
     assert.equal(new QdrantSink({ url: 'http://[::1]:80', collection: 'c' }).location, 'http://[::1]:80');
     assert.throws(() => new QdrantSink({ url: 'qdrant:6333', collection: 'c' }), (err: unknown) => err instanceof AuraError && err.code === 'CONFIG');
   });
+});
+
+let contractCollections = 0;
+vectorSinkContract('QdrantSink on the Qdrant double', async () => {
+  const double = await startQdrantDouble();
+  contractCollections += 1;
+  const collection = `aura_contract_${contractCollections}`;
+  const open = () => new QdrantSink({ url: double.url, collection, timeoutMs: 5000 });
+  return {
+    sink: open(),
+    reopen: open,
+    cleanup: async () => {
+      assert.deepEqual(double.responseViolations, [], 'every response validated against the OpenAPI document');
+      await double.close();
+    },
+  };
 });

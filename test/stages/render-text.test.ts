@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { renderText } from '../../src/stages/render-text.js';
+import { TEXT_NOTE_MAX_CODE_POINTS, renderAspects, renderText } from '../../src/stages/render-text.js';
 import type { SnapshotWithoutText } from '../../src/stages/render-text.js';
 import { at } from './aggregate-fixtures.js';
 
@@ -69,68 +69,143 @@ const empty = {
   recent_notes: [],
 } satisfies Partial<SnapshotWithoutText>;
 
+type Mood = SnapshotWithoutText['mood'];
+type Activity = SnapshotWithoutText['activity'];
+
+/** A mood block from a list of scores (1-5) with a given trend; mean/sd computed here by hand. */
+function moods(scores: number[], trend: number | null, tags: Mood['top_tags'] = []): Mood {
+  const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+  const sd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
+  const levels = ['very_low', 'low', 'moderate', 'good', 'excellent'] as const;
+  const distribution: Record<string, number> = { very_low: 0, low: 0, moderate: 0, good: 0, excellent: 0, unknown: 0 };
+  for (const s of scores) distribution[levels[s - 1]!]! += 1;
+  return { count: scores.length, mean, min: Math.min(...scores), max: Math.max(...scores), stddev: sd, trend_per_day: trend, latest: levels[scores.at(-1)! - 1]!, distribution, top_tags: tags };
+}
+
+function activity(byType: Partial<Record<string, number>>, byIntensity: Partial<Record<string, number>>, activeDays: number, streak: number): Activity {
+  const minutes_by_type = { cardio: 0, strength: 0, flexibility: 0, mindfulness: 0, other: 0, ...byType } as Record<string, number>;
+  const total = Object.values(minutes_by_type).reduce((a, b) => a + b, 0);
+  return {
+    sessions: activeDays,
+    total_minutes: total,
+    minutes_by_type,
+    minutes_by_intensity: { low: 0, moderate: 0, high: 0, unknown: 0, ...byIntensity } as Record<string, number>,
+    active_days: activeDays,
+    streak_days: streak,
+  };
+}
+
 describe('renderText', () => {
-  test('a full snapshot renders as one paragraph with fixed decimals and only non-zero buckets', () => {
+  test('a full snapshot reads as plain sentences, every word backed by a statistic', () => {
     assert.equal(
       renderText(snapshot()),
-      'Wellbeing context for user u-17, 7 days to 2026-03-04, 8 events. ' +
-        'Moods: 5 logged, mean 3.40 (sd 1.02, range 2-5), trend +0.25/day, latest good; levels low 1, moderate 2, good 1, excellent 1. ' +
-        'Activity: 3 sessions, 135 min (cardio 60, strength 45, mindfulness 30); intensity low 30, moderate 60, high 45; active 3 days, streak 2 days. ' +
-        'Top tags: work(2), sleep(1). ' +
-        'Recent notes: "slept badly"; "said \\"hi\\"".',
-      'the exact rendering',
+      // mean 3.4 → mixed; +0.25/day over 5 moods → getting better; sd 1.02 → up and down.
+      'Mood mixed, getting better, up and down (5 logged). ' +
+        // cardio 60 of 135 min = 44 % < 50 % → a mix of the two largest; 135 min → 2.5 hours; no intensity has half.
+        'Mix of cardio and strength, about 2.5 hours this week. ' +
+        'Active some days (3 of 7 days), 2-day streak. ' +
+        // work: 2 moods; sleep: 1 mood + the note "slept badly" → 2 mentions each, ties by name.
+        'Often mentions sleep and work. ' +
+        'Latest note: "slept badly".',
     );
+  });
+
+  test('mood level follows the mean: ≤ 2.5 mostly low, ≥ 3.5 mostly good, else mixed', () => {
+    const level = (scores: number[]) => renderText(snapshot({ ...empty, mood: moods(scores, 0) }));
+    assert.match(level([2, 3]), /^Mood mostly low \(2 logged\)\./, 'mean 2.5 is low; two moods are too few for a direction');
+    assert.match(level([2, 3, 3, 3]), /^Mood mixed, steady \(4 logged\)\./, 'mean 2.75');
+    assert.match(level([4, 3]), /^Mood mostly good \(2 logged\)\./, 'mean 3.5 is good');
+    assert.match(level([5, 5, 5]), /^Mood mostly good, steady \(3 logged\)\./);
+  });
+
+  test('direction needs three scored moods and a slope of at least 0.1 per day either way', () => {
+    const direction = (trend: number, scores = [3, 3, 3]) => renderText(snapshot({ ...empty, mood: moods(scores, trend) }));
+    assert.match(direction(-0.1), /^Mood mixed, getting worse \(/);
+    assert.match(direction(-0.099), /^Mood mixed, steady \(/);
+    assert.match(direction(0.1), /^Mood mixed, getting better \(/);
+    assert.match(direction(0.5, [3, 3]), /^Mood mixed \(2 logged\)/, 'two moods: no direction');
+    assert.match(renderText(snapshot({ ...empty, mood: moods([3, 3, 3], null) })), /^Mood mixed \(3 logged\)/, 'no trend: no direction');
+  });
+
+  test('a swinging mood (sd ≥ 1) is up and down, and never also "steady"', () => {
+    assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], 0) })), /^Mood mixed, up and down \(4 logged\)\./);
+    assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], -0.3) })), /^Mood mixed, getting worse, up and down \(/);
+    assert.match(renderText(snapshot({ ...empty, mood: moods([2, 4, 2, 4], 0) })), /^Mood mixed, up and down \(/, 'sd 1.0 exactly counts');
+    assert.match(renderText(snapshot({ ...empty, mood: moods([2, 4, 3, 3], 0) })), /^Mood mixed, steady \(/, 'sd 0.71');
+  });
+
+  test('moods that all have an unknown level are reported as not rated', () => {
+    const text = renderText(snapshot({ ...empty, event_count: 2, mood: { ...empty.mood, count: 2, latest: 'unknown', distribution: { ...empty.mood.distribution, unknown: 2 } } }));
+    assert.match(text, /^Mood not rated \(2 logged\)\. No activity logged\.$/);
+  });
+
+  test('the main activity holds half the minutes; otherwise the two largest are named', () => {
+    const act = (byType: Partial<Record<string, number>>) => renderText(snapshot({ ...empty, activity: activity(byType, { low: 1 }, 3, 1) }));
+    assert.match(act({ mindfulness: 100, cardio: 100 }), /^No moods logged\. Mostly cardio, about 3.5 hours this week/, 'a tie at 50 %: the first in key order');
+    assert.match(act({ mindfulness: 90, cardio: 100 }), /Mostly cardio, about 3 hours this week/);
+    assert.match(act({ strength: 40, flexibility: 35, cardio: 30 }), /Mix of strength and flexibility, about 2 hours this week/);
+    assert.match(act({ flexibility: 25 }), /Only flexibility, about 30 minutes this week/);
+    assert.match(act({ other: 60 }), /Only other activities, about 60 minutes/);
+  });
+
+  test('amounts: under 90 minutes to the nearest 10 minutes (at least 10), else to the nearest half hour', () => {
+    const amount = (minutes: number) => renderText(snapshot({ ...empty, activity: activity({ cardio: minutes }, {}, 1, 1) }));
+    assert.match(amount(4), /about 10 minutes this week/);
+    assert.match(amount(84), /about 80 minutes/);
+    assert.match(amount(89), /about 90 minutes/);
+    assert.match(amount(90), /about 1.5 hours/);
+    assert.match(amount(12345), /about 206 hours/, 'never grouped by a locale');
+    assert.match(renderText(snapshot({ ...empty, window_days: 3, activity: activity({ cardio: 200 }, {}, 1, 1) })), /about 3.5 hours in 3 days/, 'a window other than a week says its days');
+  });
+
+  test('intensity: the level with half the minutes of known intensity, in words', () => {
+    const intensity = (byIntensity: Partial<Record<string, number>>) => renderText(snapshot({ ...empty, activity: activity({ cardio: 100 }, byIntensity, 3, 1) }));
+    assert.match(intensity({ low: 60, high: 40 }), /this week, mostly gentle sessions\./);
+    assert.match(intensity({ high: 50, moderate: 50 }), /this week, mostly hard sessions\./, 'low first, then high, then moderate at a tie');
+    assert.match(intensity({ moderate: 60, unknown: 900 }), /this week, mostly moderate sessions\./, 'unknown minutes do not count');
+    assert.match(intensity({ low: 40, moderate: 30, high: 30 }), /about 1.5 hours this week\. /, 'no majority: nothing said');
+    assert.match(intensity({ unknown: 100 }), /about 1.5 hours this week\. /);
+  });
+
+  test('consistency: most days from 5 of 7, rarely up to 2 of 7; the streak from 2 days; never more days than the window', () => {
+    const days = (active: number, streak: number) => renderText(snapshot({ ...empty, activity: activity({ cardio: 100 }, {}, active, streak) }));
+    assert.match(days(5, 5), /Active most days \(5 of 7 days\), 5-day streak\./);
+    assert.match(days(8, 8), /Active most days \(7 of 7 days\), 8-day streak\./, 'a 7 × 24 h window touches 8 dates');
+    assert.match(days(3, 0), /Active some days \(3 of 7 days\)\./);
+    assert.match(days(2, 1), /Rarely active \(2 of 7 days\)\./, 'a one-day streak is not mentioned');
+  });
+
+  test('themes: tags and notes mentioned at least twice and by ≥ 20 % of the moods, at most three', () => {
+    const themes = (tags: Mood['top_tags'], notes: string[], scores = [3, 3, 3, 3, 3]) =>
+      renderText(snapshot({ ...empty, mood: moods(scores, 0, tags), recent_notes: notes }));
+    assert.doesNotMatch(themes([{ tag: 'work', count: 1 }], []), /Often mentions/, 'once is not recurring');
+    assert.match(themes([{ tag: 'work', count: 1 }], ['Deadline pressure at work again.']), /Often mentions work\. /, 'the note adds a work mention; stress has only one');
+    assert.match(themes([{ tag: 'family', count: 2 }], ['The kids were sick, long day.']), /Often mentions family\./, 'tags and notes add up');
+    assert.match(
+      themes([{ tag: 'work', count: 4 }, { tag: 'stress', count: 3 }, { tag: 'sleep', count: 2 }, { tag: 'friends', count: 2 }], []),
+      /Often mentions work, stress and friends\./,
+      'three at most, by mentions then name',
+    );
+    assert.doesNotMatch(themes([{ tag: 'work', count: 2 }], [], Array(11).fill(3) as number[]), /Often mentions/, '2 of 11 moods is under 20 %');
+  });
+
+  test('only the newest note is quoted, cut to 80 code points, escaped by JSON', () => {
+    const long = 'x'.repeat(TEXT_NOTE_MAX_CODE_POINTS) + 'tail';
+    assert.match(renderText(snapshot({ recent_notes: [long, 'older'] })), new RegExp(`Latest note: "x{${TEXT_NOTE_MAX_CODE_POINTS}}…"\\.$`));
+    assert.match(renderText(snapshot({ recent_notes: ['said "hi"\nbye'] })), /Latest note: "said \\"hi\\"\\nbye"\.$/);
+    assert.doesNotMatch(renderText(snapshot({ recent_notes: ['newest', 'older'] })), /older/);
   });
 
   test('an empty window says so instead of printing zeros and nulls', () => {
-    assert.equal(
-      renderText(snapshot({ event_count: 0, ...empty })),
-      'Wellbeing context for user u-17, 7 days to 2026-03-04, 0 events. Moods: none logged. Activity: none logged.',
-      'no tags or notes sentence either',
-    );
+    assert.equal(renderText(snapshot({ event_count: 0, ...empty })), 'No moods logged. No activity logged.');
   });
 
-  test('moods that all have an unknown level are reported without a mean', () => {
-    const text = renderText(
-      snapshot({
-        ...empty,
-        event_count: 2,
-        mood: { ...empty.mood, count: 2, latest: 'unknown', distribution: { ...empty.mood.distribution, unknown: 2 } },
-      }),
-    );
-    assert.match(text, /Moods: 2 logged, none with a known level, trend n\/a, latest unknown; levels unknown 2\./, 'unknown moods are visible');
-  });
-
-  test('singular units read naturally and level names lose their underscores', () => {
-    const text = renderText(
-      snapshot({
-        window_days: 1,
-        event_count: 1,
-        mood: { ...empty.mood, count: 1, mean: 1, min: 1, max: 1, stddev: 0, latest: 'very_low', distribution: { ...empty.mood.distribution, very_low: 1 } },
-        activity: { ...empty.activity },
-      }),
-    );
-    assert.ok(text.startsWith('Wellbeing context for user u-17, 1 day to 2026-03-04, 1 event. '), `singular header: ${text}`);
-    assert.match(text, /Moods: 1 logged, mean 1\.00 \(sd 0\.00, range 1-1\), trend n\/a, latest very low; levels very low 1\./, 'one mood');
-    const oneSession = renderText(snapshot({ activity: { ...snapshot().activity, sessions: 1, active_days: 1, streak_days: 1 } }));
-    assert.match(oneSession, /Activity: 1 session, .*active 1 day, streak 1 day\./, 'one session');
-  });
-
-  test('the trend is signed and a negative value that rounds to zero prints as +0.00', () => {
-    const withTrend = (trend: number) => renderText(snapshot({ mood: { ...snapshot().mood, trend_per_day: trend } }));
-    assert.match(withTrend(-0.126), /trend -0\.13\/day/, 'negative slope');
-    assert.match(withTrend(-0.004), /trend \+0\.00\/day/, 'no "-0.00"');
-    assert.match(withTrend(2), /trend \+2\.00\/day/, 'positive slope');
-  });
-
-  test('large numbers are never grouped by a locale', () => {
-    const text = renderText(snapshot({ activity: { ...snapshot().activity, total_minutes: 12345 } }));
-    assert.match(text, / 12345 min /, 'no thousands separator');
-  });
-
-  test('trigger, trace, source and version fields do not change the text', () => {
+  test('only window fields count: user, dates, trigger, trace, source and version do not change the text', () => {
     const other = snapshot({
       snapshot_id: '22222222-2222-5222-8222-222222222222',
+      user_id: 'someone-else',
+      window_start: at('2027-01-01T00:00:00Z'),
+      window_end: at('2027-01-08T00:00:00Z'),
       trigger_event_id: '00000000-0000-4000-8000-000000000099',
       trigger_type: 'ActivityCreated',
       trace_id: null,
@@ -138,17 +213,18 @@ describe('renderText', () => {
       source_offset: 7,
       aggregator_version: '9.9.9',
     });
-    assert.equal(renderText(other), renderText(snapshot()), 'only window fields are rendered');
+    assert.equal(renderText(other), renderText(snapshot()), 'byte-equal for equal windows');
   });
 
-  test('the window end renders as its UTC date', () => {
-    assert.match(renderText(snapshot({ window_end: at('2026-03-04T23:59:59.999Z') })), /to 2026-03-04,/, 'last millisecond of the day');
-    assert.match(renderText(snapshot({ window_end: at('2026-03-05T00:00:00Z') })), /to 2026-03-05,/, 'first millisecond of the next');
+  test('the aspects join to the text', () => {
+    const a = renderAspects(snapshot());
+    assert.equal(renderText(snapshot()), [a.mood, a.activity, a.notes].join(' '));
+    assert.equal(renderAspects(snapshot({ ...empty })).notes, '');
   });
 
-  test('a typical snapshot stays compact', () => {
+  test('a typical snapshot stays short even with maximal notes', () => {
     const long = snapshot({ recent_notes: ['n'.repeat(200), 'o'.repeat(200), 'p'.repeat(200)] });
-    assert.ok(renderText(snapshot()).length < 600, 'short notes: well under 1000 characters');
-    assert.ok(renderText(long).length < 1100, 'three maximal notes: about 1000 characters');
+    assert.ok(renderText(snapshot()).length < 250, `short: ${renderText(snapshot()).length} characters`);
+    assert.ok(renderText(long).length < 300, 'notes are cut in the text (whole in the payload)');
   });
 });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ReplaySubject, Subject, VirtualAction, VirtualTimeScheduler, type Subscription } from 'rxjs';
 import type { AvroSerde } from '../../src/adapters/avro-serde.js';
@@ -7,27 +6,15 @@ import { createVectorizeCodec } from '../../src/adapters/codecs.js';
 import { pointId } from '../../src/contracts/ids.js';
 import type { ContextAggregated, ContextVectorized } from '../../src/contracts/snapshot.js';
 import { AuraError } from '../../src/errors.js';
-import type {
-  Embedder,
-  EmbeddingCache,
-  OutRecord,
-  PartitionBatch,
-  PointPayload,
-  RecordSource,
-  RecordWriter,
-  SearchHit,
-  SourceRecord,
-  TopicPartition,
-  VectorizeCodec,
-  VectorPoint,
-  VectorSink,
-} from '../../src/ports.js';
+import type { OutRecord, PartitionBatch, RecordSource, RecordWriter, SourceRecord, TopicPartition, VectorizeCodec } from '../../src/ports.js';
 import { DLQ_HEADERS } from '../../src/stages/index.js';
 import { generateEvents } from '../../src/workload/index.js';
 import { pointOracle } from '../oracles/point-oracle.js';
 import { vectorizeTopology, type VectorizeEvent, type VectorizeTopologyConfig } from '../../topology/vectorize.js';
 import { decodeSnapshots, type SnapshotRecord } from '../support/snapshots.js';
 import { TopologyDriver, driverConfig } from '../support/topology-driver.js';
+import { HashEmbedder, MemoryEmbeddingCache, hashVector } from '../support/fakes/embedder.js';
+import { MemoryVectorSink } from '../support/fakes/vector-sink.js';
 
 /**
  * The vectorize topology in-process (a "topology driver"), in virtual time: the real
@@ -58,91 +45,6 @@ const CONFIG: VectorizeTopologyConfig = {
 };
 
 // ── Fakes ────────────────────────────────────────────────────────────────────────────────────────
-
-/** Deterministic unit vector of a text (sha256 bytes → floats → L2 normalised). */
-function hashVector(text: string): Float32Array {
-  const h = createHash('sha256').update(text).digest();
-  const v = Float32Array.from({ length: DIM }, (_, i) => h.readInt16BE(i * 2) / 32768 + 1e-3);
-  const norm = Math.hypot(...v);
-  return v.map((x) => x / norm);
-}
-
-class FakeEmbedder implements Embedder {
-  readonly modelId = 'fake-hash';
-  readonly modelVersion = 'v1';
-  readonly dimension = DIM;
-  /** Every text passed to embed, in call order. */
-  readonly texts: string[] = [];
-  calls = 0;
-  async embed(texts: string[]): Promise<Float32Array[]> {
-    this.calls += 1;
-    this.texts.push(...texts);
-    return texts.map(hashVector);
-  }
-  async close(): Promise<void> {}
-}
-
-class MemoryCache implements EmbeddingCache {
-  private readonly map = new Map<string, Float32Array>();
-  hits = 0;
-  misses = 0;
-  getMany(texts: string[]): Array<Float32Array | undefined> {
-    return texts.map((t) => {
-      const v = this.map.get(t);
-      if (v) this.hits += 1;
-      else this.misses += 1;
-      return v;
-    });
-  }
-  async putMany(entries: Array<{ text: string; vector: Float32Array }>): Promise<void> {
-    for (const e of entries) this.map.set(e.text, e.vector);
-  }
-  async close(): Promise<void> {}
-}
-
-/** A vector store in memory; `failures` upserts fail first (STORE_UNAVAILABLE); `hold` blocks upserts until released. */
-class FakeSink implements VectorSink {
-  readonly kind = 'qdrant' as const;
-  readonly location = 'memory://';
-  readonly collection = 'test';
-  readonly points = new Map<string, VectorPoint>();
-  /** Points of each confirmed upsert call. */
-  readonly upserts: VectorPoint[][] = [];
-  attempts = 0;
-  failures = 0;
-  private held: Array<() => void> | null = null;
-
-  hold(): void {
-    this.held ??= [];
-  }
-  release(): void {
-    const waiting = this.held ?? [];
-    this.held = null;
-    for (const w of waiting) w();
-  }
-  async ensureCollection(): Promise<void> {}
-  async upsert(points: VectorPoint[]): Promise<void> {
-    this.attempts += 1;
-    if (this.held) await new Promise<void>((r) => this.held!.push(r));
-    if (this.failures > 0) {
-      this.failures -= 1;
-      throw new AuraError('STORE_UNAVAILABLE', `injected: store down (attempt ${this.attempts})`);
-    }
-    for (const p of points) this.points.set(p.id, p);
-    this.upserts.push(points);
-  }
-  async search(): Promise<SearchHit[]> {
-    return [];
-  }
-  async scroll(): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>> {
-    return [...this.points.values()].map((p) => ({ id: p.id, payload: p.payload, vector: p.vector }));
-  }
-  async count(): Promise<number> {
-    return this.points.size;
-  }
-  async ping(): Promise<void> {}
-  async close(): Promise<void> {}
-}
 
 class CapturingWriter implements RecordWriter {
   readonly records: OutRecord[] = [];
@@ -227,9 +129,9 @@ class FakeSource implements RecordSource {
 
 interface Harness {
   source: FakeSource;
-  embedder: FakeEmbedder;
-  cache: MemoryCache;
-  sink: FakeSink;
+  embedder: HashEmbedder;
+  cache: MemoryEmbeddingCache;
+  sink: MemoryVectorSink;
   writer: CapturingWriter;
   scheduler: VirtualTimeScheduler;
   events: VectorizeEvent[];
@@ -255,9 +157,9 @@ let producedValues: Map<string, Buffer>;
 
 function harness(config: Partial<VectorizeTopologyConfig> = {}): Harness {
   const source = new FakeSource();
-  const embedder = new FakeEmbedder();
-  const cache = new MemoryCache();
-  const sink = new FakeSink();
+  const embedder = new HashEmbedder(DIM);
+  const cache = new MemoryEmbeddingCache();
+  const sink = new MemoryVectorSink();
   const writer = new CapturingWriter();
   const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
   const events: VectorizeEvent[] = [];
@@ -397,7 +299,7 @@ describe('vectorize topology (in-process, virtual time, no broker)', () => {
       assert.equal(got.payload.snapshot_id, want.snapshot.snapshot_id, `point ${id} holds the last snapshot of ${want.snapshot.user_id} on its day`);
       assert.equal(got.payload.text, want.snapshot.text, `point ${id} carries that snapshot's text`);
       assert.equal(got.payload.snapshot_offset, want.offset, `point ${id} names the record it came from`);
-      assert.deepEqual(got.vector, hashVector(want.snapshot.text), `point ${id}'s vector is its text's embedding`);
+      assert.deepEqual(got.vector, hashVector(want.snapshot.text, DIM), `point ${id}'s vector is its text's embedding`);
     }
 
     const outputs = await decodeOutputs(h);

@@ -1,0 +1,84 @@
+import { AuraError } from '../../../src/errors.js';
+import type { PointFilter, SearchHit, VectorPoint, VectorSink } from '../../../src/ports.js';
+import { byId, byScore, lastById, requireDimension, type StoredPoint } from '../../../src/adapters/vector-sink-common.js';
+
+/**
+ * A vector store in memory that keeps the VectorSink contract (test/support/vector-sink-contract.ts
+ * runs against it too), plus levers for topology tests: `failures` upserts fail first
+ * (STORE_UNAVAILABLE), `hold()` blocks upserts until `release()`.
+ */
+export class MemoryVectorSink implements VectorSink {
+  readonly kind = 'qdrant' as const;
+  readonly location = 'memory://';
+  readonly points = new Map<string, VectorPoint>();
+  /** Points of each confirmed upsert call. */
+  readonly upserts: VectorPoint[][] = [];
+  attempts = 0;
+  failures = 0;
+  private dimension: number | undefined;
+  private held: Array<() => void> | null = null;
+
+  constructor(readonly collection = 'test') {}
+
+  hold(): void {
+    this.held ??= [];
+  }
+  release(): void {
+    const waiting = this.held ?? [];
+    this.held = null;
+    for (const w of waiting) w();
+  }
+  async ensureCollection(dimension: number): Promise<void> {
+    requireDimension(dimension);
+    if (this.dimension !== undefined && this.dimension !== dimension) {
+      throw new AuraError('CONFIG', `memory collection "${this.collection}" holds vectors of size ${this.dimension}, but the embedding model produces ${dimension}. Fix: use another collection.`);
+    }
+    this.dimension = dimension;
+  }
+  async upsert(points: VectorPoint[]): Promise<void> {
+    this.attempts += 1;
+    if (this.held) await new Promise<void>((r) => this.held!.push(r));
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new AuraError('STORE_UNAVAILABLE', `injected: store down (attempt ${this.attempts})`);
+    }
+    const unique = lastById(points);
+    for (const p of unique) this.points.set(p.id, structuredClone(p));
+    this.upserts.push(points);
+  }
+  async search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]> {
+    if (options.limit <= 0) return [];
+    return this.matching(options)
+      .map((p) => ({ id: p.id, score: cosine(vector, p.vector), payload: structuredClone(p.payload) }))
+      .sort(byScore)
+      .slice(0, options.limit);
+  }
+  async scroll(options: PointFilter = {}): Promise<StoredPoint[]> {
+    return this.matching(options)
+      .map((p) => ({ id: p.id, payload: structuredClone(p.payload), vector: Float32Array.from(p.vector) }))
+      .sort(byId);
+  }
+  async count(): Promise<number> {
+    return this.points.size;
+  }
+  async ping(): Promise<void> {}
+  async close(): Promise<void> {}
+
+  private matching(filter: PointFilter): VectorPoint[] {
+    return [...this.points.values()].filter(
+      (p) => (filter.userId === undefined || p.payload.user_id === filter.userId) && (filter.sinceMs === undefined || p.payload.window_end >= filter.sinceMs),
+    );
+  }
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(na * nb);
+}

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { AuraError } from '../../src/errors.js';
+import type { VectorSink } from '../../src/ports.js';
+import { DIM, point, unit } from './sink-points.js';
+
+/** A store under test: a fresh, empty collection, and a second instance on the same store. */
+export interface SinkUnderTest {
+  sink: VectorSink;
+  /** Another sink on the same collection (a new process, as the CLI or an oracle opens it). */
+  reopen(): VectorSink;
+  cleanup(): Promise<void>;
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: AuraError['code'], ...patterns: RegExp[]): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof AuraError, `expected an AuraError ${code}, got ${String(err)}`);
+    assert.equal(err.code, code, `wrong code; message: ${err.message}`);
+    for (const p of patterns) assert.match(err.message, p);
+    return true;
+  });
+}
+
+/**
+ * The VectorSink contract (src/ports.ts), run against every implementation: the Qdrant adapter on
+ * the Qdrant double, the LanceDB adapter on a temporary folder, and the memory fake of the
+ * topology tests. Store-specific behaviour (requests sent, SQL, persistence) stays in each
+ * adapter's own test file.
+ */
+export function vectorSinkContract(name: string, open: () => Promise<SinkUnderTest>): void {
+  describe(`VectorSink contract: ${name}`, () => {
+    let t: SinkUnderTest;
+    let sink: VectorSink;
+    beforeEach(async () => {
+      t = await open();
+      sink = t.sink;
+    });
+    afterEach(async () => {
+      await sink.close();
+      await t.cleanup();
+    });
+
+    it('creates the collection once and accepts it again with the same dimension', async () => {
+      await sink.ensureCollection(DIM);
+      await sink.ensureCollection(DIM);
+      assert.equal(await sink.count(), 0);
+      await sink.ping();
+    });
+
+    it('refuses a dimension that is not a positive integer, and a collection of another size, with CONFIG errors naming the fix', async () => {
+      await rejectsWith(sink.ensureCollection(0), 'CONFIG', /positive integer/);
+      await sink.ensureCollection(DIM);
+      const other = t.reopen();
+      try {
+        await rejectsWith(other.ensureCollection(DIM + 4), 'CONFIG', new RegExp(`"${sink.collection}"`), new RegExp(`size ${DIM}`), new RegExp(`produces ${DIM + 4}`), /Fix: /);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('upserts idempotently by id: the same id twice is one point with the later content', async () => {
+      await sink.ensureCollection(DIM);
+      const first = point('u1', '2025-03-01', unit(1, 0, 0, 0), 'first text');
+      const second = point('u1', '2025-03-01', unit(0, 1, 0, 0), 'second text', { mood_mean: 1.5 });
+      assert.equal(first.id, second.id, 'same user and day → same point id');
+      await sink.upsert([first]);
+      await sink.upsert([second]);
+      assert.equal(await sink.count(), 1);
+      const stored = await sink.scroll();
+      assert.deepEqual(stored.map((p) => [p.id, p.payload.text, p.payload.mood_mean, Array.from(p.vector ?? [])]), [[first.id, 'second text', 1.5, [0, 1, 0, 0]]]);
+    });
+
+    it('keeps the last occurrence of an id repeated inside one upsert call', async () => {
+      await sink.ensureCollection(DIM);
+      await sink.upsert([point('u1', '2025-03-01', unit(1, 0, 0, 0), 'old'), point('u2', '2025-03-01', unit(0, 1, 0, 0), 'other'), point('u1', '2025-03-01', unit(1, 1, 0, 0), 'new')]);
+      assert.equal(await sink.count(), 2);
+      assert.deepEqual((await sink.scroll({ userId: 'u1' })).map((p) => p.payload.text), ['new']);
+    });
+
+    it('round-trips every payload field: nulls, nested maps, lists of objects, quotes', async () => {
+      await sink.ensureCollection(DIM);
+      const full = point('u1', '2025-03-01', unit(1, 0, 0, 0));
+      const sparse = point('u2', '2025-03-01', unit(0, 1, 0, 0), 'No moods logged. No activity logged.', {
+        mood_count: 0,
+        mood_mean: null,
+        mood_stddev: null,
+        mood_min: null,
+        mood_max: null,
+        mood_latest: null,
+        mood_level: null,
+        mood_distribution: { very_low: 0, low: 0, moderate: 0, good: 0, excellent: 0, unknown: 0 },
+        main_activity: null,
+        intensity: null,
+        top_tags: [],
+        themes: [],
+        recent_notes: [],
+      });
+      await sink.upsert([full, sparse]);
+      const expected = [full, sparse].sort((a, b) => (a.id < b.id ? -1 : 1));
+      const all = await sink.scroll();
+      assert.deepEqual(all.map((p) => p.id), expected.map((p) => p.id), 'ordered by id');
+      assert.deepEqual(all.map((p) => p.payload), expected.map((p) => p.payload));
+      assert.deepEqual(all.map((p) => Array.from(p.vector ?? [])), expected.map((p) => Array.from(p.vector)));
+    });
+
+    it('searches by cosine similarity, best first, with the payload; optionally within one user', async () => {
+      await sink.ensureCollection(DIM);
+      const a = point('u1', '2025-03-01', unit(1, 0, 0, 0));
+      const b = point('u1', '2025-03-02', unit(1, 1, 0, 0));
+      const c = point('u1', '2025-03-03', unit(0, 0, 0, 1));
+      const other = point('u2', '2025-03-01', unit(1, 0.1, 0, 0));
+      await sink.upsert([c, other, b, a]);
+
+      const hits = await sink.search(unit(1, 0, 0, 0), { userId: 'u1', limit: 10 });
+      assert.deepEqual(hits.map((h) => h.id), [a.id, b.id, c.id]);
+      assert.ok(Math.abs((hits[0]?.score ?? 0) - 1) < 1e-5, `score of the identical vector: ${hits[0]?.score}`);
+      assert.ok(Math.abs((hits[1]?.score ?? 0) - Math.SQRT1_2) < 1e-5, `score at 45°: ${hits[1]?.score}`);
+      assert.ok(Math.abs(hits[2]?.score ?? 1) < 1e-5, `score of an orthogonal vector: ${hits[2]?.score}`);
+      assert.deepEqual(hits[1]?.payload, b.payload);
+
+      assert.deepEqual((await sink.search(unit(1, 0, 0, 0), { limit: 2 })).map((h) => h.id), [a.id, other.id], 'without a user, every user is searched');
+      assert.deepEqual(await sink.search(unit(1, 0, 0, 0), { userId: 'nobody', limit: 5 }), []);
+      assert.deepEqual(await sink.search(unit(1, 0, 0, 0), { limit: 0 }), []);
+    });
+
+    it('filters search and scroll by window end (sinceMs), alone and with a user', async () => {
+      await sink.ensureCollection(DIM);
+      const early = point('u1', '2025-03-01', unit(1, 0, 0, 0));
+      const late = point('u1', '2025-03-05', unit(0.9, 0.1, 0, 0));
+      const otherLate = point('u2', '2025-03-06', unit(1, 0, 0, 0));
+      await sink.upsert([early, late, otherLate]);
+      const since = Date.parse('2025-03-05T00:00:00Z');
+      const byId = (ids: string[]) => [...ids].sort();
+      assert.deepEqual((await sink.search(unit(1, 0, 0, 0), { sinceMs: since, limit: 10 })).map((h) => h.id), [otherLate.id, late.id]);
+      assert.deepEqual((await sink.search(unit(1, 0, 0, 0), { sinceMs: since, userId: 'u1', limit: 10 })).map((h) => h.id), [late.id]);
+      assert.deepEqual((await sink.scroll({ sinceMs: since })).map((p) => p.id), byId([late.id, otherLate.id]));
+      assert.deepEqual((await sink.scroll({ sinceMs: late.payload.window_end, userId: 'u1' })).map((p) => p.id), [late.id], 'the bound is inclusive');
+      assert.deepEqual(await sink.scroll({ sinceMs: Date.parse('2025-04-01T00:00:00Z') }), []);
+    });
+
+    it('lets another instance on the same store read what was written', async () => {
+      await sink.ensureCollection(DIM);
+      const p = point('u1', '2025-03-01', unit(1, 0, 0, 0));
+      await sink.upsert([p]);
+      const reader = t.reopen();
+      try {
+        assert.equal(await reader.count(), 1);
+        assert.deepEqual((await reader.search(unit(1, 0, 0, 0), { limit: 1 })).map((h) => [h.id, h.payload]), [[p.id, p.payload]]);
+      } finally {
+        await reader.close();
+      }
+    });
+  });
+}
