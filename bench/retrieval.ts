@@ -11,13 +11,14 @@
  *    the vectorize stage stores it.
  * 2. Each point is embedded three ways: the old statistics text (bench/lib/legacy-text.ts), the
  *    plain-language text (src/stages/render-text.ts), and the plain-language text as three aspect
- *    vectors (mood; activity; themes and note) scored by their best match.
+ *    vectors (mood; activity; themes) scored by their best match (what Qdrant named vectors or
+ *    separate points per aspect would give).
  * 3. Each query's ground truth is a predicate on the snapshot's statistics (never the text); a
  *    query is scored by precision@10 over all points and by its lift = precision@10 / base rate
  *    (the share of points with the trait).
  *
  * Environment (all optional): EMBEDDING_MODEL_PATH (default .cache/stack/models/all-MiniLM-L6-v2-q,
- * or AURA_STACK_DIR/models/…), EMBEDDING_THREADS (default 2), BENCH_USERS (150),
+ * or AURA_STACK_DIR/models/…), EMBEDDING_THREADS (default 2), BENCH_USERS (100),
  * BENCH_EVENTS_PER_USER (40), BENCH_SEED (retrieval), BENCH_ASPECTS (1; 0 skips the aspect
  * vectors). Writes bench/results/retrieval-<time>.json.
  */
@@ -40,6 +41,7 @@ import {
   MOOD_LOW_MAX,
   MOST_DAYS_SHARE,
   RARELY_SHARE,
+  THEME_LEXICON,
   THEME_MIN_MENTIONS,
   THEME_MIN_MOOD_SHARE,
   TREND_MIN_PER_DAY,
@@ -61,9 +63,16 @@ const intensityShare = (s: ContextAggregated, level: string) => {
   const known = (m['low'] ?? 0) + (m['moderate'] ?? 0) + (m['high'] ?? 0);
   return known > 0 ? (m[level] ?? 0) / known : 0;
 };
-/** Tags only (not the notes): a theme is a tag on ≥ 2 moods and ≥ 20 % of them. */
-const tagTheme = (tag: string): Trait => (s) =>
-  s.mood.top_tags.some((t) => t.tag === tag && t.count >= Math.max(THEME_MIN_MENTIONS, THEME_MIN_MOOD_SHARE * s.mood.count));
+/**
+ * A recurring theme: the moods tagged with it (top_tags) plus the recent notes naming it (the
+ * documented lexicon), at least 2 and at least 20 % of the moods.
+ */
+const theme = (tag: string): Trait => (s) => {
+  const tagged = s.mood.top_tags.find((t) => t.tag === tag)?.count ?? 0;
+  const pattern = THEME_LEXICON[tag];
+  const noted = pattern ? s.recent_notes.filter((n) => pattern.test(n)).length : 0;
+  return tagged + noted >= Math.max(THEME_MIN_MENTIONS, THEME_MIN_MOOD_SHARE * s.mood.count);
+};
 
 /** The queries: what a caller would ask, and the statistics that make a point relevant. */
 const QUERIES: Array<{ aspect: string; query: string; truth: string; trait: Trait }> = [
@@ -77,13 +86,13 @@ const QUERIES: Array<{ aspect: string; query: string; truth: string; trait: Trai
   },
   {
     aspect: 'direction',
-    query: 'mood getting better lately',
+    query: 'mood improving',
     truth: `>= ${MIN_SCORED_MOODS} scored moods, trend >= +${TREND_MIN_PER_DAY}/day`,
     trait: (s) => scored(s) >= MIN_SCORED_MOODS && s.mood.trend_per_day !== null && s.mood.trend_per_day >= TREND_MIN_PER_DAY,
   },
   {
     aspect: 'variability',
-    query: 'mood swings, up and down',
+    query: 'mood swings',
     truth: `>= ${MIN_SCORED_MOODS} scored moods, sd >= ${VARIABLE_SD_MIN}`,
     trait: (s) => scored(s) >= MIN_SCORED_MOODS && (s.mood.stddev ?? 0) >= VARIABLE_SD_MIN,
   },
@@ -107,10 +116,7 @@ const QUERIES: Array<{ aspect: string; query: string; truth: string; trait: Trai
     truth: `active days <= ${(RARELY_SHARE * 7).toFixed(0)} of 7`,
     trait: (s) => s.activity.active_days <= RARELY_SHARE * s.window_days,
   },
-  { aspect: 'theme', query: 'trouble sleeping', truth: 'tag sleep', trait: tagTheme('sleep') },
-  { aspect: 'theme', query: 'busy with work', truth: 'tag work', trait: tagTheme('work') },
-  { aspect: 'theme', query: 'feeling stressed', truth: 'tag stress', trait: tagTheme('stress') },
-  { aspect: 'theme', query: 'time with family', truth: 'tag family', trait: tagTheme('family') },
+  ...['sleep', 'work', 'stress', 'family'].map((t) => ({ aspect: 'theme', query: t, truth: `theme ${t}: tags + notes >= 2 and >= 20% of moods`, trait: theme(t) })),
 ];
 
 /** The seeded workload through the real fold; the last snapshot of each (user, UTC day). */
@@ -159,7 +165,7 @@ function evaluate(scores: number[], relevant: boolean[]): QueryResult {
 async function main(): Promise<void> {
   const startedAt = new Date();
   const load = loadavg();
-  const users = intEnv('BENCH_USERS', 150);
+  const users = intEnv('BENCH_USERS', 100);
   const perUser = intEnv('BENCH_EVENTS_PER_USER', 40);
   const seed = process.env['BENCH_SEED'] || 'retrieval';
   const withAspects = process.env['BENCH_ASPECTS'] !== '0';

@@ -14,7 +14,7 @@ export {
   moodStats,
   recentNotes,
 } from './snapshot-stats.js';
-export { renderAspects, renderText, TEXT_NOTE_MAX_CODE_POINTS } from './render-text.js';
+export { renderAspects, renderText } from './render-text.js';
 export { snapshotFacts } from './snapshot-facts.js';
 export type { SnapshotFacts } from './snapshot-facts.js';
 export type { SnapshotWithoutText } from './render-text.js';

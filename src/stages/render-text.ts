@@ -1,69 +1,71 @@
 import type { ContextAggregated } from '../contracts/snapshot.js';
-import { cutCodePoints } from './snapshot-stats.js';
 import { snapshotFacts, type SnapshotFacts } from './snapshot-facts.js';
 
 /** A snapshot before its text is rendered. */
 export type SnapshotWithoutText = Omit<ContextAggregated, 'text'>;
 
-/** Code points of the newest note the text quotes; the payload keeps the notes whole. */
-export const TEXT_NOTE_MAX_CODE_POINTS = 80;
-
 /**
  * Renders a snapshot as a few short plain-language sentences, for an embedding model (semantic
  * search by questions such as "mood getting worse" or "mostly mindfulness") and for an agent.
  * Every word is chosen from the statistics by the thresholds of `snapshotFacts`
- * (src/stages/snapshot-facts.ts); the exact figures live in the point payload, not here.
+ * (src/stages/snapshot-facts.ts); the exact figures and the notes live in the point payload.
+ *
+ * Why this shape (measured by bench/retrieval.ts): a sentence-embedding model matches words, not
+ * numbers, so each fact is said in the words a question would use; the direction leads its
+ * sentence with one verb ("improving", "declining") because MiniLM places "getting better" and
+ * "getting worse" close together; notes are left out, since a quoted note outweighs the facts
+ * (their themes still count, through the lexicon of snapshotFacts).
  *
  * Contract: a pure function of the window fields only — window_days, mood, activity,
  * recent_notes. User id, dates, trigger, trace and source fields are left out on purpose, so equal
  * windows give byte-equal text whichever event or user produced them (and hit the embedding
- * cache). No clock, no randomness, no locale: numbers are integers or toFixed(1); the quoted note
- * goes through JSON.stringify (quotes and control characters escaped the same way everywhere).
+ * cache). No clock, no randomness, no locale: numbers are integers or toFixed(1).
  *
- * Grammar (optional parts in brackets):
- *   Mood <mostly low|mixed|mostly good>[, getting better|getting worse|steady][, up and down] (<n> logged).
+ * Grammar (optional parts in brackets; <level> = mostly low | mixed | mostly good):
+ *   Mood improving: <level> and getting better[, with mood swings up and down] (<n> logged).
+ *     | Mood declining: <level> and getting worse[, with mood swings up and down] (<n> logged).
+ *     | Mood steady: <level> (<n> logged).
+ *     | Mood swings: <level>, up and down (<n> logged).
+ *     | <Level> mood (<n> logged).
  *     | Mood not rated (<n> logged). | No moods logged.
  *   <Mostly <type>|Mix of <type> and <type>|Only <type>>, about <amount> <this week|in <d> days>[, mostly gentle|moderate|hard sessions].
  *     <Active most days|Active some days|Rarely active> (<a> of <d> days)[, <s>-day streak].
  *     | No activity logged.
  *   [Often mentions <theme>[, <theme>] and <theme>.]
- *   [Latest note: "<newest note, first 80 code points>".]
  */
 export function renderText(snapshot: SnapshotWithoutText): string {
   const { mood, activity, notes } = renderAspects(snapshot);
   return [mood, activity, notes].filter((s) => s !== '').join(' ');
 }
 
-/** The text's sentences by aspect (mood; activity; themes and note, '' when none): `renderText` joins them. */
+/** The text's sentences by aspect (mood; activity; themes, '' when none): `renderText` joins them. */
 export function renderAspects(snapshot: SnapshotWithoutText): { mood: string; activity: string; notes: string } {
   const facts = snapshotFacts(snapshot);
-  const notes: string[] = [];
-  if (facts.themes.length > 0) notes.push(`Often mentions ${list(facts.themes)}.`);
-  const note = snapshot.recent_notes[0];
-  if (note !== undefined) {
-    const cut = cutCodePoints(note, TEXT_NOTE_MAX_CODE_POINTS);
-    notes.push(`Latest note: ${JSON.stringify(cut === note ? note : `${cut}…`)}.`);
-  }
   return {
     mood: moodSentence(snapshot.mood, facts),
     activity: activitySentences(snapshot.activity, snapshot.window_days, facts).join(' '),
-    notes: notes.join(' '),
+    notes: facts.themes.length > 0 ? `Often mentions ${list(facts.themes)}.` : '',
   };
 }
 
 const LEVEL_WORDS = { low: 'mostly low', mixed: 'mixed', good: 'mostly good' } as const;
-const DIRECTION_WORDS = { better: 'getting better', worse: 'getting worse', steady: 'steady' } as const;
+const LEVEL_MOOD = { low: 'Mostly low mood', mixed: 'Mixed mood', good: 'Mostly good mood' } as const;
 const CONSISTENCY_WORDS = { 'most days': 'Active most days', 'some days': 'Active some days', rarely: 'Rarely active' } as const;
 const INTENSITY_WORDS = { gentle: 'mostly gentle sessions', moderate: 'mostly moderate sessions', hard: 'mostly hard sessions', mixed: '' } as const;
 
 function moodSentence(mood: SnapshotWithoutText['mood'], facts: SnapshotFacts): string {
   if (mood.count === 0) return 'No moods logged.';
-  if (facts.moodLevel === null) return `Mood not rated (${mood.count.toFixed(0)} logged).`;
-  const words: string[] = [LEVEL_WORDS[facts.moodLevel]];
-  // "steady" next to "up and down" would contradict it: a flat but swinging mood is only "up and down".
-  if (facts.direction !== null && !(facts.direction === 'steady' && facts.variable)) words.push(DIRECTION_WORDS[facts.direction]);
-  if (facts.variable) words.push('up and down');
-  return `Mood ${words.join(', ')} (${mood.count.toFixed(0)} logged).`;
+  const logged = ` (${mood.count.toFixed(0)} logged).`;
+  if (facts.moodLevel === null) return `Mood not rated${logged}`;
+  const swings = facts.variable ? ', with mood swings up and down' : '';
+  const level = LEVEL_WORDS[facts.moodLevel];
+  if (facts.direction === 'better') return `Mood improving: ${level} and getting better${swings}${logged}`;
+  if (facts.direction === 'worse') return `Mood declining: ${level} and getting worse${swings}${logged}`;
+  // "steady" next to swings would contradict them: a flat but swinging mood is only said to swing,
+  // with "swings" leading as the verbs lead the other directions.
+  if (facts.direction === 'steady' && !facts.variable) return `Mood steady: ${level}${logged}`;
+  if (facts.variable) return `Mood swings: ${level}, up and down${logged}`;
+  return `${LEVEL_MOOD[facts.moodLevel]}${logged}`;
 }
 
 function activitySentences(activity: SnapshotWithoutText['activity'], windowDays: number, facts: SnapshotFacts): string[] {

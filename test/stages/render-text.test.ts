@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TEXT_NOTE_MAX_CODE_POINTS, renderAspects, renderText } from '../../src/stages/render-text.js';
+import { renderAspects, renderText } from '../../src/stages/render-text.js';
 import type { SnapshotWithoutText } from '../../src/stages/render-text.js';
 import { at } from './aggregate-fixtures.js';
 
@@ -100,38 +100,37 @@ describe('renderText', () => {
     assert.equal(
       renderText(snapshot()),
       // mean 3.4 → mixed; +0.25/day over 5 moods → getting better; sd 1.02 → up and down.
-      'Mood mixed, getting better, up and down (5 logged). ' +
+      'Mood improving: mixed and getting better, with mood swings up and down (5 logged). ' +
         // cardio 60 of 135 min = 44 % < 50 % → a mix of the two largest; 135 min → 2.5 hours; no intensity has half.
         'Mix of cardio and strength, about 2.5 hours this week. ' +
         'Active some days (3 of 7 days), 2-day streak. ' +
         // work: 2 moods; sleep: 1 mood + the note "slept badly" → 2 mentions each, ties by name.
-        'Often mentions sleep and work. ' +
-        'Latest note: "slept badly".',
+        'Often mentions sleep and work.',
     );
   });
 
   test('mood level follows the mean: ≤ 2.5 mostly low, ≥ 3.5 mostly good, else mixed', () => {
     const level = (scores: number[]) => renderText(snapshot({ ...empty, mood: moods(scores, 0) }));
-    assert.match(level([2, 3]), /^Mood mostly low \(2 logged\)\./, 'mean 2.5 is low; two moods are too few for a direction');
-    assert.match(level([2, 3, 3, 3]), /^Mood mixed, steady \(4 logged\)\./, 'mean 2.75');
-    assert.match(level([4, 3]), /^Mood mostly good \(2 logged\)\./, 'mean 3.5 is good');
-    assert.match(level([5, 5, 5]), /^Mood mostly good, steady \(3 logged\)\./);
+    assert.match(level([2, 3]), /^Mostly low mood \(2 logged\)\./, 'mean 2.5 is low; two moods are too few for a direction');
+    assert.match(level([2, 3, 3, 3]), /^Mood steady: mixed \(4 logged\)\./, 'mean 2.75');
+    assert.match(level([4, 3]), /^Mostly good mood \(2 logged\)\./, 'mean 3.5 is good');
+    assert.match(level([5, 5, 5]), /^Mood steady: mostly good \(3 logged\)\./);
   });
 
   test('direction needs three scored moods and a slope of at least 0.1 per day either way', () => {
     const direction = (trend: number, scores = [3, 3, 3]) => renderText(snapshot({ ...empty, mood: moods(scores, trend) }));
-    assert.match(direction(-0.1), /^Mood mixed, getting worse \(/);
-    assert.match(direction(-0.099), /^Mood mixed, steady \(/);
-    assert.match(direction(0.1), /^Mood mixed, getting better \(/);
-    assert.match(direction(0.5, [3, 3]), /^Mood mixed \(2 logged\)/, 'two moods: no direction');
-    assert.match(renderText(snapshot({ ...empty, mood: moods([3, 3, 3], null) })), /^Mood mixed \(3 logged\)/, 'no trend: no direction');
+    assert.match(direction(-0.1), /^Mood declining: mixed and getting worse \(/);
+    assert.match(direction(-0.099), /^Mood steady: mixed \(/);
+    assert.match(direction(0.1), /^Mood improving: mixed and getting better \(/);
+    assert.match(direction(0.5, [3, 3]), /^Mixed mood \(2 logged\)/, 'two moods: no direction');
+    assert.match(renderText(snapshot({ ...empty, mood: moods([3, 3, 3], null) })), /^Mixed mood \(3 logged\)/, 'no trend: no direction');
   });
 
   test('a swinging mood (sd ≥ 1) is up and down, and never also "steady"', () => {
-    assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], 0) })), /^Mood mixed, up and down \(4 logged\)\./);
-    assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], -0.3) })), /^Mood mixed, getting worse, up and down \(/);
-    assert.match(renderText(snapshot({ ...empty, mood: moods([2, 4, 2, 4], 0) })), /^Mood mixed, up and down \(/, 'sd 1.0 exactly counts');
-    assert.match(renderText(snapshot({ ...empty, mood: moods([2, 4, 3, 3], 0) })), /^Mood mixed, steady \(/, 'sd 0.71');
+    assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], 0) })), /^Mood swings: mixed, up and down \(4 logged\)\./);
+    assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], -0.3) })), /^Mood declining: mixed and getting worse, with mood swings up and down \(/);
+    assert.match(renderText(snapshot({ ...empty, mood: moods([2, 4, 2, 4], 0) })), /^Mood swings: mixed, up and down \(/, 'sd 1.0 exactly counts');
+    assert.match(renderText(snapshot({ ...empty, mood: moods([2, 4, 3, 3], 0) })), /^Mood steady: mixed \(/, 'sd 0.71');
   });
 
   test('moods that all have an unknown level are reported as not rated', () => {
@@ -179,7 +178,7 @@ describe('renderText', () => {
     const themes = (tags: Mood['top_tags'], notes: string[], scores = [3, 3, 3, 3, 3]) =>
       renderText(snapshot({ ...empty, mood: moods(scores, 0, tags), recent_notes: notes }));
     assert.doesNotMatch(themes([{ tag: 'work', count: 1 }], []), /Often mentions/, 'once is not recurring');
-    assert.match(themes([{ tag: 'work', count: 1 }], ['Deadline pressure at work again.']), /Often mentions work\. /, 'the note adds a work mention; stress has only one');
+    assert.match(themes([{ tag: 'work', count: 1 }], ['Deadline pressure at work again.']), /Often mentions work\.$/, 'the note adds a work mention; stress has only one');
     assert.match(themes([{ tag: 'family', count: 2 }], ['The kids were sick, long day.']), /Often mentions family\./, 'tags and notes add up');
     assert.match(
       themes([{ tag: 'work', count: 4 }, { tag: 'stress', count: 3 }, { tag: 'sleep', count: 2 }, { tag: 'friends', count: 2 }], []),
@@ -189,11 +188,10 @@ describe('renderText', () => {
     assert.doesNotMatch(themes([{ tag: 'work', count: 2 }], [], Array(11).fill(3) as number[]), /Often mentions/, '2 of 11 moods is under 20 %');
   });
 
-  test('only the newest note is quoted, cut to 80 code points, escaped by JSON', () => {
-    const long = 'x'.repeat(TEXT_NOTE_MAX_CODE_POINTS) + 'tail';
-    assert.match(renderText(snapshot({ recent_notes: [long, 'older'] })), new RegExp(`Latest note: "x{${TEXT_NOTE_MAX_CODE_POINTS}}…"\\.$`));
-    assert.match(renderText(snapshot({ recent_notes: ['said "hi"\nbye'] })), /Latest note: "said \\"hi\\"\\nbye"\.$/);
-    assert.doesNotMatch(renderText(snapshot({ recent_notes: ['newest', 'older'] })), /older/);
+  test('notes stay out of the text (they are in the payload); their themes count', () => {
+    const text = renderText(snapshot({ recent_notes: ['Slept badly again', 'slept badly', 'said "hi"'] }));
+    assert.doesNotMatch(text, /Slept|said/);
+    assert.match(text, /Often mentions sleep and work\.$/);
   });
 
   test('an empty window says so instead of printing zeros and nulls', () => {
@@ -222,9 +220,9 @@ describe('renderText', () => {
     assert.equal(renderAspects(snapshot({ ...empty })).notes, '');
   });
 
-  test('a typical snapshot stays short even with maximal notes', () => {
+  test('a full snapshot stays short, whatever its notes', () => {
     const long = snapshot({ recent_notes: ['n'.repeat(200), 'o'.repeat(200), 'p'.repeat(200)] });
     assert.ok(renderText(snapshot()).length < 250, `short: ${renderText(snapshot()).length} characters`);
-    assert.ok(renderText(long).length < 300, 'notes are cut in the text (whole in the payload)');
+    assert.ok(renderText(long).length < 250, 'notes are not quoted');
   });
 });

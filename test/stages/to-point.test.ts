@@ -57,7 +57,7 @@ describe('toPoint', () => {
     assert.deepEqual([q.main_activity, q.intensity], ['mindfulness', 'gentle']);
     // sleep: 2 moods + the note "slept badly"; work: 2 moods; 3 moods → floor 2.
     assert.deepEqual(q.themes, ['sleep', 'work']);
-    assert.match(q.text, /^Mood mostly good, getting worse, up and down \(3 logged\)\. Mostly mindfulness, about 70 minutes this week, mostly gentle sessions\./);
+    assert.match(q.text, /^Mood declining: mostly good and getting worse, with mood swings up and down \(3 logged\)\. Mostly mindfulness, about 70 minutes this week, mostly gentle sessions\./);
     assert.match(q.text, /Often mentions sleep and work\./);
   });
 
