@@ -1,4 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { AuraError } from './errors.js';
+import { findProjectRoot } from './stack/options.js';
+import { MODEL_ID } from './stack/model.js';
 
 /**
  * Configuration: environment variables → Options (raw strings) → WithDefaults → Compiled.
@@ -75,7 +79,12 @@ export const CONFIG_SPECS = {
   windowDays: spec('WINDOW_DAYS', '7', 'Event-time length of the per-user window, days.', int(1, 366)),
   windowMaxEvents: spec('WINDOW_MAX_EVENTS', '512', 'Cap on events kept per user window.', int(1, 100_000)),
   embeddingModel: spec('EMBEDDING_MODEL', 'Xenova/all-MiniLM-L6-v2', 'Model id (hub id when EMBEDDING_MODEL_PATH is unset).', str),
-  embeddingModelPath: spec('EMBEDDING_MODEL_PATH', '', 'Local model folder (offline); `aura-stream stack up` lays one out.', optStr),
+  embeddingModelPath: spec(
+    'EMBEDDING_MODEL_PATH',
+    '',
+    `Local model folder (offline). Default: the local stack's model (<AURA_STACK_DIR or .cache/stack>/models/${MODEL_ID}) when \`aura-stream stack up\` laid it out, else the hub id EMBEDDING_MODEL.`,
+    optStr,
+  ),
   embeddingThreads: spec('EMBEDDING_THREADS', '1', 'ONNX Runtime intra-op threads per process.', int(1, 64)),
   embeddingCacheMaxEntries: spec('EMBEDDING_CACHE_MAX_ENTRIES', '100000', 'Embedding cache bound (entries, oldest evicted first).', int(1, 100_000_000)),
   qdrantUrl: spec('QDRANT_URL', '', 'Qdrant REST URL; unset = embedded LanceDB under STATE_DIR.', optUrl),
@@ -120,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     ...p,
+    embeddingModelPath: p.embeddingModelPath ?? localStackModel(env),
     changelogTopic: p.changelogTopic ?? `${p.applicationId}-user-window-changelog`,
     aggregateGroupId: p.aggregateGroupId ?? `${p.applicationId}-aggregate`,
     vectorizeGroupId: p.vectorizeGroupId ?? `${p.applicationId}-vectorize`,
@@ -127,6 +137,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     aggregatedDlqTopic: `${p.aggregatedTopic}${p.dlqSuffix}`,
     aggregatorVersion: AGGREGATOR_VERSION,
   };
+}
+
+/**
+ * The model folder `aura-stream stack up` lays out, when it exists: the same default as the
+ * brokers and registry of the local stack, so that a command run after `stack up` or the demo
+ * needs no settings. Undefined when there is none (the embedder then names the fix).
+ */
+export function localStackModel(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  let dir: string;
+  try {
+    dir = env['AURA_STACK_DIR'] ? resolve(env['AURA_STACK_DIR']) : join(findProjectRoot(), '.cache', 'stack');
+  } catch {
+    return undefined; // not inside the project (an installed package): no local stack
+  }
+  const model = join(dir, 'models', MODEL_ID);
+  return existsSync(join(model, 'config.json')) ? model : undefined;
 }
 
 /** Rows for the README / `aura-stream config`: variable, default, meaning. */

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config.js';
+import { MODEL_ID } from '../src/stack/model.js';
 import { AuraError } from '../src/errors.js';
 
 describe('loadConfig', () => {
@@ -25,4 +29,19 @@ describe('loadConfig', () => {
     expectError({ QDRANT_URL: 'ftp://x' }, /QDRANT_URL="ftp:\/\/x".*http\(s\) URL/);
     expectError({ RETRY_INITIAL_MS: '5000', RETRY_MAX_MS: '100' }, /RETRY_MAX_MS=100 is below RETRY_INITIAL_MS=5000/);
   });
+
+  it('defaults EMBEDDING_MODEL_PATH to the local stack model when stack up laid it out, else leaves it unset', () => {
+    const stack = mkdtempSync(join(tmpdir(), 'aura-stack-'));
+    try {
+      assert.equal(loadConfig({ AURA_STACK_DIR: stack }).embeddingModelPath, undefined, 'no model folder: the hub id is used');
+      const model = join(stack, 'models', MODEL_ID);
+      mkdirSync(model, { recursive: true });
+      writeFileSync(join(model, 'config.json'), '{}');
+      assert.equal(loadConfig({ AURA_STACK_DIR: stack }).embeddingModelPath, model, 'the stack model by default');
+      assert.equal(loadConfig({ AURA_STACK_DIR: stack, EMBEDDING_MODEL_PATH: '/models/mine' }).embeddingModelPath, '/models/mine', 'an explicit folder wins');
+    } finally {
+      rmSync(stack, { recursive: true, force: true });
+    }
+  });
 });
+

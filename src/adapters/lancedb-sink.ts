@@ -241,7 +241,10 @@ export class LanceDbSink implements VectorSink {
     const db = await this.connect();
     const names = await this.guard('list tables', () => db.tableNames());
     if (!names.includes(this.collection)) {
-      throw new AuraError('CONFIG', `LanceDB table "${this.collection}" does not exist in ${this.location}; ensureCollection creates it on start`);
+      throw new AuraError(
+        'CONFIG',
+        `LanceDB table "${this.collection}" does not exist in ${this.location}. Fix: run the vectorize stage (or \`aura-stream demo\`) on this STATE_DIR first, which creates it, or point STATE_DIR at the folder that holds the index.`,
+      );
     }
     this.table = await this.guard('open table', () => db.openTable(this.collection));
     return this.table;

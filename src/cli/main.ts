@@ -154,22 +154,15 @@ export function buildCli(): Command {
 
   program
     .command('search')
-    .description('Semantic search over the vector store in use (Qdrant when QDRANT_URL is set, else the embedded LanceDB).')
-    .argument('<text>', 'what to look for')
+    .description('Semantic search over the vector store in use (Qdrant when QDRANT_URL is set, else the embedded LanceDB; after `demo`, its latest run).')
+    .argument('<text>', 'what to look for, in plain language (e.g. "mood getting worse")')
     .option('--user <id>', 'only this user')
+    .option('--since <YYYY-MM-DD>', 'only points whose window ends on or after this UTC day')
     .option('--limit <k>', 'results', intArg('--limit', 1), 5)
-    .action(async (text: string, opts: { user?: string; limit: number }) => {
-      const config = loadConfig();
-      const logger = createLogger(config.logLevel);
-      const { createEmbedder, createVectorSink } = await import('./run-vectorize.js');
-      const sink = createVectorSink(config);
-      const embedder = await createEmbedder(config, logger);
-      const [vector] = await embedder.embed([text]);
-      const hits = await sink.search(vector!, { limit: opts.limit, ...(opts.user && { userId: opts.user }) });
-      console.log(`${sink.kind} ${sink.location} collection ${sink.collection}: ${hits.length} result(s)`);
-      for (const h of hits) console.log(`${h.score.toFixed(3)}  ${h.payload.user_id}  ${h.payload.day}  ${h.payload.text}`);
-      await embedder.close();
-      await sink.close();
+    .option('--json', 'one JSON object per line: score, user_id, day, text, payload (with the statistics)', false)
+    .action(async (text: string, opts: { user?: string; since?: string; limit: number; json: boolean }) => {
+      const { runSearch } = await import('./search.js');
+      await runSearch(text, { limit: opts.limit, json: opts.json, ...(opts.user !== undefined && { user: opts.user }), ...(opts.since !== undefined && { since: opts.since }) });
     });
 
   program
@@ -179,7 +172,7 @@ export function buildCli(): Command {
     .option('--events <n>', 'number of records (all classes)', intArg('--events', 1), 2000)
     .option('--seed <seed>', 'seed of the generator', '7')
     .option('--timeout <s>', 'give up after this many seconds', intArg('--timeout', 1), 900)
-    .option('--query <text>', 'sample search', 'stressed at work and sleeping badly, little exercise')
+    .option('--query <text>', 'sample search', 'feeling low and stressed about work')
     .action(async (opts: { users: number; events: number; seed: string; timeout: number; query: string }) => {
       const { runDemo } = await import('./demo.js');
       process.exitCode = await runDemo({ users: opts.users, events: opts.events, seed: opts.seed, timeoutMs: opts.timeout * 1000, query: opts.query });
