@@ -34,12 +34,12 @@ import { createTransformersEmbedder } from '../src/adapters/transformers-embedde
 import { aggregateBatch, renderAspects, type AggregateInput } from '../src/stages/index.js';
 import { generateEvents } from '../src/workload/index.js';
 import {
+  ALMOST_DAILY_SHARE,
   DOMINANT_SHARE,
   INTENSITY_SHARE,
   MIN_SCORED_MOODS,
   MOOD_GOOD_MIN,
   MOOD_LOW_MAX,
-  MOST_DAYS_SHARE,
   RARELY_SHARE,
   THEME_LEXICON,
   THEME_MIN_MENTIONS,
@@ -107,8 +107,8 @@ const QUERIES: Array<{ aspect: string; query: string; truth: string; trait: Trai
   {
     aspect: 'consistency',
     query: 'active almost every day',
-    truth: `active days >= ${(MOST_DAYS_SHARE * 7).toFixed(0)} of 7`,
-    trait: (s) => s.activity.active_days >= MOST_DAYS_SHARE * s.window_days,
+    truth: `active days >= ${(ALMOST_DAILY_SHARE * 7).toFixed(0)} of 7`,
+    trait: (s) => s.activity.active_days >= ALMOST_DAILY_SHARE * s.window_days,
   },
   {
     aspect: 'consistency',

@@ -29,7 +29,7 @@ export type SnapshotWithoutText = Omit<ContextAggregated, 'text'>;
  *     | <Level> mood (<n> logged).
  *     | Mood not rated (<n> logged). | No moods logged.
  *   <Mostly <type>|Mix of <type> and <type>|Only <type>>, about <amount> <this week|in <d> days>[, mostly gentle|moderate|hard sessions].
- *     <Active most days|Active some days|Rarely active> (<a> of <d> days)[, <s>-day streak].
+ *     <Active almost every day|Active some days|Rarely active> (<a> of <d> days)[, <s>-day streak].
  *     | No activity logged.
  *   [Often mentions <theme>[, <theme>] and <theme>.]
  */
@@ -50,7 +50,7 @@ export function renderAspects(snapshot: SnapshotWithoutText): { mood: string; ac
 
 const LEVEL_WORDS = { low: 'mostly low', mixed: 'mixed', good: 'mostly good' } as const;
 const LEVEL_MOOD = { low: 'Mostly low mood', mixed: 'Mixed mood', good: 'Mostly good mood' } as const;
-const CONSISTENCY_WORDS = { 'most days': 'Active most days', 'some days': 'Active some days', rarely: 'Rarely active' } as const;
+const CONSISTENCY_WORDS = { 'almost daily': 'Active almost every day', 'some days': 'Active some days', rarely: 'Rarely active' } as const;
 const INTENSITY_WORDS = { gentle: 'mostly gentle sessions', moderate: 'mostly moderate sessions', hard: 'mostly hard sessions', mixed: '' } as const;
 
 function moodSentence(mood: SnapshotWithoutText['mood'], facts: SnapshotFacts): string {

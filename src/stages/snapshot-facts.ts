@@ -15,7 +15,7 @@ import { ACTIVITY_TYPE_KEYS } from './snapshot-stats.js';
  *   minutes, else the two largest types are named as a mix.
  * - intensity: the intensity with ≥ 50 % of the minutes of known intensity: low → `gentle`,
  *   moderate → `moderate`, high → `hard`; none → `mixed`.
- * - consistency: active days ≥ 5/7 of the window days → `most days`, ≤ 2/7 → `rarely`, else
+ * - consistency: active days ≥ 6/7 of the window days → `almost daily`, ≤ 2/7 → `rarely`, else
  *   `some days`.
  * - themes: per tag, the moods carrying it (top_tags) plus the recent notes that mention it (a
  *   small keyword lexicon for sleep, work, family, stress and friends); a theme recurs when it has
@@ -29,7 +29,7 @@ export const MIN_SCORED_MOODS = 3;
 export const VARIABLE_SD_MIN = 1.0;
 export const DOMINANT_SHARE = 0.5;
 export const INTENSITY_SHARE = 0.5;
-export const MOST_DAYS_SHARE = 5 / 7;
+export const ALMOST_DAILY_SHARE = 6 / 7;
 export const RARELY_SHARE = 2 / 7;
 export const THEME_MIN_MENTIONS = 2;
 export const THEME_MIN_MOOD_SHARE = 0.2;
@@ -38,7 +38,7 @@ export const MAX_THEMES = 3;
 export type MoodLevelWord = 'low' | 'mixed' | 'good';
 export type Direction = 'better' | 'worse' | 'steady';
 export type IntensityWord = 'gentle' | 'moderate' | 'hard' | 'mixed';
-export type Consistency = 'most days' | 'some days' | 'rarely';
+export type Consistency = 'almost daily' | 'some days' | 'rarely';
 
 /** Words for the notes lexicon; a note mentions a theme when one of its words matches. */
 export const THEME_LEXICON: Readonly<Record<string, RegExp>> = {
@@ -93,7 +93,7 @@ export function snapshotFacts(input: { mood: MoodStats; activity: ActivityStats;
 
   const days = Math.max(1, input.window_days);
   const consistency: Consistency | null =
-    activity.sessions === 0 ? null : activity.active_days >= MOST_DAYS_SHARE * days ? 'most days' : activity.active_days <= RARELY_SHARE * days ? 'rarely' : 'some days';
+    activity.sessions === 0 ? null : activity.active_days >= ALMOST_DAILY_SHARE * days ? 'almost daily' : activity.active_days <= RARELY_SHARE * days ? 'rarely' : 'some days';
 
   return { scoredMoods, moodLevel, direction, variable, activityTypes, dominantShare, dominantActivity, intensity, consistency, themes: themes(mood, input.recent_notes) };
 }
