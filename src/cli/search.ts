@@ -64,7 +64,8 @@ export async function runSearch(text: string, options: SearchOptions, print: (li
   try {
     // Fail on a missing index before the model is loaded (seconds), with the fix in the message.
     await sink.count();
-    const embedder = await createEmbedder(config, createLogger(config.logLevel));
+    // Only warnings on stderr unless LOG_LEVEL asks for more: the results are the output.
+    const embedder = await createEmbedder(config, createLogger(process.env['LOG_LEVEL'] ? config.logLevel : 'warn'));
     try {
       const [vector] = await embedder.embed([text]);
       const hits = await sink.search(vector!, { limit: options.limit, ...(options.user !== undefined && { userId: options.user }), ...(sinceMs !== undefined && { sinceMs }) });
