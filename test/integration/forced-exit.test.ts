@@ -140,7 +140,7 @@ describe('a forced exit really exits: shutdown timeout, second signal, fatal sta
     await producer.connect();
     await producer.send({ topic: names.changelogTopic, messages: [{ key: 'user-0001', value: 'this is not a window', partition: 0 }] });
     await producer.disconnect();
-    const events = [...generateEvents({ seed: 'fatal', users: 2, events: 20, startMs: Date.now() - DAY, poisonFraction: 0, lateFraction: 0, duplicateFraction: 0 })];
+    const events = [...generateEvents({ seed: 'fatal', users: 2, events: 20, startMs: Date.now() - DAY, spanDays: 0.5, poisonFraction: 0, lateFraction: 0, duplicateFraction: 0 })];
     await produceGenerated(kafka, testSerde(), names.inputTopic, events);
     const exit = await exitWithin(spawnStage(env, 'aggregate', names), 'after the fatal error', 120_000);
     const log = readLogLines(logFileOf(names, 'aggregate'));
@@ -158,7 +158,7 @@ describe('a forced exit really exits: shutdown timeout, second signal, fatal sta
     assert.ok(double.collections.delete(collection), 'the collection existed and is gone now');
     // Snapshots for it to upsert, written as the aggregate stage writes them.
     const codec = await stageCodec(testSerde(), names);
-    const events = [...generateEvents({ seed: 'fatal-v', users: 2, events: 6, startMs: Date.now() - DAY, poisonFraction: 0, lateFraction: 0, duplicateFraction: 0 })];
+    const events = [...generateEvents({ seed: 'fatal-v', users: 2, events: 6, startMs: Date.now() - DAY, spanDays: 0.5, poisonFraction: 0, lateFraction: 0, duplicateFraction: 0 })];
     const fold = aggregateBatch(
       events.map((r, i) => ({ position: { topic: names.inputTopic, partition: 0, offset: String(i), timestamp: r.timestampMs }, key: r.key, event: r.event! })),
       () => undefined,
