@@ -61,8 +61,9 @@ type Decoded = DecodedOf<UserEvent>;
  *     → chunk                       runs of maxRecordsPerTransaction records
  *     → decode + validate           Avro via the registry; poison → DLQ record
  *     → rollWindow(store)           pure fold over the partition's windows (late / duplicate / accepted)
- *     → toRecords                   snapshots → output, final window per user → changelog[partition]
- *     → produce                     one transaction: records + consumed offset
+ *     → toRecords                   snapshots → output, final window per user → changelog[partition];
+ *                                   an event whose snapshot or window can never fit its topic → DLQ (RECORD_TOO_LARGE)
+ *     → produce                     one transaction: records (cut into requests by bytes) + consumed offset
  *     → store.apply                 LMDB states + changelog checkpoint, after the commit
  */
 export function aggregateTopology(ports: AggregatePorts, config: AggregateTopologyConfig): Observable<AggregateEvent> {
