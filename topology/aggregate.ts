@@ -103,6 +103,8 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
             const changelog = written.find((w) => w.topic === config.changelogTopic && w.partition === partition);
             if (changelog) ports.store.apply(partition, fold.states, (BigInt(changelog.lastOffset) + 1n).toString());
             batch.resolve(last.offset);
+            // A fetched batch of heavy users takes many chunks: keep the group membership alive between them.
+            await batch.heartbeat().catch(() => undefined);
             const committedAt = now();
             return committedEvent(partition, nextOffset, chunk, decoded, fold, (committedAt - started) / 1000, committedAt, batch.highWatermark);
           }),
