@@ -38,7 +38,8 @@ function pickNote(rng: Prng, persona: Persona, sentences: readonly string[], not
     // Sentences run together and cut to exactly noteLength characters (all ASCII).
     let note = rng.pick(sentences);
     while (note.length < noteLength) note += ` ${rng.pick(sentences)}`;
-    return note.slice(0, noteLength);
+    // No whitespace at either end: a snapshot trims a note, and it must keep all noteLength characters.
+    return `${note.slice(0, noteLength - 1).trimEnd()}.`.padEnd(noteLength, '.');
   }
   if (rng.chance(persona.noteChance)) {
     if (!rng.chance(0.05)) return rng.pick(sentences);
