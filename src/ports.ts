@@ -83,6 +83,13 @@ export interface BatchWriter {
    * exactly-once mode. Returns the offsets the records got, in the order given.
    */
   write(input: TopicPartition & { nextOffset: string }, records: OutRecord[]): Promise<WrittenOffsets>;
+  /**
+   * Why `record` can never be written (alone in its batch it still exceeds its topic's
+   * `max.message.bytes`, after compression where the topic's records are compressed), or undefined
+   * when it fits. The stage dead-letters the input behind such a record (RECORD_TOO_LARGE) instead
+   * of failing the write. Absent = no limit known.
+   */
+  oversize?(record: OutRecord): string | undefined;
   close(): Promise<void>;
 }
 

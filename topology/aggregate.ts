@@ -2,7 +2,7 @@ import { Observable, catchError, concatMap, defer, from, map, mergeMap, of, tap 
 import type { UserEvent } from '../src/contracts/events.js';
 import { AuraError, classify, type ErrorCode } from '../src/errors.js';
 import type { AggregateCodec, BatchWriter, ChangelogReader, OutRecord, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
-import { PartitionGate, aggregateBatch, decodeOrPoison, toDeadLetter, type Decoded as DecodedOf, validateEvent, type AggregateInput, type RestoreReport } from '../src/stages/index.js';
+import { PartitionGate, aggregateBatch, decodeOrPoison, foldWithinLimits, toDeadLetter, type Decoded as DecodedOf, validateEvent, type AggregateInput, type RestoreReport } from '../src/stages/index.js';
 import { batches$, chunksOf, type BatchEnvelope } from './sources.js';
 
 export const AGGREGATE_STAGE = 'aggregate';
@@ -61,8 +61,9 @@ type Decoded = DecodedOf<UserEvent>;
  *     → chunk                       runs of maxRecordsPerTransaction records
  *     → decode + validate           Avro via the registry; poison → DLQ record
  *     → rollWindow(store)           pure fold over the partition's windows (late / duplicate / accepted)
- *     → toRecords                   snapshots → output, final window per user → changelog[partition]
- *     → produce                     one transaction: records + consumed offset
+ *     → toRecords                   snapshots → output, final window per user → changelog[partition];
+ *                                   an event whose snapshot or window can never fit its topic → DLQ (RECORD_TOO_LARGE)
+ *     → produce                     one transaction: records (cut into requests by bytes) + consumed offset
  *     → store.apply                 LMDB states + changelog checkpoint, after the commit
  */
 export function aggregateTopology(ports: AggregatePorts, config: AggregateTopologyConfig): Observable<AggregateEvent> {
@@ -102,6 +103,8 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
             const changelog = written.find((w) => w.topic === config.changelogTopic && w.partition === partition);
             if (changelog) ports.store.apply(partition, fold.states, (BigInt(changelog.lastOffset) + 1n).toString());
             batch.resolve(last.offset);
+            // A fetched batch of heavy users takes many chunks: keep the group membership alive between them.
+            await batch.heartbeat().catch(() => undefined);
             const committedAt = now();
             return committedEvent(partition, nextOffset, chunk, decoded, fold, (committedAt - started) / 1000, committedAt, batch.highWatermark);
           }),
@@ -142,19 +145,22 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
         ? [{ position: { topic: d.record.topic, partition: d.record.partition, offset: d.record.offset, timestamp: Number(d.record.timestamp) }, key: d.record.key?.toString('utf8') ?? null, event: d.value }]
         : [],
     );
-    const fold = aggregateBatch(inputs, (userId) => ports.store.get(userId), snapshotConfig);
-    const records: OutRecord[] = [];
-    for (const { snapshot } of fold.snapshots) {
-      const headers: Record<string, string> = {};
-      if (snapshot.trace_id) headers['trace_id'] = snapshot.trace_id;
-      records.push({ topic: config.outputTopic, key: snapshot.user_id, value: ports.codec.encodeSnapshot(snapshot), headers });
-    }
     const partition = decoded[0]!.record.partition;
-    for (const [userId, window] of fold.states) {
-      records.push({ topic: config.changelogTopic, key: userId, value: ports.codec.encodeWindow(window), partition });
-    }
-    for (const d of decoded) if ('poison' in d) records.push(toDeadLetter(d.record, d.poison, AGGREGATE_STAGE, config.dlqTopic));
-    return { decoded, fold, records };
+    const fitted = foldWithinLimits(
+      inputs,
+      (kept) => aggregateBatch(kept, (userId) => ports.store.get(userId), snapshotConfig),
+      {
+        snapshot: (snapshot) => ({ topic: config.outputTopic, key: snapshot.user_id, value: ports.codec.encodeSnapshot(snapshot), headers: snapshot.trace_id ? { trace_id: snapshot.trace_id } : ({} as Record<string, string>) }),
+        window: (userId, window) => ({ topic: config.changelogTopic, key: userId, value: ports.codec.encodeWindow(window), partition }),
+      },
+      (record) => ports.writer.oversize?.(record),
+    );
+    // An input whose outputs can never fit the broker's limits is dead-lettered like poison.
+    const tooLarge = new Map(fitted.tooLarge.map((t) => [t.position.offset, t.error]));
+    const final: Decoded[] = tooLarge.size === 0 ? decoded : decoded.map((d) => (tooLarge.has(d.record.offset) ? { record: d.record, poison: tooLarge.get(d.record.offset)! } : d));
+    const records: OutRecord[] = [...fitted.snapshotRecords, ...fitted.changelogRecords];
+    for (const d of final) if ('poison' in d) records.push(toDeadLetter(d.record, d.poison, AGGREGATE_STAGE, config.dlqTopic));
+    return { decoded: final, fold: fitted.fold, records };
   }
 
   function committedEvent(

@@ -8,9 +8,9 @@ import { CONTEXT_AGGREGATED, CONTEXT_VECTORIZED } from '../adapters/codecs.js';
 import { createKafka } from '../adapters/kafka/client.js';
 import { EVENT_FULL_NAMES } from '../contracts/events.js';
 import { formatStackInfo, stackDown, stackStatus, stackUp } from '../stack/index.js';
-import { formatSummary } from '../workload/index.js';
+import { PROFILES, formatSummary, type Profile } from '../workload/index.js';
 import { describeTopology } from '../../topology/describe.js';
-import { prepareTopics, startAggregate } from './run-aggregate.js';
+import { prepareInputTopic, prepareTopics, startAggregate } from './run-aggregate.js';
 import { produceWorkload } from '../workload/index.js';
 import { brokerCheck, cachedCheck, supervise, trackState, type StageHandle } from './stage-runtime.js';
 
@@ -20,6 +20,10 @@ function intArg(name: string, min = 0) {
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
     return n;
   };
+}
+function profileArg(raw: string): Profile {
+  if (!(PROFILES as readonly string[]).includes(raw)) throw new InvalidArgumentError(`must be one of ${PROFILES.join(' | ')}`);
+  return raw as Profile;
 }
 function fractionArg(raw: string): number {
   const n = Number(raw);
@@ -36,7 +40,8 @@ export function subjectPlan(config: Config): Array<{ subject: string; fullName: 
   ];
 }
 
-async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<number> {
+/** Runs the stages until they stop, then ends the process with their status (never returns). */
+async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<never> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const metrics = createMetrics();
@@ -50,7 +55,17 @@ async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<numb
     stages.push(await startVectorize({ kafka, serde, config, logger, metrics }));
   }
   for (const s of stages) trackState(s, metrics);
-  return supervise({ config, logger, metrics, stages, checks: { kafka: brokerCheck(kafka), schemaRegistry: cachedCheck(() => serde.client.getAllSubjects()) } });
+  const code = await supervise({
+    config,
+    logger,
+    metrics,
+    stages,
+    checks: { kafka: brokerCheck(kafka), schemaRegistry: cachedCheck(() => serde.client.getAllSubjects()) },
+    exit: (c) => process.exit(c),
+  });
+  // Stopped (cleanly or failed): exit now rather than wait for whatever a client library keeps
+  // open (a failed stage's consumer may never let go), so a failure always ends the process.
+  process.exit(code);
 }
 
 export function buildCli(): Command {
@@ -113,7 +128,15 @@ export function buildCli(): Command {
     .argument('<stage>', 'aggregate | vectorize | all')
     .action(async (stage: string) => {
       if (!['aggregate', 'vectorize', 'all'].includes(stage)) throw new AuraError('CONFIG', `unknown stage "${stage}": expected aggregate | vectorize | all`);
-      process.exitCode = await runStages(stage as 'aggregate' | 'vectorize' | 'all');
+      try {
+        await runStages(stage as 'aggregate' | 'vectorize' | 'all');
+      } catch (err) {
+        // A start-up failure (topics, registry, model, ...): clients already connected must not
+        // keep the process alive, so exit here with the same message and status as main().
+        const e = classify(err);
+        console.error(`aura-stream: ${e.code}: ${e.message}`);
+        process.exit(e.code === 'CONFIG' ? 2 : 1);
+      }
     });
 
   program
@@ -127,11 +150,13 @@ export function buildCli(): Command {
     .option('--duplicate <fraction>', 'share of duplicate records', fractionArg, 0.02)
     .option('--poison <fraction>', 'share of poison records', fractionArg, 0.01)
     .option('--start <iso>', 'event time of the first event (default: 10 days ago)')
-    .action(async (opts: { users: number; events: number; rate: number; seed: string; late: number; duplicate: number; poison: number; start?: string }) => {
+    .option('--profile <name>', 'realistic | heavy (every user at the window cap, 200-character notes, events within 2 days)', profileArg, 'realistic')
+    .action(async (opts: { users: number; events: number; rate: number; seed: string; late: number; duplicate: number; poison: number; start?: string; profile: Profile }) => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
       const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.applicationId}-produce`, logger });
-      await prepareTopics(kafka, config);
+      // Only the topic it writes: the stages' other topics (changelog, outputs) are theirs to check.
+      await prepareInputTopic(kafka, config);
       const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl));
       const startMs = opts.start ? Date.parse(opts.start) : Date.now() - 10 * 86_400_000;
       if (!Number.isFinite(startMs)) throw new AuraError('CONFIG', `--start ${opts.start} is not an ISO date`);
@@ -147,6 +172,7 @@ export function buildCli(): Command {
         poisonFraction: opts.poison,
         windowDays: config.windowDays,
         maxEvents: config.windowMaxEvents,
+        profile: opts.profile,
       });
       console.log(`sent to ${config.inputTopic}:`);
       console.log(formatSummary(summary));

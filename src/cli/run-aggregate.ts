@@ -10,6 +10,7 @@ import { createAggregateCodec } from '../adapters/codecs.js';
 import { AtLeastOnceBatchWriter, TransactionalBatchWriter } from '../adapters/kafka/batch-writer.js';
 import { KafkaChangelogReader } from '../adapters/kafka/changelog-reader.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
+import { ProduceLimits, readMaxMessageBytes } from '../adapters/kafka/produce-limits.js';
 import { ensureTopics } from '../adapters/kafka/topics.js';
 import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
 import { AGGREGATE_STAGE, aggregateTopology, type AggregateEvent } from '../../topology/aggregate.js';
@@ -38,6 +39,35 @@ export async function prepareTopics(kafka: Kafka, config: Config): Promise<void>
   }
 }
 
+/** The input topic alone, created when missing (what `produce` needs; it writes nothing else). */
+export async function prepareInputTopic(kafka: Kafka, config: Config): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [{ topic: config.inputTopic, partitions: config.topicPartitions }], { create: config.createTopics, replicationFactor: config.topicReplicationFactor });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The broker limits of the aggregate stage's output, changelog and DLQ topics, read once at start. */
+async function produceLimits(kafka: Kafka, config: Config): Promise<ProduceLimits> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return new ProduceLimits({
+      maxMessageBytes: await readMaxMessageBytes(admin, [config.aggregatedTopic, config.changelogTopic, config.inputDlqTopic]),
+      maxRequestBytes: config.produceRequestMaxBytes,
+      compressed: new Set(config.changelogCompression === 'gzip' ? [config.changelogTopic] : []),
+      deadLetterTopics: new Set([config.inputDlqTopic]),
+    });
+  } catch (err) {
+    throw classify(err);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Composes the aggregate stage from its adapters and starts it. */
 export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; config: Config; logger: Logger; metrics: Metrics }): Promise<StageHandle> {
   const { kafka, serde, config, metrics } = deps;
@@ -48,9 +78,10 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
   const store = new LmdbWindowStore(stateDir);
   const source = new KafkaGroupSource(kafka, { groupId: config.aggregateGroupId, topic: config.inputTopic, partitionsConsumedConcurrently: 3, logger });
   const exactlyOnce = config.processingGuarantee === 'exactly_once';
+  const limits = await produceLimits(kafka, config);
   const writer = exactlyOnce
-    ? new TransactionalBatchWriter(kafka, { applicationId: config.applicationId, groupId: config.aggregateGroupId, logger })
-    : new AtLeastOnceBatchWriter(kafka, source);
+    ? new TransactionalBatchWriter(kafka, { applicationId: config.applicationId, groupId: config.aggregateGroupId, logger, limits })
+    : new AtLeastOnceBatchWriter(kafka, source, limits);
   const changelog = new KafkaChangelogReader(kafka, { topic: config.changelogTopic, applicationId: config.applicationId, logger });
   logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');
 

@@ -61,7 +61,8 @@ export function brokerCheck(kafka: Kafka): () => Promise<string> {
 /**
  * Runs stages until SIGTERM/SIGINT or a fatal error: serves /metrics, /healthz, /readyz; on a signal
  * moves every stage to draining, stops fetching, lets in-flight work finish or abandons it
- * uncommitted, closes clients, and resolves with the exit code (0 clean, 1 failed or forced).
+ * uncommitted, closes clients, and resolves with the exit code (0 clean, 1 failed or forced after
+ * SHUTDOWN_TIMEOUT_MS, 130/143 on a second SIGINT/SIGTERM while draining).
  */
 export async function supervise(options: {
   config: Config;
@@ -70,6 +71,12 @@ export async function supervise(options: {
   stages: StageHandle[];
   checks: Record<string, () => Promise<string>>;
   signal?: AbortSignal;
+  /**
+   * Ends the process at once with a status (the `run` command passes `process.exit`): used when
+   * SHUTDOWN_TIMEOUT_MS runs out and on a second SIGTERM/SIGINT, where waiting any longer is the
+   * fault. Without it (in-process callers) a forced shutdown only resolves with 1.
+   */
+  exit?: (code: number) => void;
 }): Promise<number> {
   const { config, logger, metrics, stages } = options;
   const http =
@@ -98,6 +105,7 @@ export async function supervise(options: {
       const forced = setTimeout(() => {
         logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting without waiting further');
         resolve(1);
+        options.exit?.(1);
       }, config.shutdownTimeoutMs);
       forced.unref();
       for (const s of stages) {
@@ -117,7 +125,14 @@ export async function supervise(options: {
       logger.info({ states: stages.map((s) => `${s.name}:${s.lifecycle.state}`) }, 'stopped');
       resolve(failure ? 1 : 0);
     };
-    const onSignal = (sig: NodeJS.Signals) => void finish(sig);
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (!finishing) return void finish(sig);
+      // A second signal while draining: the operator wants out now (status 128 + signal number).
+      const code = 128 + (sig === 'SIGINT' ? 2 : 15);
+      logger.warn({ signal: sig, code }, 'second signal while draining; exiting at once');
+      resolve(code);
+      options.exit?.(code);
+    };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     options.signal?.addEventListener('abort', () => void finish('abort'));

@@ -10,6 +10,19 @@ export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
 /** Range of `duration_minutes`: a session lasts at most one day. */
 export const MAX_DURATION_MINUTES = 1440;
 
+/**
+ * Bounds on string fields, in characters (Unicode code points); beyond them a record is
+ * dead-lettered as FIELD_TOO_LONG, never cut. They keep one event's share of a window (and so of a
+ * changelog record, at most WINDOW_MAX_EVENTS events) small: a snapshot keeps only the first
+ * NOTE_MAX_CODE_POINTS (200) characters of a note anyway.
+ */
+export const NOTE_MAX_LENGTH = 1000;
+export const TAG_MAX_LENGTH = 64;
+/** Tags per MoodCreated. */
+export const TAGS_MAX_COUNT = 32;
+/** user_id, mood_id, activity_id, trace_id, source. */
+export const ID_MAX_LENGTH = 128;
+
 const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -26,6 +39,8 @@ const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * - event_id must be UUID-shaped (8-4-4-4-12 hex, any case, any version). Dedupe compares the
  *   string as sent; a redelivery carries the same bytes.
  * - Non-finite or non-integer numbers are OUT_OF_RANGE; a value of the wrong type INVALID_FIELD.
+ * - Strings longer than their bound (NOTE_MAX_LENGTH, TAG_MAX_LENGTH, TAGS_MAX_COUNT, ID_MAX_LENGTH)
+ *   are FIELD_TOO_LONG: dead-lettered whole, not cut, so what the stage keeps is what was sent.
  * - FUTURE_TIMESTAMP needs a reference: with a negative or non-finite Kafka timestamp (no
  *   timestamp; not produced by Kafka 4.x) that check is skipped; the other checks still apply.
  */
@@ -41,6 +56,7 @@ export function validateEvent(event: UserEvent, key: string | null, kafkaTimesta
     fail('MISSING_USER_ID', 'user_id', userId, 'must be a non-blank string');
   }
   if (typeof userId !== 'string') fail('INVALID_FIELD', 'user_id', userId, 'must be a string');
+  maxLength('user_id', userId, ID_MAX_LENGTH);
 
   if (key === null || key === '') {
     fail('KEY_MISMATCH', 'key', key, `record key is missing; it must equal the body's user_id ${show(userId)}`);
@@ -59,20 +75,22 @@ export function validateEvent(event: UserEvent, key: string | null, kafkaTimesta
     fail('FUTURE_TIMESTAMP', 'occurred_at', occurredAt, `must not be more than 24 h after the record timestamp ${isoOrRaw(kafkaTimestampMs)}`, isoOrRaw(occurredAt));
   }
 
-  optionalString('trace_id', body.trace_id);
-  optionalString('source', body.source);
+  optionalString('trace_id', body.trace_id, ID_MAX_LENGTH);
+  optionalString('source', body.source, ID_MAX_LENGTH);
 
   if (body.type === 'MoodCreated') {
-    requiredString('mood_id', body.mood_id);
+    requiredString('mood_id', body.mood_id, ID_MAX_LENGTH);
     oneOf('level', body.level, [...MOOD_LEVELS, 'unknown']);
     integerMs('recorded_at', body.recorded_at);
-    optionalString('note', body.note);
+    optionalString('note', body.note, NOTE_MAX_LENGTH);
     if (!Array.isArray(body.tags)) fail('INVALID_FIELD', 'tags', body.tags, 'must be an array of strings');
+    if (body.tags.length > TAGS_MAX_COUNT) fail('FIELD_TOO_LONG', 'tags', `[${body.tags.length} tags]`, `must hold at most ${TAGS_MAX_COUNT} tags`, `[${body.tags.length} tags]`);
     body.tags.forEach((tag: unknown, i: number) => {
       if (typeof tag !== 'string') fail('INVALID_FIELD', `tags[${i}]`, tag, 'must be a string');
+      maxLength(`tags[${i}]`, tag, TAG_MAX_LENGTH);
     });
   } else {
-    requiredString('activity_id', body.activity_id);
+    requiredString('activity_id', body.activity_id, ID_MAX_LENGTH);
     oneOf('activity_type', body.activity_type, [...ACTIVITY_TYPES, 'other']);
     oneOf('intensity', body.intensity, [...INTENSITIES, 'unknown']);
     const minutes = body.duration_minutes;
@@ -81,7 +99,7 @@ export function validateEvent(event: UserEvent, key: string | null, kafkaTimesta
       fail('OUT_OF_RANGE', 'duration_minutes', minutes, `must be an integer from 0 to ${MAX_DURATION_MINUTES}`);
     }
     integerMs('session_date', body.session_date);
-    optionalString('notes', body.notes);
+    optionalString('notes', body.notes, NOTE_MAX_LENGTH);
   }
 }
 
@@ -96,12 +114,24 @@ function integerMs(field: string, value: unknown): number {
   return value;
 }
 
-function requiredString(field: string, value: unknown): void {
+function requiredString(field: string, value: unknown, max: number): void {
   if (typeof value !== 'string' || value.trim() === '') fail('INVALID_FIELD', field, value, 'must be a non-blank string');
+  maxLength(field, value, max);
 }
 
-function optionalString(field: string, value: unknown): void {
+function optionalString(field: string, value: unknown, max: number): void {
   if (value !== null && typeof value !== 'string') fail('INVALID_FIELD', field, value, 'must be a string or null');
+  if (typeof value === 'string') maxLength(field, value, max);
+}
+
+/** FIELD_TOO_LONG beyond `max` code points (counted only when the UTF-16 length leaves a doubt). */
+function maxLength(field: string, value: string, max: number): void {
+  if (value.length <= max) return;
+  let codePoints = 0;
+  if (value.length <= 2 * max) for (const _ of value) codePoints++;
+  if (value.length > 2 * max || codePoints > max) {
+    fail('FIELD_TOO_LONG', field, value, `must be at most ${max} characters (got ${value.length > 2 * max ? `more than ${2 * max}` : codePoints})`, `${show(value.slice(0, 40))}`);
+  }
 }
 
 function oneOf(field: string, value: unknown, allowed: readonly string[]): void {

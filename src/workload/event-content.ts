@@ -33,7 +33,14 @@ const ACTIVITY_NOTES = [
   'Gym was crowded, cut it short.',
 ];
 
-function pickNote(rng: Prng, persona: Persona, sentences: readonly string[]): string | null {
+function pickNote(rng: Prng, persona: Persona, sentences: readonly string[], noteLength: number | undefined): string | null {
+  if (noteLength !== undefined) {
+    // Sentences run together and cut to exactly noteLength characters (all ASCII).
+    let note = rng.pick(sentences);
+    while (note.length < noteLength) note += ` ${rng.pick(sentences)}`;
+    // No whitespace at either end: a snapshot trims a note, and it must keep all noteLength characters.
+    return `${note.slice(0, noteLength - 1).trimEnd()}.`.padEnd(noteLength, '.');
+  }
   if (rng.chance(persona.noteChance)) {
     if (!rng.chance(0.05)) return rng.pick(sentences);
     // A rambling note past the 200 characters a snapshot keeps.
@@ -86,6 +93,8 @@ function intensity(rng: Prng, persona: Persona, type: ActivityType): Intensity {
 export interface EventContext {
   seedKey: string;
   startMs: number;
+  /** Every note exactly this long (the heavy profile); unset = the persona's habits. */
+  noteLength?: number;
 }
 
 function generatorId(ctx: EventContext, kind: string, index: number): string {
@@ -117,7 +126,7 @@ export function makeEvent(
       mood_id: generatorId(ctx, 'mood', index),
       level: moodLevel(rng, persona, occurredAt, ctx.startMs),
       recorded_at: occurredAt,
-      note: pickNote(rng, persona, MOOD_NOTES),
+      note: pickNote(rng, persona, MOOD_NOTES, ctx.noteLength),
       tags: pickTags(rng, persona),
     };
     return mood;
@@ -132,7 +141,7 @@ export function makeEvent(
     intensity: intensity(rng, persona, activity_type),
     duration_minutes: Math.min(120, Math.max(10, Math.round(usual * rng.range(0.7, 1.35)))),
     session_date: occurredAt - (((occurredAt % DAY_MS) + DAY_MS) % DAY_MS),
-    notes: pickNote(rng, persona, ACTIVITY_NOTES),
+    notes: pickNote(rng, persona, ACTIVITY_NOTES, ctx.noteLength),
   };
   return activity;
 }

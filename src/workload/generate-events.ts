@@ -4,6 +4,7 @@ import { userIdOf } from './ids.js';
 import { compileOptions, DAY_MS, DUPLICATE_RECENT, FUTURE_SKEW_MS, HOUR_MS, MAX_INGEST_DELAY_MS, MAX_LATE_BEHIND_MS, MINUTE_MS } from './options.js';
 import type { CompiledOptions, GenerateEventsOptions } from './options.js';
 import { makePersona, type Persona } from './personas.js';
+import { HEAVY_NOTE_LENGTH, shapePersona } from './profiles.js';
 import { Prng } from './prng.js';
 import { POISON_KINDS } from './records.js';
 import type { GeneratedRecord, PoisonKind, RecordClass } from './records.js';
@@ -33,9 +34,9 @@ function* generate(options: CompiledOptions): Generator<GeneratedRecord, void, u
   const { seedKey, users, events, startMs, spanMs, windowMs, maxEvents } = options;
   // Duplicates come from the newest entries only, so a stage whose cap breaks ties differently agrees too.
   const keep = Math.min(DUPLICATE_RECENT, Math.ceil(maxEvents / 2));
-  const ctx: EventContext = { seedKey, startMs };
+  const ctx: EventContext = { seedKey, startMs, ...(options.profile === 'heavy' && { noteLength: HEAVY_NOTE_LENGTH }) };
   const spanDays = spanMs / DAY_MS;
-  const personas = Array.from({ length: users }, (_, i) => makePersona(seedKey, i + 1, spanDays));
+  const personas = Array.from({ length: users }, (_, i) => shapePersona(makePersona(seedKey, i + 1, spanDays), options.profile));
   const cumulativeWeights: number[] = [];
   let totalWeight = 0;
   for (const persona of personas) cumulativeWeights.push((totalWeight += persona.weight));

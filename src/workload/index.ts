@@ -2,6 +2,8 @@
 // Only src/cli, test/ and bench/ import it (.dependency-cruiser.cjs `workload-only-from-cli-tests-bench`):
 // the stages never depend on how their input was made up.
 export { generateEvents } from './generate-events.js';
+export { HEAVY_NOTE_LENGTH, HEAVY_SPAN_DAYS, PROFILES } from './profiles.js';
+export type { Profile } from './profiles.js';
 export { GENERATE_DEFAULTS, latestTimestampMs } from './options.js';
 export type { GenerateEventsOptions } from './options.js';
 export { GENERATOR_NAMESPACE, generatorUuid, userIdOf } from './ids.js';

@@ -1,5 +1,6 @@
 import { AuraError } from '../errors.js';
 import { MIN_OCCURRED_AT } from '../stages/validate-event.js';
+import { HEAVY_SPAN_DAYS, PROFILES, type Profile } from './profiles.js';
 
 export interface GenerateEventsOptions {
   /** Same seed, same records. A number and its decimal string are the same seed. */
@@ -13,7 +14,9 @@ export interface GenerateEventsOptions {
    * back `windowDays` + 2 days before it, which must not precede MIN_OCCURRED_AT (2000-01-01).
    */
   startMs: number;
-  /** Days the event times spread over (default 10). */
+  /** `realistic` (default) or `heavy`: see profiles.ts. */
+  profile?: Profile;
+  /** Days the event times spread over (default 10; 2 for the heavy profile). */
   spanDays?: number;
   /** Share of records that are late: older than the user's window (default 0.02). */
   lateFraction?: number;
@@ -67,6 +70,7 @@ export interface CompiledOptions {
   poisonFraction: number;
   windowMs: number;
   maxEvents: number;
+  profile: Profile;
 }
 
 export function compileOptions(options: GenerateEventsOptions): CompiledOptions {
@@ -77,7 +81,9 @@ export function compileOptions(options: GenerateEventsOptions): CompiledOptions 
   const users = requireInteger('users', options.users, 1);
   const events = requireInteger('events', options.events, 0);
   const startMs = requireInteger('startMs', options.startMs, 0);
-  const spanDays = requirePositive('spanDays', options.spanDays ?? GENERATE_DEFAULTS.spanDays);
+  const profile = options.profile ?? 'realistic';
+  if (!PROFILES.includes(profile)) throw configError('profile', PROFILES.join(' | '), profile);
+  const spanDays = requirePositive('spanDays', options.spanDays ?? (profile === 'heavy' ? HEAVY_SPAN_DAYS : GENERATE_DEFAULTS.spanDays));
   const windowDays = requirePositive('windowDays', options.windowDays ?? GENERATE_DEFAULTS.windowDays);
   const maxEvents = requireInteger('maxEvents', options.maxEvents ?? GENERATE_DEFAULTS.maxEvents, 1);
   const lateFraction = requireFraction('lateFraction', options.lateFraction ?? GENERATE_DEFAULTS.lateFraction);
@@ -102,6 +108,7 @@ export function compileOptions(options: GenerateEventsOptions): CompiledOptions 
     poisonFraction,
     windowMs,
     maxEvents,
+    profile,
   };
 }
 

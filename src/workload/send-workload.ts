@@ -4,6 +4,7 @@ import { recordEncoder } from './encode-records.js';
 import { generateEvents } from './generate-events.js';
 import type { GeneratedRecord } from './records.js';
 import { createTally, type GenerationSummary } from './summary.js';
+import type { Profile } from './profiles.js';
 
 export interface ProduceOptions {
   topic: string;
@@ -18,6 +19,7 @@ export interface ProduceOptions {
   poisonFraction?: number;
   windowDays?: number;
   maxEvents?: number;
+  profile?: Profile;
   onProgress?: (sent: number, total: number) => void;
 }
 
@@ -55,6 +57,7 @@ export async function produceWorkload(kafka: Kafka, serde: AvroSerde, options: P
       ...(options.poisonFraction !== undefined && { poisonFraction: options.poisonFraction }),
       ...(options.windowDays !== undefined && { windowDays: options.windowDays }),
       ...(options.maxEvents !== undefined && { maxEvents: options.maxEvents }),
+      ...(options.profile !== undefined && { profile: options.profile }),
     })) {
       pending.push(record);
       if (pending.length >= chunk) await flush();

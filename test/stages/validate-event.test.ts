@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { UserEvent } from '../../src/contracts/events.js';
 import { AuraError } from '../../src/errors.js';
 import type { ErrorCode } from '../../src/errors.js';
-import { validateEvent } from '../../src/stages/validate-event.js';
+import { ID_MAX_LENGTH, NOTE_MAX_LENGTH, TAG_MAX_LENGTH, TAGS_MAX_COUNT, validateEvent } from '../../src/stages/validate-event.js';
 import { activity, at, mood, uuid } from './aggregate-fixtures.js';
 
 const recordTs = at('2026-03-04T12:00:00Z');
@@ -98,5 +98,21 @@ describe('validateEvent', () => {
       (e: unknown) => e instanceof AuraError && e.message.length < 250 && e.message.includes('...'),
       'a 500-character key does not flood the DLQ headers',
     );
+  });
+
+  test('string bounds: at the bound passes, one character beyond is FIELD_TOO_LONG (dead-letter, never cut)', () => {
+    const emoji = '\u{1F642}'; // one character, two UTF-16 units: bounds count characters
+    assert.doesNotThrow(() => validateEvent(broken(goodMood, { note: emoji.repeat(NOTE_MAX_LENGTH) }), 'u-1', recordTs), 'a note of NOTE_MAX_LENGTH characters (2× as many UTF-16 units)');
+    rejects(broken(goodMood, { note: 'x'.repeat(NOTE_MAX_LENGTH + 1) }), 'u-1', 'FIELD_TOO_LONG', [/^note /, /at most 1000 characters \(got 1001\)/], 'note one over');
+    rejects(broken(goodMood, { note: 'n'.repeat(600_000) }), 'u-1', 'FIELD_TOO_LONG', [/^note /, /at most 1000 characters/], 'a 600 000-character note');
+    rejects(broken(goodActivity, { notes: emoji.repeat(NOTE_MAX_LENGTH + 1) }), 'u-1', 'FIELD_TOO_LONG', [/^notes /], 'activity notes one over');
+    assert.doesNotThrow(() => validateEvent(broken(goodMood, { tags: Array.from({ length: TAGS_MAX_COUNT }, () => 't'.repeat(TAG_MAX_LENGTH)) }), 'u-1', recordTs), 'TAGS_MAX_COUNT tags of TAG_MAX_LENGTH');
+    rejects(broken(goodMood, { tags: Array.from({ length: TAGS_MAX_COUNT + 1 }, () => 'work') }), 'u-1', 'FIELD_TOO_LONG', [/^tags /, /at most 32 tags/], 'one tag too many');
+    rejects(broken(goodMood, { tags: ['work', 't'.repeat(TAG_MAX_LENGTH + 1)] }), 'u-1', 'FIELD_TOO_LONG', [/^tags\[1\] /, /at most 64 characters/], 'a tag one over');
+    const longId = 'u'.repeat(ID_MAX_LENGTH + 1);
+    rejects(broken(goodMood, { user_id: longId }), longId, 'FIELD_TOO_LONG', [/^user_id /], 'user_id');
+    rejects(broken(goodMood, { trace_id: 'f'.repeat(ID_MAX_LENGTH + 1) }), 'u-1', 'FIELD_TOO_LONG', [/^trace_id /], 'trace_id');
+    rejects(broken(goodActivity, { activity_id: 'a'.repeat(ID_MAX_LENGTH + 1) }), 'u-1', 'FIELD_TOO_LONG', [/^activity_id /], 'activity_id');
+    assert.doesNotThrow(() => validateEvent(broken(goodMood, { user_id: 'u'.repeat(ID_MAX_LENGTH) }), 'u'.repeat(ID_MAX_LENGTH), recordTs), 'user_id at the bound');
   });
 });

@@ -532,3 +532,18 @@ export function stageCodec(serde: AvroSerde, names: Pick<TestNames, 'inputTopic'
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** Runs a one-shot CLI command (`produce`, …) as a child process to its end; bounded by `timeoutMs`. */
+export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 180_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env, AURA_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((ok) => child.once('exit', (c) => ok(c)));
+  clearTimeout(timer);
+  running.delete(child);
+  return { code, stdout, stderr };
+}

@@ -6,7 +6,7 @@ import type { UserWindow } from '../../src/contracts/window.js';
 import { aggregateBatch } from '../../src/stages/aggregate-partition.js';
 import type { AggregateInput } from '../../src/stages/aggregate-partition.js';
 import { v5 as uuidv5 } from 'uuid';
-import { GENERATOR_NAMESPACE, generateEvents, generatorUuid, latestTimestampMs, POISON_ERROR_CODES, POISON_KINDS, WIRE_POISON_KINDS } from '../../src/workload/index.js';
+import { GENERATOR_NAMESPACE, HEAVY_NOTE_LENGTH, generateEvents, generatorUuid, latestTimestampMs, POISON_ERROR_CODES, POISON_KINDS, WIRE_POISON_KINDS } from '../../src/workload/index.js';
 import { validateEvent } from '../../src/stages/validate-event.js';
 import type { GeneratedRecord, GenerateEventsOptions, PoisonKind } from '../../src/workload/index.js';
 import { createTally, formatSummary, summarize } from '../../src/workload/index.js';
@@ -426,5 +426,30 @@ describe('summarize and formatSummary', () => {
     assert.ok(lines.some((line) => /^total\s+5000\s+100\.0%$/.test(line)), 'the total row shows 5000 and 100%');
     assert.ok(lines.some((line) => /^users\s+12$/.test(line)), 'the users row shows 12');
     assert.equal(new Set(lines.map((l) => l.indexOf('  ', 6) >= 0)).size, 1, 'rows are laid out in columns');
+  });
+});
+
+describe('the heavy profile', () => {
+  const heavy = [...generateEvents({ seed: 'heavy', users: 6, events: 6 * 620, startMs: START_MS, profile: 'heavy', lateFraction: 0.01, duplicateFraction: 0.01, poisonFraction: 0 })];
+
+  test('every user has more valid events than the 512-event cap, all within two days', () => {
+    const perUser = new Map<string, number>();
+    for (const r of heavy) if (r.class === 'valid') perUser.set(r.key!, (perUser.get(r.key!) ?? 0) + 1);
+    assert.equal(perUser.size, 6);
+    for (const [user, n] of perUser) assert.ok(n > 530, `${user}: ${n} valid events`);
+    const times = heavy.filter((r) => r.class === 'valid').map((r) => r.event!.occurred_at);
+    assert.ok(Math.max(...times) - Math.min(...times) <= 2 * 86_400_000, 'inside two days');
+  });
+
+  test('every event carries a note of exactly 200 characters with nothing to trim', () => {
+    for (const r of heavy.filter((x) => x.event)) {
+      const note = r.event!.type === 'MoodCreated' ? r.event!.note : r.event!.notes;
+      assert.equal(note?.length, HEAVY_NOTE_LENGTH, `record ${r.index}`);
+      assert.equal(note.trim(), note, `record ${r.index} has no leading or trailing space`);
+    }
+  });
+
+  test('an unknown profile is a CONFIG error naming the choices', () => {
+    assert.throws(() => generateEvents({ seed: 1, users: 1, events: 1, startMs: START_MS, profile: 'huge' as 'heavy' }), /profile must be realistic \| heavy/);
   });
 });

@@ -1,29 +1,23 @@
-import type { Kafka, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
+import type { Kafka, Producer, RecordMetadata, Transaction } from 'kafkajs';
 import { AuraError, classify } from '../../errors.js';
 import type { BatchWriter, OutRecord, RecordSource, TopicPartition, WrittenOffsets } from '../../ports.js';
 import type { Logger } from '../../logger.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, ProduceLimits, lastOffsets } from './produce-limits.js';
 
-function toTopicMessages(records: OutRecord[]): TopicMessages[] {
-  const by = new Map<string, Message[]>();
-  for (const r of records) {
-    const m: Message = { key: r.key, value: r.value };
-    if (r.partition !== undefined) m.partition = r.partition;
-    if (r.headers) m.headers = r.headers;
-    by.set(r.topic, [...(by.get(r.topic) ?? []), m]);
-  }
-  return [...by].map(([topic, messages]) => ({ topic, messages }));
-}
+/** Limits when none were read: every topic at Kafka's default, requests at 1 MiB. */
+const DEFAULT_LIMITS = new ProduceLimits({ maxMessageBytes: new Map(), maxRequestBytes: DEFAULT_MAX_MESSAGE_BYTES });
 
 /**
- * The last offset written per topic-partition that records were sent to *explicitly* (the
- * changelog): base offset + records sent there - 1. Key-partitioned records are not reported.
+ * Sends `records` as the produce requests `limits` cuts them into, one after another (never one
+ * record batch above a topic's max.message.bytes), and returns the changelog offsets they got.
  */
-function lastOffsets(records: OutRecord[], meta: RecordMetadata[]): WrittenOffsets {
-  return meta.flatMap((m) => {
-    const count = records.filter((r) => r.topic === m.topicName && r.partition === m.partition).length;
-    if (count === 0 || m.baseOffset === undefined) return [];
-    return [{ topic: m.topicName, partition: m.partition, lastOffset: (BigInt(m.baseOffset) + BigInt(count) - 1n).toString() }];
-  });
+async function sendWithin(limits: ProduceLimits, sender: Pick<Producer | Transaction, 'sendBatch'>, records: OutRecord[]): Promise<WrittenOffsets> {
+  const sent: Array<{ records: OutRecord[]; meta: RecordMetadata[] }> = [];
+  for (const request of limits.requests(records)) {
+    const meta = await sender.sendBatch({ topicMessages: request.topicMessages, compression: request.compression, acks: -1 });
+    sent.push({ records: request.records, meta });
+  }
+  return lastOffsets(sent);
 }
 
 /**
@@ -37,8 +31,12 @@ export class TransactionalBatchWriter implements BatchWriter {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly options: { applicationId: string; groupId: string; transactionTimeoutMs?: number; logger: Logger },
+    private readonly options: { applicationId: string; groupId: string; transactionTimeoutMs?: number; logger: Logger; limits?: ProduceLimits },
   ) {}
+
+  oversize(record: OutRecord): string | undefined {
+    return (this.options.limits ?? DEFAULT_LIMITS).oversize(record);
+  }
 
   transactionalId(topic: string, partition: number): string {
     return `${this.options.applicationId}-${topic}-${partition}`;
@@ -80,13 +78,14 @@ export class TransactionalBatchWriter implements BatchWriter {
     if (!producer) throw new AuraError('INTERNAL', `partition ${input.topic}[${input.partition}] written before it was claimed`);
     const tx = await producer.transaction();
     try {
-      const meta = records.length > 0 ? await tx.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 }) : [];
+      // Several produce requests inside the one transaction: all commit or none.
+      const written = await sendWithin(this.options.limits ?? DEFAULT_LIMITS, tx, records);
       await tx.sendOffsets({
         consumerGroupId: this.options.groupId,
         topics: [{ topic: input.topic, partitions: [{ partition: input.partition, offset: input.nextOffset }] }],
       });
       await tx.commit();
-      return lastOffsets(records, meta);
+      return written;
     } catch (err) {
       await tx.abort().catch(() => undefined);
       // The producer's transaction state is unknown now: drop it; the next claim re-initialises it.
@@ -113,7 +112,12 @@ export class AtLeastOnceBatchWriter implements BatchWriter {
   constructor(
     private readonly kafka: Kafka,
     private readonly source: Pick<RecordSource, 'commit'>,
+    private readonly limits: ProduceLimits = DEFAULT_LIMITS,
   ) {}
+
+  oversize(record: OutRecord): string | undefined {
+    return this.limits.oversize(record);
+  }
 
   private connected(): Promise<Producer> {
     if (!this.producer) {
@@ -140,9 +144,10 @@ export class AtLeastOnceBatchWriter implements BatchWriter {
   async write(input: TopicPartition & { nextOffset: string }, records: OutRecord[]): Promise<WrittenOffsets> {
     try {
       const producer = await this.connected();
-      const meta = records.length > 0 ? await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 }) : [];
+      // Every request acknowledged before the offset commit: a crash in between replays, never loses.
+      const written = await sendWithin(this.limits, producer, records);
       await this.source.commit([{ topic: input.topic, partition: input.partition, offset: input.nextOffset }]);
-      return lastOffsets(records, meta);
+      return written;
     } catch (err) {
       throw classify(err);
     }
@@ -160,7 +165,10 @@ export class KafkaRecordWriter {
   /** One connection shared by concurrent senders; a failed connect is forgotten and retried. */
   private producer: Promise<Producer> | undefined;
 
-  constructor(private readonly kafka: Kafka) {}
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly limits: ProduceLimits = DEFAULT_LIMITS,
+  ) {}
 
   async send(records: OutRecord[]): Promise<void> {
     if (records.length === 0) return;
@@ -174,7 +182,7 @@ export class KafkaRecordWriter {
         throw err;
       });
       const producer = await this.producer;
-      await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 });
+      await sendWithin(this.limits, producer, records);
     } catch (err) {
       throw classify(err);
     }

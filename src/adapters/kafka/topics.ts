@@ -69,7 +69,14 @@ export async function ensureTopics(admin: Admin, plans: TopicPlan[], options: { 
             if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
           });
         }
-        missing = await describeWhenReady(describe, plans.map((p) => p.topic));
+        // A topic just created may not be listed yet: wait until every created one is described.
+        const created = new Set(create.map((c) => c.topic));
+        missing = await describeWhenReady(async (topics) => {
+          const left = await describe(topics);
+          const notYet = left.filter((t) => created.has(t));
+          if (notYet.length > 0) throw new AuraError('BROKER_UNAVAILABLE', `created topics not visible yet: ${notYet.join(', ')}`);
+          return left;
+        }, plans.map((p) => p.topic));
       }
     }
   } catch (err) {
