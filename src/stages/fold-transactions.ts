@@ -1,0 +1,109 @@
+import { map, type OperatorFunction } from 'rxjs';
+import type { SourcePosition, UserEvent } from '../contracts/events.js';
+import type { ContextAggregated } from '../contracts/snapshot.js';
+import type { AuraError } from '../errors.js';
+import type { SourceRecord } from '../ports.js';
+import type { AggregateCounters } from './aggregate-partition.js';
+import type { Decoded } from './decode-or-poison.js';
+import { offsetToNumber, snapshotOf, type SnapshotConfig } from './to-snapshot.js';
+import type { WindowCache } from './window-cache.js';
+import { foldEvent, statisticsOf, type EntryEncoder, type WindowState } from './window-state.js';
+
+/** When a transaction is cut: whichever limit is reached first (each ≥ 1 record per transaction). */
+export interface TransactionLimits {
+  /** Input records per transaction. */
+  maxRecords: number;
+  /** Input bytes (key + value) per transaction. */
+  maxBytes: number;
+  /** Time spent folding one transaction's records; bounds how long its first snapshot waits for the commit. */
+  maxMs: number;
+}
+
+/** One transaction's worth of folded input: what to write, and what to apply after the commit. */
+export interface FoldedTransaction {
+  /** Increasing per partition; names the transaction to the window cache. */
+  tx: number;
+  topic: string;
+  partition: number;
+  /** The consumed input records, in offset order. */
+  records: SourceRecord[];
+  /** Offset after the last record: committed with the transaction. */
+  nextOffset: string;
+  snapshots: Array<{ position: SourcePosition; occurredAt: number; snapshot: ContextAggregated }>;
+  /** Encoded final window per user changed in this transaction: the changelog values and, after the commit, the store's. */
+  states: Map<string, Buffer>;
+  poison: Array<{ record: SourceRecord; poison: AuraError }>;
+  counters: AggregateCounters;
+  /** When folding started (ms, from the `now` handed in). */
+  startedAt: number;
+}
+
+/** What the fold of one partition needs besides the records. */
+export interface PartitionFold {
+  cache: WindowCache;
+  /** The committed state of a user from the store, or undefined. */
+  load: (userId: string) => WindowState | undefined;
+  config: SnapshotConfig;
+  encodeEntry: EntryEncoder;
+  encodeWindowParts: (userId: string, end: number, entries: readonly string[]) => Buffer;
+  /** Next transaction number of the partition. */
+  nextTx: () => number;
+  now: () => number;
+}
+
+/**
+ * Folds decoded records of one partition (in offset order) into the partition's running windows
+ * and cuts them into transactions by `limits`. Lazy: each transaction is folded when it is pulled,
+ * so a consumer that starts committing one transaction before pulling the next folds the next
+ * while the previous commits. Every record lands in exactly one transaction; poison records are
+ * carried through to be dead-lettered in their transaction.
+ */
+export function* foldTransactions(decoded: readonly Decoded<UserEvent>[], fold: PartitionFold, limits: TransactionLimits): Generator<FoldedTransaction> {
+  let i = 0;
+  while (i < decoded.length) {
+    const first = decoded[i]!.record;
+    const t: FoldedTransaction = {
+      tx: fold.nextTx(),
+      topic: first.topic,
+      partition: first.partition,
+      records: [],
+      nextOffset: '',
+      snapshots: [],
+      states: new Map(),
+      poison: [],
+      counters: { accepted: 0, late: 0, duplicate: 0 },
+      startedAt: fold.now(),
+    };
+    const changed = new Map<string, WindowState>();
+    let bytes = 0;
+    while (i < decoded.length) {
+      const d = decoded[i]!;
+      const size = (d.record.key?.length ?? 0) + (d.record.value?.length ?? 0);
+      if (t.records.length > 0 && (t.records.length >= limits.maxRecords || bytes + size > limits.maxBytes || fold.now() - t.startedAt >= limits.maxMs)) break;
+      i += 1;
+      bytes += size;
+      t.records.push(d.record);
+      if ('poison' in d) {
+        t.poison.push({ record: d.record, poison: d.poison });
+        continue;
+      }
+      const event = d.value;
+      const position: SourcePosition = { topic: d.record.topic, partition: d.record.partition, offset: d.record.offset, timestamp: Number(d.record.timestamp) };
+      const before = fold.cache.take(event.user_id, fold.load);
+      const { outcome, state } = foldEvent(before, event, offsetToNumber(d.record.offset), fold.config, fold.encodeEntry);
+      t.counters[outcome] += 1;
+      if (outcome !== 'accepted') continue;
+      fold.cache.touch(event.user_id, state, t.tx);
+      changed.set(event.user_id, state);
+      t.snapshots.push({ position, occurredAt: event.occurred_at, snapshot: snapshotOf(statisticsOf(state), event, position, fold.config) });
+    }
+    for (const [userId, state] of changed) t.states.set(userId, fold.encodeWindowParts(userId, state.end, state.encoded));
+    t.nextOffset = (BigInt(t.records[t.records.length - 1]!.offset) + 1n).toString();
+    yield t;
+  }
+}
+
+/** `foldTransactions` as an operator: each decoded run becomes a lazy sequence of transactions. */
+export function foldWindows(fold: (partition: number) => PartitionFold, limits: TransactionLimits): OperatorFunction<Array<Decoded<UserEvent>>, Iterable<FoldedTransaction>> {
+  return map((decoded) => (decoded.length === 0 ? [] : foldTransactions(decoded, fold(decoded[0]!.record.partition), limits)));
+}
