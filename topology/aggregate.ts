@@ -16,6 +16,7 @@ import {
   toOutRecords,
   validateEvent,
   type AggregateEvent,
+  type CommitOutcome,
   type FoldedTransaction,
   type PartitionFold,
   type TransactionLimits,
@@ -141,32 +142,18 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
     const retries = new Subject<AggregateEvent>();
     /** Records of the batch committed so far: a retry starts after them. */
     let done = 0;
-    const commit = async (t: FoldedTransaction): Promise<AggregateEvent> => {
-      const cache = foldOf(partition).cache;
-      // The record-size guard (RECORD_TOO_LARGE → DLQ) goes between toOutRecords and the commit.
-      const outcome = await commitTransaction(t, toOutRecords(t, ports.codec.encodeSnapshot, topics), {
-        writer: ports.writer,
-        store: ports.store,
-        cache,
-        changelogTopic: config.changelogTopic,
-        isStale: batch.isStale,
-        now,
-      });
-      if (!outcome.committed) {
-        cache.clear();
-        return { type: 'abandoned', partition, reason: outcome.reason };
-      }
-      done += t.records.length;
-      batch.resolve(t.records[t.records.length - 1]!.offset);
-      return committedEvent(t, outcome.at, batch.highWatermark);
-    };
+    const commitDeps = () => ({ writer: ports.writer, store: ports.store, cache: foldOf(partition).cache, changelogTopic: config.changelogTopic, isStale: batch.isStale, now });
 
     const work = defer(() => of(batch)).pipe(
       awaitReady(gate),
       map((b) => b.records.slice(done)),
       decodeRecords(decodeEvent),
       foldWindows(foldOf, limits),
-      commitInOrder(commit),
+      commitInOrder((t: FoldedTransaction) => {
+        const records = toOutRecords(t, ports.codec.encodeSnapshot, topics);
+        // The record-size guard (RECORD_TOO_LARGE → DLQ) goes here, on `records`, before the commit.
+        return commitTransaction(t, records, commitDeps()).then((outcome) => settled(t, outcome));
+      }),
       takeWhile((e) => e.type !== 'abandoned', true),
       retryWithBackoff({
         initialMs: config.retryInitialMs ?? 200,
@@ -205,5 +192,16 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
       }),
     );
     return merge(retries, work);
+
+    /** After a transaction: the committed event, or abandoned (its folds dropped). */
+    function settled(t: FoldedTransaction, outcome: CommitOutcome): AggregateEvent {
+      if (!outcome.committed) {
+        foldOf(partition).cache.clear();
+        return { type: 'abandoned', partition, reason: outcome.reason };
+      }
+      done += t.records.length;
+      batch.resolve(t.records[t.records.length - 1]!.offset);
+      return committedEvent(t, outcome.at, batch.highWatermark);
+    }
   }
 }
