@@ -37,7 +37,7 @@ export interface AggregateTopologyConfig {
   aggregatorVersion: string;
   /** AGGREGATE_TX_MAX_RECORDS: input records per transaction. Default 500. */
   maxRecordsPerTransaction?: number;
-  /** AGGREGATE_TX_MAX_BYTES: input bytes per transaction. Default 1 MiB. */
+  /** AGGREGATE_TX_MAX_BYTES: input plus changelog bytes per transaction. Default 768 KiB. */
   maxBytesPerTransaction?: number;
   /** AGGREGATE_TX_MAX_MS: folding time per transaction. Default 1000. */
   maxTransactionMs?: number;
@@ -88,7 +88,7 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
   const snapshotConfig = { windowDays: config.windowDays, maxEvents: config.maxEvents, aggregatorVersion: config.aggregatorVersion };
   const limits: TransactionLimits = {
     maxRecords: config.maxRecordsPerTransaction ?? 500,
-    maxBytes: config.maxBytesPerTransaction ?? 1_048_576,
+    maxBytes: config.maxBytesPerTransaction ?? 786_432,
     maxMs: config.maxTransactionMs ?? 1000,
   };
   const topics = { stage: AGGREGATE_STAGE, outputTopic: config.outputTopic, changelogTopic: config.changelogTopic, dlqTopic: config.dlqTopic };

@@ -13,7 +13,10 @@ import { foldEvent, statisticsOf, type EntryEncoder, type WindowState } from './
 export interface TransactionLimits {
   /** Input records per transaction. */
   maxRecords: number;
-  /** Input bytes (key + value) per transaction. */
+  /**
+   * Bytes per transaction: input records (key + value) plus the encoded final windows it writes to
+   * the changelog. Checked before each record, so a transaction exceeds it by at most one window.
+   */
   maxBytes: number;
   /** Time spent folding one transaction's records; bounds how long its first snapshot waits for the commit. */
   maxMs: number;
@@ -75,6 +78,7 @@ export function* foldTransactions(decoded: readonly Decoded<UserEvent>[], fold: 
       startedAt: fold.now(),
     };
     const changed = new Map<string, WindowState>();
+    const windowBytes = new Map<string, number>();
     let bytes = 0;
     while (i < decoded.length) {
       const d = decoded[i]!;
@@ -94,6 +98,8 @@ export function* foldTransactions(decoded: readonly Decoded<UserEvent>[], fold: 
       t.counters[outcome] += 1;
       if (outcome !== 'accepted') continue;
       fold.cache.touch(event.user_id, state, t.tx);
+      bytes += state.encodedLength - (windowBytes.get(event.user_id) ?? 0);
+      windowBytes.set(event.user_id, state.encodedLength);
       changed.set(event.user_id, state);
       t.snapshots.push({ position, occurredAt: event.occurred_at, snapshot: snapshotOf(statisticsOf(state), event, position, fold.config) });
     }

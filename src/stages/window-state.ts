@@ -43,6 +43,8 @@ export interface WindowState {
   ids: Set<string>;
   /** Encoded form of each entry (index-aligned with `entries`), so the window encodes without re-serialising every entry. */
   encoded: string[];
+  /** Sum of the lengths of `encoded`: the size of the encoded window, less a small fixed overhead. */
+  encodedLength: number;
   stats: RunningStats;
 }
 
@@ -83,10 +85,12 @@ export const NO_ENCODING: EntryEncoder = () => '';
 
 /** Builds the running state of a stored window: O(n) once, when a window is loaded. */
 export function loadWindowState(window: UserWindow, encodeEntry: EntryEncoder = NO_ENCODING): WindowState {
-  const state: WindowState = { userId: window.user_id, end: window.end, entries: [], ids: new Set(), encoded: [], stats: emptyStats() };
+  const state: WindowState = { userId: window.user_id, end: window.end, entries: [], ids: new Set(), encoded: [], encodedLength: 0, stats: emptyStats() };
   for (const e of window.entries) {
     state.entries.push(e);
-    state.encoded.push(encodeEntry(e));
+    const part = encodeEntry(e);
+    state.encoded.push(part);
+    state.encodedLength += part.length;
     state.ids.add(e.event_id);
     count(state.stats, e, 1);
     if (noteOf(e) !== '') state.stats.noted.push(e);
@@ -127,16 +131,18 @@ export function foldEvent(
     if (event.occurred_at <= state.end - windowMs) return { outcome: 'late', state };
     if (state.ids.has(event.event_id)) return { outcome: 'duplicate', state };
   }
-  const s = state ?? { userId: event.user_id, end: event.occurred_at, entries: [], ids: new Set<string>(), encoded: [], stats: emptyStats() };
+  const s: WindowState = state ?? { userId: event.user_id, end: event.occurred_at, entries: [], ids: new Set<string>(), encoded: [], encodedLength: 0, stats: emptyStats() };
   const entry = toEntry(event, seq);
   s.end = Math.max(s.end, event.occurred_at);
   const at = upperBound(s.entries, entry);
+  const part = encodeEntry(entry);
+  s.encodedLength += part.length;
   if (at === s.entries.length) {
     s.entries.push(entry);
-    s.encoded.push(encodeEntry(entry));
+    s.encoded.push(part);
   } else {
     s.entries.splice(at, 0, entry);
-    s.encoded.splice(at, 0, encodeEntry(entry));
+    s.encoded.splice(at, 0, part);
   }
   s.ids.add(entry.event_id);
   count(s.stats, entry, 1);
@@ -157,6 +163,7 @@ export function foldEvent(
     for (let i = 0; i < evict; i++) {
       const e = s.entries[i]!;
       s.ids.delete(e.event_id);
+      s.encodedLength -= s.encoded[i]!.length;
       count(s.stats, e, -1);
     }
     s.entries.splice(0, evict);

@@ -46,8 +46,13 @@ describe('foldTransactions', () => {
   });
 
   test('cuts by bytes and by folding time, always at least one record per transaction', () => {
-    const bytes = [...foldTransactions(workload(20), partitionFold(), limits({ maxBytes: 25 }))];
-    assert.ok(bytes.every((t) => t.records.length === 2), `two 10-byte records per 25 bytes, got ${bytes.map((t) => t.records.length)}`);
+    const bytes = [...foldTransactions(workload(100), partitionFold(), limits({ maxBytes: 3000 }))];
+    assert.ok(bytes.length > 3, `cut by bytes into ${bytes.length}`);
+    const widest = Math.max(...bytes.flatMap((t) => [...t.states.values()].map((b) => b.length)));
+    for (const t of bytes) {
+      const size = t.records.reduce((n, r) => n + r.key!.length + r.value!.length, 0) + [...t.states.values()].reduce((n, b) => n + b.length, 0);
+      assert.ok(size <= 3000 + widest + 100 * t.states.size, `input + changelog bytes ${size} within the limit plus one window`);
+    }
     const tiny = [...foldTransactions(workload(5), partitionFold(), limits({ maxBytes: 1 }))];
     assert.equal(tiny.length, 5, 'a record larger than the limit still goes, alone');
     let clock = 0;

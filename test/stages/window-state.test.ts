@@ -97,6 +97,7 @@ function check(seed: number, n: number, shape: Shape, reload = 0): { outcomes: R
     state = b.state;
     assert.deepEqual(windowOf(state), ref, `window after ${where}`);
     assert.deepEqual(state.encoded, ref.entries.map(encodeEntry), `encoded parts after ${where}`);
+    assert.equal(state.encodedLength, state.encoded.reduce((n, p) => n + p.length, 0), `encoded length after ${where}`);
     assert.deepEqual(running(state), reference(ref), `statistics after ${where}`);
     maxLength = Math.max(maxLength, ref.entries.length);
     // A state rebuilt from the stored window (as after a restore) goes on identically.

@@ -31,6 +31,8 @@ export class KafkaChangelogReader implements ChangelogReader {
     const { topic, logger } = this.options;
     const result = new Map<number, { records: number; nextOffset: string }>();
     const admin = this.kafka.admin();
+    /** Set once the admin client is handed to the background clean-up, which disconnects it. */
+    let adminInUse = false;
     await admin.connect();
     try {
       const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
@@ -121,8 +123,14 @@ export class KafkaChangelogReader implements ChangelogReader {
         ]);
       } finally {
         clearTimeout(timer);
-        await consumer.disconnect().catch(() => undefined);
-        await admin.deleteGroups([groupId]).catch((err: unknown) => logger.debug({ err, groupId }, 'could not delete restore group'));
+        // Leaving and deleting the throwaway group is not part of the restore: done in the background.
+        void consumer
+          .disconnect()
+          .catch(() => undefined)
+          .then(() => admin.deleteGroups([groupId]))
+          .catch((err: unknown) => logger.debug({ err, groupId }, 'could not delete restore group'))
+          .finally(() => admin.disconnect().catch(() => undefined));
+        adminInUse = true;
       }
       for (const [partition, end] of ends) {
         if (pending.has(partition)) result.get(partition)!.nextOffset = end.toString();
@@ -131,7 +139,7 @@ export class KafkaChangelogReader implements ChangelogReader {
     } catch (err) {
       throw classify(err);
     } finally {
-      await admin.disconnect().catch(() => undefined);
+      if (!adminInUse) await admin.disconnect().catch(() => undefined);
     }
   }
 }
