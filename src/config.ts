@@ -94,7 +94,7 @@ export const CONFIG_SPECS = {
   batchMaxWaitMs: spec('BATCH_MAX_WAIT_MS', '200', 'vectorize: flush a micro-batch this long after its first record.', int(1, 600_000)),
   maxInFlightBatches: spec('MAX_IN_FLIGHT_BATCHES', '2', 'vectorize: batches in flight before the consumer pauses.', int(1, 64)),
   aggregateTxMaxRecords: spec('AGGREGATE_TX_MAX_RECORDS', '500', 'aggregate: input records per transaction (a fetched batch is cut into transactions).', int(1, 100_000)),
-  aggregateTxMaxBytes: spec('AGGREGATE_TX_MAX_BYTES', '786432', 'aggregate: bytes per transaction: input records plus the windows it writes to the changelog (exceeded by at most one window).', int(1024, 1_073_741_824)),
+  aggregateTxMaxBytes: spec('AGGREGATE_TX_MAX_BYTES', '786432', 'aggregate: bytes per transaction: input records, snapshots and changelog windows (keeps each record batch under the broker limit).', int(1024, 1_073_741_824)),
   aggregateTxMaxMs: spec('AGGREGATE_TX_MAX_MS', '1000', 'aggregate: a transaction is cut once its records have been folding this long.', int(1, 600_000)),
   aggregatePartitionsConcurrently: spec('AGGREGATE_PARTITIONS_CONCURRENTLY', '3', 'aggregate: input partitions processed at once by one process (each in order).', int(1, 1024)),
   aggregateCacheMaxUsers: spec('AGGREGATE_CACHE_MAX_USERS', '10000', 'aggregate: running windows kept in memory per partition between transactions (least recently used dropped).', int(1, 10_000_000)),

@@ -14,8 +14,9 @@ export interface TransactionLimits {
   /** Input records per transaction. */
   maxRecords: number;
   /**
-   * Bytes per transaction: input records (key + value) plus the encoded final windows it writes to
-   * the changelog. Checked before each record, so a transaction exceeds it by at most one window.
+   * Bytes per transaction: input records (key + value), the snapshots it writes (estimated from
+   * their strings, which dominate the Avro body) and the encoded final windows it writes to the
+   * changelog. Checked before each record, so a transaction exceeds it by at most one record's share.
    */
   maxBytes: number;
   /** Time spent folding one transaction's records; bounds how long its first snapshot waits for the commit. */
@@ -101,12 +102,22 @@ export function* foldTransactions(decoded: readonly Decoded<UserEvent>[], fold: 
       bytes += state.encodedLength - (windowBytes.get(event.user_id) ?? 0);
       windowBytes.set(event.user_id, state.encodedLength);
       changed.set(event.user_id, state);
-      t.snapshots.push({ position, occurredAt: event.occurred_at, snapshot: snapshotOf(statisticsOf(state), event, position, fold.config) });
+      const snapshot = snapshotOf(statisticsOf(state), event, position, fold.config);
+      bytes += snapshotBytes(snapshot);
+      t.snapshots.push({ position, occurredAt: event.occurred_at, snapshot });
     }
     for (const [userId, state] of changed) t.states.set(userId, fold.encodeWindowParts(userId, state.end, state.encoded));
     t.nextOffset = (BigInt(t.records[t.records.length - 1]!.offset) + 1n).toString();
     yield t;
   }
+}
+
+/** Upper estimate of a snapshot's encoded size: its free-text strings plus a fixed allowance for ids, names, numbers and tags. */
+function snapshotBytes(s: ContextAggregated): number {
+  let n = 512 + s.text.length;
+  for (const note of s.recent_notes) n += note.length;
+  for (const t of s.mood.top_tags) n += t.tag.length;
+  return n;
 }
 
 /** `foldTransactions` as an operator: each decoded run becomes a lazy sequence of transactions. */
