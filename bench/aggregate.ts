@@ -118,6 +118,18 @@ interface RawResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** createStageTopics, again after a pause when the new topics' metadata has not reached the broker yet (a loaded host). */
+async function createTopics(kafka: Kafka, env: Record<string, string>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createStageTopics(kafka, env);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await sleep(2000);
+    }
+  }
+}
+
 /**
  * Reads `topic` to its end with a bare consumer group; timed from the first batch to the last
  * record. `idleMs`: also done once nothing arrived for that long (transactional topics hold
@@ -217,8 +229,8 @@ async function main(): Promise<void> {
   const startMs = Date.now() - 10 * 86_400_000 - 3_600_000;
   const input = uniqueNames('bench-input', { partitions });
   const heavyInput = uniqueNames('bench-heavy', { partitions });
-  await createStageTopics(kafka, input.env);
-  await createStageTopics(kafka, heavyInput.env);
+  await createTopics(kafka, input.env);
+  await createTopics(kafka, heavyInput.env);
   const generated = [...generateEvents({ seed, users, events, startMs })];
   const heavy = [...generateEvents({ seed: `${seed}-heavy`, users: heavyUsers, events: heavyEvents, startMs, lateFraction: 0.01, duplicateFraction: 0.01, poisonFraction: 0.005 })].map(withLongNote);
   const summary = summarize(generated);
@@ -243,7 +255,7 @@ async function main(): Promise<void> {
       const app = uniqueNames(`bench-${label}`, { partitions, guarantee });
       apps.push(app);
       const env = { ...app.env, INPUT_TOPIC: source.inputTopic, DLQ_SUFFIX: `.dlq-${label}`, LOG_LEVEL: 'info' };
-      await createStageTopics(kafka, env);
+      await createTopics(kafka, env);
       const result = await runOnce(label, guarantee, env, app, source.inputTopic, expected, probe);
       runs.push(result);
       if (withRestore) {
@@ -263,7 +275,7 @@ async function main(): Promise<void> {
 
     const pipeOut = uniqueNames('bench-pipe', { partitions });
     apps.push(pipeOut);
-    await createStageTopics(kafka, pipeOut.env);
+    await createTopics(kafka, pipeOut.env);
     pipe = await rawPipe(kafka, input.inputTopic, pipeOut.aggregatedTopic, events, outputBytesPerRecord);
     console.log(`raw pipe          ${pipe.recordsPerSecond.toFixed(0).padStart(7)} records/s  (${pipe.records} in ${pipe.seconds.toFixed(2)} s, ${outputBytesPerRecord} B out per record)`);
 
