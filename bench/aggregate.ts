@@ -1,29 +1,36 @@
 /**
- * Throughput of the `aggregate` stage under exactly_once and at_least_once on one seeded workload,
- * and the speed of a changelog restore.
+ * The `aggregate` stage against its own Kafka client, in one run on the same input topic:
+ *
+ *   1. raw read        a bare kafkajs consumer group reading the input topic to its end
+ *   2. raw pipe        a bare kafkajs consume → produce pipe: one record out per record in, of the
+ *                      stage's mean output bytes per input record (snapshot + changelog share),
+ *                      idempotent producer, 250 records per send, offsets committed by the group
+ *   3. exactly_once    the real CLI (`aura-stream run aggregate`, a child process)
+ *   4. at_least_once   the same
+ *   5. restore         the exactly_once run restarted with its LMDB folder deleted
+ *   6. heavy           users at the 512-event cap with 200-character notes, exactly_once: must
+ *                      complete with every record accounted for (then its restore too)
  *
  *   node --import tsx bench/aggregate.ts        (needs the local stack: `aura-stream stack up`)
  *
- * Environment (all optional): BENCH_EVENTS (default 20000), BENCH_USERS (200), BENCH_SEED (bench),
- * BENCH_PARTITIONS (3), BENCH_ROUNDS (1), KAFKA_BROKERS, SCHEMA_REGISTRY_URL, BENCH_KEEP=1 (keep
- * the topics afterwards).
+ * Environment (all optional): BENCH_EVENTS (default 20000), BENCH_USERS (2000), BENCH_SEED
+ * (bench), BENCH_PARTITIONS (3), BENCH_HEAVY_USERS (30), BENCH_HEAVY_EVENTS (24000; 800 per user
+ * over 10 days keeps every window at the cap), BENCH_KEEP=1 (keep the topics), KAFKA_BROKERS,
+ * SCHEMA_REGISTRY_URL.
  *
- * The workload is produced once to a fresh input topic. Each (round, guarantee) then runs the real
- * CLI (`aura-stream run aggregate`, a child process) as a fresh application over that topic: own
- * group, output, changelog and state folder. Processing time runs from the stage being ready
- * (joined and restored: start-up is reported apart) to its group having committed the whole input;
- * events/s counts the input records processed in that time. Batch latency is one transaction's
- * processing + commit (aura_batch_process_seconds), its percentiles interpolated in the histogram's
- * buckets. Each exactly_once run is then stopped, its LMDB folder deleted and the stage restarted:
- * restore records/s = changelog records replayed / wall time of the restore (from its log lines;
- * aura_restore_records_total must agree). Rounds alternate the order of the guarantees, so a change
- * of load on this shared host hits both alike; ratios are against at_least_once of the same run.
- * Results go to bench/results/aggregate-<timestamp>.json.
+ * Stage processing time runs from the stage being ready (joined and restored; start-up is
+ * reported apart) to its group having committed the whole input; raw runs are timed from their
+ * first fetched batch to their last record. Restore records/s = changelog records replayed / wall
+ * time of the restore (from the stage's log lines; aura_restore_records_total must agree). The
+ * machine is shared: absolute figures are noisy, the ratios are same-run. Results go to
+ * bench/results/aggregate-<timestamp>.json.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo, intEnv, writeResults } from './support.js';
-import { generateEvents, summarize } from '../src/workload/index.js';
+import type { Kafka } from 'kafkajs';
+import { generateEvents, summarize, type GeneratedRecord } from '../src/workload/index.js';
 import {
   OffsetProbe,
   createStageTopics,
@@ -77,8 +84,9 @@ function quantile(b: Array<{ le: number; count: number }>, q: number): number | 
 }
 
 interface RunResult {
-  round: number;
+  label: string;
   guarantee: Guarantee;
+  events: number;
   startupSeconds: number;
   processSeconds: number;
   processedEvents: number;
@@ -88,25 +96,129 @@ interface RunResult {
   batchLatencyMs: { mean: number; p50: number | null; p90: number | null; p99: number | null };
   outputs: number;
   changelogRecords: number;
+  accounted: { accepted: number; late: number; duplicate: number; dlq: number };
 }
 
 interface RestoreResult {
-  round: number;
+  label: string;
   records: number;
+  bytes: number;
   /** Wall time of the restore (the slowest partition: all partitions restore together). */
   seconds: number;
   recordsPerSecond: number;
   metricRecords: number;
-  metricSecondsSum: number;
+}
+
+interface RawResult {
+  records: number;
+  bytes: number;
+  seconds: number;
+  recordsPerSecond: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** createStageTopics, again after a pause when the new topics' metadata has not reached the broker yet (a loaded host). */
+async function createTopics(kafka: Kafka, env: Record<string, string>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createStageTopics(kafka, env);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await sleep(2000);
+    }
+  }
+}
+
+/**
+ * Reads `topic` to its end with a bare consumer group; timed from the first batch to the last
+ * record. `idleMs`: also done once nothing arrived for that long (transactional topics hold
+ * commit markers, so their end offset exceeds their record count).
+ */
+async function rawRead(kafka: Kafka, topic: string, expected: number, idleMs?: number): Promise<RawResult> {
+  const consumer = kafka.consumer({ groupId: `bench-raw-read-${randomUUID()}`, readUncommitted: false, maxBytesPerPartition: 1_048_576 });
+  let first = 0;
+  let records = 0;
+  let bytes = 0;
+  let last = Date.now();
+  let finished!: (at: number) => void;
+  const done = new Promise<number>((r) => (finished = r));
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: 3,
+    eachBatch: async ({ batch }) => {
+      if (first === 0) first = Date.now();
+      for (const m of batch.messages) bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+      records += batch.messages.length;
+      last = Date.now();
+      if (records >= expected) finished(Date.now());
+    },
+  });
+  const idle = async (): Promise<number> => {
+    for (;;) {
+      await sleep(200);
+      if (idleMs !== undefined && records > 0 && Date.now() - last > idleMs) return last;
+      if (Date.now() - last > 300_000) throw new Error(`raw read of ${topic} stalled at ${records}/${expected}`);
+    }
+  };
+  const end = await Promise.race([done, idle()]);
+  await consumer.disconnect();
+  const seconds = (end - first) / 1000;
+  return { records, bytes, seconds, recordsPerSecond: records / seconds };
+}
+
+/**
+ * consume → produce with bare kafkajs: one record of `bytesPerRecord` out per record in (key kept),
+ * idempotent producer, 250 per send, offsets resolved per send and committed by the group.
+ */
+async function rawPipe(kafka: Kafka, input: string, output: string, expected: number, bytesPerRecord: number): Promise<RawResult> {
+  const consumer = kafka.consumer({ groupId: `bench-raw-pipe-${randomUUID()}`, readUncommitted: false, maxBytesPerPartition: 1_048_576 });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const payload = randomBytes(bytesPerRecord);
+  let first = 0;
+  let records = 0;
+  let finished!: (at: number) => void;
+  const done = new Promise<number>((r) => (finished = r));
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [input], fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: 3,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      if (first === 0) first = Date.now();
+      for (let i = 0; i < batch.messages.length; i += 250) {
+        const chunk = batch.messages.slice(i, i + 250);
+        await producer.send({ topic: output, acks: -1, messages: chunk.map((m) => ({ key: m.key, value: payload })) });
+        resolveOffset(chunk[chunk.length - 1]!.offset);
+        records += chunk.length;
+        await heartbeat();
+      }
+      if (records >= expected) finished(Date.now());
+    },
+  });
+  const end = await Promise.race([done, sleep(300_000).then(() => Promise.reject(new Error(`raw pipe of ${input} stalled at ${records}/${expected}`)))]);
+  await consumer.disconnect();
+  await producer.disconnect();
+  const seconds = (end - first) / 1000;
+  return { records, bytes: records * bytesPerRecord, seconds, recordsPerSecond: records / seconds };
+}
+
+/** Records and key+value bytes of a whole topic (not timed). */
+async function topicBytes(kafka: Kafka, topic: string, probe: OffsetProbe): Promise<{ records: number; bytes: number }> {
+  const end = await probe.end(topic);
+  if (end === 0) return { records: 0, bytes: 0 };
+  const r = await rawRead(kafka, topic, end, 3000);
+  return { records: r.records, bytes: r.bytes };
+}
+
 async function main(): Promise<void> {
   const events = intEnv('BENCH_EVENTS', 20_000);
-  const users = intEnv('BENCH_USERS', 200);
+  const users = intEnv('BENCH_USERS', 2000);
   const partitions = intEnv('BENCH_PARTITIONS', 3);
-  const rounds = intEnv('BENCH_ROUNDS', 1);
+  const heavyUsers = intEnv('BENCH_HEAVY_USERS', 30);
+  const heavyEvents = intEnv('BENCH_HEAVY_EVENTS', 24_000);
   const seed = process.env.BENCH_SEED ?? 'bench';
   const started = Date.now();
   const loadBefore = loadavg();
@@ -114,110 +226,88 @@ async function main(): Promise<void> {
   await requireStack();
   const kafka = testKafka('bench-aggregate');
   const serde = testSerde();
+  const startMs = Date.now() - 10 * 86_400_000 - 3_600_000;
   const input = uniqueNames('bench-input', { partitions });
-  await createStageTopics(kafka, input.env);
-  const generated = [...generateEvents({ seed, users, events, startMs: Date.now() - 10 * 86_400_000 - 3_600_000 })];
+  const heavyInput = uniqueNames('bench-heavy', { partitions });
+  await createTopics(kafka, input.env);
+  await createTopics(kafka, heavyInput.env);
+  const generated = [...generateEvents({ seed, users, events, startMs })];
+  const heavy = [...generateEvents({ seed: `${seed}-heavy`, users: heavyUsers, events: heavyEvents, startMs, lateFraction: 0.01, duplicateFraction: 0.01, poisonFraction: 0.005 })].map(withLongNote);
   const summary = summarize(generated);
+  const heavySummary = summarize(heavy);
   const produceStart = Date.now();
   await produceGenerated(kafka, serde, input.inputTopic, generated);
-  console.log(`produced ${events} records (${users} users, ${partitions} partitions) in ${((Date.now() - produceStart) / 1000).toFixed(1)} s to ${input.inputTopic}`);
+  await produceGenerated(kafka, serde, heavyInput.inputTopic, heavy);
+  console.log(`produced ${events} records (${users} users) and ${heavyEvents} heavy records (${heavyUsers} users), ${partitions} partitions, in ${((Date.now() - produceStart) / 1000).toFixed(1)} s`);
 
   const probe = new OffsetProbe(kafka);
-  const apps: Array<{ names: TestNames; env: Record<string, string> }> = [];
+  const apps: TestNames[] = [];
   const runs: RunResult[] = [];
   const restores: RestoreResult[] = [];
+  let read: RawResult | undefined;
+  let pipe: RawResult | undefined;
+  let outputBytesPerRecord = 0;
   try {
-    for (let round = 1; round <= rounds; round++) {
-      const order: Guarantee[] = round % 2 === 1 ? ['at_least_once', 'exactly_once'] : ['exactly_once', 'at_least_once'];
-      for (const guarantee of order) {
-        const app = uniqueNames(`bench-${guarantee === 'exactly_once' ? 'eos' : 'alo'}`, { partitions, guarantee });
-        const env = { ...app.env, INPUT_TOPIC: input.inputTopic, DLQ_SUFFIX: `.dlq-${guarantee}-${round}`, LOG_LEVEL: 'info' };
-        apps.push({ names: app, env });
-        await createStageTopics(kafka, env);
-        const spawned = Date.now();
-        const stage = await runStage(env, 'aggregate', { label: 'bench', readyTimeoutMs: 120_000 });
-        const ready = Date.now();
-        const atReady = await probe.committed(app.groupId, input.inputTopic);
-        let committed = atReady;
-        while (committed < events) {
-          if (Date.now() - ready > 600_000) throw new Error(`${guarantee} run did not catch up within 600 s (${committed}/${events}); see ${stage.logFile}`);
-          await sleep(100);
-          committed = await probe.committed(app.groupId, input.inputTopic);
-        }
-        const done = Date.now();
-        const metrics = await stage.metrics();
-        const lat = buckets(metrics, 'aura_batch_process_seconds', { stage: 'aggregate' });
-        const latSum = metricValue(metrics, 'aura_batch_process_seconds_sum', { stage: 'aggregate' });
-        const latCount = metricValue(metrics, 'aura_batch_process_seconds_count', { stage: 'aggregate' });
-        const ms = (s: number | null) => (s === null ? null : Math.round(s * 10_000) / 10);
-        const result: RunResult = {
-          round,
-          guarantee,
-          startupSeconds: (ready - spawned) / 1000,
-          processSeconds: (done - ready) / 1000,
-          processedEvents: events - atReady,
-          eventsPerSecond: (events - atReady) / ((done - ready) / 1000),
-          transactions: metricValue(metrics, 'aura_transactions_total', { stage: 'aggregate', result: 'committed' }),
-          recordsPerTransaction: events / Math.max(latCount, 1),
-          batchLatencyMs: { mean: Math.round((latSum / Math.max(latCount, 1)) * 10_000) / 10, p50: ms(quantile(lat, 0.5)), p90: ms(quantile(lat, 0.9)), p99: ms(quantile(lat, 0.99)) },
-          outputs: metricValue(metrics, 'aura_records_produced_total', { stage: 'aggregate', kind: 'output' }),
-          changelogRecords: metricValue(metrics, 'aura_records_produced_total', { stage: 'aggregate', kind: 'changelog' }),
-        };
-        runs.push(result);
-        console.log(
-          `round ${round} ${guarantee.padEnd(13)} ${result.eventsPerSecond.toFixed(0).padStart(6)} events/s  ` +
-            `(${result.processedEvents} in ${result.processSeconds.toFixed(2)} s, start-up ${result.startupSeconds.toFixed(1)} s, ` +
-            `${result.transactions} batches, p50 ${result.batchLatencyMs.p50} ms, p99 ${result.batchLatencyMs.p99} ms)`,
-        );
-        if ((await stage.stop()) !== 0) throw new Error(`${guarantee} run did not exit 0; see ${stage.logFile}`);
+    read = await rawRead(kafka, input.inputTopic, events);
+    console.log(`raw read          ${read.recordsPerSecond.toFixed(0).padStart(7)} records/s  (${read.records} in ${read.seconds.toFixed(2)} s, ${(read.bytes / read.records).toFixed(0)} B/record)`);
 
-        if (guarantee === 'exactly_once') {
-          removeDir(join(app.stateDir, 'aggregate'));
-          const restored = await runStage(env, 'aggregate', { label: 'restore', readyTimeoutMs: 300_000 });
-          const lines = restored.logLines().filter((l) => l.msg === 'restored partition from changelog');
-          const records = lines.reduce((n, l) => n + Number(l.records), 0);
-          const seconds = Math.max(...lines.map((l) => Number(l.seconds)));
-          const rm = await restored.metrics();
-          const r: RestoreResult = {
-            round,
-            records,
-            seconds,
-            recordsPerSecond: records / seconds,
-            metricRecords: metricValue(rm, 'aura_restore_records_total', { stage: 'aggregate' }),
-            metricSecondsSum: metricValue(rm, 'aura_restore_seconds_sum', { stage: 'aggregate' }),
-          };
-          restores.push(r);
-          console.log(`round ${round} restore       ${r.recordsPerSecond.toFixed(0).padStart(6)} records/s  (${records} changelog records in ${seconds.toFixed(2)} s; metric ${r.metricRecords} records)`);
-          if ((await restored.stop()) !== 0) throw new Error(`restore run did not exit 0; see ${restored.logFile}`);
-        }
+    const stage = async (label: string, guarantee: Guarantee, source: TestNames, expected: number, withRestore: boolean) => {
+      const app = uniqueNames(`bench-${label}`, { partitions, guarantee });
+      apps.push(app);
+      const env = { ...app.env, INPUT_TOPIC: source.inputTopic, DLQ_SUFFIX: `.dlq-${label}`, LOG_LEVEL: 'info' };
+      await createTopics(kafka, env);
+      const result = await runOnce(label, guarantee, env, app, source.inputTopic, expected, probe);
+      runs.push(result);
+      if (withRestore) {
+        removeDir(join(app.stateDir, 'aggregate'));
+        const r = await restoreOnce(label, env, app, kafka, probe);
+        restores.push(r);
       }
-    }
+      return { app, result };
+    };
+
+    const eos = await stage('eos', 'exactly_once', input, events, true);
+    const out = await topicBytes(kafka, eos.app.aggregatedTopic, probe);
+    const changelog = await topicBytes(kafka, eos.app.changelogTopic, probe);
+    outputBytesPerRecord = Math.round((out.bytes + changelog.bytes) / events);
+    console.log(`stage output      ${(out.bytes / Math.max(out.records, 1)).toFixed(0)} B/snapshot, ${(changelog.bytes / Math.max(changelog.records, 1)).toFixed(0)} B/changelog record → ${outputBytesPerRecord} B out per record in`);
+    await stage('alos', 'at_least_once', input, events, false);
+
+    const pipeOut = uniqueNames('bench-pipe', { partitions });
+    apps.push(pipeOut);
+    await createTopics(kafka, pipeOut.env);
+    pipe = await rawPipe(kafka, input.inputTopic, pipeOut.aggregatedTopic, events, outputBytesPerRecord);
+    console.log(`raw pipe          ${pipe.recordsPerSecond.toFixed(0).padStart(7)} records/s  (${pipe.records} in ${pipe.seconds.toFixed(2)} s, ${outputBytesPerRecord} B out per record)`);
+
+    const heavyRun = await stage('heavy', 'exactly_once', heavyInput, heavyEvents, true);
+    const h = heavyRun.result.accounted;
+    const accounted = h.accepted + h.late + h.duplicate + h.dlq;
+    if (accounted !== heavyEvents) throw new Error(`heavy run accounted for ${accounted} of ${heavyEvents} records`);
+    if (h.accepted !== heavySummary.valid) throw new Error(`heavy run accepted ${h.accepted}, the workload has ${heavySummary.valid} valid records`);
   } finally {
     killAllStages();
     await probe.close();
     if (process.env.BENCH_KEEP !== '1') {
-      for (const app of apps) {
-        await dropTestResources(kafka, app.env);
-        removeDir(app.names.stateDir);
+      for (const app of [...apps, input, heavyInput]) {
+        await dropTestResources(kafka, app.env).catch(() => undefined);
+        removeDir(app.stateDir);
       }
-      await dropTestResources(kafka, input.env);
-      removeDir(input.stateDir);
     }
   }
 
-  const mean = (g: Guarantee, f: (r: RunResult) => number | null) => {
-    const xs = runs.filter((r) => r.guarantee === g).map(f).filter((x): x is number => x !== null);
-    return xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
-  };
-  const ratio = (f: (r: RunResult) => number | null) => mean('exactly_once', f) / mean('at_least_once', f);
-  const ratios = {
-    throughput: ratio((r) => r.eventsPerSecond),
-    batchLatencyP50: ratio((r) => r.batchLatencyMs.p50),
-    batchLatencyP99: ratio((r) => r.batchLatencyMs.p99),
-    startup: ratio((r) => r.startupSeconds),
+  const eos = runs.find((r) => r.label === 'eos')!;
+  const alos = runs.find((r) => r.label === 'alos')!;
+  const restore = restores.find((r) => r.label === 'eos')!;
+  const results = {
+    ratio_aggregate_eos_over_raw_pipe: eos.eventsPerSecond / pipe!.recordsPerSecond,
+    ratio_eos_over_alos: eos.eventsPerSecond / alos.eventsPerSecond,
+    ratio_alos_over_raw_pipe: alos.eventsPerSecond / pipe!.recordsPerSecond,
+    ratio_raw_pipe_over_raw_read: pipe!.recordsPerSecond / read!.recordsPerSecond,
+    restore_records_per_second: restore.recordsPerSecond,
   };
   console.log(
-    `exactly_once / at_least_once: throughput ×${ratios.throughput.toFixed(2)}, batch latency p50 ×${ratios.batchLatencyP50.toFixed(2)}, p99 ×${ratios.batchLatencyP99.toFixed(2)}`,
+    `exactly_once / raw pipe ×${results.ratio_aggregate_eos_over_raw_pipe.toFixed(2)} (target ≥ 0.5), exactly_once / at_least_once ×${results.ratio_eos_over_alos.toFixed(2)} (target ≥ 0.8), ` +
+      `restore ${results.restore_records_per_second.toFixed(0)} records/s (target ≥ 50000)`,
   );
 
   const file = writeResults('aggregate', new Date(started), {
@@ -225,14 +315,76 @@ async function main(): Promise<void> {
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     host: hostInfo(loadBefore),
-    workload: { events, users, seed, partitions, summary },
-    rounds,
-    baseline: 'at_least_once',
+    workload: { events, users, seed, partitions, summary, heavy: { users: heavyUsers, events: heavyEvents, summary: heavySummary } },
+    ...results,
+    raw: { read, pipe, outputBytesPerRecord },
     runs,
     restores,
-    ratios,
   });
   console.log(`wrote ${file}`);
+}
+
+/** A 200-character note on every event of the heavy workload (the same note for the same event id, so duplicates stay duplicates). */
+function withLongNote(r: GeneratedRecord): GeneratedRecord {
+  if (!r.event) return r;
+  const base = `Long day, ${r.event.event_id}: walked, worked, slept badly, talked with family, planned the week and wrote this down. `;
+  const note = base.repeat(3).slice(0, 200);
+  return { ...r, event: r.event.type === 'MoodCreated' ? { ...r.event, note } : { ...r.event, notes: note } };
+}
+
+async function runOnce(label: string, guarantee: Guarantee, env: Record<string, string>, app: TestNames, inputTopic: string, events: number, probe: OffsetProbe): Promise<RunResult> {
+  const spawned = Date.now();
+  const stage = await runStage(env, 'aggregate', { label: `bench-${label}`, readyTimeoutMs: 120_000 });
+  const ready = Date.now();
+  const atReady = await probe.committed(app.groupId, inputTopic);
+  let committed = atReady;
+  while (committed < events) {
+    if (Date.now() - ready > 600_000) throw new Error(`${label} run did not catch up within 600 s (${committed}/${events}); see ${stage.logFile}`);
+    await sleep(100);
+    committed = await probe.committed(app.groupId, inputTopic);
+  }
+  const done = Date.now();
+  const metrics = await stage.metrics();
+  const lat = buckets(metrics, 'aura_batch_process_seconds', { stage: 'aggregate' });
+  const latSum = metricValue(metrics, 'aura_batch_process_seconds_sum', { stage: 'aggregate' });
+  const latCount = metricValue(metrics, 'aura_batch_process_seconds_count', { stage: 'aggregate' });
+  const ms = (s: number | null) => (s === null ? null : Math.round(s * 10_000) / 10);
+  const outcome = (o: string) => metricValue(metrics, 'aura_records_total', { stage: 'aggregate', outcome: o });
+  const result: RunResult = {
+    label,
+    guarantee,
+    events,
+    startupSeconds: (ready - spawned) / 1000,
+    processSeconds: (done - ready) / 1000,
+    processedEvents: events - atReady,
+    eventsPerSecond: (events - atReady) / ((done - ready) / 1000),
+    transactions: metricValue(metrics, 'aura_transactions_total', { stage: 'aggregate', result: 'committed' }),
+    recordsPerTransaction: events / Math.max(latCount, 1),
+    batchLatencyMs: { mean: Math.round((latSum / Math.max(latCount, 1)) * 10_000) / 10, p50: ms(quantile(lat, 0.5)), p90: ms(quantile(lat, 0.9)), p99: ms(quantile(lat, 0.99)) },
+    outputs: metricValue(metrics, 'aura_records_produced_total', { stage: 'aggregate', kind: 'output' }),
+    changelogRecords: metricValue(metrics, 'aura_records_produced_total', { stage: 'aggregate', kind: 'changelog' }),
+    accounted: { accepted: outcome('accepted'), late: outcome('late'), duplicate: outcome('duplicate'), dlq: outcome('dlq') },
+  };
+  console.log(
+    `${label.padEnd(6)} ${guarantee.padEnd(13)}${result.eventsPerSecond.toFixed(0).padStart(7)} records/s  ` +
+      `(${result.processedEvents} in ${result.processSeconds.toFixed(2)} s, start-up ${result.startupSeconds.toFixed(1)} s, ` +
+      `${result.transactions} transactions, p50 ${result.batchLatencyMs.p50} ms, p99 ${result.batchLatencyMs.p99} ms)`,
+  );
+  if ((await stage.stop()) !== 0) throw new Error(`${label} run did not exit 0; see ${stage.logFile}`);
+  return result;
+}
+
+async function restoreOnce(label: string, env: Record<string, string>, app: TestNames, kafka: Kafka, probe: OffsetProbe): Promise<RestoreResult> {
+  const restored = await runStage(env, 'aggregate', { label: `restore-${label}`, readyTimeoutMs: 300_000 });
+  const lines = restored.logLines().filter((l) => l.msg === 'restored partition from changelog');
+  const records = lines.reduce((n, l) => n + Number(l.records), 0);
+  const seconds = Math.max(...lines.map((l) => Number(l.seconds)));
+  const rm = await restored.metrics();
+  if ((await restored.stop()) !== 0) throw new Error(`restore run did not exit 0; see ${restored.logFile}`);
+  const changelog = await topicBytes(kafka, app.changelogTopic, probe);
+  const r: RestoreResult = { label, records, bytes: changelog.bytes, seconds, recordsPerSecond: records / seconds, metricRecords: metricValue(rm, 'aura_restore_records_total', { stage: 'aggregate' }) };
+  console.log(`${label.padEnd(6)} restore      ${r.recordsPerSecond.toFixed(0).padStart(7)} records/s  (${records} changelog records, ${(changelog.bytes / 1e6).toFixed(1)} MB, in ${seconds.toFixed(2)} s; metric ${r.metricRecords} records)`);
+  return r;
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { UserEvent } from './contracts/events.js';
 import type { ContextAggregated, ContextVectorized } from './contracts/snapshot.js';
-import type { UserWindow } from './contracts/window.js';
+import type { UserWindow, WindowEntry } from './contracts/window.js';
 
 /**
  * The ports a topology is handed. Adapters in src/adapters implement them; tests swap in fakes.
@@ -90,6 +90,8 @@ export interface BatchWriter {
    * of failing the write. Absent = no limit known.
    */
   oversize?(record: OutRecord): string | undefined;
+  /** The largest record `topic` accepts alone in a batch (before compression); absent = unknown. */
+  maxRecordBytes?(topic: string): number;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,10 @@ export interface AggregateCodec {
   encodeSnapshot(snapshot: ContextAggregated): Buffer;
   encodeWindow(window: UserWindow): Buffer;
   decodeWindow(value: Buffer): UserWindow;
+  /** One window entry, encoded alone: a window re-encodes from its entries' cached parts. */
+  encodeEntry(entry: WindowEntry): string;
+  /** Equal to `encodeWindow` of the window whose entries encode to `entries`. */
+  encodeWindowParts(userId: string, end: number, entries: readonly string[]): Buffer;
 }
 
 /** Bytes ↔ domain records for the vectorize stage. */
@@ -114,14 +120,18 @@ export interface RecordWriter {
   close(): Promise<void>;
 }
 
-/** The aggregate stage's window store: LMDB as a cache of the changelog. */
+/**
+ * The aggregate stage's window store: LMDB as a cache of the changelog. Values are the encoded
+ * windows, byte for byte the changelog record values (AggregateCodec.encodeWindow), so a restore
+ * copies changelog values in without decoding them.
+ */
 export interface WindowStore {
-  get(userId: string): UserWindow | undefined;
+  get(userId: string): Buffer | undefined;
   /**
    * Applies the states after their transaction committed (null = delete), together with the
    * changelog checkpoint (next changelog offset to restore from) of `changelogPartition`, atomically.
    */
-  apply(changelogPartition: number, states: Map<string, UserWindow | null>, checkpoint: string): void;
+  apply(changelogPartition: number, states: Map<string, Buffer | null>, checkpoint: string): void;
   /** Next changelog offset to restore from; '0' when the partition was never seen. */
   checkpoint(changelogPartition: number): string;
   close(): Promise<void>;

@@ -1,11 +1,32 @@
-import { Observable, catchError, concatMap, defer, from, map, mergeMap, of, tap } from 'rxjs';
+import { Observable, Subject, catchError, defer, map, merge, mergeMap, of, takeWhile, tap, type SchedulerLike } from 'rxjs';
 import type { UserEvent } from '../src/contracts/events.js';
-import { AuraError, classify, type ErrorCode } from '../src/errors.js';
-import type { AggregateCodec, BatchWriter, ChangelogReader, OutRecord, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
-import { PartitionGate, aggregateBatch, decodeOrPoison, foldWithinLimits, toDeadLetter, type Decoded as DecodedOf, validateEvent, type AggregateInput, type RestoreReport } from '../src/stages/index.js';
-import { batches$, chunksOf, type BatchEnvelope } from './sources.js';
+import { classify } from '../src/errors.js';
+import type { AggregateCodec, BatchWriter, ChangelogReader, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
+import {
+  PartitionGate,
+  WindowCache,
+  awaitReady,
+  commitInOrder,
+  commitTransaction,
+  committedEvent,
+  decodeRecords,
+  foldWindows,
+  loadWindowState,
+  recordLimitsFor,
+  retryWithBackoff,
+  toOutRecords,
+  validateEvent,
+  type AggregateEvent,
+  type CommitOutcome,
+  type FoldedTransaction,
+  type PartitionFold,
+  type TransactionLimits,
+} from '../src/stages/index.js';
+import { batches$, type BatchEnvelope } from './sources.js';
+import type { TopologyStep } from './steps.js';
 
 export const AGGREGATE_STAGE = 'aggregate';
+export type { AggregateEvent };
 
 export interface AggregateTopologyConfig {
   inputTopic: string;
@@ -15,8 +36,17 @@ export interface AggregateTopologyConfig {
   windowDays: number;
   maxEvents: number;
   aggregatorVersion: string;
-  /** Input records per transaction (a fetched batch is cut into runs of this size). Default 250. */
+  /** AGGREGATE_TX_MAX_RECORDS: input records per transaction. Default 500. */
   maxRecordsPerTransaction?: number;
+  /** AGGREGATE_TX_MAX_BYTES: input plus changelog bytes per transaction. Default 768 KiB. */
+  maxBytesPerTransaction?: number;
+  /** AGGREGATE_TX_MAX_MS: folding time per transaction. Default 1000. */
+  maxTransactionMs?: number;
+  /** AGGREGATE_CACHE_MAX_USERS: running windows kept per partition between transactions. Default 10000. */
+  cacheMaxUsers?: number;
+  /** RETRY_INITIAL_MS / RETRY_MAX_MS: back-off of transient faults. Defaults 200 / 10000. */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
 }
 
 export interface AggregatePorts {
@@ -26,59 +56,83 @@ export interface AggregatePorts {
   changelog: ChangelogReader;
   codec: AggregateCodec;
   now?: () => number;
+  scheduler?: SchedulerLike;
+  random?: () => number;
 }
 
-/** What the stage did, for metrics, logs and tests. */
-export type AggregateEvent =
-  | { type: 'assigned'; partitions: number[]; restoring: number[] }
-  | ({ type: 'restored' } & RestoreReport)
-  | {
-      type: 'committed';
-      partition: number;
-      nextOffset: string;
-      consumed: number;
-      accepted: number;
-      late: number;
-      duplicate: number;
-      dlq: Array<{ offset: string; code: ErrorCode; message: string }>;
-      produced: { output: number; changelog: number; dlq: number };
-      seconds: number;
-      e2eSeconds: number[];
-      latenessSeconds: number[];
-      lag: number;
-      traceIds: string[];
-    }
-  | { type: 'abandoned'; partition: number; reason: string }
-  | { type: 'retrying'; partition: number; error: AuraError };
-
-type Decoded = DecodedOf<UserEvent>;
+/** The steps of the pipe below, in order (`aura-stream describe`, the README and this comment). */
+export const AGGREGATE_STEPS: readonly TopologyStep[] = [
+  { name: 'source', describe: (n) => `${n.inputTopic}  (consumer group, read_committed; each partition in order, AGGREGATE_PARTITIONS_CONCURRENTLY at once)` },
+  { name: 'awaitReady', describe: (n) => `claim the partition's transactional producer, restore ${n.changelogTopic}[p] from the LMDB checkpoint to its end` },
+  { name: 'decodeRecords', describe: (n) => `Avro via the registry, then validate; poison → ${n.inputDlqTopic}` },
+  { name: 'foldWindows', describe: () => 'running window per user: late | duplicate | accepted, evict by time and cap, statistics kept incrementally; an event whose window or snapshot could never be written → DLQ (RECORD_TOO_LARGE); cut into transactions by AGGREGATE_TX_MAX_RECORDS / _BYTES / _MS' },
+  { name: 'commitInOrder', describe: () => 'one transaction after another; the next one folds while the previous commits' },
+  { name: 'toOutRecords', describe: (n) => `snapshots → ${n.aggregatedTopic}, final window per user → ${n.changelogTopic}[p], poison → DLQ` },
+  { name: 'commitTransaction', describe: () => 'records (cut into produce requests under each topic\'s max.message.bytes) + consumed offset in one transaction, then LMDB states + changelog checkpoint' },
+  { name: 'retryWithBackoff', describe: () => 'transient faults: new claim and restore, then the uncommitted rest again (RETRY_INITIAL_MS..RETRY_MAX_MS)' },
+];
 
 /**
- * Stage `aggregate`, top to bottom:
+ * Stage `aggregate`, top to bottom (the steps of AGGREGATE_STEPS):
  *
- *   source$ (consumer group, read_committed)
- *     → whenReady(partition)        claim the transactional writer, restore the changelog to its end
- *     → chunk                       runs of maxRecordsPerTransaction records
- *     → decode + validate           Avro via the registry; poison → DLQ record
- *     → rollWindow(store)           pure fold over the partition's windows (late / duplicate / accepted)
- *     → toRecords                   snapshots → output, final window per user → changelog[partition];
- *                                   an event whose snapshot or window can never fit its topic → DLQ (RECORD_TOO_LARGE)
- *     → produce                     one transaction: records (cut into requests by bytes) + consumed offset
- *     → store.apply                 LMDB states + changelog checkpoint, after the commit
+ *   source             consumer group, read_committed; each partition in order
+ *   awaitReady         claim the transactional writer, restore the changelog to its end
+ *   decodeRecords      Avro via the registry + validation; poison → DLQ record
+ *   foldWindows        running windows (late / duplicate / accepted), cut into transactions
+ *   commitInOrder      transactions one after another, the next folded while one commits
+ *   toOutRecords       snapshots → output, final window per user → changelog[partition], DLQ
+ *   commitTransaction  one transaction: records + consumed offset; then LMDB states + checkpoint
+ *   retryWithBackoff   transient faults: re-claim, restore, redo what is uncommitted
  */
 export function aggregateTopology(ports: AggregatePorts, config: AggregateTopologyConfig): Observable<AggregateEvent> {
   const now = ports.now ?? Date.now;
-  const perTx = config.maxRecordsPerTransaction ?? 250;
   const snapshotConfig = { windowDays: config.windowDays, maxEvents: config.maxEvents, aggregatorVersion: config.aggregatorVersion };
+  const limits: TransactionLimits = {
+    maxRecords: config.maxRecordsPerTransaction ?? 500,
+    maxBytes: config.maxBytesPerTransaction ?? 786_432,
+    maxMs: config.maxTransactionMs ?? 1000,
+  };
+  const topics = { stage: AGGREGATE_STAGE, outputTopic: config.outputTopic, changelogTopic: config.changelogTopic, dlqTopic: config.dlqTopic };
+  const decodeEvent = async (r: SourceRecord): Promise<UserEvent> => {
+    const event = await ports.codec.decodeEvent(r.value);
+    validateEvent(event, r.key === null ? null : r.key.toString('utf8'), Number(r.timestamp));
+    return event;
+  };
 
   return new Observable<AggregateEvent>((subscriber) => {
+    const folds = new Map<number, PartitionFold>();
+    const foldOf = (partition: number): PartitionFold => {
+      let fold = folds.get(partition);
+      if (!fold) {
+        let tx = 0;
+        fold = {
+          cache: new WindowCache(config.cacheMaxUsers ?? 10_000),
+          load: (userId) => {
+            const stored = ports.store.get(userId);
+            return stored === undefined ? undefined : loadWindowState(ports.codec.decodeWindow(stored), ports.codec.encodeEntry);
+          },
+          config: snapshotConfig,
+          encodeEntry: ports.codec.encodeEntry,
+          encodeWindowParts: ports.codec.encodeWindowParts,
+          nextTx: () => tx++,
+          now,
+        };
+        const recordLimits = recordLimitsFor(ports.writer, { snapshot: ports.codec.encodeSnapshot, windowParts: ports.codec.encodeWindowParts }, { output: config.outputTopic, changelog: config.changelogTopic }, partition);
+        if (recordLimits) fold.recordLimits = recordLimits;
+        folds.set(partition, fold);
+      }
+      return fold;
+    };
     const gate = new PartitionGate(ports, config.inputTopic, (r) => subscriber.next({ type: 'restored', ...r }), now);
     const assignments = ports.source.assignment$.subscribe((assigned) => {
       const restoring = gate.assign(assigned);
+      // Running windows of a partition restored anew (or lost) may be ahead of its store.
+      const kept = new Set(assigned.map((a) => a.partition));
+      for (const p of [...folds.keys()]) if (!kept.has(p) || restoring.includes(p)) folds.delete(p);
       subscriber.next({ type: 'assigned', partitions: assigned.map((a) => a.partition), restoring });
     });
     const work = batches$(ports.source)
-      .pipe(mergeMap((envelope) => processBatch(envelope, gate)))
+      .pipe(mergeMap((envelope) => processBatch(envelope, gate, foldOf)))
       .subscribe(subscriber);
     return () => {
       assignments.unsubscribe();
@@ -86,115 +140,72 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
     };
   });
 
-  function processBatch({ batch, ack, nack }: BatchEnvelope, gate: PartitionGate): Observable<AggregateEvent> {
+  function processBatch({ batch, ack, nack }: BatchEnvelope, gate: PartitionGate, foldOf: (partition: number) => PartitionFold): Observable<AggregateEvent> {
     const { partition } = batch;
-    return defer(() => gate.whenReady(partition, batch.heartbeat)).pipe(
-      mergeMap(() => from(chunksOf(batch.records, perTx))),
-      concatMap((chunk) => {
-        if (batch.isStale()) return of<AggregateEvent>({ type: 'abandoned', partition, reason: 'partition revoked or stage stopping' });
-        const started = now();
-        return defer(() => decodeAll(chunk)).pipe(
-          map((decoded) => toRecords(decoded)),
-          mergeMap(async ({ decoded, fold, records }) => {
-            const last = chunk[chunk.length - 1]!;
-            const nextOffset = (BigInt(last.offset) + 1n).toString();
-            if (batch.isStale()) return { type: 'abandoned', partition, reason: 'partition revoked before commit' } as const;
-            const written = await ports.writer.write({ topic: batch.topic, partition, nextOffset }, records);
-            const changelog = written.find((w) => w.topic === config.changelogTopic && w.partition === partition);
-            if (changelog) ports.store.apply(partition, fold.states, (BigInt(changelog.lastOffset) + 1n).toString());
-            batch.resolve(last.offset);
-            // A fetched batch of heavy users takes many chunks: keep the group membership alive between them.
-            await batch.heartbeat().catch(() => undefined);
-            const committedAt = now();
-            return committedEvent(partition, nextOffset, chunk, decoded, fold, (committedAt - started) / 1000, committedAt, batch.highWatermark);
-          }),
-        );
+    const retries = new Subject<AggregateEvent>();
+    /** Records of the batch committed so far: a retry starts after them. */
+    let done = 0;
+    const commitDeps = () => ({ writer: ports.writer, store: ports.store, cache: foldOf(partition).cache, changelogTopic: config.changelogTopic, isStale: batch.isStale, now });
+
+    const work = defer(() => of(batch)).pipe(
+      awaitReady(gate),
+      map((b) => b.records.slice(done)),
+      decodeRecords(decodeEvent),
+      foldWindows(foldOf, limits),
+      commitInOrder((t: FoldedTransaction) => {
+        const records = toOutRecords(t, ports.codec.encodeSnapshot, topics);
+        return commitTransaction(t, records, commitDeps()).then((outcome) => settled(t, outcome));
+      }),
+      takeWhile((e) => e.type !== 'abandoned', true),
+      retryWithBackoff({
+        initialMs: config.retryInitialMs ?? 200,
+        maxMs: config.retryMaxMs ?? 10_000,
+        factor: 2,
+        jitter: 0.5,
+        isRetriable: (e) => classify(e).action === 'retry',
+        onRetry: (e) => {
+          const error = classify(e);
+          gate.invalidate(partition, error);
+          foldOf(partition).cache.clear();
+          retries.next({ type: 'retrying', partition, error });
+          void batch.heartbeat().catch(() => undefined);
+        },
+        ...(ports.scheduler && { scheduler: ports.scheduler }),
+        ...(ports.random && { random: ports.random }),
       }),
       tap({
-        complete: () => ack(),
+        complete: () => {
+          retries.complete();
+          ack();
+        },
         error: (err: unknown) => {
           const e = classify(err);
-          if (e.action === 'reclaim' || e.action === 'retry') gate.invalidate(partition, e);
+          retries.complete();
+          gate.invalidate(partition, e);
+          foldOf(partition).cache.clear();
           nack(e);
         },
       }),
       catchError((err: unknown) => {
         const e = classify(err);
-        // Transient faults and fencing are retried by redelivery; anything else stops the stage.
-        if (e.action === 'retry' || e.action === 'reclaim') return of<AggregateEvent>({ type: 'retrying', partition, error: e });
+        // A fenced writer waits for the next assignment (redelivery); anything else stops the stage.
+        if (e.action === 'reclaim') return of<AggregateEvent>({ type: 'retrying', partition, error: e });
         throw e;
       }),
     );
-  }
+    return merge(retries, work);
 
-  function decodeAll(chunk: SourceRecord[]): Promise<Decoded[]> {
-    return Promise.all(
-      chunk.map((record) =>
-        decodeOrPoison(record, async (r) => {
-          const event = await ports.codec.decodeEvent(r.value);
-          validateEvent(event, r.key === null ? null : r.key.toString('utf8'), Number(r.timestamp));
-          return event;
-        }),
-      ),
-    );
-  }
-
-  function toRecords(decoded: Decoded[]) {
-    const inputs: AggregateInput[] = decoded.flatMap((d) =>
-      'value' in d
-        ? [{ position: { topic: d.record.topic, partition: d.record.partition, offset: d.record.offset, timestamp: Number(d.record.timestamp) }, key: d.record.key?.toString('utf8') ?? null, event: d.value }]
-        : [],
-    );
-    const partition = decoded[0]!.record.partition;
-    const fitted = foldWithinLimits(
-      inputs,
-      (kept) => aggregateBatch(kept, (userId) => ports.store.get(userId), snapshotConfig),
-      {
-        snapshot: (snapshot) => ({ topic: config.outputTopic, key: snapshot.user_id, value: ports.codec.encodeSnapshot(snapshot), headers: snapshot.trace_id ? { trace_id: snapshot.trace_id } : ({} as Record<string, string>) }),
-        window: (userId, window) => ({ topic: config.changelogTopic, key: userId, value: ports.codec.encodeWindow(window), partition }),
-      },
-      (record) => ports.writer.oversize?.(record),
-    );
-    // An input whose outputs can never fit the broker's limits is dead-lettered like poison.
-    const tooLarge = new Map(fitted.tooLarge.map((t) => [t.position.offset, t.error]));
-    const final: Decoded[] = tooLarge.size === 0 ? decoded : decoded.map((d) => (tooLarge.has(d.record.offset) ? { record: d.record, poison: tooLarge.get(d.record.offset)! } : d));
-    const records: OutRecord[] = [...fitted.snapshotRecords, ...fitted.changelogRecords];
-    for (const d of final) if ('poison' in d) records.push(toDeadLetter(d.record, d.poison, AGGREGATE_STAGE, config.dlqTopic));
-    return { decoded: final, fold: fitted.fold, records };
-  }
-
-  function committedEvent(
-    partition: number,
-    nextOffset: string,
-    chunk: SourceRecord[],
-    decoded: Decoded[],
-    fold: ReturnType<typeof aggregateBatch>,
-    seconds: number,
-    committedAt: number,
-    highWatermark: string,
-  ): AggregateEvent {
-    const occurredAt = new Map(decoded.flatMap((d) => ('value' in d ? [[d.record.offset, d.value.occurred_at] as const] : [])));
-    const dlq = decoded.flatMap((d) => ('poison' in d ? [{ offset: d.record.offset, code: d.poison.code, message: d.poison.message }] : []));
-    return {
-      type: 'committed',
-      partition,
-      nextOffset,
-      consumed: chunk.length,
-      accepted: fold.counters.accepted,
-      late: fold.counters.late,
-      duplicate: fold.counters.duplicate,
-      dlq,
-      produced: {
-        output: fold.snapshots.length,
-        changelog: fold.states.size,
-        dlq: dlq.length,
-      },
-      seconds,
-      e2eSeconds: fold.snapshots.map(({ position }) => Math.max(0, (committedAt - position.timestamp) / 1000)),
-      latenessSeconds: fold.snapshots.map(({ snapshot, position }) => Math.max(0, (snapshot.window_end - (occurredAt.get(position.offset) ?? snapshot.window_end)) / 1000)),
-      lag: Math.max(0, Number(BigInt(highWatermark) - BigInt(nextOffset))),
-      traceIds: fold.snapshots.flatMap(({ snapshot }) => (snapshot.trace_id ? [snapshot.trace_id] : [])),
-    };
+    /** After a transaction: the committed event, or abandoned (its folds dropped). */
+    function settled(t: FoldedTransaction, outcome: CommitOutcome): AggregateEvent {
+      if (!outcome.committed) {
+        foldOf(partition).cache.clear();
+        return { type: 'abandoned', partition, reason: outcome.reason };
+      }
+      done += t.records.length;
+      batch.resolve(t.records[t.records.length - 1]!.offset);
+      // A fetched batch of heavy users takes many transactions: keep the group membership alive between them.
+      void batch.heartbeat().catch(() => undefined);
+      return committedEvent(t, outcome.at, batch.highWatermark);
+    }
   }
 }
-

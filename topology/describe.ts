@@ -1,30 +1,16 @@
+import { AGGREGATE_STEPS } from './aggregate.js';
+import { renderSteps, type TopologyNames } from './steps.js';
+
+export type { TopologyNames };
+
 /**
  * A printable picture of both stages (like Kafka Streams' `Topology#describe()`), for the CLI and
  * the README. It takes only names, so it stays true to the configuration in use.
  */
-export interface TopologyNames {
-  inputTopic: string;
-  aggregatedTopic: string;
-  vectorizedTopic: string;
-  changelogTopic: string;
-  inputDlqTopic: string;
-  aggregatedDlqTopic: string;
-  aggregateGroupId: string;
-  vectorizeGroupId: string;
-  processingGuarantee: string;
-}
-
 export function describeTopology(n: TopologyNames): string {
   return [
     `Stage aggregate (group ${n.aggregateGroupId}, ${n.processingGuarantee})`,
-    `  source        ${n.inputTopic}  (read_committed; MoodCreated | ActivityCreated, Avro)`,
-    `  whenReady     claim transactional producer per partition → restore ${n.changelogTopic}[p] from checkpoint to end`,
-    `  decode        registry → reader schema; poison → ${n.inputDlqTopic}`,
-    `  validate      user id, key = user id, occurred_at ≤ timestamp + 24h, ranges; poison → ${n.inputDlqTopic}`,
-    `  rollWindow    LMDB window per user: late | duplicate | accepted (evict, cap)`,
-    `  toSnapshot    ContextAggregated (exact statistics, deterministic text)`,
-    `  produce       one transaction: ${n.aggregatedTopic} + ${n.changelogTopic}[p] + DLQ + consumed offsets`,
-    `  store.apply   LMDB states + changelog checkpoint, after commit`,
+    ...renderSteps(AGGREGATE_STEPS, n),
     ``,
     `Stage vectorize (group ${n.vectorizeGroupId}, at-least-once + idempotent point ids)`,
     `  source        ${n.aggregatedTopic}  (read_committed; ContextAggregated)`,

@@ -1,6 +1,6 @@
 import { EVENT_FULL_NAMES, type UserEvent, type UserEventType } from '../contracts/events.js';
 import type { ContextAggregated } from '../contracts/snapshot.js';
-import type { UserWindow } from '../contracts/window.js';
+import type { ActivityEntry, MoodEntry, UserWindow, WindowEntry } from '../contracts/window.js';
 import { AuraError } from '../errors.js';
 import type { AggregateCodec, VectorizeCodec } from '../ports.js';
 import { topicRecordSubject, topicSubject, type AvroSerde } from './avro-serde.js';
@@ -15,17 +15,53 @@ function plain<T>(value: unknown): T {
 }
 
 /**
- * Changelog value grammar (UTF-8 JSON): {"v":1,"window":UserWindow}. Key: user_id (UTF-8).
- * A null value (tombstone) deletes the user's state.
+ * Changelog value grammar (UTF-8 JSON). Key: user_id (UTF-8). A null value (tombstone) deletes the
+ * user's state. The same bytes are the LMDB value, so a restore copies them without decoding.
+ *
+ * Version 2 (written): {"v":2,"u":user_id,"e":end,"w":[entry,...]}, entries sorted by
+ * (occurred_at, seq), each a positional array (field names are not repeated per entry, which
+ * halves a window's size):
+ *   mood:     [0, event_id, occurred_at, seq, level, [tags...], note | null]
+ *   activity: [1, event_id, occurred_at, seq, activity_type, intensity, duration_minutes, notes | null]
+ * Version 1 (still read): {"v":1,"window":UserWindow}.
  */
-export function encodeWindow(window: UserWindow): Buffer {
-  return Buffer.from(JSON.stringify({ v: 1, window }));
+export function encodeEntry(e: WindowEntry): string {
+  return e.kind === 'mood'
+    ? JSON.stringify([0, e.event_id, e.occurred_at, e.seq, e.level, e.tags, e.note])
+    : JSON.stringify([1, e.event_id, e.occurred_at, e.seq, e.activity_type, e.intensity, e.duration_minutes, e.notes]);
 }
 
+/** A window from its already encoded entries (see `encodeEntry`). */
+export function encodeWindowParts(userId: string, end: number, entries: readonly string[]): Buffer {
+  return Buffer.from(`{"v":2,"u":${JSON.stringify(userId)},"e":${JSON.stringify(end)},"w":[${entries.join(',')}]}`);
+}
+
+export function encodeWindow(window: UserWindow): Buffer {
+  return encodeWindowParts(window.user_id, window.end, window.entries.map(encodeEntry));
+}
+
+type EncodedEntry = [0, string, number, number, MoodEntry['level'], string[], string | null] | [1, string, number, number, ActivityEntry['activity_type'], ActivityEntry['intensity'], number, string | null];
+
 export function decodeWindow(value: Buffer): UserWindow {
-  const parsed = JSON.parse(value.toString('utf8')) as { v?: number; window?: UserWindow };
-  if (parsed.v !== 1 || !parsed.window) throw new AuraError('UNDECODABLE', `changelog record of unknown version ${String(parsed.v)}`);
-  return parsed.window;
+  let parsed: { v?: number; window?: UserWindow; u?: string; e?: number; w?: EncodedEntry[] };
+  try {
+    parsed = JSON.parse(value.toString('utf8')) as typeof parsed;
+  } catch (err) {
+    throw new AuraError('UNDECODABLE', `changelog record is not JSON: ${(err as Error).message}`);
+  }
+  if (parsed.v === 1 && parsed.window) return parsed.window;
+  if (parsed.v !== 2 || typeof parsed.u !== 'string' || typeof parsed.e !== 'number' || !Array.isArray(parsed.w)) {
+    throw new AuraError('UNDECODABLE', `changelog record of unknown version ${String(parsed.v)}`);
+  }
+  return {
+    user_id: parsed.u,
+    end: parsed.e,
+    entries: parsed.w.map((x): WindowEntry =>
+      x[0] === 0
+        ? { kind: 'mood', event_id: x[1], occurred_at: x[2], seq: x[3], level: x[4], tags: x[5], note: x[6] }
+        : { kind: 'activity', event_id: x[1], occurred_at: x[2], seq: x[3], activity_type: x[4], intensity: x[5], duration_minutes: x[6], notes: x[7] },
+    ),
+  };
 }
 
 /** Registers the schemas the aggregate stage reads and writes; returns its codec. */
@@ -43,6 +79,8 @@ export async function createAggregateCodec(serde: AvroSerde, topics: { input: st
     encodeSnapshot: (snapshot) => serde.encode(outSubject, CONTEXT_AGGREGATED, snapshot),
     encodeWindow,
     decodeWindow,
+    encodeEntry,
+    encodeWindowParts,
   };
 }
 

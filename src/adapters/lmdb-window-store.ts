@@ -1,13 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { UserWindow } from '../contracts/window.js';
 import type { WindowStore } from '../ports.js';
 
 /**
  * LMDB window store, a cache of the changelog.
  *
  * Layout (one LMDB environment under `<dir>`):
- *   windows:     user_id (string) → UserWindow (msgpack)
+ *   windows:     user_id (string) → encoded window (binary: the changelog value, see codecs.ts)
  *   checkpoints: changelog partition (uint) → next changelog offset to restore from (decimal string)
  * `apply` writes states and checkpoint in one synchronous transaction (`transactionSync`: the async
  * `transaction()` was seen to hang on these machines — docs/ARCHITECTURE.md §8), so a crash leaves either the
@@ -16,21 +15,21 @@ import type { WindowStore } from '../ports.js';
  */
 export class LmdbWindowStore implements WindowStore {
   private readonly root: RootDatabase;
-  private readonly windows: Database<UserWindow, string>;
+  private readonly windows: Database<Buffer, string>;
   private readonly checkpoints: Database<string, number>;
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
     this.root = open({ path: dir, maxDbs: 4, compression: false });
-    this.windows = this.root.openDB<UserWindow, string>({ name: 'windows' });
+    this.windows = this.root.openDB<Buffer, string>({ name: 'windows', encoding: 'binary' });
     this.checkpoints = this.root.openDB<string, number>({ name: 'checkpoints' });
   }
 
-  get(userId: string): UserWindow | undefined {
+  get(userId: string): Buffer | undefined {
     return this.windows.get(userId);
   }
 
-  apply(changelogPartition: number, states: Map<string, UserWindow | null>, checkpoint: string): void {
+  apply(changelogPartition: number, states: Map<string, Buffer | null>, checkpoint: string): void {
     this.root.transactionSync(() => {
       for (const [userId, state] of states) {
         if (state === null) void this.windows.remove(userId);

@@ -45,7 +45,14 @@ async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<neve
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const metrics = createMetrics();
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.applicationId}-${which}`, logger });
+  // The client's own retries (metadata refresh, reconnects) pace by RETRY_*; what it gives up on
+  // is retried by the stages with the same settings.
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: `${config.applicationId}-${which}`,
+    logger,
+    retry: { initialRetryTime: config.retryInitialMs, maxRetryTime: config.retryMaxMs, retries: 5 },
+  });
   const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl));
   await prepareTopics(kafka, config);
   const stages: StageHandle[] = [];

@@ -76,13 +76,25 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
   const codec = await createAggregateCodec(serde, { input: config.inputTopic, output: config.aggregatedTopic });
   const stateDir = join(config.stateDir, 'aggregate');
   const store = new LmdbWindowStore(stateDir);
-  const source = new KafkaGroupSource(kafka, { groupId: config.aggregateGroupId, topic: config.inputTopic, partitionsConsumedConcurrently: 3, logger });
+  const source = new KafkaGroupSource(kafka, {
+    groupId: config.aggregateGroupId,
+    topic: config.inputTopic,
+    partitionsConsumedConcurrently: config.aggregatePartitionsConcurrently,
+    maxBytesPerPartition: config.aggregateFetchMaxBytes,
+    logger,
+  });
   const exactlyOnce = config.processingGuarantee === 'exactly_once';
   const limits = await produceLimits(kafka, config);
   const writer = exactlyOnce
-    ? new TransactionalBatchWriter(kafka, { applicationId: config.applicationId, groupId: config.aggregateGroupId, logger, limits })
+    ? new TransactionalBatchWriter(kafka, { applicationId: config.applicationId, groupId: config.aggregateGroupId, transactionTimeoutMs: config.transactionTimeoutMs, logger, limits })
     : new AtLeastOnceBatchWriter(kafka, source, limits);
-  const changelog = new KafkaChangelogReader(kafka, { topic: config.changelogTopic, applicationId: config.applicationId, logger });
+  const changelog = new KafkaChangelogReader(kafka, {
+    topic: config.changelogTopic,
+    applicationId: config.applicationId,
+    logger,
+    timeoutMs: config.restoreTimeoutMs,
+    maxBytesPerPartition: config.restoreFetchMaxBytes,
+  });
   logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');
 
   const stage = { stage: AGGREGATE_STAGE };
@@ -127,7 +139,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       case 'retrying':
         metrics.retries.inc({ ...stage, code: e.error.code });
         metrics.transactions.inc({ ...stage, result: 'aborted' });
-        logger.warn({ partition: e.partition, code: e.error.code, err: e.error }, `transient fault, batch will be redelivered: ${e.error.message}`);
+        logger.warn({ partition: e.partition, code: e.error.code, err: e.error }, `transient fault, the uncommitted rest of the batch is retried: ${e.error.message}`);
         break;
     }
   };
@@ -142,6 +154,12 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       windowDays: config.windowDays,
       maxEvents: config.windowMaxEvents,
       aggregatorVersion: config.aggregatorVersion,
+      maxRecordsPerTransaction: config.aggregateTxMaxRecords,
+      maxBytesPerTransaction: config.aggregateTxMaxBytes,
+      maxTransactionMs: config.aggregateTxMaxMs,
+      cacheMaxUsers: config.aggregateCacheMaxUsers,
+      retryInitialMs: config.retryInitialMs,
+      retryMaxMs: config.retryMaxMs,
     },
   ).subscribe({
     next: onEvent,

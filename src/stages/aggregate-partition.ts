@@ -1,10 +1,10 @@
 import type { SourcePosition, UserEvent } from '../contracts/events.js';
 import type { ContextAggregated } from '../contracts/snapshot.js';
 import type { UserWindow } from '../contracts/window.js';
-import { rollWindow } from './roll-window.js';
 import type { WindowOutcome } from './roll-window.js';
-import { offsetToNumber, toSnapshot } from './to-snapshot.js';
+import { offsetToNumber, snapshotOf } from './to-snapshot.js';
 import type { SnapshotConfig } from './to-snapshot.js';
+import { foldEvent, loadWindowState, statisticsOf, windowOf, type WindowState } from './window-state.js';
 
 /** A decoded, validated input record. */
 export interface AggregateInput {
@@ -34,33 +34,39 @@ export interface AggregateBatchResult {
 }
 
 /**
- * The aggregate stage's fold over one partition batch: records must come in partition (offset)
- * order, already validated (poison is handled by the caller). An in-batch overlay holds each
- * touched user's latest window, so several events of one user in a batch see each other;
- * `lookup` (the store) is called at most once per user, and only for users not yet in the overlay.
- * `seq` of a window entry is the record's offset. Pure apart from calling `lookup`.
+ * The aggregate fold over one partition batch, on stored windows: records must come in partition
+ * (offset) order, already validated (poison is handled by the caller). Each touched user's window
+ * is loaded once (`lookup`, at most one call per user) into its running state, so several events
+ * of one user in a batch see each other. `seq` of a window entry is the record's offset. Pure
+ * apart from calling `lookup`. The stage folds through `foldTransactions`, which keeps the running
+ * states between batches; this is the same fold for callers holding plain windows.
  */
 export function aggregateBatch(
   records: readonly AggregateInput[],
   lookup: (userId: string) => UserWindow | undefined,
   config: SnapshotConfig,
 ): AggregateBatchResult {
-  const overlay = new Map<string, UserWindow | undefined>();
-  const states = new Map<string, UserWindow>();
+  const overlay = new Map<string, WindowState | undefined>();
+  const changed = new Set<string>();
   const snapshots: AggregateBatchResult['snapshots'] = [];
   const outcomes: WindowOutcome[] = [];
   const counters: AggregateCounters = { accepted: 0, late: 0, duplicate: 0 };
 
   for (const { position, event } of records) {
     const userId = event.user_id;
-    if (!overlay.has(userId)) overlay.set(userId, lookup(userId));
-    const { outcome, window } = rollWindow(overlay.get(userId), event, offsetToNumber(position.offset), config);
+    if (!overlay.has(userId)) {
+      const stored = lookup(userId);
+      overlay.set(userId, stored === undefined ? undefined : loadWindowState(stored));
+    }
+    const { outcome, state } = foldEvent(overlay.get(userId), event, offsetToNumber(position.offset), config);
     outcomes.push(outcome);
     counters[outcome] += 1;
     if (outcome !== 'accepted') continue;
-    overlay.set(userId, window);
-    states.set(userId, window);
-    snapshots.push({ position, snapshot: toSnapshot(window, event, position, config) });
+    overlay.set(userId, state);
+    changed.add(userId);
+    snapshots.push({ position, snapshot: snapshotOf(statisticsOf(state), event, position, config) });
   }
+  const states = new Map<string, UserWindow>();
+  for (const userId of changed) states.set(userId, windowOf(overlay.get(userId)!));
   return { snapshots, states, counters, outcomes };
 }

@@ -1,3 +1,4 @@
+import { concatMap, type OperatorFunction } from 'rxjs';
 import { classify, type AuraError } from '../errors.js';
 import type { SourceRecord } from '../ports.js';
 
@@ -19,4 +20,14 @@ export async function decodeOrPoison<T>(record: SourceRecord, decode: (record: S
     if (e.action === 'dead-letter') return { record, poison: e };
     throw e;
   }
+}
+
+/** `decodeOrPoison` over a run of records, in their order (decoding runs concurrently). */
+export function decodeAll<T>(records: readonly SourceRecord[], decode: (record: SourceRecord) => Promise<T> | T): Promise<Array<Decoded<T>>> {
+  return Promise.all(records.map((r) => decodeOrPoison(r, decode)));
+}
+
+/** `decodeAll` as an operator over runs of records. */
+export function decodeRecords<T>(decode: (record: SourceRecord) => Promise<T> | T): OperatorFunction<readonly SourceRecord[], Array<Decoded<T>>> {
+  return concatMap((records) => decodeAll(records, decode));
 }

@@ -1,6 +1,6 @@
+import { concatMap, type OperatorFunction } from 'rxjs';
 import { AuraError, classify } from '../errors.js';
-import type { AggregateCodec, BatchWriter, ChangelogReader, TopicPartition, WindowStore } from '../ports.js';
-import type { UserWindow } from '../contracts/window.js';
+import type { BatchWriter, ChangelogReader, PartitionBatch, TopicPartition, WindowStore } from '../ports.js';
 
 export interface RestoreReport {
   partition: number;
@@ -23,7 +23,7 @@ export class PartitionGate {
   private assigned = new Set<number>();
 
   constructor(
-    private readonly ports: { writer: BatchWriter; changelog: ChangelogReader; store: WindowStore; codec: Pick<AggregateCodec, 'decodeWindow'> },
+    private readonly ports: { writer: BatchWriter; changelog: ChangelogReader; store: WindowStore },
     private readonly topic: string,
     private readonly onRestored: (report: RestoreReport) => void,
     private readonly now: () => number = Date.now,
@@ -73,10 +73,11 @@ export class PartitionGate {
       const result = await this.ports.changelog.restore(
         partitions.map((p) => ({ partition: p, fromOffset: this.ports.store.checkpoint(p) })),
         (partition, records) => {
-          const states = new Map<string, UserWindow | null>();
+          // Changelog values are the store's values: copied in as they are, never decoded here.
+          const states = new Map<string, Buffer | null>();
           for (const r of records) {
             if (!r.key) continue;
-            states.set(r.key.toString('utf8'), r.value ? this.ports.codec.decodeWindow(r.value) : null);
+            states.set(r.key.toString('utf8'), r.value);
           }
           this.ports.store.apply(partition, states, (BigInt(records[records.length - 1]!.offset) + 1n).toString());
         },
@@ -95,4 +96,12 @@ export class PartitionGate {
       this.ready.set(p, mine);
     }
   }
+}
+
+/** `whenReady` as an operator: passes the batch on once its partition may be processed. */
+export function awaitReady(gate: PartitionGate): OperatorFunction<PartitionBatch, PartitionBatch> {
+  return concatMap(async (batch) => {
+    await gate.whenReady(batch.partition, batch.heartbeat);
+    return batch;
+  });
 }

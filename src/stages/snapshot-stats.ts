@@ -5,9 +5,11 @@ import type { ActivityEntry, MoodEntry, WindowEntry } from '../contracts/window.
 import { DAY_MS, compareEntries } from './roll-window.js';
 
 /**
- * The statistics of docs/ARCHITECTURE.md §3b, computed from a window's entries. Every
- * function sorts what it reads by (occurred_at, seq) first, so the result (down to the last bit of
- * every float) depends only on the set of entries, never on the order they are handed in.
+ * The statistics of docs/ARCHITECTURE.md §3b, computed from a window's entries: the
+ * definition, and the reference that the incremental statistics (window-state.ts) are tested
+ * against. Floats come from exact integer sums (ScoreSums), so the result, down to the last bit,
+ * depends only on the set of entries, never on their order, and a running total kept by adding
+ * and removing entries gives the same bits.
  */
 
 /** Mood score on the 1-5 scale; `unknown` (a symbol this build does not know) is not scored. */
@@ -55,78 +57,123 @@ export function moodStats(entries: readonly WindowEntry[]): MoodStats {
   const distribution = zeroes(MOOD_DISTRIBUTION_KEYS);
   for (const m of moods) distribution[bucket(MOOD_DISTRIBUTION_KEYS, m.level, 'unknown')]! += 1;
 
-  const scored: Array<{ score: number; occurredAt: number }> = [];
+  const sums = emptyScoreSums();
   for (const m of moods) {
     const score = moodScore(m.level);
-    if (score !== null) scored.push({ score, occurredAt: m.occurred_at });
-  }
-
-  let mean: number | null = null;
-  let min: number | null = null;
-  let max: number | null = null;
-  let stddev: number | null = null;
-  if (scored.length > 0) {
-    let sum = 0;
-    for (const s of scored) sum += s.score;
-    mean = sum / scored.length;
-    min = Math.min(...scored.map((s) => s.score));
-    max = Math.max(...scored.map((s) => s.score));
-    let squares = 0;
-    for (const s of scored) squares += (s.score - mean) ** 2;
-    stddev = Math.sqrt(squares / scored.length);
+    if (score !== null) addScore(sums, score, m.occurred_at, 1);
   }
 
   return {
     count: moods.length,
-    mean,
-    min,
-    max,
-    stddev,
-    trend_per_day: trendPerDay(scored),
+    ...scoreStats(sums),
     latest: moods.length === 0 ? null : moods[moods.length - 1]!.level,
     distribution,
-    top_tags: topTags(moods),
+    top_tags: topTagsOf(tagCounts(moods)),
   };
 }
 
 /**
- * Least-squares slope of score against time in days. Times are taken relative to the first
- * scored mood (the slope is shift-invariant; small numbers keep the sums exact enough).
- * Null with fewer than two scored moods or when they all share one occurred_at.
+ * Exact sufficient statistics of the scored moods: integer sums only, so adding and removing a
+ * mood in any order gives the same values, and the floats below are computed once from them.
+ * `x` is occurred_at in epoch ms (an integer), `y` the score; the x sums are BigInt because x² and
+ * x·y pass 2^53.
  */
-function trendPerDay(scored: ReadonlyArray<{ score: number; occurredAt: number }>): number | null {
-  if (scored.length < 2) return null;
-  if (new Set(scored.map((s) => s.occurredAt)).size < 2) return null;
-  const origin = scored[0]!.occurredAt;
-  const xs = scored.map((s) => (s.occurredAt - origin) / DAY_MS);
-  let sumX = 0;
-  let sumY = 0;
-  for (let i = 0; i < scored.length; i++) {
-    sumX += xs[i]!;
-    sumY += scored[i]!.score;
-  }
-  const meanX = sumX / scored.length;
-  const meanY = sumY / scored.length;
-  let sxx = 0;
-  let sxy = 0;
-  for (let i = 0; i < scored.length; i++) {
-    const dx = xs[i]! - meanX;
-    sxx += dx * dx;
-    sxy += dx * (scored[i]!.score - meanY);
-  }
-  return sxy / sxx;
+export interface ScoreSums {
+  n: number;
+  sumY: number;
+  sumYY: number;
+  /** Moods per score, index = score (1..5): gives min and max. */
+  perScore: number[];
+  sumX: bigint;
+  sumXX: bigint;
+  sumXY: bigint;
 }
 
-function topTags(moods: readonly MoodEntry[]): TagCount[] {
-  const counts = new Map<string, number>();
-  for (const m of moods) {
-    const tags = new Set(m.tags.map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
-    for (const tag of tags) counts.set(tag, (counts.get(tag) ?? 0) + 1);
+export function emptyScoreSums(): ScoreSums {
+  return { n: 0, sumY: 0, sumYY: 0, perScore: [0, 0, 0, 0, 0, 0], sumX: 0n, sumXX: 0n, sumXY: 0n };
+}
+
+/** Adds (`sign` 1) or removes (`sign` -1) one scored mood. */
+export function addScore(s: ScoreSums, score: number, occurredAt: number, sign: 1 | -1): void {
+  const x = BigInt(occurredAt);
+  const y = BigInt(score);
+  s.n += sign;
+  s.sumY += sign * score;
+  s.sumYY += sign * score * score;
+  s.perScore[score]! += sign;
+  if (sign === 1) {
+    s.sumX += x;
+    s.sumXX += x * x;
+    s.sumXY += x * y;
+  } else {
+    s.sumX -= x;
+    s.sumXX -= x * x;
+    s.sumXY -= x * y;
   }
-  return [...counts]
-    .map(([tag, count]) => ({ tag, count }))
-    .sort((a, b) => b.count - a.count || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
-    .slice(0, TOP_TAGS);
+}
+
+/**
+ * mean, min, max, stddev and trend from the exact sums. Each float is one rounding away from
+ * exact integers, so the result depends only on the set of scored moods:
+ * - mean = Σy / n;
+ * - stddev (population) = √(nΣy² − (Σy)²) / n;
+ * - trend_per_day = (nΣxy − ΣxΣy) · DAY_MS / (nΣx² − (Σx)²), the least-squares slope; null with
+ *   fewer than two scored moods or when they all share one occurred_at (the denominator is 0).
+ */
+export function scoreStats(s: ScoreSums): Pick<MoodStats, 'mean' | 'min' | 'max' | 'stddev' | 'trend_per_day'> {
+  if (s.n === 0) return { mean: null, min: null, max: null, stddev: null, trend_per_day: null };
+  let min = 1;
+  while (s.perScore[min] === 0) min += 1;
+  let max = 5;
+  while (s.perScore[max] === 0) max -= 1;
+  const n = BigInt(s.n);
+  const den = n * s.sumXX - s.sumX * s.sumX;
+  const trend = s.n < 2 || den === 0n ? null : Number((n * s.sumXY - s.sumX * BigInt(s.sumY)) * BigInt(DAY_MS)) / Number(den);
+  return {
+    mean: s.sumY / s.n,
+    min,
+    max,
+    stddev: Math.sqrt(s.n * s.sumYY - s.sumY * s.sumY) / s.n,
+    trend_per_day: trend,
+  };
+}
+
+/** Normalised tags of one mood: trimmed, lower-cased, non-empty, each once. */
+export function moodTags(mood: MoodEntry): string[] {
+  const out: string[] = [];
+  for (const t of mood.tags) {
+    const tag = t.trim().toLowerCase();
+    if (tag !== '' && !out.includes(tag)) out.push(tag);
+  }
+  return out;
+}
+
+function tagCounts(moods: readonly MoodEntry[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const m of moods) for (const tag of moodTags(m)) counts.set(tag, (counts.get(tag) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * The TOP_TAGS greatest by (count desc, tag asc by UTF-16 code units): one pass over the distinct
+ * tags keeping a sorted run of at most TOP_TAGS, so the cost follows the tag vocabulary, not the
+ * number of moods.
+ */
+export function topTagsOf(counts: ReadonlyMap<string, number>): TagCount[] {
+  const top: TagCount[] = [];
+  for (const [tag, count] of counts) {
+    if (count <= 0) continue;
+    let i = top.length;
+    while (i > 0 && before(count, tag, top[i - 1]!)) i -= 1;
+    if (i >= TOP_TAGS) continue;
+    top.splice(i, 0, { tag, count });
+    if (top.length > TOP_TAGS) top.pop();
+  }
+  return top;
+}
+
+function before(count: number, tag: string, other: TagCount): boolean {
+  return count > other.count || (count === other.count && tag < other.tag);
 }
 
 /**
@@ -146,16 +193,13 @@ export function activityStats(entries: readonly WindowEntry[], end: number): Act
     byIntensity[bucket(INTENSITY_KEYS, a.intensity, 'unknown')]! += a.duration_minutes;
     days.add(utcDayNumber(a.occurred_at));
   }
-  let streak = 0;
-  const endDay = utcDayNumber(end);
-  while (days.has(endDay - streak)) streak += 1;
   return {
     sessions: activities.length,
     total_minutes: total,
     minutes_by_type: byType,
     minutes_by_intensity: byIntensity,
     active_days: days.size,
-    streak_days: streak,
+    streak_days: streakDays(days, end),
   };
 }
 
@@ -169,10 +213,23 @@ export function recentNotes(entries: readonly WindowEntry[]): string[] {
   const notes: string[] = [];
   for (const e of newestFirst) {
     if (notes.length === RECENT_NOTES) break;
-    const text = (e.kind === 'mood' ? e.note : e.notes)?.trim() ?? '';
+    const text = noteOf(e);
     if (text !== '') notes.push(cutCodePoints(text, NOTE_MAX_CODE_POINTS));
   }
   return notes;
+}
+
+/** The entry's note (mood `note`, activity `notes`), trimmed; '' when absent or blank. */
+export function noteOf(e: WindowEntry): string {
+  return (e.kind === 'mood' ? e.note : e.notes)?.trim() ?? '';
+}
+
+/** Consecutive UTC days with an activity, ending on the UTC date of `end` (0 when that day has none). */
+export function streakDays(days: { has(day: number): boolean }, end: number): number {
+  let streak = 0;
+  const endDay = utcDayNumber(end);
+  while (days.has(endDay - streak)) streak += 1;
+  return streak;
 }
 
 /** The first `max` Unicode code points of `text`. */
@@ -182,7 +239,7 @@ export function cutCodePoints(text: string, max: number): string {
 }
 
 /** Days since the epoch of the UTC date of `epochMs`. */
-function utcDayNumber(epochMs: number): number {
+export function utcDayNumber(epochMs: number): number {
   return Math.floor(epochMs / DAY_MS);
 }
 

@@ -7,6 +7,7 @@ import { renderText } from './render-text.js';
 import type { SnapshotWithoutText } from './render-text.js';
 import { DAY_MS } from './roll-window.js';
 import { activityStats, moodStats, recentNotes } from './snapshot-stats.js';
+import type { WindowStatistics } from './window-state.js';
 
 /** What the aggregate stage needs to build snapshots. */
 export interface SnapshotConfig extends WindowConfig {
@@ -29,22 +30,35 @@ export function offsetToNumber(offset: string): number {
 
 /**
  * The `ContextAggregated` emitted for an accepted `trigger` event, from the user's window after
- * that event. `window_start` is the exclusive lower bound `end - windowDays` (in ms).
+ * that event, its statistics computed from the entries (the definition; the stage reads running
+ * statistics through `snapshotOf`). `window_start` is the exclusive lower bound `end - windowDays` (in ms).
  */
 export function toSnapshot(window: UserWindow, trigger: UserEvent, position: SourcePosition, config: SnapshotConfig): ContextAggregated {
   if (window.user_id !== trigger.user_id) {
     throw new AuraError('INTERNAL', `toSnapshot: window of user ${JSON.stringify(window.user_id)} with a trigger of user ${JSON.stringify(trigger.user_id)}`);
   }
-  const withoutText: SnapshotWithoutText = {
-    snapshot_id: snapshotId(window.user_id, trigger.event_id),
-    user_id: window.user_id,
-    window_start: window.end - config.windowDays * DAY_MS,
-    window_end: window.end,
-    window_days: config.windowDays,
-    event_count: window.entries.length,
+  const statistics: WindowStatistics = {
+    end: window.end,
+    eventCount: window.entries.length,
     mood: moodStats(window.entries),
     activity: activityStats(window.entries, window.end),
-    recent_notes: recentNotes(window.entries),
+    recentNotes: recentNotes(window.entries),
+  };
+  return snapshotOf(statistics, trigger, position, config);
+}
+
+/** The snapshot of a user's window statistics (`trigger` names the user). */
+export function snapshotOf(statistics: WindowStatistics, trigger: UserEvent, position: SourcePosition, config: SnapshotConfig): ContextAggregated {
+  const withoutText: SnapshotWithoutText = {
+    snapshot_id: snapshotId(trigger.user_id, trigger.event_id),
+    user_id: trigger.user_id,
+    window_start: statistics.end - config.windowDays * DAY_MS,
+    window_end: statistics.end,
+    window_days: config.windowDays,
+    event_count: statistics.eventCount,
+    mood: statistics.mood,
+    activity: statistics.activity,
+    recent_notes: statistics.recentNotes,
     trigger_event_id: trigger.event_id,
     trigger_type: trigger.type,
     trace_id: trigger.trace_id,

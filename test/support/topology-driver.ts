@@ -8,7 +8,6 @@ import type { Message } from 'kafkajs';
 import { AvroSerde } from '../../src/adapters/avro-serde.js';
 import { createAggregateCodec } from '../../src/adapters/codecs.js';
 import { recordEncoder } from '../../src/workload/index.js';
-import type { UserWindow } from '../../src/contracts/window.js';
 import { AuraError } from '../../src/errors.js';
 import type {
   AggregateCodec,
@@ -262,20 +261,20 @@ export class MemoryChangelogReader implements ChangelogReader {
   }
 }
 
-/** The LMDB store's contract, in memory (values copied in and out, like a real store). */
+/** The LMDB store's contract, in memory (encoded windows, copied in and out, like a real store). */
 export class MemoryWindowStore implements WindowStore {
-  readonly windows = new Map<string, UserWindow>();
+  readonly windows = new Map<string, Buffer>();
   readonly checkpoints = new Map<number, string>();
 
-  get(userId: string): UserWindow | undefined {
+  get(userId: string): Buffer | undefined {
     const w = this.windows.get(userId);
-    return w === undefined ? undefined : structuredClone(w);
+    return w === undefined ? undefined : Buffer.from(w);
   }
 
-  apply(changelogPartition: number, states: Map<string, UserWindow | null>, checkpoint: string): void {
+  apply(changelogPartition: number, states: Map<string, Buffer | null>, checkpoint: string): void {
     for (const [userId, state] of states) {
       if (state === null) this.windows.delete(userId);
-      else this.windows.set(userId, structuredClone(state));
+      else this.windows.set(userId, Buffer.from(state));
     }
     this.checkpoints.set(changelogPartition, checkpoint);
   }

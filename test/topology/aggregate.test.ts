@@ -128,7 +128,7 @@ describe('aggregate topology (in-process driver, no broker)', () => {
     for (const r of driver.log.records(driver.config.changelogTopic)) lastState.set(r.key!.toString(), decodeWindow(r.value!));
     assert.deepEqual([...lastState.keys()].sort(), [...expected.oracle.finalSnapshot.keys()].sort(), 'a changelog state per user with accepted events');
     for (const [user, window] of lastState) {
-      assert.deepEqual(driver.store.get(user), window, `store = changelog for ${user}`);
+      assert.deepEqual(decodeWindow(driver.store.get(user)!), window, `store = changelog for ${user}`);
       const final = expected.oracle.finalSnapshot.get(user)!;
       assert.equal(window.end, final.window_end, `window end of ${user}`);
       assert.equal(window.entries.length, final.event_count, `entries of ${user}`);

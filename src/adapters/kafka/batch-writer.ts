@@ -38,6 +38,10 @@ export class TransactionalBatchWriter implements BatchWriter {
     return (this.options.limits ?? DEFAULT_LIMITS).oversize(record);
   }
 
+  maxRecordBytes(topic: string): number {
+    return (this.options.limits ?? DEFAULT_LIMITS).maxRecordBytes(topic);
+  }
+
   transactionalId(topic: string, partition: number): string {
     return `${this.options.applicationId}-${topic}-${partition}`;
   }
@@ -117,6 +121,10 @@ export class AtLeastOnceBatchWriter implements BatchWriter {
 
   oversize(record: OutRecord): string | undefined {
     return this.limits.oversize(record);
+  }
+
+  maxRecordBytes(topic: string): number {
+    return this.limits.maxRecordBytes(topic);
   }
 
   private connected(): Promise<Producer> {

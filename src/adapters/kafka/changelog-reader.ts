@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ChangelogReader, SourceRecord } from '../../ports.js';
 import type { Logger } from '../../logger.js';
-import { classify } from '../../errors.js';
+import { AuraError, classify } from '../../errors.js';
 
 /**
  * Replays changelog partitions from a checkpoint to the end, read_committed.
@@ -15,10 +15,12 @@ import { classify } from '../../errors.js';
  * no undecided transaction lies below it. Progress counts control-only batches (transaction
  * markers), which kafkajs never hands to eachBatch. The group is deleted afterwards.
  */
+const NO_HEADERS: Record<string, Buffer | undefined> = Object.freeze({}) as Record<string, Buffer | undefined>;
+
 export class KafkaChangelogReader implements ChangelogReader {
   constructor(
     private readonly kafka: Kafka,
-    private readonly options: { topic: string; applicationId: string; logger: Logger; timeoutMs?: number },
+    private readonly options: { topic: string; applicationId: string; logger: Logger; timeoutMs?: number; maxBytesPerPartition?: number },
   ) {}
 
   async restore(
@@ -29,6 +31,8 @@ export class KafkaChangelogReader implements ChangelogReader {
     const { topic, logger } = this.options;
     const result = new Map<number, { records: number; nextOffset: string }>();
     const admin = this.kafka.admin();
+    /** Set once the admin client is handed to the background clean-up, which disconnects it. */
+    let adminInUse = false;
     await admin.connect();
     try {
       const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
@@ -43,7 +47,15 @@ export class KafkaChangelogReader implements ChangelogReader {
 
       const groupId = `${this.options.applicationId}-restore-${randomUUID()}`;
       // A short fetch wait: partitions already at their end would otherwise hold each fetch for 5 s.
-      const consumer = this.kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1_048_576, maxWaitTimeInMs: 100 });
+      const maxBytesPerPartition = this.options.maxBytesPerPartition ?? 8 * 1_048_576;
+      const consumer = this.kafka.consumer({
+        groupId,
+        readUncommitted: false,
+        allowAutoTopicCreation: false,
+        maxBytesPerPartition,
+        maxBytes: maxBytesPerPartition * Math.max(1, pending.size),
+        maxWaitTimeInMs: 100,
+      });
       const done = new Promise<void>((resolve, reject) => {
         const position = new Map(pending);
         const advance = (partition: number, lastOffset: string) => {
@@ -62,14 +74,16 @@ export class KafkaChangelogReader implements ChangelogReader {
             consumer.run({
               autoCommit: false,
               eachBatch: async ({ batch }) => {
-                const from = pending.get(batch.partition);
-                if (from === undefined) return;
-                const end = ends.get(batch.partition)!;
+                const fromBig = pending.get(batch.partition);
+                if (fromBig === undefined) return;
+                // Offsets stay below 2^53 (offsetToNumber refuses larger ones): compared as numbers.
+                const from = Number(fromBig);
+                const end = Number(ends.get(batch.partition)!);
                 const records: SourceRecord[] = [];
                 for (const m of batch.messages) {
-                  const o = BigInt(m.offset);
+                  const o = Number(m.offset);
                   if (o < from || o >= end) continue;
-                  records.push({ topic, partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key ?? null, value: m.value ?? null, headers: {} });
+                  records.push({ topic, partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key ?? null, value: m.value ?? null, headers: NO_HEADERS });
                 }
                 if (records.length > 0) {
                   apply(batch.partition, records);
@@ -95,13 +109,28 @@ export class KafkaChangelogReader implements ChangelogReader {
         await Promise.race([
           done,
           new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`changelog restore of ${topic} did not reach the end within ${timeoutMs} ms`)), timeoutMs);
+            timer = setTimeout(
+              () =>
+                reject(
+                  new AuraError(
+                    'RESTORE_TIMEOUT',
+                    `changelog restore of ${topic} did not reach the end within ${timeoutMs} ms (RESTORE_TIMEOUT_MS); it is retried — raise RESTORE_TIMEOUT_MS or RESTORE_FETCH_MAX_BYTES if the changelog is large or the brokers slow`,
+                  ),
+                ),
+              timeoutMs,
+            );
           }),
         ]);
       } finally {
         clearTimeout(timer);
-        await consumer.disconnect().catch(() => undefined);
-        await admin.deleteGroups([groupId]).catch((err: unknown) => logger.debug({ err, groupId }, 'could not delete restore group'));
+        // Leaving and deleting the throwaway group is not part of the restore: done in the background.
+        void consumer
+          .disconnect()
+          .catch(() => undefined)
+          .then(() => admin.deleteGroups([groupId]))
+          .catch((err: unknown) => logger.debug({ err, groupId }, 'could not delete restore group'))
+          .finally(() => admin.disconnect().catch(() => undefined));
+        adminInUse = true;
       }
       for (const [partition, end] of ends) {
         if (pending.has(partition)) result.get(partition)!.nextOffset = end.toString();
@@ -110,7 +139,7 @@ export class KafkaChangelogReader implements ChangelogReader {
     } catch (err) {
       throw classify(err);
     } finally {
-      await admin.disconnect().catch(() => undefined);
+      if (!adminInUse) await admin.disconnect().catch(() => undefined);
     }
   }
 }

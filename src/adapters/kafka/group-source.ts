@@ -47,7 +47,6 @@ export class KafkaGroupSource implements RecordSource {
       heartbeatInterval: 3000,
       maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1_048_576,
       allowAutoTopicCreation: false,
-      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {

@@ -64,6 +64,11 @@ export class ProduceLimits {
     return this.options.maxMessageBytes.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
   }
 
+  /** The largest batch of one record `topic` takes: its max.message.bytes, bounded by the request size. */
+  maxRecordBytes(topic: string): number {
+    return Math.min(this.maxMessageBytes(topic), this.options.maxRequestBytes);
+  }
+
   /** Why `record` cannot be written even alone in its batch, or undefined when it fits. */
   oversize(record: OutRecord): string | undefined {
     const limit = Math.min(this.maxMessageBytes(record.topic), this.options.maxRequestBytes);

@@ -1,0 +1,168 @@
+import { map, type OperatorFunction } from 'rxjs';
+import type { SourcePosition, UserEvent } from '../contracts/events.js';
+import type { ContextAggregated } from '../contracts/snapshot.js';
+import { AuraError } from '../errors.js';
+import type { SourceRecord } from '../ports.js';
+import type { AggregateCounters } from './aggregate-partition.js';
+import type { Decoded } from './decode-or-poison.js';
+import { offsetToNumber, snapshotOf, type SnapshotConfig } from './to-snapshot.js';
+import type { WindowCache } from './window-cache.js';
+import { foldEvent, loadWindowState, statisticsOf, windowOf, type EntryEncoder, type WindowState } from './window-state.js';
+
+/** When a transaction is cut: whichever limit is reached first (each ≥ 1 record per transaction). */
+export interface TransactionLimits {
+  /** Input records per transaction. */
+  maxRecords: number;
+  /**
+   * Bytes per transaction: input records (key + value), the snapshots it writes (estimated from
+   * their strings, which dominate the Avro body) and the encoded final windows it writes to the
+   * changelog. Checked before each record, so a transaction exceeds it by at most one record's share.
+   */
+  maxBytes: number;
+  /** Time spent folding one transaction's records; bounds how long its first snapshot waits for the commit. */
+  maxMs: number;
+}
+
+/**
+ * What a fold may write (RECORD_TOO_LARGE): an accepted event whose snapshot or new window could
+ * never be written, even alone in its record batch, is dead-lettered instead and leaves the window
+ * as it was. Checking a record exactly means encoding it (and compressing a changelog value), so
+ * the fold checks only when an upper bound of the record's size passes `safeBytes`.
+ */
+export interface RecordLimits {
+  /** Below this many bytes a snapshot or window record surely fits its topic (compression aside). */
+  safeBytes: number;
+  /** Why the changelog record of this window can never be written, or undefined. */
+  windowTooLarge(userId: string, end: number, encoded: readonly string[]): string | undefined;
+  /** Why the output record of this snapshot can never be written, or undefined. */
+  snapshotTooLarge(snapshot: ContextAggregated): string | undefined;
+}
+
+/** Upper bound of an event's share of an encoded window, in UTF-16 units (JSON framing included). */
+function entryChars(event: UserEvent): number {
+  let n = 512 + event.event_id.length;
+  if (event.type === 'MoodCreated') {
+    n += event.note?.length ?? 0;
+    for (const tag of event.tags) n += tag.length + 8;
+  } else n += event.notes?.length ?? 0;
+  return 2 * n;
+}
+
+/** One transaction's worth of folded input: what to write, and what to apply after the commit. */
+export interface FoldedTransaction {
+  /** Increasing per partition; names the transaction to the window cache. */
+  tx: number;
+  topic: string;
+  partition: number;
+  /** The consumed input records, in offset order. */
+  records: SourceRecord[];
+  /** Offset after the last record: committed with the transaction. */
+  nextOffset: string;
+  snapshots: Array<{ position: SourcePosition; occurredAt: number; snapshot: ContextAggregated }>;
+  /** Encoded final window per user changed in this transaction: the changelog values and, after the commit, the store's. */
+  states: Map<string, Buffer>;
+  poison: Array<{ record: SourceRecord; poison: AuraError }>;
+  counters: AggregateCounters;
+  /** When folding started (ms, from the `now` handed in). */
+  startedAt: number;
+}
+
+/** What the fold of one partition needs besides the records. */
+export interface PartitionFold {
+  cache: WindowCache;
+  /** The committed state of a user from the store, or undefined. */
+  load: (userId: string) => WindowState | undefined;
+  config: SnapshotConfig;
+  encodeEntry: EntryEncoder;
+  encodeWindowParts: (userId: string, end: number, entries: readonly string[]) => Buffer;
+  /** Next transaction number of the partition. */
+  nextTx: () => number;
+  /** The broker's limits on the records a fold writes; absent = none known (nothing is checked). */
+  recordLimits?: RecordLimits;
+  now: () => number;
+}
+
+/**
+ * Folds decoded records of one partition (in offset order) into the partition's running windows
+ * and cuts them into transactions by `limits`. Lazy: each transaction is folded when it is pulled,
+ * so a consumer that starts committing one transaction before pulling the next folds the next
+ * while the previous commits. Every record lands in exactly one transaction; poison records are
+ * carried through to be dead-lettered in their transaction.
+ */
+export function* foldTransactions(decoded: readonly Decoded<UserEvent>[], fold: PartitionFold, limits: TransactionLimits): Generator<FoldedTransaction> {
+  let i = 0;
+  while (i < decoded.length) {
+    const first = decoded[i]!.record;
+    const t: FoldedTransaction = {
+      tx: fold.nextTx(),
+      topic: first.topic,
+      partition: first.partition,
+      records: [],
+      nextOffset: '',
+      snapshots: [],
+      states: new Map(),
+      poison: [],
+      counters: { accepted: 0, late: 0, duplicate: 0 },
+      startedAt: fold.now(),
+    };
+    const changed = new Map<string, WindowState>();
+    const windowBytes = new Map<string, number>();
+    let bytes = 0;
+    while (i < decoded.length) {
+      const d = decoded[i]!;
+      const size = (d.record.key?.length ?? 0) + (d.record.value?.length ?? 0);
+      if (t.records.length > 0 && (t.records.length >= limits.maxRecords || bytes + size > limits.maxBytes || fold.now() - t.startedAt >= limits.maxMs)) break;
+      i += 1;
+      bytes += size;
+      t.records.push(d.record);
+      if ('poison' in d) {
+        t.poison.push({ record: d.record, poison: d.poison });
+        continue;
+      }
+      const event = d.value;
+      const position: SourcePosition = { topic: d.record.topic, partition: d.record.partition, offset: d.record.offset, timestamp: Number(d.record.timestamp) };
+      const before = fold.cache.take(event.user_id, fold.load);
+      // Near a limit the event folds into a copy, so a window it would make unwritable stays as it was.
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      const guard = fold.recordLimits;
+      const risky = guard !== undefined && 3 * ((before?.encodedLength ?? 0) + entryChars(event)) + 4096 > guard.safeBytes;
+      const into = risky && before !== undefined ? loadWindowState(windowOf(before), fold.encodeEntry) : before;
+      const { outcome, state } = foldEvent(into, event, offsetToNumber(d.record.offset), fold.config, fold.encodeEntry);
+      if (outcome !== 'accepted') {
+        t.counters[outcome] += 1;
+        continue;
+      }
+      const snapshot = snapshotOf(statisticsOf(state), event, position, fold.config);
+      if (risky) {
+        const why = guard.windowTooLarge(event.user_id, state.end, state.encoded) ?? guard.snapshotTooLarge(snapshot);
+        if (why !== undefined) {
+          t.poison.push({ record: d.record, poison: new AuraError('RECORD_TOO_LARGE', why) });
+          continue;
+        }
+      }
+      t.counters.accepted += 1;
+      fold.cache.touch(event.user_id, state, t.tx);
+      bytes += state.encodedLength - (windowBytes.get(event.user_id) ?? 0);
+      windowBytes.set(event.user_id, state.encodedLength);
+      changed.set(event.user_id, state);
+      bytes += snapshotBytes(snapshot);
+      t.snapshots.push({ position, occurredAt: event.occurred_at, snapshot });
+    }
+    for (const [userId, state] of changed) t.states.set(userId, fold.encodeWindowParts(userId, state.end, state.encoded));
+    t.nextOffset = (BigInt(t.records[t.records.length - 1]!.offset) + 1n).toString();
+    yield t;
+  }
+}
+
+/** Upper estimate of a snapshot's encoded size: its free-text strings plus a fixed allowance for ids, names, numbers and tags. */
+function snapshotBytes(s: ContextAggregated): number {
+  let n = 512 + s.text.length;
+  for (const note of s.recent_notes) n += note.length;
+  for (const t of s.mood.top_tags) n += t.tag.length;
+  return n;
+}
+
+/** `foldTransactions` as an operator: each decoded run becomes a lazy sequence of transactions. */
+export function foldWindows(fold: (partition: number) => PartitionFold, limits: TransactionLimits): OperatorFunction<Array<Decoded<UserEvent>>, Iterable<FoldedTransaction>> {
+  return map((decoded) => (decoded.length === 0 ? [] : foldTransactions(decoded, fold(decoded[0]!.record.partition), limits)));
+}

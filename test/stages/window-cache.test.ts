@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { WindowCache } from '../../src/stages/window-cache.js';
+import { foldEvent, type WindowState } from '../../src/stages/window-state.js';
+import { at, mood } from './aggregate-fixtures.js';
+
+const state = (user: string): WindowState => foldEvent(undefined, mood(1, at('2026-03-01'), { user_id: user }), 1, { windowDays: 7, maxEvents: 5 }).state;
+
+describe('WindowCache', () => {
+  test('loads a user once and serves it from memory afterwards', () => {
+    const cache = new WindowCache(10);
+    const loads: string[] = [];
+    const load = (u: string) => (loads.push(u), state(u));
+    const a = cache.take('u-1', load);
+    assert.equal(cache.take('u-1', load), a, 'same state object');
+    assert.deepEqual(loads, ['u-1']);
+  });
+
+  test('never drops a user touched by a transaction that is not committed yet', () => {
+    const cache = new WindowCache(1);
+    cache.touch('u-1', state('u-1'), 0);
+    cache.touch('u-2', state('u-2'), 1);
+    cache.trim();
+    assert.equal(cache.size, 2, 'both in flight: kept over the bound');
+    cache.committed(0);
+    assert.equal(cache.size, 1, 'u-1 durable: dropped');
+    assert.ok(cache.take('u-2', () => undefined) !== undefined, 'u-2 (in flight) kept');
+    cache.committed(1);
+    assert.equal(cache.size, 1, 'bound reached');
+  });
+
+  test('drops the least recently touched first', () => {
+    const cache = new WindowCache(2);
+    cache.touch('u-1', state('u-1'), 0);
+    cache.touch('u-2', state('u-2'), 0);
+    cache.touch('u-1', state('u-1'), 1);
+    cache.touch('u-3', state('u-3'), 1);
+    cache.committed(1);
+    const left = ['u-1', 'u-2', 'u-3'].filter((u) => cache.take(u, () => undefined) !== undefined);
+    assert.deepEqual(left.slice(0, 2), ['u-1', 'u-3'], 'u-2 was the least recently touched');
+  });
+
+  test('clear forgets everything (after a failed or abandoned transaction)', () => {
+    const cache = new WindowCache(5);
+    cache.touch('u-1', state('u-1'), 0);
+    cache.clear();
+    assert.equal(cache.take('u-1', () => undefined), undefined, 'reloaded from the store');
+  });
+});
