@@ -1,3 +1,8 @@
+import { renderSteps } from './steps.js';
+import { VECTORIZE_STEPS } from './vectorize.js';
+
+export { renderSteps, type Step } from './steps.js';
+
 /**
  * A printable picture of both stages (like Kafka Streams' `Topology#describe()`), for the CLI and
  * the README. It takes only names, so it stays true to the configuration in use.
@@ -27,13 +32,6 @@ export function describeTopology(n: TopologyNames): string {
     `  store.apply   LMDB states + changelog checkpoint, after commit`,
     ``,
     `Stage vectorize (group ${n.vectorizeGroupId}, at-least-once + idempotent point ids)`,
-    `  source        ${n.aggregatedTopic}  (read_committed; ContextAggregated)`,
-    `  decode        registry → reader schema; poison → ${n.aggregatedDlqTopic}`,
-    `  microBatch    flush on BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS; pause the consumer at MAX_IN_FLIGHT_BATCHES`,
-    `  coalesce      one point per (user, UTC day): last by offset wins`,
-    `  embed         LMDB cache by hash(model, text) → one forward pass for the misses`,
-    `  upsert        vector store, confirmed (wait=true), retried with capped backoff + jitter`,
-    `  produce       ${n.vectorizedTopic} (ContextVectorized, no vector)`,
-    `  commit        per partition, up to the highest offset below which everything is stored`,
+    ...renderSteps(VECTORIZE_STEPS, { AGGREGATED_TOPIC: n.aggregatedTopic, AGGREGATED_DLQ_TOPIC: n.aggregatedDlqTopic, VECTORIZED_TOPIC: n.vectorizedTopic }),
   ].join('\n');
 }
