@@ -173,6 +173,17 @@ async function main(): Promise<void> {
 
   // The lag runs first, each in its own process, before this one loads the model in-thread.
   const lagRuns = measureLag();
+  const fmt = (x: number, d = 1): string => x.toFixed(d);
+  const lagBase = lagRuns[0] as LagResult;
+  console.log(`\nevent-loop lag of the calling thread while embedding ${lagBase.texts} texts in batches of ${intEnv('BENCH_LAG_BATCH', 64)} (monitorEventLoopDelay, 10 ms resolution)`);
+  console.log('inference             texts/s  ×in-thread   lag mean   p50 ms   p99 ms   max ms  max ×in-thread');
+  for (const r of lagRuns) {
+    console.log(
+      `${r.label.padEnd(20)} ${fmt(r.textsPerSec).padStart(8)} ${fmt(r.textsPerSec / lagBase.textsPerSec, 2).padStart(11)} ${fmt(r.lagMs.mean).padStart(10)} ` +
+        `${fmt(r.lagMs.p50).padStart(8)} ${fmt(r.lagMs.p99).padStart(8)} ${fmt(r.lagMs.max).padStart(8)} ${fmt(r.lagMs.max / lagBase.lagMs.max, 3).padStart(15)}`,
+    );
+  }
+
   const embedders = new Map<ForwardPass, TransformersEmbedder>();
   for (const mode of modes) embedders.set(mode, await createTransformersEmbedder({ modelPath, threads, forwardPass: mode, inference: 'in-thread' }));
   const first = embedders.get('per-batch') as TransformersEmbedder;
@@ -235,16 +246,6 @@ async function main(): Promise<void> {
       `${r.forwardPass.padEnd(10)} ${String(r.batchSize).padStart(5)} ${f(r.textsPerSec).padStart(8)} ${f(r.vsBatch1.throughput, 2).padStart(5)} ` +
         `${f(r.latencyMs.p50).padStart(8)} ${f(r.vsBatch1.p50, 2).padStart(5)} ${f(r.latencyMs.p95).padStart(8)} ${f(r.vsBatch1.p95, 2).padStart(5)} ` +
         `${f(r.latencyMs.p99).padStart(8)} ${f(r.vsBatch1.p99, 2).padStart(5)}`,
-    );
-  }
-
-  const lagBase = lagRuns[0] as LagResult;
-  console.log(`\nevent-loop lag of the calling thread while embedding ${lagBase.texts} texts in batches of ${intEnv('BENCH_LAG_BATCH', 64)} (monitorEventLoopDelay, 10 ms resolution)`);
-  console.log('inference             texts/s  ×in-thread   lag mean   p50 ms   p99 ms   max ms  max ×in-thread');
-  for (const r of lagRuns) {
-    console.log(
-      `${r.label.padEnd(20)} ${f(r.textsPerSec).padStart(8)} ${f(r.textsPerSec / lagBase.textsPerSec, 2).padStart(11)} ${f(r.lagMs.mean).padStart(10)} ` +
-        `${f(r.lagMs.p50).padStart(8)} ${f(r.lagMs.p99).padStart(8)} ${f(r.lagMs.max).padStart(8)} ${f(r.lagMs.max / lagBase.lagMs.max, 3).padStart(15)}`,
     );
   }
 
