@@ -7,25 +7,25 @@ import type { LoadReport, TransformersEmbedder, TransformersEmbedderOptions } fr
  * per process owns every loaded model, this side posts texts and receives vectors, so a forward
  * pass never blocks the caller's event loop.
  *
- * One thread, not one per embedder: onnxruntime-node 1.21 keeps process-global N-API references
- * (the Tensor constructor), so sessions in two threads of one process abort the process
- * ("Cannot create a handle without a HandleScope"). Every embedder of the process shares the
- * worker; the last `close()` terminates it. For the same reason the caller's thread must not run
- * the model itself (`inference: 'in-thread'`) while the worker lives.
- *
- * The caller's thread loads the binding (never runs it) before the first worker starts and keeps
- * it loaded: once the only thread that loaded it exits, a later worker cannot load it again in
- * this process ("Module did not self-register"), so a closed or crashed worker could never be
- * replaced.
+ * One thread for the life of the process, shared by every embedder. onnxruntime-node 1.21 keeps
+ * process-global native state, and we saw each of these abort the process:
+ * - sessions in two threads ("Cannot create a handle without a HandleScope"), so the caller's
+ *   thread must not run the model itself (`inference: 'in-thread'`) while the worker lives;
+ * - a second thread loading the binding after the first one exited ("Module did not
+ *   self-register"), so the caller's thread loads the binding (never runs it) and keeps it loaded;
+ * - a worker stopped (terminated, or left to exit) and another started: heap corruption or a
+ *   segfault in the next one. So the thread is never stopped or replaced: the last `close()`
+ *   releases the sessions and leaves the idle thread detached (it does not hold the process
+ *   open), and the next embedder of the process reuses it.
  *
  * Contract:
  * - A load failure rejects with the worker's MODEL_LOAD error (the in-thread message); a worker
  *   that dies before the model is ready rejects with MODEL_LOAD too.
  * - A worker that dies later (uncaught error, out of memory, exit) rejects every pending and every
  *   later `embed` of every embedder on it with INTERNAL naming the cause: never zero or made-up
- *   vectors, never a hang. The next embedder created starts a fresh worker.
- * - `close()` releases the embedder's session in the worker; the last one terminates the worker
- *   (at the latest CLOSE_TIMEOUT_MS after asking). `embed` after `close()` rejects.
+ *   vectors, never a hang. Later loads in the process fail with MODEL_LOAD (restart the process).
+ * - `close()` releases the embedder's session in the worker (waiting at most CLOSE_TIMEOUT_MS);
+ *   `embed` after `close()` rejects.
  * - The worker keeps the process alive only while a request is pending.
  */
 
@@ -63,16 +63,14 @@ class EmbeddingThread {
   readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  users = 0;
   dead: AuraError | undefined;
-  private stopping = false;
 
-  constructor(onGone: (t: EmbeddingThread) => void) {
+  constructor() {
     this.worker = spawnWorker();
+    this.worker.unref();
     const die = (error: AuraError) => {
       if (this.dead) return;
       this.dead = error;
-      onGone(this);
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
     };
@@ -91,11 +89,7 @@ class EmbeddingThread {
       die(new AuraError('INTERNAL', `a message from the embedding worker could not be read: ${err.message}`, { cause: err }));
     });
     this.worker.on('exit', (code) => {
-      die(
-        this.stopping
-          ? new AuraError('INTERNAL', 'embedder used after close()')
-          : new AuraError('INTERNAL', `the embedding worker thread exited (code ${code}) while in use. No vectors are made up; the stage stops (restart the process)`),
-      );
+      die(new AuraError('INTERNAL', `the embedding worker thread exited (code ${code}). No vectors are made up; the stage stops (restart the process)`));
     });
   }
 
@@ -110,10 +104,6 @@ class EmbeddingThread {
     });
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await this.worker.terminate();
-  }
 }
 
 let current: EmbeddingThread | undefined;
@@ -127,27 +117,19 @@ export async function startEmbedderWorker(
   let thread: EmbeddingThread;
   try {
     await import('onnxruntime-node');
-    thread = current ??= new EmbeddingThread((t) => {
-      if (current === t) current = undefined;
-    });
+    thread = current ??= new EmbeddingThread();
   } catch (error) {
     throw new AuraError('MODEL_LOAD', `could not load embedding model from ${where}: the embedding worker did not start: ${(error as Error).message}`, { cause: error });
   }
-  thread.users += 1;
   onWorker?.(thread.worker);
-  const release = async () => {
-    thread.users -= 1;
-    if (thread.users === 0) {
-      if (current === thread) current = undefined;
-      await thread.stop();
-    }
-  };
+  if (thread.dead) {
+    throw new AuraError('MODEL_LOAD', `could not load embedding model from ${where}: this process's embedding thread died earlier (${thread.dead.message}); restart the process`);
+  }
 
   let loaded: Extract<FromWorker, { type: 'loaded' }>;
   try {
     loaded = await thread.request<Extract<FromWorker, { type: 'loaded' }>>({ type: 'load', options, where });
   } catch (error) {
-    await release();
     if (error instanceof AuraError && error.code === 'MODEL_LOAD') throw error;
     throw new AuraError('MODEL_LOAD', `could not load embedding model from ${where}: the embedding worker failed while loading: ${(error as Error).message}`, { cause: error });
   }
@@ -172,7 +154,6 @@ export async function startEmbedderWorker(
         const timeout = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref());
         await Promise.race([thread.request({ type: 'unload', model }).catch(() => undefined), timeout]);
       }
-      await release();
     },
   };
 }

@@ -10,8 +10,8 @@ import { loadError, loadInThread } from './transformers-embedder.js';
  * bytes.
  */
 
+if (!parentPort) throw new Error('embedder-worker.ts runs only as a worker thread');
 const port = parentPort;
-if (!port) throw new Error('embedder-worker.ts runs only as a worker thread');
 
 const wire = (error: unknown): WireError => {
   const e = classify(error);

@@ -45,12 +45,48 @@ describe('embedding worker thread (real model)', () => {
     }
   });
 
-  it('a crashed worker rejects the pending and every later embed with INTERNAL, never vectors or a hang; the next embedder starts a fresh worker', async () => {
+  it('embedders of one process share one worker thread; it outlives their close and serves the next one', async () => {
+    requireModelFolder();
+    const workers: Worker[] = [];
+    const a = await createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1, onWorker: (w) => workers.push(w) });
+    const b = await createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1, forwardPass: 'per-batch', onWorker: (w) => workers.push(w) });
+    assert.equal(workers[0], workers[1], 'one thread for both (onnxruntime-node 1.21 must not run in two threads)');
+    const [first] = await a.embed(['still here']);
+    await a.close();
+    assert.equal((await b.embed(['still here'])).length, 1, 'the other embedder goes on');
+    await b.close();
+    await assert.rejects(b.embed(['x']), /after close/);
+    // Never stopped or replaced (a restarted onnxruntime thread corrupts the heap): the next
+    // embedder of the process gets the same thread, and the same bytes.
+    const c = await createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1, onWorker: (w) => workers.push(w) });
+    try {
+      assert.equal(workers[2], workers[0], 'the same thread again');
+      assert.ok(workers[0]!.threadId > 0, 'still running');
+      assert.deepEqual((await c.embed(['still here']))[0], first);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a model that fails to load in the worker stops with MODEL_LOAD naming the path and the fix; the thread serves the next load', async () => {
+    requireModelFolder();
+    const bad = join(ROOT, 'no-such-model-folder');
+    await assert.rejects(createTransformersEmbedder({ modelPath: bad, threads: 1 }), (err: unknown) => {
+      assert.ok(err instanceof AuraError && err.code === 'MODEL_LOAD', `MODEL_LOAD, got ${String(err)}`);
+      assert.ok(err.message.includes(bad) && err.message.includes('aura-stream stack up'), err.message);
+      return true;
+    });
+    const good = await createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1 });
+    assert.equal((await good.embed(['fine'])).length, 1);
+    await good.close();
+  });
+
+  it('a crashed worker rejects the pending and every later embed with INTERNAL, never vectors or a hang; later loads ask for a restart (runs last: it kills the process’s thread)', async () => {
     requireModelFolder();
     let worker: Worker | undefined;
     const e = await createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1, onWorker: (w) => (worker = w) });
     assert.ok(worker, 'the worker was handed out');
-    const [before] = await e.embed(['a calm evening']);
+    assert.equal((await e.embed(['a calm evening'])).length, 1);
     const pending = e.embed(LONG);
     // A request the worker does not understand fails the thread (uncaught), with one in flight.
     worker.postMessage({ type: 'no-such-request' });
@@ -64,44 +100,10 @@ describe('embedding worker thread (real model)', () => {
     await exited(worker);
     await e.close();
 
-    let fresh: Worker | undefined;
-    const again = await createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1, onWorker: (w) => (fresh = w) });
-    try {
-      assert.notEqual(fresh, worker, 'a new worker thread');
-      const [after] = await again.embed(['a calm evening']);
-      assert.deepEqual(after, before, 'the fresh worker embeds the same bytes');
-    } finally {
-      await again.close();
-    }
-  });
-
-  it('embedders of one process share one worker thread, and the last close terminates it', async () => {
-    requireModelFolder();
-    const workers: Worker[] = [];
-    const a = await createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1, onWorker: (w) => workers.push(w) });
-    const b = await createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1, forwardPass: 'per-batch', onWorker: (w) => workers.push(w) });
-    assert.equal(workers[0], workers[1], 'one thread for both (onnxruntime-node 1.21 must not run in two threads)');
-    const worker = workers[0]!;
-    let gone = false;
-    worker.once('exit', () => (gone = true));
-    await a.close();
-    assert.equal(gone, false, 'still running for the other embedder');
-    assert.equal((await b.embed(['still here'])).length, 1);
-    await b.close();
-    await exited(worker);
-    assert.equal(gone, true, 'the last close terminated the worker');
-    await assert.rejects(b.embed(['x']), /after close/);
-  });
-
-  it('a model that fails to load in the worker stops with MODEL_LOAD naming the path and the fix', async () => {
-    const bad = join(ROOT, 'no-such-model-folder');
-    let worker: Worker | undefined;
-    await assert.rejects(createTransformersEmbedder({ modelPath: bad, threads: 1, onWorker: (w) => (worker = w) }), (err: unknown) => {
-      assert.ok(err instanceof AuraError && err.code === 'MODEL_LOAD', `MODEL_LOAD, got ${String(err)}`);
-      assert.ok(err.message.includes(bad) && err.message.includes('aura-stream stack up'), err.message);
+    await assert.rejects(createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1 }), (err: unknown) => {
+      assert.ok(err instanceof AuraError && err.code === 'MODEL_LOAD' && /died earlier.*restart the process/.test(err.message), String(err));
       return true;
     });
-    assert.ok(worker, 'the load ran in the worker');
-    await exited(worker);
   });
+
 });
