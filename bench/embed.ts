@@ -11,19 +11,28 @@
  *   BENCH_TEXTS           corpus size (default 128)
  *   BENCH_ROUNDS          measured rounds (default 3)
  *
+ * Then the event-loop lag of the calling thread while batches embed (perf_hooks
+ * monitorEventLoopDelay, 10 ms resolution): the model in-thread (per-text, the stage's forward pass
+ * before inference moved to a worker; per-batch for scale) against the model in the worker thread
+ * (what the stage runs). Each in a child process of its own: onnxruntime-node 1.21 must not run in
+ * two threads of one process. BENCH_LAG_BATCH texts per batch (default 64 = BATCH_MAX_SIZE),
+ * BENCH_LAG_ROUNDS batches (default 4).
+ *
  * Every (mode, batch size) runs the whole corpus once per round, in an order rotated each round,
  * so a change of machine load during the run hits every configuration alike. Results are printed
  * absolute and as ratios against per-batch batch size 1 of the same run (other processes on a
  * shared host move absolute numbers; the ratios are what to compare between runs), and written to
  * bench/results/embed-<timestamp>.json.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { hostInfo, intEnv, percentile, writeResults } from './support.js';
-import { createTransformersEmbedder, ONNX_FILE, type ForwardPass, type TransformersEmbedder } from '../src/adapters/transformers-embedder.js';
+import { createTransformersEmbedder, ONNX_FILE, type ForwardPass, type Inference, type TransformersEmbedder } from '../src/adapters/transformers-embedder.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BATCH_SIZES = [1, 8, 16, 32, 64] as const;
@@ -93,11 +102,65 @@ interface Cell {
   totalMs: number;
 }
 
+const LAG_MODES: Array<{ label: string; inference: Inference; forwardPass: ForwardPass }> = [
+  { label: 'in-thread per-text', inference: 'in-thread', forwardPass: 'per-text' },
+  { label: 'in-thread per-batch', inference: 'in-thread', forwardPass: 'per-batch' },
+  { label: 'worker per-text', inference: 'worker', forwardPass: 'per-text' },
+];
+
+interface LagResult {
+  label: string;
+  texts: number;
+  textsPerSec: number;
+  lagMs: { mean: number; p50: number; p99: number; max: number };
+}
+
+/** Child process: embeds BENCH_LAG_ROUNDS batches and reports the caller thread's event-loop delay. */
+async function lagChild(modelPath: string, mode: (typeof LAG_MODES)[number]): Promise<void> {
+  const threads = process.env.EMBEDDING_THREADS ? intEnv('EMBEDDING_THREADS', 1) : undefined;
+  const batch = corpus(intEnv('BENCH_LAG_BATCH', 64));
+  const rounds = intEnv('BENCH_LAG_ROUNDS', 4);
+  const e = await createTransformersEmbedder({ modelPath, threads, forwardPass: mode.forwardPass, inference: mode.inference });
+  await e.embed(batch.slice(0, 8));
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  const t0 = performance.now();
+  for (let r = 0; r < rounds; r++) await e.embed(batch);
+  const ms = performance.now() - t0;
+  h.disable();
+  await e.close();
+  // The histogram counts the delay beyond the 10 ms sampling interval, in ns.
+  const lag = (ns: number) => Math.max(0, ns / 1e6 - 10);
+  const result: LagResult = {
+    label: mode.label,
+    texts: batch.length * rounds,
+    textsPerSec: ((batch.length * rounds) / ms) * 1000,
+    lagMs: { mean: lag(h.mean), p50: lag(h.percentile(50)), p99: lag(h.percentile(99)), max: lag(h.max) },
+  };
+  process.stdout.write(`LAG ${JSON.stringify(result)}\n`);
+}
+
+function measureLag(): LagResult[] {
+  return LAG_MODES.map((mode) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+      env: { ...process.env, BENCH_LAG_CHILD: mode.label },
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const line = r.stdout.split('\n').find((l) => l.startsWith('LAG '));
+    if (r.status !== 0 || !line) throw new Error(`lag run "${mode.label}" failed: ${r.stderr}`);
+    process.stderr.write(`lag ${mode.label} done\n`);
+    return JSON.parse(line.slice(4)) as LagResult;
+  });
+}
+
 async function main(): Promise<void> {
   const modelPath = resolve(process.env.EMBEDDING_MODEL_PATH || join(ROOT, '.cache/stack/models/all-MiniLM-L6-v2-q'));
   if (!existsSync(join(modelPath, ONNX_FILE))) {
     throw new Error(`no model at ${modelPath}: run \`aura-stream stack up\` or set EMBEDDING_MODEL_PATH`);
   }
+  const child = LAG_MODES.find((m) => m.label === process.env.BENCH_LAG_CHILD);
+  if (child) return lagChild(modelPath, child);
   const threads = process.env.EMBEDDING_THREADS ? intEnv('EMBEDDING_THREADS', 1) : undefined;
   const modes = (process.env.BENCH_FORWARD_PASS || 'per-batch,per-text').split(',').map((m) => m.trim()) as ForwardPass[];
   if (!modes.includes('per-batch')) modes.unshift('per-batch'); // the baseline of the ratios
@@ -108,8 +171,21 @@ async function main(): Promise<void> {
   const tokens = texts.map((t) => (tokenizer(t, {}) as { input_ids: { dims: number[] } }).input_ids.dims[1] as number);
   const chars = texts.map((t) => t.length);
 
+  // The lag runs first, each in its own process, before this one loads the model in-thread.
+  const lagRuns = measureLag();
+  const fmt = (x: number, d = 1): string => x.toFixed(d);
+  const lagBase = lagRuns[0] as LagResult;
+  console.log(`\nevent-loop lag of the calling thread while embedding ${lagBase.texts} texts in batches of ${intEnv('BENCH_LAG_BATCH', 64)} (monitorEventLoopDelay, 10 ms resolution)`);
+  console.log('inference             texts/s  ×in-thread   lag mean   p50 ms   p99 ms   max ms  max ×in-thread');
+  for (const r of lagRuns) {
+    console.log(
+      `${r.label.padEnd(20)} ${fmt(r.textsPerSec).padStart(8)} ${fmt(r.textsPerSec / lagBase.textsPerSec, 2).padStart(11)} ${fmt(r.lagMs.mean).padStart(10)} ` +
+        `${fmt(r.lagMs.p50).padStart(8)} ${fmt(r.lagMs.p99).padStart(8)} ${fmt(r.lagMs.max).padStart(8)} ${fmt(r.lagMs.max / lagBase.lagMs.max, 3).padStart(15)}`,
+    );
+  }
+
   const embedders = new Map<ForwardPass, TransformersEmbedder>();
-  for (const mode of modes) embedders.set(mode, await createTransformersEmbedder({ modelPath, threads, forwardPass: mode }));
+  for (const mode of modes) embedders.set(mode, await createTransformersEmbedder({ modelPath, threads, forwardPass: mode, inference: 'in-thread' }));
   const first = embedders.get('per-batch') as TransformersEmbedder;
 
   // Warm-up: every configuration once on the first texts (allocator, thread pool, kernels).
@@ -183,6 +259,7 @@ async function main(): Promise<void> {
     rounds,
     baseline: 'per-batch, batch size 1',
     results,
+    eventLoopLag: { baseline: lagBase.label, runs: lagRuns },
   });
   console.log(`wrote ${file}`);
   for (const [, e] of embedders) await e.close();

@@ -2,9 +2,10 @@
  * Throughput of the vectorize stage against the bare model, on the same N real snapshot texts:
  *
  *   (a) bare model: embedder.embed in batches of BATCH_MAX_SIZE (no Kafka, no cache, no store);
- *   (b) whole stage, cold cache: the vectorize topology in-process with the real adapters (Kafka
- *       consumer group, Avro through the registry, LMDB embedding cache, LanceDB, producer of
- *       ContextVectorized, commits) over a fresh aggregated topic holding the N snapshots;
+ *   (b) whole stage, cold cache: the stage started and stopped as `aura-stream run vectorize`
+ *       does (startVectorize / stopStage: Kafka consumer group, Avro through the registry, LMDB
+ *       embedding cache, LanceDB, producer of ContextVectorized, commits) over a fresh aggregated
+ *       topic holding the N snapshots;
  *   (c) whole stage, warm cache: the same topic again with a fresh consumer group and the SAME
  *       embedding cache folder (hit rate ~100%).
  *
@@ -15,8 +16,9 @@
  * KAFKA_BROKERS, SCHEMA_REGISTRY_URL.
  *
  * The snapshots are the pure aggregate fold (src/stages aggregateBatch) over a seeded workload, so
- * their texts are the stage's real rendering; one per point, so the stage embeds every one of them. Stage time runs from the first record handed to the
- * stage (group join excluded, reported apart) to the commit of the last; texts/s of the stage
+ * their texts are the stage's real rendering; one per point, so the stage embeds every one of them.
+ * Stage time runs from the partitions' assignment (start and group join excluded, reported apart)
+ * to the commit of the last record; texts/s of the stage
  * counts input records, of which the coalescing embeds fewer (reported too). Ratios are against
  * the bare model measured in the same run. Results go to bench/results/vectorize-<timestamp>.json.
  */
@@ -26,24 +28,22 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Subscription } from 'rxjs';
 import type { Kafka } from 'kafkajs';
+import { startVectorize } from '../src/cli/run-vectorize.js';
+import { stopStage } from '../src/cli/stage-runtime.js';
+import { createMetrics } from '../src/metrics.js';
 import { hostInfo, intEnv, percentile, writeResults } from './support.js';
 import { AvroSerde, createRegistryClient, topicSubject } from '../src/adapters/avro-serde.js';
-import { CONTEXT_AGGREGATED, createVectorizeCodec } from '../src/adapters/codecs.js';
+import { CONTEXT_AGGREGATED } from '../src/adapters/codecs.js';
 import { createKafka } from '../src/adapters/kafka/client.js';
-import { KafkaRecordWriter } from '../src/adapters/kafka/batch-writer.js';
-import { KafkaGroupSource } from '../src/adapters/kafka/group-source.js';
-import { LanceDbSink } from '../src/adapters/lancedb-sink.js';
-import { openEmbeddingCache } from '../src/adapters/lmdb-embedding-cache.js';
-import { createTransformersEmbedder, ONNX_FILE, type TransformersEmbedder } from '../src/adapters/transformers-embedder.js';
+import { createTransformersEmbedder, ONNX_FILE } from '../src/adapters/transformers-embedder.js';
 import { AGGREGATOR_VERSION, loadConfig } from '../src/config.js';
 import { pointId } from '../src/contracts/ids.js';
 import type { ContextAggregated } from '../src/contracts/snapshot.js';
-import type { RecordSource } from '../src/ports.js';
 import type { UserWindow } from '../src/contracts/window.js';
 import { createLogger } from '../src/logger.js';
 import { aggregateBatch, type AggregateInput } from '../src/stages/index.js';
 import { generateEvents } from '../src/workload/index.js';
-import { vectorizeTopology, type VectorizeEvent } from '../topology/vectorize.js';
+import type { VectorizeEvent } from '../topology/vectorize.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DAY = 86_400_000;
@@ -91,8 +91,9 @@ interface StageRun {
   embeddedTexts: number;
   cacheHits: number;
   cacheMisses: number;
+  /** Start (model load, store, codec) and group join, excluded from the stage time. */
   joinMs: number;
-  /** First record handed to the stage → last commit. */
+  /** Partitions assigned → last commit. */
   stageMs: number;
   recordsPerSec: number;
   batches: number;
@@ -101,31 +102,24 @@ interface StageRun {
   upsertMs: ReturnType<typeof pcts>;
 }
 
-async function runStage(
-  label: string,
-  deps: { kafka: Kafka; serde: AvroSerde; embedder: TransformersEmbedder; cacheDir: string; lanceDir: string; topic: string; outTopic: string; groupId: string; batchMaxSize: number; batchMaxWaitMs: number; total: number },
-): Promise<StageRun> {
-  const logger = createLogger('error');
-  const codec = await createVectorizeCodec(deps.serde, { input: deps.topic, output: deps.outTopic });
-  const cache = openEmbeddingCache({ dir: deps.cacheDir, modelId: deps.embedder.modelId, modelVersion: deps.embedder.modelVersion, dimension: deps.embedder.dimension });
-  const sink = new LanceDbSink({ dir: deps.lanceDir, collection: 'bench' });
-  await sink.ensureCollection(deps.embedder.dimension);
-  const source = new KafkaGroupSource(deps.kafka, { groupId: deps.groupId, topic: deps.topic, partitionsConsumedConcurrently: 6, logger });
-  const writer = new KafkaRecordWriter(deps.kafka);
-  // The stage's time starts when the first record reaches it (a source's handler is called).
-  let firstRecordAt = 0;
-  const timedSource: RecordSource = {
-    assignment$: source.assignment$,
-    failure$: source.failure$,
-    start: (handler) => source.start((batch) => ((firstRecordAt ||= performance.now()), handler(batch))),
-    pause: (p) => source.pause(p),
-    resume: (p) => source.resume(p),
-    commit: (o) => source.commit(o),
-    stop: () => source.stop(),
-  };
-  const embedderNoClose = { ...deps.embedder, embed: (t: string[]) => deps.embedder.embed(t), close: async () => undefined };
-
+/**
+ * The stage exactly as `aura-stream run vectorize` and the demo start and stop it (startVectorize,
+ * stopStage), on the bench's topics, group and state folder.
+ */
+async function runStage(label: string, deps: { kafka: Kafka; serde: AvroSerde; stateDir: string; topic: string; outTopic: string; groupId: string; total: number }): Promise<StageRun> {
+  const config = loadConfig({
+    ...process.env,
+    AGGREGATED_TOPIC: deps.topic,
+    VECTORIZED_TOPIC: deps.outTopic,
+    VECTORIZE_GROUP_ID: deps.groupId,
+    STATE_DIR: deps.stateDir,
+    QDRANT_URL: '',
+    METRICS_PORT: '-1',
+    LOG_LEVEL: 'error',
+    CREATE_TOPICS: 'false',
+  });
   const started = performance.now();
+  const stage = await startVectorize({ kafka: deps.kafka, serde: deps.serde, config, logger: createLogger('error'), metrics: createMetrics() });
   let assignedAt = 0;
   let lastCommitAt = 0;
   const stored: Array<Extract<VectorizeEvent, { type: 'stored' }>> = [];
@@ -133,10 +127,7 @@ async function runStage(
   let done = 0;
   let sub: Subscription | undefined;
   const finished = new Promise<void>((ok, fail) => {
-    sub = vectorizeTopology(
-      { source: timedSource, codec, embedder: embedderNoClose, cache, sink, writer },
-      { inputTopic: deps.topic, outputTopic: deps.outTopic, dlqTopic: `${deps.topic}.dlq`, batchMaxSize: deps.batchMaxSize, batchMaxWaitMs: deps.batchMaxWaitMs, maxInFlightBatches: 2, retryInitialMs: 200, retryMaxMs: 5000 },
-    ).subscribe({
+    sub = stage.events$.subscribe({
       next: (e) => {
         if (e.type === 'assigned' && e.partitions.length > 0) assignedAt ||= performance.now();
         if (e.type === 'stored') {
@@ -153,16 +144,13 @@ async function runStage(
       error: fail,
     });
   });
-  const timeout = setTimeout(() => sub?.unsubscribe(), 600_000);
+  const timeout = setTimeout(() => void stopStage(stage), 600_000);
   await finished;
   clearTimeout(timeout);
   sub?.unsubscribe();
-  await source.stop();
-  await writer.close();
-  await sink.close();
-  await cache.close();
+  await stopStage(stage);
 
-  const stageMs = lastCommitAt - firstRecordAt;
+  const stageMs = lastCommitAt - assignedAt;
   const sum = (f: (e: (typeof stored)[number]) => number) => stored.reduce((n, e) => n + f(e), 0);
   return {
     label,
@@ -172,7 +160,7 @@ async function runStage(
     embeddedTexts: sum((e) => e.cacheMisses),
     cacheHits: sum((e) => e.cacheHits),
     cacheMisses: sum((e) => e.cacheMisses),
-    joinMs: (assignedAt || firstRecordAt) - started,
+    joinMs: assignedAt - started,
     stageMs,
     recordsPerSec: (sum((e) => e.records) / stageMs) * 1000,
     batches: stored.length,
@@ -224,12 +212,13 @@ async function main(): Promise<void> {
   await producer.send({ topic, acks: -1, messages: snaps.map((s) => ({ key: s.user_id, value: serde.encode(topicSubject(topic), CONTEXT_AGGREGATED, s), timestamp: String(Date.now()) })) });
   await producer.disconnect();
 
+  // One state folder for both runs: the warm run finds the cold run's embedding cache (and rewrites
+  // the same LanceDB points with the same content).
   const dir = mkdtempSync(join(tmpdir(), 'aura-bench-vec-'));
-  const cacheDir = join(dir, 'embedding-cache');
-  const common = { kafka, serde, embedder, cacheDir, topic, outTopic, batchMaxSize: batchSize, batchMaxWaitMs: config.batchMaxWaitMs, total: n };
-  const cold = await runStage('stage, cold cache', { ...common, lanceDir: join(dir, 'lancedb-cold'), groupId: `${run}-cold` });
+  const common = { kafka, serde, stateDir: dir, topic, outTopic, total: n };
+  const cold = await runStage('stage, cold cache', { ...common, groupId: `${run}-cold` });
   process.stderr.write(`stage cold: ${cold.recordsPerSec.toFixed(1)} records/s\n`);
-  const warm = await runStage('stage, warm cache', { ...common, lanceDir: join(dir, 'lancedb-warm'), groupId: `${run}-warm` });
+  const warm = await runStage('stage, warm cache', { ...common, groupId: `${run}-warm` });
   process.stderr.write(`stage warm: ${warm.recordsPerSec.toFixed(1)} records/s\n`);
   load.after = loadavg();
 

@@ -17,6 +17,16 @@ const NEXT: Record<StageState, StageState[]> = {
   failed: [],
 };
 
+/** True when `from → to` is a legal move (a repeated state is not a move). */
+export function canMove(from: StageState, to: StageState): boolean {
+  return NEXT[from].includes(to);
+}
+
+/**
+ * The current state of one stage, for /readyz, metrics and the supervisor. Its states are decided
+ * by `lifecycle$` (topology/lifecycle.ts) from the stage's events and the runtime's drain/closed
+ * signals; `to` only records them (and refuses illegal moves).
+ */
 export class Lifecycle {
   private readonly subject = new BehaviorSubject<StageState>('starting');
   readonly history: StageState[] = ['starting'];

@@ -1,10 +1,32 @@
-import { EMPTY, Observable, concat, concatMap, defer, filter, finalize, from, map, mergeMap, tap, type SchedulerLike } from 'rxjs';
-import { pointId, utcDay } from '../src/contracts/ids.js';
-import type { ContextVectorized } from '../src/contracts/snapshot.js';
-import { AuraError, classify, type ErrorCode } from '../src/errors.js';
-import type { Embedder, EmbeddingCache, OutRecord, RecordSource, RecordWriter, SourceRecord, TopicPartition, VectorizeCodec, VectorWriter } from '../src/ports.js';
-import { CommitTracker, InFlightGate, coalesceByKey, decodeOrPoison, microBatch, retryWithBackoff, toDeadLetter, toPoint, type CommittableOffset, type PointItem } from '../src/stages/index.js';
+import { Observable, map, tap, type SchedulerLike } from 'rxjs';
+import { pointId } from '../src/contracts/ids.js';
+import type { ContextAggregated } from '../src/contracts/snapshot.js';
+import { classify, type AuraError, type ErrorCode } from '../src/errors.js';
+import type { Embedder, EmbeddingCache, RecordSource, RecordWriter, TopicPartition, VectorizeCodec, VectorWriter } from '../src/ports.js';
+import {
+  CommitTracker,
+  InFlightGate,
+  coalescePoints,
+  commitDone,
+  committer,
+  decodeOrDeadLetter,
+  embedCached,
+  markDone,
+  microBatch,
+  produceOutRecords,
+  retryWithBackoff,
+  storeBatch,
+  toVectorizedRecords,
+  toPoints,
+  trackRecords,
+  type CommittableOffset,
+  type RetryStep,
+  type SnapshotItem,
+  type StoredBatch,
+} from '../src/stages/index.js';
+import type { TopologyStep } from './steps.js';
 import { batches$ } from './sources.js';
+
 
 export const VECTORIZE_STAGE = 'vectorize';
 
@@ -36,43 +58,35 @@ export interface VectorizePorts {
 export type VectorizeEvent =
   | { type: 'assigned'; partitions: number[] }
   | { type: 'dead-lettered'; partition: number; offset: string; code: ErrorCode; message: string }
-  | {
-      type: 'stored';
-      records: number;
-      points: number;
-      superseded: number;
-      cacheHits: number;
-      cacheMisses: number;
-      embedSeconds: number;
-      upsertSeconds: number;
-      e2eSeconds: number[];
-      traceIds: string[];
-    }
+  | ({ type: 'stored' } & StoredBatch)
   | { type: 'committed'; offsets: CommittableOffset[] }
   | { type: 'retrying'; step: string; attempt: number; delayMs: number; error: AuraError }
   | { type: 'paused' }
   | { type: 'resumed' };
 
-interface Item extends PointItem {
-  record: SourceRecord;
-}
-
 /**
- * Stage `vectorize`, top to bottom:
+ * Stage `vectorize`: VECTORIZE_STEPS, run top to bottom by the one pipe below under the same
+ * names. `aura-stream describe` and the README print the same list.
  *
- *   source$ (consumer group, read_committed)      every record tracked in the commit tracker
- *     → decode                                     registry → reader schema; poison → DLQ (then done)
- *     → microBatch(BATCH_MAX_SIZE, BATCH_MAX_WAIT_MS)   bounded: the consumer pauses at MAX_IN_FLIGHT_BATCHES
- *     → coalesce                                   one point per (user, UTC day): last by offset wins
- *     → embed                                      cache by hash(model, text); misses embedded once per distinct text
- *     → upsert                                     vector store, confirmed; transient faults retried with backoff
- *     → produce                                    ContextVectorized per stored point
- *     → commit                                     per partition, the highest offset below which all is done
- *
- * Batches are stored strictly in order, so a later snapshot of a point is never overwritten by an
- * earlier one. Transient faults are retried with capped exponential backoff and jitter while the
- * offsets stay uncommitted; nothing is committed that is not stored.
+ * Batches pass every step strictly in order, so a later snapshot of a point is never overwritten
+ * by an earlier one. Transient faults are retried with capped exponential backoff and jitter while
+ * the offsets stay uncommitted; nothing is committed that is not stored or dead-lettered.
  */
+export const VECTORIZE_STEPS: readonly TopologyStep[] = [
+  { name: 'source', describe: (n) => `${n.aggregatedTopic} (consumer group, read_committed; ContextAggregated)` },
+  { name: 'trackRecords', describe: () => 'every record held in the commit tracker, so records of all partitions fill one micro-batch' },
+  { name: 'decodeOrDeadLetter', describe: (n) => `registry → reader schema; poison → ${n.aggregatedDlqTopic} (then done)` },
+  { name: 'microBatch', describe: () => 'flush at BATCH_MAX_SIZE records or BATCH_MAX_WAIT_MS after the first; the consumer pauses at MAX_IN_FLIGHT_BATCHES' },
+  { name: 'coalescePoints', describe: () => 'one point per (user, UTC day): the last snapshot by offset wins' },
+  { name: 'embedCached', describe: () => 'LMDB cache by hash(model, text); each distinct missing text embedded once, one forward pass per text, in a worker thread' },
+  { name: 'toPoints', describe: () => 'point id UUIDv5(user, day); payload = snapshot fields, text, model, source offsets' },
+  { name: 'storeBatch', describe: () => 'upsert to the vector store, confirmed (wait=true); retried with capped backoff + jitter' },
+  { name: 'toVectorizedRecords', describe: () => 'one ContextVectorized per stored point (never the vector)' },
+  { name: 'produceOutRecords', describe: (n) => `${n.vectorizedTopic}, acknowledged by all in-sync replicas; retried` },
+  { name: 'markDone', describe: () => 'the batch\'s records (stored and superseded) done in the commit tracker' },
+  { name: 'commitDone', describe: () => 'per partition, up to the highest offset below which everything is stored or dead-lettered' },
+];
+
 export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopologyConfig): Observable<VectorizeEvent> {
   const now = ports.now ?? Date.now;
   return new Observable<VectorizeEvent>((subscriber) => {
@@ -90,7 +104,7 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
         emit({ type: 'resumed' });
       },
     );
-    const retrying = <T>(step: string) =>
+    const retry: RetryStep = <T>(step: string) =>
       retryWithBackoff<T>({
         initialMs: config.retryInitialMs,
         maxMs: config.retryMaxMs,
@@ -101,6 +115,7 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
         ...(ports.scheduler && { scheduler: ports.scheduler }),
         ...(ports.random && { random: ports.random }),
       });
+    const commit = committer({ tracker, source: ports.source, assigned: () => assigned });
 
     const assignments = ports.source.assignment$.subscribe((next) => {
       // Eager rebalancing: after every join the client fetches every assigned partition again from
@@ -112,132 +127,37 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
       emit({ type: 'assigned', partitions: next.map((p) => p.partition) });
     });
 
-    const decode = (record: SourceRecord): Observable<Item | null> =>
-      defer(async () => {
-        const decoded = await decodeOrPoison(record, (r) => ports.codec.decodeSnapshot(r.value));
-        if ('value' in decoded) return { record, snapshot: decoded.value, pointId: pointId(decoded.value.user_id, decoded.value.window_end) };
-        const e = decoded.poison;
-        await ports.writer.send([toDeadLetter(record, e, VECTORIZE_STAGE, config.dlqTopic)]);
-        tracker.done(record.topic, record.partition, record.offset);
-        emit({ type: 'dead-lettered', partition: record.partition, offset: record.offset, code: e.code, message: e.message });
-        // A run of poison alone must still move the committed offset; a failed try waits for the next batch.
-        await commitNow().catch(() => undefined);
-        return null;
-      }).pipe(retrying('decode'));
-
-    const embed = async (kept: Item[]) => {
-      const texts = kept.map((i) => i.snapshot.text);
-      const cached = ports.cache.getMany(texts);
-      const missing = [...new Set(texts.filter((_, i) => cached[i] === undefined))];
-      const started = now();
-      const fresh = missing.length > 0 ? await ports.embedder.embed(missing) : [];
-      const embedSeconds = (now() - started) / 1000;
-      if (fresh.length !== missing.length) throw new AuraError('INTERNAL', `embedder returned ${fresh.length} vectors for ${missing.length} texts`);
-      const byText = new Map(missing.map((t, i) => [t, fresh[i]!]));
-      if (fresh.length > 0) await ports.cache.putMany(missing.map((text, i) => ({ text, vector: fresh[i]! })));
-      const vectors = texts.map((t, i) => cached[i] ?? byText.get(t)!);
-      return { vectors, hits: cached.filter((v) => v !== undefined).length, misses: missing.length, embedSeconds, cacheHit: cached.map((v) => v !== undefined) };
-    };
-
-    const store = (batch: Item[]): Observable<VectorizeEvent> => {
-      const { kept, superseded } = coalesceByKey(batch, (i) => i.pointId, (i) => BigInt(i.record.offset) * 1_000_000n + BigInt(i.record.partition));
-      return defer(() => embed(kept)).pipe(
-        concatMap((embedded) => {
-          const points = kept.map((item, i) => toPoint(item, embedded.vectors[i]!, ports.embedder));
-          let upsertSeconds = 0;
-          const upsert$ = defer(async () => {
-            const t = now();
-            await ports.sink.upsert(points);
-            upsertSeconds = (now() - t) / 1000;
-          }).pipe(retrying('upsert'));
-          const outputs: OutRecord[] = kept.map((item, i) => ({
-            topic: config.outputTopic,
-            key: item.snapshot.user_id,
-            value: ports.codec.encodeVectorized(vectorized(item, embedded.cacheHit[i]!)),
-            ...(item.snapshot.trace_id && { headers: { trace_id: item.snapshot.trace_id } }),
-          }));
-          const produce$ = defer(() => ports.writer.send(outputs)).pipe(retrying('produce'));
-          return upsert$.pipe(
-            concatMap(() => produce$),
-            map((): VectorizeEvent => {
-              for (const item of [...kept, ...superseded]) tracker.done(item.record.topic, item.record.partition, item.record.offset);
-              const t = now();
-              return {
-                type: 'stored',
-                records: batch.length,
-                points: points.length,
-                superseded: superseded.length,
-                cacheHits: embedded.hits,
-                cacheMisses: embedded.misses,
-                embedSeconds: embedded.embedSeconds,
-                upsertSeconds,
-                e2eSeconds: batch.map((i) => Math.max(0, (t - Number(i.record.timestamp)) / 1000)),
-                traceIds: kept.flatMap((i) => (i.snapshot.trace_id ? [i.snapshot.trace_id] : [])),
-              };
-            }),
-          );
-        }),
-      );
-    };
-
-    const commitNow = async (): Promise<CommittableOffset[]> => {
-      const mine = new Set(assigned.map((p) => `${p.topic}:${p.partition}`));
-      const offsets = tracker.committable().filter((o) => mine.has(`${o.topic}:${o.partition}`));
-      if (offsets.length > 0) {
-        await ports.source.commit(offsets);
-        tracker.markCommitted(offsets);
-      }
-      return offsets;
-    };
-    const commit = (): Observable<VectorizeEvent> =>
-      defer(commitNow).pipe(
-        retrying('commit'),
-        filter((offsets) => offsets.length > 0),
-        map((offsets): VectorizeEvent => ({ type: 'committed', offsets })),
-      );
-
-    function vectorized(item: Item, cacheHit: boolean): ContextVectorized {
-      const s = item.snapshot;
-      return {
-        point_id: item.pointId,
-        store: ports.sink.kind,
-        collection: ports.sink.collection,
-        model_id: ports.embedder.modelId,
-        model_version: ports.embedder.modelVersion,
-        dimension: ports.embedder.dimension,
-        snapshot_id: s.snapshot_id,
-        user_id: s.user_id,
-        day: utcDay(s.window_end),
-        window_end: s.window_end,
-        trace_id: s.trace_id,
-        snapshot_topic: item.record.topic,
-        snapshot_partition: item.record.partition,
-        snapshot_offset: Number(item.record.offset),
-        event_partition: s.source_partition,
-        event_offset: s.source_offset,
-        cache_hit: cacheHit,
-      };
-    }
-
     const work = batches$(ports.source)
       .pipe(
-        // Records are handed on at once and held by the commit tracker, not by the source, so that
-        // records of several partitions fill one micro-batch.
-        mergeMap(({ batch, ack }) => {
-          if (batch.isStale()) {
-            ack();
-            return EMPTY;
-          }
-          for (const r of batch.records) tracker.track(r.topic, r.partition, r.offset);
-          batch.resolve(batch.records[batch.records.length - 1]!.offset);
-          ack();
-          return from(batch.records);
+        trackRecords(tracker),
+        decodeOrDeadLetter<ContextAggregated>({
+          decode: (r) => ports.codec.decodeSnapshot(r.value),
+          writer: ports.writer,
+          stage: VECTORIZE_STAGE,
+          dlqTopic: config.dlqTopic,
+          retry,
+          onDeadLettered: async (record, e) => {
+            tracker.done(record.topic, record.partition, record.offset);
+            emit({ type: 'dead-lettered', partition: record.partition, offset: record.offset, code: e.code, message: e.message });
+            // A run of poison alone must still move the committed offset; a failed try waits for the next batch.
+            await commit().catch(() => undefined);
+          },
         }),
-        concatMap(decode),
-        filter((item): item is Item => item !== null),
-        microBatch<Item>({ maxSize: config.batchMaxSize, maxWaitMs: config.batchMaxWaitMs, ...(ports.scheduler && { scheduler: ports.scheduler }) }),
+        map(({ record, value }): SnapshotItem => ({ record, snapshot: value, pointId: pointId(value.user_id, value.window_end) })),
+        microBatch<SnapshotItem>({ maxSize: config.batchMaxSize, maxWaitMs: config.batchMaxWaitMs, ...(ports.scheduler && { scheduler: ports.scheduler }) }),
         tap(() => gate.acquire()),
-        concatMap((batch) => concat(store(batch), commit()).pipe(finalize(() => gate.release()))),
+        coalescePoints(),
+        embedCached({ embedder: ports.embedder, cache: ports.cache, now }),
+        toPoints(ports.embedder),
+        storeBatch({ sink: ports.sink, now, retry }),
+      )
+      // (one pipe, continued: rxjs types a pipe of at most nine operators)
+      .pipe(
+        toVectorizedRecords({ outputTopic: config.outputTopic, codec: ports.codec, embedder: ports.embedder, sink: ports.sink }),
+        produceOutRecords({ writer: ports.writer, retry }),
+        markDone({ tracker, now }),
+        commitDone<StoredBatch>({ commit, retry: retry<CommittableOffset[]>('commit'), released: () => gate.release() }),
+        map((e): VectorizeEvent => ('committed' in e ? { type: 'committed', offsets: e.committed } : { type: 'stored', ...e })),
       )
       .subscribe(subscriber);
     return () => {
@@ -246,3 +166,7 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
     };
   });
 }
+
+/** The committed offsets a `committed` event carries. */
+export type { CommittableOffset };
+export type { AuraError };

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { env, pipeline, type FeatureExtractionPipeline, type PretrainedModelOptions } from '@huggingface/transformers';
+import type { FeatureExtractionPipeline, PretrainedModelOptions } from '@huggingface/transformers';
 import { AuraError } from '../errors.js';
-import type { Embedder } from '../ports.js';
+import type { ForwardPass, LoadReport, TransformersEmbedder, TransformersEmbedderOptions } from './embedder-types.js';
+import { startEmbedderWorker } from './embedder-worker-client.js';
 
 /**
  * The embedding model through @huggingface/transformers v3 (onnxruntime-node underneath):
@@ -25,57 +26,13 @@ import type { Embedder } from '../ports.js';
  * this adapter always asks for subfolder `onnx`, file `model`, dtype `q8` (suffix `_quantized`).
  *
  * onnxruntime-node 1.21 runs a session synchronously on the JS thread (inside a setImmediate), so a
- * forward pass blocks the event loop for its whole duration; `forwardPass: 'per-text'` (the
- * default) bounds that to one text.
+ * forward pass blocks the event loop of the thread it runs on for its whole duration. By default
+ * (`inference: 'worker'`) the model lives in a worker thread (src/adapters/embedder-worker.ts), so
+ * Kafka heartbeats, fetches, commits and /metrics keep running while a batch embeds; the vectors
+ * are the same bytes as in-thread (same code, same session options, Float32Arrays moved as is).
  */
 
-/** What a load logs; pino's logger fits. */
-export interface EmbedderLogger {
-  info(obj: object, msg: string): void;
-}
-
-export interface TransformersEmbedderOptions {
-  /**
-   * Folder holding the model files (layout above). Set: loaded offline, remote downloads are
-   * switched off. Unset: `modelId` is fetched from the Hugging Face hub (network needed once, then
-   * transformers.js's file cache).
-   */
-  modelPath?: string;
-  /** Hub model id when `modelPath` is unset. Default `Xenova/all-MiniLM-L6-v2`. */
-  modelId?: string;
-  /**
-   * onnxruntime intra-op threads (the caller's thread counts as one). Default: the number of CPUs
-   * Node reports (`os.availableParallelism()`); set lower when several processes share a host.
-   */
-  threads?: number;
-  /**
-   * Longest token sequence (special tokens included); longer texts are cut. Default 256, the
-   * `max_seq_length` sentence-transformers uses for this model. Lowered to the tokenizer's own
-   * `model_max_length` when that is smaller.
-   */
-  maxTokens?: number;
-  /**
-   * How `embed(texts)` runs the network. Default `per-text`.
-   * - `per-text`: one forward pass per text. A vector depends on its text only: the same text gives
-   *   the same vector in any batch, on any pod, in any replay.
-   * - `per-batch`: one padded forward pass for the whole call. The quantized graph quantizes
-   *   activations with one scale per tensor (DynamicQuantizeLinear), so every row's result depends
-   *   on the other rows and on the padding: measured cosine down to 0.95 between a short text
-   *   embedded alone and the same text in a batch of long ones. Use only where that is acceptable.
-   */
-  forwardPass?: ForwardPass;
-  logger?: EmbedderLogger;
-}
-
-export type ForwardPass = 'per-text' | 'per-batch';
-
-export interface TransformersEmbedder extends Embedder {
-  /** Intra-op threads the session was created with. */
-  readonly threads: number;
-  /** Where the model came from: the absolute folder, or `hub:<id>`. */
-  readonly source: string;
-  readonly forwardPass: ForwardPass;
-}
+export type { EmbedderLogger, ForwardPass, Inference, LoadReport, TransformersEmbedder, TransformersEmbedderOptions } from './embedder-types.js';
 
 export const DEFAULT_MODEL_ID = 'Xenova/all-MiniLM-L6-v2';
 export const DEFAULT_MAX_TOKENS = 256;
@@ -105,6 +62,20 @@ const PROBE = [
  * stop on it rather than embed with a stand-in.
  */
 export async function createTransformersEmbedder(options: TransformersEmbedderOptions = {}): Promise<TransformersEmbedder> {
+  const inference = options.inference ?? 'worker';
+  if (inference !== 'worker' && inference !== 'in-thread') {
+    throw new AuraError('CONFIG', `inference must be worker or in-thread, got ${String(options.inference)}`);
+  }
+  if (inference === 'in-thread') return loadInThread(options);
+  checkOptions(options);
+  const { logger, onWorker, ...rest } = options;
+  const where = rest.modelPath ? resolve(rest.modelPath) : `the Hugging Face hub (${rest.modelId ?? DEFAULT_MODEL_ID})`;
+  const embedder = await startEmbedderWorker({ ...rest, inference: 'in-thread' }, where, onWorker);
+  logger?.info({ ...embedder.loadReport, inference }, 'embedding model loaded');
+  return embedder;
+}
+
+function checkOptions(options: TransformersEmbedderOptions): { threads: number; maxTokens: number; forwardPass: ForwardPass } {
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) {
     throw new AuraError('CONFIG', `EMBEDDING_THREADS must be an integer ≥ 1, got ${String(options.threads)}`);
@@ -117,12 +88,23 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
   if (forwardPass !== 'per-text' && forwardPass !== 'per-batch') {
     throw new AuraError('CONFIG', `forwardPass must be per-text or per-batch, got ${String(options.forwardPass)}`);
   }
+  return { threads, maxTokens, forwardPass };
+}
+
+
+/** The model on the calling thread: what `inference: 'in-thread'` returns and the worker runs. */
+export async function loadInThread(options: TransformersEmbedderOptions): Promise<TransformersEmbedder & { loadReport: LoadReport }> {
+  const { threads, maxTokens, forwardPass } = checkOptions(options);
   const started = performance.now();
   const local = options.modelPath !== undefined && options.modelPath !== '';
   const folder = local ? resolve(options.modelPath as string) : undefined;
   const hubId = options.modelId ?? DEFAULT_MODEL_ID;
   const where = folder ?? `the Hugging Face hub (${hubId})`;
 
+  // Imported here, not at the top: with `inference: 'worker'` only the worker thread needs the
+  // library (the caller's thread loads just the binding, see embedder-worker-client.ts).
+  const { env, pipeline } = await import('@huggingface/transformers');
+  const loadFeatureExtraction = pipeline as unknown as LoadFeatureExtraction;
   let extractor: FeatureExtractionPipeline;
   let modelId: string;
   let modelVersion: string;
@@ -151,7 +133,7 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
       // Handed to onnxruntime-node's InferenceSession.create as is (transformers.js 3.x, Node).
       session_options: { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' },
     });
-    modelVersion = localVersion ?? versionOf(findHubFile(hubId), undefined);
+    modelVersion = localVersion ?? versionOf(findHubFile(hubId, [env.cacheDir, env.localModelPath]), undefined);
   } catch (error) {
     throw loadError(where, error);
   }
@@ -197,10 +179,17 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
     throw loadError(where, error);
   }
 
-  options.logger?.info(
-    { modelId, modelVersion, dimension, threads, forwardPass, maxTokens: tokenizer.model_max_length, source: folder ?? `hub:${hubId}`, loadMs: Math.round(performance.now() - started) },
-    'embedding model loaded',
-  );
+  const loadReport: LoadReport = {
+    modelId,
+    modelVersion,
+    dimension,
+    threads,
+    forwardPass,
+    maxTokens: tokenizer.model_max_length,
+    source: folder ?? `hub:${hubId}`,
+    loadMs: Math.round(performance.now() - started),
+  };
+  options.logger?.info({ ...loadReport, inference: 'in-thread' }, 'embedding model loaded');
 
   return {
     modelId,
@@ -208,7 +197,9 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
     dimension,
     threads,
     forwardPass,
-    source: folder ?? `hub:${hubId}`,
+    inference: 'in-thread',
+    loadReport,
+    source: loadReport.source,
     embed: run,
     async close() {
       if (closed) return;
@@ -222,14 +213,14 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
  * `pipeline('feature-extraction', …)` with its result type spelled out: the library's generic
  * `AllTasks[T]` lookup can hit TS2590 ("union type too complex") under some compiler settings.
  */
-const loadFeatureExtraction = pipeline as unknown as (
+type LoadFeatureExtraction = (
   task: 'feature-extraction',
   model: string,
   options: PretrainedModelOptions,
 ) => Promise<FeatureExtractionPipeline>;
 
 /** The MODEL_LOAD error every load failure becomes: names where it looked and how to fix it. */
-function loadError(where: string, cause: unknown): AuraError {
+export function loadError(where: string, cause: unknown): AuraError {
   if (cause instanceof AuraError && cause.code === 'MODEL_LOAD') return cause;
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new AuraError(
@@ -273,8 +264,8 @@ function versionOf(onnxPath: string, expected: string | undefined): string {
 }
 
 /** Where transformers.js keeps a hub model's ONNX file after loading it (file cache or local models). */
-function findHubFile(hubId: string): string {
-  const candidates = [env.cacheDir, env.localModelPath]
+function findHubFile(hubId: string, dirs: Array<string | null | undefined>): string {
+  const candidates = dirs
     .filter((dir): dir is string => typeof dir === 'string' && dir !== '')
     .map((dir) => join(dir, hubId, ONNX_FILE));
   const found = candidates.find((path) => existsSync(path));

@@ -12,7 +12,7 @@ import { formatSummary, type GenerationSummary } from '../workload/index.js';
 import { prepareTopics, startAggregate } from './run-aggregate.js';
 import { createEmbedder, startVectorize, createVectorSink } from './run-vectorize.js';
 import { produceWorkload } from '../workload/index.js';
-import { trackState, type StageHandle } from './stage-runtime.js';
+import { stopStage, trackState, type StageHandle } from './stage-runtime.js';
 
 export interface DemoOptions {
   users: number;
@@ -140,10 +140,6 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     console.log(`The stack keeps running; stop it with: aura-stream stack down`);
     return balanced ? 0 : 1;
   } finally {
-    for (const s of stages) {
-      if (!s.lifecycle.isFinal) s.lifecycle.to('draining');
-      await s.stop();
-      if (!s.lifecycle.isFinal) s.lifecycle.to('stopped');
-    }
+    for (const s of stages) await stopStage(s);
   }
 }

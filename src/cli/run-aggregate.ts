@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import { classify } from '../errors.js';
-import { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AvroSerde } from '../adapters/avro-serde.js';
@@ -14,7 +13,8 @@ import { ProduceLimits, readMaxMessageBytes } from '../adapters/kafka/produce-li
 import { ensureTopics } from '../adapters/kafka/topics.js';
 import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
 import { AGGREGATE_STAGE, aggregateTopology, type AggregateEvent } from '../../topology/aggregate.js';
-import type { StageHandle } from './stage-runtime.js';
+import { aggregatePhases } from '../../topology/lifecycle.js';
+import { runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Topics of both stages, created when missing; the changelog copies the input's partition count. */
 export async function prepareTopics(kafka: Kafka, config: Config): Promise<void> {
@@ -72,7 +72,6 @@ async function produceLimits(kafka: Kafka, config: Config): Promise<ProduceLimit
 export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; config: Config; logger: Logger; metrics: Metrics }): Promise<StageHandle> {
   const { kafka, serde, config, metrics } = deps;
   const logger = deps.logger.child({ stage: AGGREGATE_STAGE });
-  const lifecycle = new Lifecycle();
   const codec = await createAggregateCodec(serde, { input: config.inputTopic, output: config.aggregatedTopic });
   const stateDir = join(config.stateDir, 'aggregate');
   const store = new LmdbWindowStore(stateDir);
@@ -98,20 +97,15 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
   logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');
 
   const stage = { stage: AGGREGATE_STAGE };
-  const restoring = new Set<number>();
   const onEvent = (e: AggregateEvent) => {
     switch (e.type) {
       case 'assigned':
         metrics.assignedPartitions.set(stage, e.partitions.length);
-        for (const p of e.restoring) restoring.add(p);
-        if (lifecycle.state !== 'draining') lifecycle.to(restoring.size > 0 ? 'restoring' : 'running');
         break;
       case 'restored':
         metrics.restoreRecords.inc(stage, e.records);
         metrics.restoreSeconds.observe(stage, e.seconds);
         logger.info({ partition: e.partition, records: e.records, nextOffset: e.nextOffset, seconds: e.seconds }, 'restored partition from changelog');
-        restoring.delete(e.partition);
-        if (restoring.size === 0 && lifecycle.state === 'restoring') lifecycle.to('running');
         break;
       case 'committed':
         metrics.recordsConsumed.inc(stage, e.consumed);
@@ -144,7 +138,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     }
   };
 
-  const subscription = aggregateTopology(
+  const events$ = aggregateTopology(
     { source, writer, store, changelog, codec },
     {
       inputTopic: config.inputTopic,
@@ -161,16 +155,13 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       retryInitialMs: config.retryInitialMs,
       retryMaxMs: config.retryMaxMs,
     },
-  ).subscribe({
-    next: onEvent,
-    error: (err: unknown) => {
-      if (!lifecycle.isFinal) lifecycle.to('failed', classify(err));
-    },
-  });
+  );
+  const { lifecycle, signals, subscription } = runEvents(events$, aggregatePhases, onEvent);
 
   return {
     name: AGGREGATE_STAGE,
     lifecycle,
+    signals,
     subscription,
     details: () => ({ guarantee: config.processingGuarantee, stateDir, windowStore: 'lmdb' }),
     stop: async () => {

@@ -1,8 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Kafka } from 'kafkajs';
+import type { Observable } from 'rxjs';
 import type { Config } from '../config.js';
-import { classify } from '../errors.js';
-import { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Embedder, VectorSink } from '../ports.js';
@@ -15,7 +14,8 @@ import { openEmbeddingCache } from '../adapters/lmdb-embedding-cache.js';
 import { QdrantSink } from '../adapters/qdrant-sink.js';
 import { createTransformersEmbedder } from '../adapters/transformers-embedder.js';
 import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
-import { cachedCheck, type StageHandle } from './stage-runtime.js';
+import { vectorizePhases } from '../../topology/lifecycle.js';
+import { cachedCheck, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly). */
 export function createVectorSink(config: Config): VectorSink {
@@ -35,10 +35,9 @@ export async function createEmbedder(config: Config, logger: Logger): Promise<Em
 }
 
 /** Composes the vectorize stage from its adapters and starts it. */
-export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; config: Config; logger: Logger; metrics: Metrics }): Promise<StageHandle> {
+export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; config: Config; logger: Logger; metrics: Metrics }): Promise<StageHandle & { events$: Observable<VectorizeEvent> }> {
   const { kafka, serde, config, metrics } = deps;
   const logger = deps.logger.child({ stage: VECTORIZE_STAGE });
-  const lifecycle = new Lifecycle();
   const codec = await createVectorizeCodec(serde, { input: config.aggregatedTopic, output: config.vectorizedTopic });
   const embedder = await createEmbedder(config, logger);
   const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: embedder.modelVersion, maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
@@ -58,7 +57,6 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
     switch (e.type) {
       case 'assigned':
         metrics.assignedPartitions.set(stage, e.partitions.length);
-        if (lifecycle.state !== 'draining') lifecycle.to('running');
         break;
       case 'dead-lettered':
         metrics.recordsConsumed.inc(stage);
@@ -94,7 +92,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
     }
   };
 
-  const subscription = vectorizeTopology(
+  const events$ = vectorizeTopology(
     { source, codec, embedder, cache, sink, writer },
     {
       inputTopic: config.aggregatedTopic,
@@ -106,17 +104,15 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
       retryInitialMs: config.retryInitialMs,
       retryMaxMs: config.retryMaxMs,
     },
-  ).subscribe({
-    next: onEvent,
-    error: (err: unknown) => {
-      if (!lifecycle.isFinal) lifecycle.to('failed', classify(err));
-    },
-  });
+  );
+  const { lifecycle, signals, subscription, events$: shared } = runEvents(events$, vectorizePhases, onEvent);
 
   return {
     name: VECTORIZE_STAGE,
     lifecycle,
+    signals,
     subscription,
+    events$: shared,
     checks: { vectorStore: cachedCheck(() => sink.ping()) },
     details: () => ({ store: sink.kind, location: sink.location, collection: sink.collection, model: embedder.modelId, modelVersion: embedder.modelVersion, cache: { hits: cache.hits, misses: cache.misses } }),
     stop: async () => {

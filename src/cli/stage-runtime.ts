@@ -1,16 +1,20 @@
 import type { Kafka } from 'kafkajs';
-import type { Subscription } from 'rxjs';
+import { Subject, share, type Observable, type Subscription } from 'rxjs';
 import type { Config } from '../config.js';
 import { AuraError, classify } from '../errors.js';
 import { Lifecycle, type StageState } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { startHttpServer } from '../adapters/http-server.js';
+import { lifecycle$, type LifecycleSignal, type Phases } from '../../topology/lifecycle.js';
 
 /** One running stage as the process sees it. */
 export interface StageHandle {
   name: 'aggregate' | 'vectorize';
+  /** States as lifecycle$ derives them; read-only for the runtime. */
   lifecycle: Lifecycle;
+  /** The runtime's drain/closed signals into the stage's lifecycle$. */
+  signals: Subject<LifecycleSignal>;
   subscription?: Subscription;
   /** Extra readiness details (store in use, where). */
   details: () => Record<string, unknown>;
@@ -18,6 +22,36 @@ export interface StageHandle {
   checks?: Record<string, () => Promise<string>>;
   /** Stops fetching and closes clients; must not commit anything unfinished. */
   stop: () => Promise<void>;
+}
+
+/**
+ * Runs a stage's event stream once: `onEvent` turns events into metrics and logs, and lifecycle$
+ * (topology/lifecycle.ts) turns them, with the runtime's signals, into the stage's states.
+ */
+export function runEvents<E>(events$: Observable<E>, phases: Phases<E>, onEvent: (e: E) => void): { lifecycle: Lifecycle; signals: Subject<LifecycleSignal>; subscription: Subscription; events$: Observable<E> } {
+  const lifecycle = new Lifecycle();
+  const signals = new Subject<LifecycleSignal>();
+  const shared = events$.pipe(share());
+  shared.pipe(lifecycle$(phases, signals)).subscribe((s) => lifecycle.to(s.state, s.error && classify(s.error)));
+  // A failure reaches lifecycle$ (failed); this subscriber only must not rethrow it.
+  const subscription = shared.subscribe({ next: onEvent, error: () => undefined });
+  return { lifecycle, signals, subscription, events$: shared };
+}
+
+/**
+ * The one way a stage stops (run, demo, bench): drain (it stops moving by events), stop fetching
+ * and close its clients, then closed: stopped, or failed with `failure` or the error of stopping.
+ */
+export async function stopStage(s: StageHandle, failure?: Error): Promise<void> {
+  s.signals.next({ type: 'drain' });
+  try {
+    await s.stop();
+    s.subscription?.unsubscribe();
+    s.signals.next(failure ? { type: 'closed', error: failure } : { type: 'closed' });
+  } catch (err) {
+    s.signals.next({ type: 'closed', error: err as Error });
+    throw err;
+  }
 }
 
 export function trackState(handle: StageHandle, metrics: Metrics): void {
@@ -101,7 +135,7 @@ export async function supervise(options: {
       if (finishing) return;
       finishing = true;
       logger.info({ reason }, 'draining');
-      for (const s of stages) if (!s.lifecycle.isFinal) s.lifecycle.to('draining');
+      for (const s of stages) s.signals.next({ type: 'drain' });
       const forced = setTimeout(() => {
         logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting without waiting further');
         resolve(1);
@@ -110,12 +144,9 @@ export async function supervise(options: {
       forced.unref();
       for (const s of stages) {
         try {
-          await s.stop();
-          s.subscription?.unsubscribe();
-          if (!s.lifecycle.isFinal) s.lifecycle.to(failure ? 'failed' : 'stopped', failure);
+          await stopStage(s, failure);
         } catch (err) {
           logger.error({ err, stage: s.name }, 'error while stopping');
-          if (!s.lifecycle.isFinal) s.lifecycle.to('failed', err as Error);
         }
       }
       await http?.close();

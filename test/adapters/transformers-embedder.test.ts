@@ -6,10 +6,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { AutoTokenizer, type Tensor as HfTensor } from '@huggingface/transformers';
-import * as ort from 'onnxruntime-node';
 import { AuraError } from '../../src/errors.js';
 import { createTransformersEmbedder, ONNX_FILE, type ForwardPass, type TransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
+import type { ReferenceAnswer } from '../support/embed-reference.js';
 
 // The real model, from the folder `aura-stream stack up` lays out (or EMBEDDING_MODEL_PATH).
 // A missing folder fails every test here: an embedder that was never run proves nothing.
@@ -82,49 +81,30 @@ const SENTENCES = [
   Array.from({ length: 120 }, (_, i) => `meditation session ${i} was calm`).join('; '),
 ];
 
-/** The same computation done by hand: tokenizer → onnxruntime-node → masked mean → L2 norm. */
-async function referenceVectors(texts: string[]): Promise<{ vectors: Float32Array[]; mask: BigInt64Array; seq: number }> {
-  const tokenizer = await AutoTokenizer.from_pretrained(MODEL_DIR, { local_files_only: true });
-  const enc = tokenizer(texts, { padding: true, truncation: true, max_length: 256 }) as Record<string, HfTensor>;
-  const session = await ort.InferenceSession.create(join(MODEL_DIR, ONNX_FILE), { intraOpNumThreads: 1 });
-  try {
-    assert.deepEqual(session.outputNames, ['last_hidden_state'], 'the ONNX graph must output last_hidden_state');
-    const ids = enc.input_ids as HfTensor;
-    const mask = enc.attention_mask as HfTensor;
-    const dims = ids.dims;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', ids.data as BigInt64Array, dims),
-      attention_mask: new ort.Tensor('int64', mask.data as BigInt64Array, dims),
-      token_type_ids: new ort.Tensor('int64', new BigInt64Array(ids.data.length), dims),
-    };
-    const out = await session.run(feeds);
-    const hidden = out.last_hidden_state as ort.Tensor;
-    const [batch, seq, dim] = hidden.dims as [number, number, number];
-    assert.equal(batch, texts.length);
-    const h = hidden.data as Float32Array;
-    const m = mask.data as BigInt64Array;
-    const vectors: Float32Array[] = [];
-    for (let b = 0; b < batch; b++) {
-      const v = new Float64Array(dim);
-      let count = 0;
-      for (let t = 0; t < seq; t++) {
-        if (m[b * seq + t] === 0n) continue;
-        count++;
-        for (let d = 0; d < dim; d++) v[d] = (v[d] as number) + (h[(b * seq + t) * dim + d] as number);
-      }
-      let norm = 0;
-      for (let d = 0; d < dim; d++) {
-        v[d] = (v[d] as number) / count;
-        norm += (v[d] as number) ** 2;
-      }
-      norm = Math.sqrt(norm);
-      vectors.push(Float32Array.from(v, (x) => x / norm));
-    }
-    return { vectors, mask: m, seq };
-  } finally {
-    await session.release();
-  }
+/**
+ * Reference vectors from a child process (test/support/embed-reference.ts): the in-thread embedder
+ * and the same computation done by hand (tokenizer → onnxruntime-node → masked mean → L2 norm).
+ * Not in this process: the embedders here run in the worker thread, and onnxruntime-node 1.21 must
+ * not run sessions in two threads of one process.
+ */
+function reference(texts: string[], forwardPass: ForwardPass): { inThread: Float32Array[]; direct: Float32Array[]; answer: ReferenceAnswer } {
+  requireModelFolder();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/embed-reference.ts')], {
+    cwd: ROOT,
+    input: JSON.stringify({ modelDir: MODEL_DIR, texts, forwardPass }),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.equal(r.status, 0, `the reference process failed: ${r.stderr}`);
+  const answer = JSON.parse(r.stdout.trim().split('\n').pop() as string) as ReferenceAnswer;
+  const f32 = (b: string) => {
+    const buf = Buffer.from(b, 'base64');
+    return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  };
+  return { inThread: answer.inThread.map(f32), direct: answer.direct.map(f32), answer };
 }
+
+const bytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 describe('createTransformersEmbedder (real all-MiniLM-L6-v2 model, offline)', () => {
   it('loads the local folder and reports 384 dimensions and the ONNX file hash as version', async () => {
@@ -136,38 +116,35 @@ describe('createTransformersEmbedder (real all-MiniLM-L6-v2 model, offline)', ()
     assert.equal(e.threads, THREADS);
   });
 
-  it('tokenizes with the real BERT uncased vocabulary', async () => {
-    requireModelFolder();
-    const tokenizer = await AutoTokenizer.from_pretrained(MODEL_DIR, { local_files_only: true });
-    const enc = tokenizer('Hello World', {}) as Record<string, HfTensor>;
-    // [CLS]=101 hello=7592 world=2088 [SEP]=102 in bert-base-uncased; lowercasing comes from tokenizer.json.
-    assert.deepEqual(Array.from(enc.input_ids?.data as BigInt64Array, Number), [101, 7592, 2088, 102]);
-  });
-
-  it('per-batch: one padded pass equals a direct onnxruntime-node run of the same file on the same tokens (1e-4)', async () => {
+  it('per-batch: one padded pass equals a direct onnxruntime-node run of the same file on the same tokens (1e-4), and the in-thread pass byte for byte', async () => {
     const e = await embedder('per-batch');
+    assert.equal(e.inference, 'worker', 'the model runs in a worker thread by default');
     const got = await e.embed(SENTENCES);
-    const ref = await referenceVectors(SENTENCES);
-    assert.equal(ref.seq, 256, 'the longest sentence is truncated to 256 tokens');
-    assert.ok(ref.mask.some((x) => x === 0n), 'the batch is padded, so the mask matters');
+    const ref = reference(SENTENCES, 'per-batch');
+    assert.deepEqual(ref.answer.outputNames, ['last_hidden_state'], 'the ONNX graph must output last_hidden_state');
+    assert.equal(ref.answer.passes[0]?.seq, 256, 'the longest sentence is truncated to 256 tokens');
+    assert.ok(ref.answer.passes[0]?.padded, 'the batch is padded, so the mask matters');
     assert.equal(got.length, SENTENCES.length);
     got.forEach((vector, i) => {
       assert.equal(vector.length, 384, `vector ${i} has 384 values`);
-      const diff = maxAbsDiff(vector, ref.vectors[i] as Float32Array);
+      const diff = maxAbsDiff(vector, ref.direct[i] as Float32Array);
       assert.ok(diff < 1e-4, `sentence ${i} (${SENTENCES[i]?.length} chars): max abs diff ${diff} ≥ 1e-4 against the direct run`);
       assert.ok(Math.abs(norm(vector) - 1) < 1e-4, `vector ${i} has unit length, got ${norm(vector)}`);
+      assert.ok(bytes(vector).equals(bytes(ref.inThread[i] as Float32Array)), `sentence ${i}: the worker's vector is not the in-thread vector byte for byte`);
     });
   });
 
-  it('per-text (default): each vector equals a direct onnxruntime-node run of that text alone (1e-4)', async () => {
+  it('per-text (default): each vector equals a direct onnxruntime-node run of that text alone (1e-4), and the in-thread pass byte for byte', async () => {
     const e = await embedder();
     assert.equal(e.forwardPass, 'per-text', 'per-text is the default');
     const got = await e.embed(SENTENCES);
+    const ref = reference(SENTENCES, 'per-text');
+    assert.deepEqual(ref.answer.helloWorldIds, [101, 7592, 2088, 102], 'the real BERT uncased vocabulary: [CLS] hello world [SEP]');
     for (let i = 0; i < SENTENCES.length; i++) {
-      const { vectors } = await referenceVectors([SENTENCES[i] as string]);
-      const diff = maxAbsDiff(got[i] as Float32Array, vectors[0] as Float32Array);
+      const diff = maxAbsDiff(got[i] as Float32Array, ref.direct[i] as Float32Array);
       assert.ok(diff < 1e-4, `sentence ${i}: max abs diff ${diff} ≥ 1e-4 against the direct run`);
       assert.ok(Math.abs(norm(got[i] as Float32Array) - 1) < 1e-4, `vector ${i} has unit length`);
+      assert.ok(bytes(got[i] as Float32Array).equals(bytes(ref.inThread[i] as Float32Array)), `sentence ${i}: the worker's vector is not the in-thread vector byte for byte`);
     }
   });
 

@@ -1,0 +1,80 @@
+import { EMPTY, concat, concatMap, defer, filter, map, of, type MonoTypeOperatorFunction, type Observable, type OperatorFunction } from 'rxjs';
+import type { RecordSource, TopicPartition } from '../ports.js';
+import type { BatchWork } from './batch-work.js';
+import type { CommitTracker, CommittableOffset } from './commit-tracker.js';
+
+/** What a stored micro-batch reports (the stage's `stored` event without its type). */
+export interface StoredBatch {
+  records: number;
+  points: number;
+  superseded: number;
+  cacheHits: number;
+  cacheMisses: number;
+  embedSeconds: number;
+  upsertSeconds: number;
+  /** Per input record: now minus its Kafka timestamp. */
+  e2eSeconds: number[];
+  traceIds: string[];
+}
+
+/**
+ * Commits, per assigned partition, the highest offset below which every tracked record is done;
+ * returns what it committed (nothing when nothing moved). Offsets of partitions no longer
+ * assigned are never committed.
+ */
+export function committer(deps: { tracker: CommitTracker; source: Pick<RecordSource, 'commit'>; assigned: () => TopicPartition[] }): () => Promise<CommittableOffset[]> {
+  return async () => {
+    const mine = new Set(deps.assigned().map((p) => `${p.topic}:${p.partition}`));
+    const offsets = deps.tracker.committable().filter((o) => mine.has(`${o.topic}:${o.partition}`));
+    if (offsets.length > 0) {
+      await deps.source.commit(offsets);
+      deps.tracker.markCommitted(offsets);
+    }
+    return offsets;
+  };
+}
+
+/**
+ * Marks every record of a stored batch done (kept and superseded alike: the winner is stored) and
+ * reports it. Runs only after the points are stored and their ContextVectorized written.
+ */
+export function markDone(deps: { tracker: CommitTracker; now: () => number }): OperatorFunction<BatchWork, StoredBatch> {
+  return map((work) => {
+    for (const item of [...work.kept, ...work.superseded]) deps.tracker.done(item.record.topic, item.record.partition, item.record.offset);
+    const t = deps.now();
+    return {
+      records: work.batch.length,
+      points: work.points.length,
+      superseded: work.superseded.length,
+      cacheHits: work.cacheHits,
+      cacheMisses: work.cacheMisses,
+      embedSeconds: work.embedSeconds,
+      upsertSeconds: work.upsertSeconds,
+      e2eSeconds: work.batch.map((i) => Math.max(0, (t - Number(i.record.timestamp)) / 1000)),
+      traceIds: work.kept.flatMap((i) => (i.snapshot.trace_id ? [i.snapshot.trace_id] : [])),
+    };
+  });
+}
+
+/**
+ * After each stored batch: the batch's report, then a commit of what is done (retried), then
+ * `released` (the batch is out of flight). Emits `{ committed }` only when offsets moved.
+ */
+export function commitDone<T>(deps: {
+  commit: () => Promise<CommittableOffset[]>;
+  retry: MonoTypeOperatorFunction<CommittableOffset[]>;
+  released: () => void;
+}): OperatorFunction<T, T | { committed: CommittableOffset[] }> {
+  return concatMap((stored): Observable<T | { committed: CommittableOffset[] }> => {
+    const commit$ = defer(deps.commit).pipe(
+      deps.retry,
+      filter((offsets) => offsets.length > 0),
+      map((committed) => ({ committed })),
+    );
+    const release$ = defer(() => {
+      deps.released();
+      return EMPTY;
+    });
+    return concat(of(stored), commit$, release$);
+  });
+}
