@@ -49,15 +49,22 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   } else {
     logger.info({ store: sink.kind, location: sink.location, collection: sink.collection }, `vector store: Qdrant at ${sink.location}`);
   }
-  const source = new KafkaGroupSource(kafka, { groupId: config.vectorizeGroupId, topic: config.aggregatedTopic, partitionsConsumedConcurrently: 6, logger });
+  const source = new KafkaGroupSource(kafka, {
+    groupId: config.vectorizeGroupId,
+    topic: config.aggregatedTopic,
+    partitionsConsumedConcurrently: 6,
+    logger,
+    onCommit: (seconds) => metrics.commitSeconds.observe({ stage: VECTORIZE_STAGE }, seconds),
+  });
   const writer = new KafkaRecordWriter(kafka);
   const stage = { stage: VECTORIZE_STAGE };
   const store = { store: sink.kind };
+  metrics.initStage(VECTORIZE_STAGE);
 
   const onEvent = (e: VectorizeEvent) => {
     switch (e.type) {
       case 'assigned':
-        metrics.assignedPartitions.set(stage, e.partitions.length);
+        metrics.assign(VECTORIZE_STAGE, config.aggregatedTopic, e.partitions);
         if (lifecycle.state !== 'draining') lifecycle.to('running');
         break;
       case 'dead-lettered':
@@ -81,6 +88,10 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
         logger.debug({ records: e.records, points: e.points, superseded: e.superseded, hits: e.cacheHits, misses: e.cacheMisses, trace_ids: e.traceIds.slice(0, 5) }, 'stored batch');
         break;
       case 'committed':
+        for (const o of e.offsets) {
+          const lag = source.lagOf(o.partition, o.offset);
+          if (lag !== undefined) metrics.setLag(VECTORIZE_STAGE, o.topic, o.partition, lag);
+        }
         logger.debug({ offsets: e.offsets }, 'committed');
         break;
       case 'retrying':

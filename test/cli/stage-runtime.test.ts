@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cachedCheck } from '../../src/cli/stage-runtime.js';
+import { Lifecycle } from '../../src/lifecycle.js';
+import { cachedCheck, readiness } from '../../src/cli/stage-runtime.js';
 
 describe('cachedCheck (the /readyz dependency probe)', () => {
   it('answers ok for a probe that resolves and names the reason for one that rejects', async () => {
@@ -22,5 +23,30 @@ describe('cachedCheck (the /readyz dependency probe)', () => {
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(await check(), 'unreachable: down', 'a fresh probe after the max age');
     assert.equal(calls, 2);
+  });
+});
+
+describe('readiness (/readyz)', () => {
+  const stage = (name: 'aggregate' | 'vectorize', state: 'starting' | 'restoring' | 'running', checks?: Record<string, () => Promise<string>>) => {
+    const lifecycle = new Lifecycle();
+    if (state !== 'starting') lifecycle.to(state === 'running' ? 'running' : 'restoring');
+    return { name, lifecycle, details: () => ({ store: 'lancedb' }), ...(checks && { checks }) };
+  };
+
+  it('is ready when every stage runs, even while a shared dependency is down, and says which is down', async () => {
+    const r = await readiness([stage('aggregate', 'running'), stage('vectorize', 'running', { vectorStore: async () => 'unreachable: connect ECONNREFUSED' })], {
+      kafka: async () => 'unreachable: broker gone',
+      schemaRegistry: async () => 'ok',
+    });
+    assert.equal(r.ready, true);
+    assert.deepEqual(r.details.dependencies, { kafka: 'unreachable: broker gone', schemaRegistry: 'ok', vectorStore: 'unreachable: connect ECONNREFUSED' });
+    assert.deepEqual(r.details.stages, { aggregate: { state: 'running', store: 'lancedb' }, vectorize: { state: 'running', store: 'lancedb' } });
+  });
+
+  it('is not ready while any stage is starting or restoring, with every dependency up', async () => {
+    const ok = { kafka: async () => 'ok' };
+    assert.equal((await readiness([stage('aggregate', 'restoring')], ok)).ready, false);
+    assert.equal((await readiness([stage('aggregate', 'running'), stage('vectorize', 'starting')], ok)).ready, false);
+    assert.equal((await readiness([], ok)).ready, false, 'a process running no stage is never ready');
   });
 });
