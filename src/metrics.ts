@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
+import type { Embedder } from './ports.js';
 
 export type StageName = 'aggregate' | 'vectorize';
 
@@ -78,6 +79,7 @@ export function createMetrics(registry = new Registry()) {
     assignedPartitions: new Gauge({ name: 'aura_assigned_partitions', help: 'Partitions assigned to this process.', labelNames: ['stage'], registers: r }),
     state: new Gauge({ name: 'aura_stage_state', help: '1 for the current lifecycle state of the stage.', labelNames: ['stage', 'state'], registers: r }),
     embedSeconds: new Histogram({ name: 'aura_embed_seconds', help: 'Forward pass time of one embedding batch.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r }),
+    embedErrors: new Counter({ name: 'aura_embed_errors_total', help: 'Embedding calls that failed (the stage then fails and the process restarts).', registers: r }),
     embedTexts: new Counter({ name: 'aura_embed_texts_total', help: 'Texts embedded by the model (cache misses).', registers: r }),
     embeddingCache: new Counter({ name: 'aura_embedding_cache_total', help: 'Embedding cache lookups by result: hit | miss.', labelNames: ['result'], registers: r }),
     upsertSeconds: new Histogram({ name: 'aura_vector_upsert_seconds', help: 'Time of one confirmed vector-store upsert.', labelNames: ['store'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
@@ -128,3 +130,24 @@ export function createMetrics(registry = new Registry()) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The embedder with every failed `embed` call counted (`onError`) before the error goes on. */
+export function countingEmbedder(embedder: Embedder, onError: () => void): Embedder {
+  return {
+    get modelId() {
+      return embedder.modelId;
+    },
+    get modelVersion() {
+      return embedder.modelVersion;
+    },
+    get dimension() {
+      return embedder.dimension;
+    },
+    embed: (texts) =>
+      embedder.embed(texts).catch((err: unknown) => {
+        onError();
+        throw err;
+      }),
+    close: () => embedder.close(),
+  };
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { createMetrics } from '../src/metrics.js';
+import { countingEmbedder, createMetrics } from '../src/metrics.js';
 import { metricValue } from './support/stack-env.js';
 
 const names = (text: string) => new Set(text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]!));
@@ -57,5 +57,29 @@ describe('createMetrics', () => {
     assert.deepEqual(lagLines.sort(), ['aura_consumer_lag_records{stage="vectorize",topic="t",partition="2"} 0', 'aura_consumer_lag_records{stage="vectorize",topic="t",partition="3"} 0']);
     assert.equal(metricValue(text, 'aura_consumer_rebalances_total', { stage: 'vectorize' }), 2);
     assert.equal(metricValue(text, 'aura_assigned_partitions', { stage: 'vectorize' }), 2);
+  });
+});
+
+describe('countingEmbedder', () => {
+  it('counts failed embed calls, passes the error and the results on unchanged', async () => {
+    let fail = false;
+    const vector = new Float32Array([0.6, 0.8]);
+    const inner = {
+      modelId: 'm',
+      modelVersion: 'v1',
+      dimension: 2,
+      embed: async (texts: string[]) => {
+        if (fail) throw new Error('onnx: bad input');
+        return texts.map(() => vector);
+      },
+      close: async () => undefined,
+    };
+    let errors = 0;
+    const e = countingEmbedder(inner, () => errors++);
+    assert.deepEqual([e.modelId, e.modelVersion, e.dimension], ['m', 'v1', 2]);
+    assert.deepEqual(await e.embed(['a', 'b']), [vector, vector]);
+    fail = true;
+    await assert.rejects(e.embed(['c']), /onnx: bad input/);
+    assert.equal(errors, 1);
   });
 });

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { classify } from '../errors.js';
 import { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
+import { countingEmbedder, type Metrics } from '../metrics.js';
 import type { Embedder, VectorSink } from '../ports.js';
 import type { AvroSerde } from '../adapters/avro-serde.js';
 import { createVectorizeCodec } from '../adapters/codecs.js';
@@ -40,7 +40,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   const logger = deps.logger.child({ stage: VECTORIZE_STAGE });
   const lifecycle = new Lifecycle();
   const codec = await createVectorizeCodec(serde, { input: config.aggregatedTopic, output: config.vectorizedTopic });
-  const embedder = await createEmbedder(config, logger);
+  const embedder = countingEmbedder(await createEmbedder(config, logger), () => metrics.embedErrors.inc());
   const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: embedder.modelVersion, maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
   const sink = createVectorSink(config);
   await sink.ensureCollection(embedder.dimension);
