@@ -2,15 +2,18 @@
 # Installs the tools the deployment tests need, idempotently (a second run only checks):
 #   - promtool and prometheus (Debian package `prometheus`): rule unit tests, `check rules`,
 #     `check metrics`, and the real Prometheus of test/integration/observability.test.ts;
-#   - kubernetes-validate and cloudcoil-models-keda (PyPI) in a venv under .cache/tools/venv: the
-#     Kubernetes OpenAPI schemas and models generated from KEDA's CRDs, offline, for every manifest
-#     under deploy/k8s (scripts/validate-manifests.py).
+#   - in a venv under .cache/tools/venv (PyPI): kubernetes-validate and cloudcoil-models-keda (the
+#     Kubernetes OpenAPI schemas and models generated from KEDA's CRDs, for every manifest under
+#     deploy/k8s: scripts/validate-manifests.py), check-jsonschema (its vendored compose-spec schema
+#     checks deploy/docker-compose.yml) and dockerfile (BuildKit's own Dockerfile parser).
 # Prints `PROMTOOL=…`, `PROMETHEUS=…`, `TOOLS_PYTHON=…` (the tests find the same paths themselves).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 KUBERNETES_VALIDATE_VERSION=1.37.0
 # the newest release that installs on Python 3.11 (later ones need 3.14); KEDA 2.16 CRDs
 KEDA_MODELS_VERSION=2.16.1.0
+CHECK_JSONSCHEMA_VERSION=0.39.0
+DOCKERFILE_PARSER_VERSION=3.4.0
 venv=.cache/tools/venv
 
 if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
@@ -29,12 +32,13 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
-stamp="$venv/installed-$KUBERNETES_VALIDATE_VERSION-$KEDA_MODELS_VERSION"
+stamp="$venv/installed-$KUBERNETES_VALIDATE_VERSION-$KEDA_MODELS_VERSION-$CHECK_JSONSCHEMA_VERSION-$DOCKERFILE_PARSER_VERSION"
 if [ ! -e "$stamp" ]; then
-  echo "install-tools.sh: installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION and cloudcoil-models-keda $KEDA_MODELS_VERSION into $venv" >&2
+  echo "install-tools.sh: installing the manifest validators into $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "cloudcoil-models-keda==$KEDA_MODELS_VERSION"
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "cloudcoil-models-keda==$KEDA_MODELS_VERSION" \
+    "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "dockerfile==$DOCKERFILE_PARSER_VERSION"
   rm -f "$venv"/installed-*
   touch "$stamp"
 fi

@@ -21,6 +21,7 @@ import type { Kafka } from 'kafkajs';
 import { produceWorkload } from '../../src/workload/index.js';
 import { absentArgument, alertRules, dashboardQueries, isNumberLiteral, kubernetesConfigWithPods, substituteGrafana, topLevelParts } from '../support/promql.js';
 import { createStageTopics, dropTestResources, killAllStages, removeDir, requireStack, runStage, testKafka, testSerde, uniqueNames, waitFor, type StageProcess, type TestNames } from '../support/stack-env.js';
+import { healthcheckArgv } from '../support/dockerfile.js';
 import { run, tool } from '../support/tools.js';
 import { MODEL_PATH, requireModel, vectorizeGroupOf } from '../support/vectorize-env.js';
 
@@ -120,6 +121,14 @@ describe('observability: dashboard and alert expressions on a real Prometheus sc
     }
     assert.doesNotMatch(text, /process_process|aura_process_/);
     assert.match(text, /^aura_consumer_lag_records\{stage="vectorize",topic="[^"]+",partition="\d"\} \d+$/m, 'vectorize reports its lag');
+  });
+
+  it("the image's HEALTHCHECK command passes against the live stage and fails against a closed port", async () => {
+    const [cmd, ...args] = healthcheckArgv();
+    assert.equal(cmd, 'node');
+    const probe = (port: number) => run(process.execPath, args, undefined, { METRICS_PORT: String(port) }).status;
+    assert.equal(probe(stage.port), 0);
+    assert.equal(probe(await freePort()), 1);
   });
 
   it('every dashboard query parses and returns a finite value', async () => {

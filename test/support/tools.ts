@@ -26,8 +26,8 @@ export function venvPython(): string {
   return path;
 }
 
-export function run(cmd: string, args: string[], input?: string): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+export function run(cmd: string, args: string[], input?: string, env?: Record<string, string>): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', input, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
   if (r.error) throw r.error;
   return r;
 }
