@@ -14,6 +14,8 @@ export AURA_FROM_SOURCE=1
 
 npm run typecheck
 npm run lint
+# promtool, prometheus and the manifest validators of test/deploy and the observability test
+bash scripts/install-tools.sh
 
 started_stack=0
 up_log=$(mktemp)

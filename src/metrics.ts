@@ -1,4 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
+import type { Embedder } from './ports.js';
+
+export type StageName = 'aggregate' | 'vectorize';
+
+/** Closed label values, zero-initialised per stage so that rate() and increase() see the first event. */
+const OUTCOMES = ['accepted', 'late', 'duplicate', 'dlq', 'superseded'] as const;
+const codesWith = (...actions: string[]): ErrorCode[] => (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => actions.includes(ERROR_CODES[c].action));
+
+/** `version` of the nearest package.json above this module (works from src/ and dist/src/). */
+export function packageVersion(from = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'aura-stream' && pkg.version) return pkg.version;
+    } catch {
+      // no package.json here
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
 
 /**
  * The metric set, named after Kafka Streams' where it applies (process rate/latency, e2e latency,
@@ -6,10 +30,17 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * vectorize, `outcome` and `reason` are closed lists (see src/errors.ts codes).
  */
 export function createMetrics(registry = new Registry()) {
-  collectDefaultMetrics({ register: registry, prefix: 'aura_process_' });
+  // Unprefixed, as stock Node.js dashboards expect (process_cpu_seconds_total, nodejs_eventloop_lag_*).
+  collectDefaultMetrics({ register: registry });
+  // Gauges named *_total break the exposition conventions (`promtool check metrics`); the same
+  // counts stay available per type as nodejs_active_handles / _requests / _resources.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const r = [registry];
-  return {
+  const buildInfo = new Gauge({ name: 'aura_build_info', help: 'Always 1; labels name the running build.', labelNames: ['version', 'node_version'], registers: r });
+  buildInfo.set({ version: packageVersion(), node_version: process.version }, 1);
+  const metrics = {
     registry,
+    buildInfo,
     recordsConsumed: new Counter({ name: 'aura_records_consumed_total', help: 'Records read from the input topic.', labelNames: ['stage'], registers: r }),
     recordsOutcome: new Counter({
       name: 'aura_records_total',
@@ -48,13 +79,75 @@ export function createMetrics(registry = new Registry()) {
     assignedPartitions: new Gauge({ name: 'aura_assigned_partitions', help: 'Partitions assigned to this process.', labelNames: ['stage'], registers: r }),
     state: new Gauge({ name: 'aura_stage_state', help: '1 for the current lifecycle state of the stage.', labelNames: ['stage', 'state'], registers: r }),
     embedSeconds: new Histogram({ name: 'aura_embed_seconds', help: 'Forward pass time of one embedding batch.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r }),
+    embedErrors: new Counter({ name: 'aura_embed_errors_total', help: 'Embedding calls that failed (the stage then fails and the process restarts).', registers: r }),
     embedTexts: new Counter({ name: 'aura_embed_texts_total', help: 'Texts embedded by the model (cache misses).', registers: r }),
     embeddingCache: new Counter({ name: 'aura_embedding_cache_total', help: 'Embedding cache lookups by result: hit | miss.', labelNames: ['result'], registers: r }),
     upsertSeconds: new Histogram({ name: 'aura_vector_upsert_seconds', help: 'Time of one confirmed vector-store upsert.', labelNames: ['store'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
     pointsUpserted: new Counter({ name: 'aura_vector_points_upserted_total', help: 'Points written to the vector store (after coalescing).', labelNames: ['store'], registers: r }),
     inFlightBatches: new Gauge({ name: 'aura_inflight_batches', help: 'vectorize micro-batches in flight.', registers: r }),
     consumerPaused: new Gauge({ name: 'aura_consumer_paused', help: '1 while the consumer is paused for back-pressure.', labelNames: ['stage'], registers: r }),
+    rebalances: new Counter({ name: 'aura_consumer_rebalances_total', help: 'Consumer-group joins (each completed rebalance, the first join included).', labelNames: ['stage'], registers: r }),
+    commitSeconds: new Histogram({
+      name: 'aura_commit_seconds',
+      help: 'Time to commit consumed offsets: the transaction commit (aggregate, exactly_once) or the offset commit.',
+      labelNames: ['stage'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: r,
+    }),
+  };
+  const assigned = new Map<string, Set<string>>();
+  return {
+    ...metrics,
+    /**
+     * Zero-initialises the stage's series with closed label sets (outcomes, DLQ reasons, retried
+     * codes, transaction results), so alerts see the first increment and dashboards show 0, not "no data".
+     */
+    initStage(stage: StageName): void {
+      metrics.recordsConsumed.inc({ stage }, 0);
+      for (const outcome of OUTCOMES) metrics.recordsOutcome.inc({ stage, outcome }, 0);
+      for (const reason of codesWith('dead-letter')) metrics.dlq.inc({ stage, reason }, 0);
+      for (const code of codesWith('retry', 'reclaim')) metrics.retries.inc({ stage, code }, 0);
+      if (stage === 'aggregate') for (const result of ['committed', 'aborted']) metrics.transactions.inc({ stage, result }, 0);
+      metrics.rebalances.inc({ stage }, 0);
+      metrics.assignedPartitions.set({ stage }, 0);
+      metrics.consumerPaused.set({ stage }, 0);
+    },
+    /** A new assignment: counts the rebalance and drops the lag series of partitions no longer owned. */
+    assign(stage: StageName, topic: string, partitions: readonly number[]): void {
+      metrics.rebalances.inc({ stage });
+      metrics.assignedPartitions.set({ stage }, partitions.length);
+      const key = `${stage}\0${topic}`;
+      const now = new Set(partitions.map(String));
+      for (const p of assigned.get(key) ?? []) if (!now.has(p)) metrics.consumerLag.remove({ stage, topic, partition: p });
+      assigned.set(key, now);
+    },
+    /** Lag of one owned partition: high watermark minus the next offset to commit; ignored once revoked. */
+    setLag(stage: StageName, topic: string, partition: number, lag: number): void {
+      if (!assigned.get(`${stage}\0${topic}`)?.has(String(partition))) return;
+      metrics.consumerLag.set({ stage, topic, partition: String(partition) }, Math.max(0, lag));
+    },
   };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The embedder with every failed `embed` call counted (`onError`) before the error goes on. */
+export function countingEmbedder(embedder: Embedder, onError: () => void): Embedder {
+  return {
+    get modelId() {
+      return embedder.modelId;
+    },
+    get modelVersion() {
+      return embedder.modelVersion;
+    },
+    get dimension() {
+      return embedder.dimension;
+    },
+    embed: (texts) =>
+      embedder.embed(texts).catch((err: unknown) => {
+        onError();
+        throw err;
+      }),
+    close: () => embedder.close(),
+  };
+}

@@ -9,8 +9,8 @@ export interface Readiness {
 }
 
 /**
- * GET /metrics (Prometheus text format), /healthz (200 while the process serves), /readyz (200 when
- * every stage is running and its dependencies answer, else 503; the body says which).
+ * GET /metrics (Prometheus text format), /healthz (200 while the process serves), /readyz (200 or 503
+ * as `readiness` decides; the body says why).
  */
 export async function startHttpServer(options: { port: number; host?: string; registry: Registry; readiness: () => Promise<Readiness> }): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {

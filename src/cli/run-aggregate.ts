@@ -75,17 +75,19 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
   const codec = await createAggregateCodec(serde, { input: config.inputTopic, output: config.aggregatedTopic });
   const stateDir = join(config.stateDir, 'aggregate');
   const store = new LmdbWindowStore(stateDir);
+  const onCommit = (seconds: number) => metrics.commitSeconds.observe({ stage: AGGREGATE_STAGE }, seconds);
   const source = new KafkaGroupSource(kafka, {
     groupId: config.aggregateGroupId,
     topic: config.inputTopic,
     partitionsConsumedConcurrently: config.aggregatePartitionsConcurrently,
     maxBytesPerPartition: config.aggregateFetchMaxBytes,
     logger,
+    onCommit,
   });
   const exactlyOnce = config.processingGuarantee === 'exactly_once';
   const limits = await produceLimits(kafka, config);
   const writer = exactlyOnce
-    ? new TransactionalBatchWriter(kafka, { applicationId: config.applicationId, groupId: config.aggregateGroupId, transactionTimeoutMs: config.transactionTimeoutMs, logger, limits })
+    ? new TransactionalBatchWriter(kafka, { applicationId: config.applicationId, groupId: config.aggregateGroupId, transactionTimeoutMs: config.transactionTimeoutMs, logger, limits, onCommit })
     : new AtLeastOnceBatchWriter(kafka, source, limits);
   const changelog = new KafkaChangelogReader(kafka, {
     topic: config.changelogTopic,
@@ -97,10 +99,11 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
   logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');
 
   const stage = { stage: AGGREGATE_STAGE };
+  metrics.initStage(AGGREGATE_STAGE);
   const onEvent = (e: AggregateEvent) => {
     switch (e.type) {
       case 'assigned':
-        metrics.assignedPartitions.set(stage, e.partitions.length);
+        metrics.assign(AGGREGATE_STAGE, config.inputTopic, e.partitions);
         break;
       case 'restored':
         metrics.restoreRecords.inc(stage, e.records);
@@ -124,7 +127,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.processLatency.observe(stage, e.seconds);
         for (const s of e.e2eSeconds) metrics.e2eLatency.observe(stage, s);
         for (const s of e.latenessSeconds) metrics.lateness.observe(stage, s);
-        metrics.consumerLag.set({ ...stage, topic: config.inputTopic, partition: String(e.partition) }, e.lag);
+        metrics.setLag(AGGREGATE_STAGE, config.inputTopic, e.partition, e.lag);
         logger.debug({ partition: e.partition, nextOffset: e.nextOffset, consumed: e.consumed, accepted: e.accepted, late: e.late, duplicate: e.duplicate, trace_ids: e.traceIds.slice(0, 5) }, 'committed');
         break;
       case 'abandoned':

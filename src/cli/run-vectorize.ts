@@ -3,7 +3,7 @@ import type { Kafka } from 'kafkajs';
 import type { Observable } from 'rxjs';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
+import { countingEmbedder, type Metrics } from '../metrics.js';
 import type { Embedder, VectorSink } from '../ports.js';
 import type { AvroSerde } from '../adapters/avro-serde.js';
 import { createVectorizeCodec } from '../adapters/codecs.js';
@@ -39,7 +39,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   const { kafka, serde, config, metrics } = deps;
   const logger = deps.logger.child({ stage: VECTORIZE_STAGE });
   const codec = await createVectorizeCodec(serde, { input: config.aggregatedTopic, output: config.vectorizedTopic });
-  const embedder = await createEmbedder(config, logger);
+  const embedder = countingEmbedder(await createEmbedder(config, logger), () => metrics.embedErrors.inc());
   const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: embedder.modelVersion, maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
   const sink = createVectorSink(config);
   await sink.ensureCollection(embedder.dimension);
@@ -48,15 +48,22 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   } else {
     logger.info({ store: sink.kind, location: sink.location, collection: sink.collection }, `vector store: Qdrant at ${sink.location}`);
   }
-  const source = new KafkaGroupSource(kafka, { groupId: config.vectorizeGroupId, topic: config.aggregatedTopic, partitionsConsumedConcurrently: 6, logger });
+  const source = new KafkaGroupSource(kafka, {
+    groupId: config.vectorizeGroupId,
+    topic: config.aggregatedTopic,
+    partitionsConsumedConcurrently: 6,
+    logger,
+    onCommit: (seconds) => metrics.commitSeconds.observe({ stage: VECTORIZE_STAGE }, seconds),
+  });
   const writer = new KafkaRecordWriter(kafka);
   const stage = { stage: VECTORIZE_STAGE };
   const store = { store: sink.kind };
+  metrics.initStage(VECTORIZE_STAGE);
 
   const onEvent = (e: VectorizeEvent) => {
     switch (e.type) {
       case 'assigned':
-        metrics.assignedPartitions.set(stage, e.partitions.length);
+        metrics.assign(VECTORIZE_STAGE, config.aggregatedTopic, e.partitions);
         break;
       case 'dead-lettered':
         metrics.recordsConsumed.inc(stage);
@@ -79,6 +86,10 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
         logger.debug({ records: e.records, points: e.points, superseded: e.superseded, hits: e.cacheHits, misses: e.cacheMisses, trace_ids: e.traceIds.slice(0, 5) }, 'stored batch');
         break;
       case 'committed':
+        for (const o of e.offsets) {
+          const lag = source.lagOf(o.partition, o.offset);
+          if (lag !== undefined) metrics.setLag(VECTORIZE_STAGE, o.topic, o.partition, lag);
+        }
         logger.debug({ offsets: e.offsets }, 'committed');
         break;
       case 'retrying':

@@ -5,7 +5,7 @@ import { AuraError, classify } from '../errors.js';
 import { Lifecycle, type StageState } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { startHttpServer } from '../adapters/http-server.js';
+import { startHttpServer, type Readiness } from '../adapters/http-server.js';
 import { lifecycle$, type LifecycleSignal, type Phases } from '../../topology/lifecycle.js';
 
 /** One running stage as the process sees it. */
@@ -93,6 +93,22 @@ export function brokerCheck(kafka: Kafka): () => Promise<string> {
 }
 
 /**
+ * /readyz: ready when every stage is `running` (joined its group and restored its partitions).
+ * Shared dependencies (broker, registry, vector store) are probed and shown in the body but do not
+ * decide readiness: when one is down every pod would turn unready at once, which takes no traffic
+ * away (consumers pull, nothing routes to them) yet makes a PodDisruptionBudget refuse every
+ * eviction and so blocks node drains. A stage that cannot reach its dependencies retries with
+ * backoff or fails; a failed stage exits the process, which liveness and restarts handle.
+ */
+export async function readiness(stages: readonly Pick<StageHandle, 'name' | 'lifecycle' | 'details' | 'checks'>[], shared: Record<string, () => Promise<string>>): Promise<Readiness> {
+  const dependencies: Record<string, string> = {};
+  const checks = Object.assign({}, shared, ...stages.map((st) => st.checks ?? {})) as Record<string, () => Promise<string>>;
+  for (const [name, check] of Object.entries(checks)) dependencies[name] = await check();
+  const ready = stages.length > 0 && stages.every((s) => s.lifecycle.state === 'running');
+  return { ready, details: { stages: Object.fromEntries(stages.map((s) => [s.name, { state: s.lifecycle.state, ...s.details() }])), dependencies } };
+}
+
+/**
  * Runs stages until SIGTERM/SIGINT or a fatal error: serves /metrics, /healthz, /readyz; on a signal
  * moves every stage to draining, stops fetching, lets in-flight work finish or abandons it
  * uncommitted, closes clients, and resolves with the exit code (0 clean, 1 failed or forced after
@@ -118,13 +134,7 @@ export async function supervise(options: {
       ? await startHttpServer({
           port: config.metricsPort,
           registry: metrics.registry,
-          readiness: async () => {
-            const deps: Record<string, string> = {};
-            const checks = Object.assign({}, options.checks, ...stages.map((st) => st.checks ?? {})) as Record<string, () => Promise<string>>;
-            for (const [name, check] of Object.entries(checks)) deps[name] = await check();
-            const ready = stages.every((s) => s.lifecycle.state === 'running') && Object.values(deps).every((d) => d === 'ok');
-            return { ready, details: { stages: Object.fromEntries(stages.map((s) => [s.name, { state: s.lifecycle.state, ...s.details() }])), dependencies: deps } };
-          },
+          readiness: () => readiness(stages, options.checks),
         })
       : undefined;
   if (http) logger.info({ port: http.port }, 'serving /metrics, /healthz, /readyz');

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Observable, Subject } from 'rxjs';
-import { cachedCheck, runEvents, stopStage, type StageHandle } from '../../src/cli/stage-runtime.js';
+import { cachedCheck, readiness, runEvents, stopStage, type StageHandle } from '../../src/cli/stage-runtime.js';
 import { AuraError } from '../../src/errors.js';
+import { Lifecycle } from '../../src/lifecycle.js';
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import type { VectorizeEvent } from '../../topology/vectorize.js';
 
@@ -64,5 +65,30 @@ describe('runEvents → stopStage (the one start/stop path of run, demo and benc
     await assert.rejects(stopStage(t), /close failed/);
     assert.deepEqual(t.lifecycle.history, ['starting', 'draining', 'failed']);
     assert.match(t.lifecycle.failure?.message ?? '', /close failed/);
+  });
+});
+
+describe('readiness (/readyz)', () => {
+  const stage = (name: 'aggregate' | 'vectorize', state: 'starting' | 'restoring' | 'running', checks?: Record<string, () => Promise<string>>) => {
+    const lifecycle = new Lifecycle();
+    if (state !== 'starting') lifecycle.to(state === 'running' ? 'running' : 'restoring');
+    return { name, lifecycle, details: () => ({ store: 'lancedb' }), ...(checks && { checks }) };
+  };
+
+  it('is ready when every stage runs, even while a shared dependency is down, and says which is down', async () => {
+    const r = await readiness([stage('aggregate', 'running'), stage('vectorize', 'running', { vectorStore: async () => 'unreachable: connect ECONNREFUSED' })], {
+      kafka: async () => 'unreachable: broker gone',
+      schemaRegistry: async () => 'ok',
+    });
+    assert.equal(r.ready, true);
+    assert.deepEqual(r.details.dependencies, { kafka: 'unreachable: broker gone', schemaRegistry: 'ok', vectorStore: 'unreachable: connect ECONNREFUSED' });
+    assert.deepEqual(r.details.stages, { aggregate: { state: 'running', store: 'lancedb' }, vectorize: { state: 'running', store: 'lancedb' } });
+  });
+
+  it('is not ready while any stage is starting or restoring, with every dependency up', async () => {
+    const ok = { kafka: async () => 'ok' };
+    assert.equal((await readiness([stage('aggregate', 'restoring')], ok)).ready, false);
+    assert.equal((await readiness([stage('aggregate', 'running'), stage('vectorize', 'starting')], ok)).ready, false);
+    assert.equal((await readiness([], ok)).ready, false, 'a process running no stage is never ready');
   });
 });

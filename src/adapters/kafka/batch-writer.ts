@@ -31,7 +31,15 @@ export class TransactionalBatchWriter implements BatchWriter {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly options: { applicationId: string; groupId: string; transactionTimeoutMs?: number; logger: Logger; limits?: ProduceLimits },
+    private readonly options: {
+      applicationId: string;
+      groupId: string;
+      transactionTimeoutMs?: number;
+      logger: Logger;
+      limits?: ProduceLimits;
+      /** Called with the duration of each offsets-plus-commit step of a transaction (metrics). */
+      onCommit?: (seconds: number) => void;
+    },
   ) {}
 
   oversize(record: OutRecord): string | undefined {
@@ -84,11 +92,13 @@ export class TransactionalBatchWriter implements BatchWriter {
     try {
       // Several produce requests inside the one transaction: all commit or none.
       const written = await sendWithin(this.options.limits ?? DEFAULT_LIMITS, tx, records);
+      const committing = process.hrtime.bigint();
       await tx.sendOffsets({
         consumerGroupId: this.options.groupId,
         topics: [{ topic: input.topic, partitions: [{ partition: input.partition, offset: input.nextOffset }] }],
       });
       await tx.commit();
+      this.options.onCommit?.(Number(process.hrtime.bigint() - committing) / 1e9);
       return written;
     } catch (err) {
       await tx.abort().catch(() => undefined);

@@ -11,6 +11,8 @@ export interface GroupSourceOptions {
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
   logger: Logger;
+  /** Called with the duration of each offset commit made through `commit` (metrics). */
+  onCommit?: (seconds: number) => void;
 }
 
 function toSourceRecord(topic: string, partition: number, m: KafkaMessage): SourceRecord {
@@ -32,6 +34,7 @@ export class KafkaGroupSource implements RecordSource {
   readonly assignment$ = new ReplaySubject<TopicPartition[]>(1);
   readonly failure$ = new Subject<Error>();
   private consumer: Consumer | undefined;
+  private readonly highWatermarks = new Map<number, string>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -65,6 +68,7 @@ export class KafkaGroupSource implements RecordSource {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        this.highWatermarks.set(batch.partition, batch.highWatermark);
         if (batch.messages.length === 0) return;
         await handler({
           topic: batch.topic,
@@ -92,7 +96,18 @@ export class KafkaGroupSource implements RecordSource {
 
   async commit(offsets: Array<TopicPartition & { offset: string }>): Promise<void> {
     if (!this.consumer || offsets.length === 0) return;
+    const started = process.hrtime.bigint();
     await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+    this.options.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /**
+   * Records between `nextOffset` and the partition's high watermark as of the last fetch (for the
+   * lag gauge); undefined before the first fetch of the partition.
+   */
+  lagOf(partition: number, nextOffset: string): number | undefined {
+    const hw = this.highWatermarks.get(partition);
+    return hw === undefined ? undefined : Math.max(0, Number(BigInt(hw) - BigInt(nextOffset)));
   }
 
   async stop(): Promise<void> {

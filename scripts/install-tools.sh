@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the tools the deployment tests need, idempotently (a second run only checks):
+#   - promtool and prometheus (Debian package `prometheus`): rule unit tests, `check rules`,
+#     `check metrics`, and the real Prometheus of test/integration/observability.test.ts;
+#   - in a venv under .cache/tools/venv (PyPI): kubernetes-validate and cloudcoil-models-keda (the
+#     Kubernetes OpenAPI schemas and models generated from KEDA's CRDs, for every manifest under
+#     deploy/k8s: scripts/validate-manifests.py), check-jsonschema (its vendored compose-spec schema
+#     checks deploy/docker-compose.yml) and dockerfile (BuildKit's own Dockerfile parser).
+# Prints `PROMTOOL=…`, `PROMETHEUS=…`, `TOOLS_PYTHON=…` (the tests find the same paths themselves).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+KUBERNETES_VALIDATE_VERSION=1.37.0
+# the newest release that installs on Python 3.11 (later ones need 3.14); KEDA 2.16 CRDs
+KEDA_MODELS_VERSION=2.16.1.0
+CHECK_JSONSCHEMA_VERSION=0.39.0
+DOCKERFILE_PARSER_VERSION=3.4.0
+venv=.cache/tools/venv
+
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then
+    echo 'install-tools.sh: promtool/prometheus missing; run as root or `sudo apt-get install prometheus`' >&2
+    exit 1
+  fi
+  echo 'install-tools.sh: installing the Debian package prometheus' >&2
+  apt-get update -qq
+  # policy-rc.d exit 101 keeps the package from starting its own server (tests start theirs on loopback)
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+fi
+
+stamp="$venv/installed-$KUBERNETES_VALIDATE_VERSION-$KEDA_MODELS_VERSION-$CHECK_JSONSCHEMA_VERSION-$DOCKERFILE_PARSER_VERSION"
+if [ ! -e "$stamp" ]; then
+  echo "install-tools.sh: installing the manifest validators into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "cloudcoil-models-keda==$KEDA_MODELS_VERSION" \
+    "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "dockerfile==$DOCKERFILE_PARSER_VERSION"
+  rm -f "$venv"/installed-*
+  touch "$stamp"
+fi
+
+echo "PROMTOOL=$(command -v promtool)"
+echo "PROMETHEUS=$(command -v prometheus)"
+echo "TOOLS_PYTHON=$PWD/$venv/bin/python"
