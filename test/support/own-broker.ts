@@ -127,7 +127,17 @@ export async function startOwnBroker(options: OwnBrokerOptions = {}): Promise<Ow
       if (Date.now() > deadline) throw new Error(`the test broker did not answer within 180 s:\n${tailFile(log, 30)}`);
       await sleep(500);
     }
-    await warmUpKafka(internalPort, 120_000);
+    // a fresh or restarted broker loads its group and transaction coordinators lazily; on a busy
+    // machine that outlasts kafkajs' retries (NOT_COORDINATOR): warm up again until it answers
+    for (;;) {
+      try {
+        await warmUpKafka(internalPort, 120_000);
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await sleep(1000);
+      }
+    }
   };
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const c = child;
