@@ -189,8 +189,8 @@ describe('multi-pod chaos: 3 aggregate + 2 vectorize on 6 partitions, kills, a b
           produced = i + messages.length;
           // paced from the last send, so records held back by the broker restart are not sent in a burst after it
           const wait = sent + (messages.length / RATE) * 1000 - Date.now();
-          sent = Date.now();
           if (wait > 0) await sleep(wait);
+          sent = Date.now();
         }
       } finally {
         await producer.disconnect().catch(() => undefined);
@@ -284,8 +284,12 @@ describe('multi-pod chaos: 3 aggregate + 2 vectorize on 6 partitions, kills, a b
           return after.length > 0 ? Math.min(...after) : undefined;
         });
         const flowing = resumed.filter((x): x is number => x !== undefined);
-        const pause = flowing.length > 0 ? (Math.max(...flowing) - action.at) / 1000 : NaN;
-        pauses.push(`${action.what} → ${stage}: all ${flowing.length}/${PARTITIONS} partitions flowing again after ${pause.toFixed(1)} s`);
+        const pause = (Math.max(...flowing) - action.at) / 1000;
+        pauses.push(
+          flowing.length === PARTITIONS
+            ? `${action.what} → ${stage}: every partition flowing again after ${pause.toFixed(1)} s`
+            : `${action.what} → ${stage}: ${flowing.length}/${PARTITIONS} partitions had output after it${flowing.length ? ` (the last after ${pause.toFixed(1)} s)` : ''}; the others got no more input`,
+        );
       }
     }
     for (const p of pauses) t.diagnostic(`rebalance pause: ${p}`);

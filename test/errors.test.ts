@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { classify } from '../src/errors.js';
+
+/** Errors shaped as kafkajs 2.2.4 throws them (names, codes and nesting seen against a SASL_SSL broker). */
+function kafkajsError(name: string, message: string, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(message), { name, ...extra });
+}
+
+describe('classify: refused credentials and certificates are AUTH, naming the variables to fix', () => {
+  it('a refused SASL login', () => {
+    const e = classify(kafkajsError('KafkaJSSASLAuthenticationError', 'SASL SCRAM SHA256 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256', { retriable: false }));
+    assert.equal(e.code, 'AUTH');
+    assert.equal(e.action, 'fail');
+    assert.match(e.message, /KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/);
+  });
+
+  it('a broker certificate the configured CA did not sign (wrapped by the retrier)', () => {
+    const cause = kafkajsError('KafkaJSConnectionError', 'Connection error: unable to verify the first certificate', { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', retriable: true });
+    const e = classify(kafkajsError('KafkaJSNumberOfRetriesExceeded', cause.message, { cause, retriable: false }));
+    assert.equal(e.code, 'AUTH');
+    assert.match(e.message, /UNABLE_TO_VERIFY_LEAF_SIGNATURE.*KAFKA_SSL_CA/);
+  });
+
+  it('a client certificate the broker refused (or none sent)', () => {
+    const cause = kafkajsError('KafkaJSConnectionError', 'Connection error: ssl3_read_bytes:sslv3 alert bad certificate', { code: 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', retriable: true });
+    const e = classify(kafkajsError('KafkaJSNumberOfRetriesExceeded', cause.message, { cause }));
+    assert.equal(e.code, 'AUTH');
+    assert.match(e.message, /KAFKA_SSL_CERT and KAFKA_SSL_KEY/);
+  });
+
+  it('an unreachable broker stays a transient fault', () => {
+    const e = classify(kafkajsError('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED 127.0.0.1:9093', { code: 'ECONNREFUSED', retriable: true }));
+    assert.equal(e.code, 'BROKER_UNAVAILABLE');
+    assert.equal(e.action, 'retry');
+  });
+});
