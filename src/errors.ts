@@ -80,6 +80,8 @@ const TRANSIENT_NAMES = new Set([
   'KafkaJSBrokerNotFound',
   'KafkaJSLockTimeout',
   'KafkaJSConnectionClosedError',
+  // no coordinator while a broker restarts or moves partitions; kafkajs marks it non-retriable
+  'KafkaJSGroupCoordinatorNotFound',
 ]);
 const TRANSIENT_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -138,7 +140,9 @@ export function classify(error: unknown): AuraError {
   }
   const auth = kafkaAuthFailure(anyErr);
   if (auth) return auth;
-  if (TRANSIENT_NAMES.has(anyErr.name) || anyErr.retriable === true) {
+  // kafkajs' retrier wraps the last error in KafkaJSNonRetriableError: judge by what it wraps
+  const wrapped = anyErr.name === 'KafkaJSNonRetriableError' ? (anyErr.cause as { name?: string } | undefined)?.name : undefined;
+  if (TRANSIENT_NAMES.has(anyErr.name) || (wrapped !== undefined && TRANSIENT_NAMES.has(wrapped)) || anyErr.retriable === true) {
     return new AuraError('BROKER_UNAVAILABLE', err.message, { cause: err });
   }
   if (anyErr.name === 'TimeoutError' || anyErr.name === 'AbortError') {

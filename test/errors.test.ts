@@ -29,6 +29,14 @@ describe('classify: refused credentials and certificates are AUTH, naming the va
     assert.match(e.message, /KAFKA_SSL_CERT and KAFKA_SSL_KEY/);
   });
 
+  it('no group coordinator (a broker restarting), even wrapped as non-retriable by kafkajs, is a transient fault', () => {
+    const notFound = kafkajsError('KafkaJSGroupCoordinatorNotFound', 'Failed to find group coordinator', { retriable: false });
+    assert.equal(classify(notFound).code, 'BROKER_UNAVAILABLE');
+    const wrapped = classify(kafkajsError('KafkaJSNonRetriableError', 'Failed to find group coordinator', { retriable: false, cause: notFound }));
+    assert.equal(wrapped.code, 'BROKER_UNAVAILABLE');
+    assert.equal(classify(kafkajsError('KafkaJSNonRetriableError', 'boom', { retriable: false, cause: new Error('boom') })).code, 'INTERNAL', 'other wrapped errors stay INTERNAL');
+  });
+
   it('an unreachable broker stays a transient fault', () => {
     const e = classify(kafkajsError('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED 127.0.0.1:9093', { code: 'ECONNREFUSED', retriable: true }));
     assert.equal(e.code, 'BROKER_UNAVAILABLE');
