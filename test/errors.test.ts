@@ -37,6 +37,12 @@ describe('classify: refused credentials and certificates are AUTH, naming the va
     assert.equal(classify(kafkajsError('KafkaJSNonRetriableError', 'boom', { retriable: false, cause: new Error('boom') })).code, 'INTERNAL', 'other wrapped errors stay INTERNAL');
   });
 
+  it('an operation the ACLs do not allow', () => {
+    const e = classify(kafkajsError('KafkaJSProtocolError', 'Not authorized to access topics: [Topic authorization failed]', { type: 'TOPIC_AUTHORIZATION_FAILED', retriable: false }));
+    assert.equal(e.code, 'AUTH');
+    assert.match(e.message, /TOPIC_AUTHORIZATION_FAILED.*Kafka ACLs/);
+  });
+
   it('an unreachable broker stays a transient fault', () => {
     const e = classify(kafkajsError('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED 127.0.0.1:9093', { code: 'ECONNREFUSED', retriable: true }));
     assert.equal(e.code, 'BROKER_UNAVAILABLE');

@@ -72,13 +72,13 @@ function requiredAcls(config: Config, principal: string): AclEntry[] {
     permissionType: AclPermissionTypes.ALLOW,
   });
   const topic = (name: string, ...ops: Array<AclEntry['operation']>) => ops.map((op) => entry(AclResourceTypes.TOPIC, name, op));
-  const { READ, WRITE, DESCRIBE, CREATE, DELETE } = AclOperationTypes;
+  const { READ, WRITE, DESCRIBE, CREATE, DELETE, DESCRIBE_CONFIGS } = AclOperationTypes;
   return [
     ...topic(config.inputTopic, READ, DESCRIBE, CREATE),
-    ...topic(config.aggregatedTopic, WRITE, READ, DESCRIBE, CREATE),
+    ...topic(config.aggregatedTopic, WRITE, READ, DESCRIBE, CREATE, DESCRIBE_CONFIGS),
     ...topic(config.vectorizedTopic, WRITE, DESCRIBE, CREATE),
-    ...topic(config.changelogTopic, READ, WRITE, DESCRIBE, CREATE),
-    ...topic(config.inputDlqTopic, WRITE, DESCRIBE, CREATE),
+    ...topic(config.changelogTopic, READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS),
+    ...topic(config.inputDlqTopic, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS),
     ...topic(config.aggregatedDlqTopic, WRITE, DESCRIBE, CREATE),
     entry(AclResourceTypes.GROUP, config.aggregateGroupId, READ),
     entry(AclResourceTypes.GROUP, config.vectorizeGroupId, READ),

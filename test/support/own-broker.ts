@@ -148,7 +148,12 @@ export async function startOwnBroker(options: OwnBrokerOptions = {}): Promise<Ow
     await exited;
     clearTimeout(timer);
   };
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    await stop('SIGKILL');
+    throw err;
+  }
   return {
     internal: `127.0.0.1:${internalPort}`,
     secure: secure ? `127.0.0.1:${securePort}` : undefined,
