@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AuraError } from './errors.js';
 import { findProjectRoot } from './stack/options.js';
@@ -11,15 +11,26 @@ import { MODEL_ID } from './stack/model.js';
  */
 type Parser<T> = (raw: string, name: string) => T;
 
+/**
+ * `file`: the variable has a `<NAME>_FILE` twin naming a file that holds the value (a mounted
+ * Secret or ConfigMap); setting both is an error. `secret`: the value is never echoed in an error
+ * message and its config key is redacted from logs (src/logger.ts).
+ */
 interface Spec<T> {
   env: string;
   default: string | undefined;
   doc: string;
   parse: Parser<T>;
+  file?: boolean;
+  secret?: boolean;
 }
 
-function spec<T>(env: string, dflt: string | undefined, doc: string, parse: Parser<T>): Spec<T> {
-  return { env, default: dflt, doc, parse };
+function spec<T>(env: string, dflt: string | undefined, doc: string, parse: Parser<T>, flags: { file?: boolean; secret?: boolean } = {}): Spec<T> {
+  return { env, default: dflt, doc, parse, ...flags };
+}
+/** A secret: `_FILE` twin, never echoed, redacted from logs. */
+function secret<T>(env: string, doc: string, parse: Parser<T>): Spec<T> {
+  return spec(env, '', doc, parse, { file: true, secret: true });
 }
 
 function fail(name: string, raw: string, accepted: string): never {
@@ -54,6 +65,30 @@ const url: Parser<string> = (raw, name) => {
   }
 };
 const optUrl: Parser<string | undefined> = (raw, name) => (raw.trim() === '' ? undefined : url(raw, name));
+/** PEM text (certificates or a key); the value itself is never echoed. */
+const optPem: Parser<string | undefined> = (raw, name) => {
+  const v = raw.trim();
+  if (v === '') return undefined;
+  if (!/-----BEGIN [A-Z0-9 ]+-----[\s\S]+-----END [A-Z0-9 ]+-----/.test(v)) {
+    throw new AuraError('CONFIG', `${name} does not hold PEM text (-----BEGIN …----- … -----END …-----): set it to the PEM itself, or set ${name}_FILE to the path of a PEM file`);
+  }
+  return `${v}\n`;
+};
+/** `user:password` of HTTP basic auth; the value itself is never echoed. */
+const optUserPass: Parser<string | undefined> = (raw, name) => {
+  const v = raw.trim();
+  if (v === '') return undefined;
+  const colon = v.indexOf(':');
+  if (colon <= 0) throw new AuraError('CONFIG', `${name} is not valid (value not shown): expected user:password, with a non-empty user before the first colon`);
+  return v;
+};
+const saslMechanism: Parser<'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (v === '') return undefined;
+  if (v === 'plain' || v === 'scram-sha-256' || v === 'scram-sha-512') return v;
+  return fail(name, raw, 'one of PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512');
+};
+const securityProtocol: Parser<'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'> = (raw, name) => oneOf('PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL')(raw.trim().toUpperCase(), name);
 const brokers: Parser<string[]> = (raw, name) => {
   const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
   if (list.length === 0 || !list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b))) fail(name, raw, 'host:port[,host:port...]');
@@ -63,7 +98,17 @@ const brokers: Parser<string[]> = (raw, name) => {
 export const CONFIG_SPECS = {
   applicationId: spec('APPLICATION_ID', 'aura-stream', 'Prefix of group ids, transactional ids and the changelog topic.', str),
   kafkaBrokers: spec('KAFKA_BROKERS', '127.0.0.1:19092', 'Bootstrap brokers (default: the local stack).', brokers),
+  kafkaSecurityProtocol: spec('KAFKA_SECURITY_PROTOCOL', 'PLAINTEXT', 'PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL (as Kafka\'s security.protocol).', securityProtocol),
+  kafkaSaslMechanism: spec('KAFKA_SASL_MECHANISM', '', 'PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512; required with SASL_PLAINTEXT / SASL_SSL.', saslMechanism),
+  kafkaSaslUsername: secret('KAFKA_SASL_USERNAME', 'SASL user (required with KAFKA_SASL_MECHANISM).', optStr),
+  kafkaSaslPassword: secret('KAFKA_SASL_PASSWORD', 'SASL password (required with KAFKA_SASL_MECHANISM).', optStr),
+  kafkaSslCa: spec('KAFKA_SSL_CA', '', 'PEM of the CA(s) that signed the brokers\' certificates (default: the system\'s trusted CAs).', optPem, { file: true }),
+  kafkaSslCert: spec('KAFKA_SSL_CERT', '', 'PEM client certificate (chain) for brokers that require TLS client authentication; needs KAFKA_SSL_KEY.', optPem, { file: true }),
+  kafkaSslKey: secret('KAFKA_SSL_KEY', 'PEM private key (unencrypted) of KAFKA_SSL_CERT.', optPem),
+  kafkaSessionTimeoutMs: spec('KAFKA_SESSION_TIMEOUT_MS', '30000', 'Consumer-group session timeout: how long a dead pod keeps its partitions (within the broker\'s group.min/max.session.timeout.ms).', int(1000, 3_600_000)),
   schemaRegistryUrl: spec('SCHEMA_REGISTRY_URL', 'http://127.0.0.1:18081/apis/ccompat/v7', 'Confluent-compatible registry base URL (default: the local stack\'s Apicurio).', url),
+  schemaRegistryBasicAuth: secret('SCHEMA_REGISTRY_BASIC_AUTH', 'Registry HTTP basic auth as user:password.', optUserPass),
+  schemaRegistryBearerToken: secret('SCHEMA_REGISTRY_BEARER_TOKEN', 'Registry bearer token (sent as Authorization: Bearer …); not with SCHEMA_REGISTRY_BASIC_AUTH.', optStr),
   inputTopic: spec('INPUT_TOPIC', 'aura360.user.events', 'User events (MoodCreated, ActivityCreated).', str),
   aggregatedTopic: spec('AGGREGATED_TOPIC', 'aura360.context.aggregated', 'ContextAggregated snapshots (aggregate output, vectorize input).', str),
   vectorizedTopic: spec('VECTORIZED_TOPIC', 'aura360.context.vectorized', 'ContextVectorized confirmations.', str),
@@ -90,7 +135,8 @@ export const CONFIG_SPECS = {
   embeddingThreads: spec('EMBEDDING_THREADS', '1', 'ONNX Runtime intra-op threads per process.', int(1, 64)),
   embeddingCacheMaxEntries: spec('EMBEDDING_CACHE_MAX_ENTRIES', '100000', 'Embedding cache bound (entries, oldest evicted first).', int(1, 100_000_000)),
   qdrantUrl: spec('QDRANT_URL', '', 'Qdrant REST URL; unset = embedded LanceDB under STATE_DIR.', optUrl),
-  qdrantApiKey: spec('QDRANT_API_KEY', '', 'Qdrant API key.', optStr),
+  qdrantApiKey: secret('QDRANT_API_KEY', 'Qdrant API key.', optStr),
+  qdrantCa: spec('QDRANT_CA', '', 'PEM of the CA that signed Qdrant\'s certificate (an https QDRANT_URL with a private CA).', optPem, { file: true }),
   collection: spec('VECTOR_COLLECTION', 'aura_context', 'Qdrant collection / LanceDB table.', str),
   batchMaxSize: spec('BATCH_MAX_SIZE', '64', 'vectorize: flush a micro-batch at this many records.', int(1, 4096)),
   batchMaxWaitMs: spec('BATCH_MAX_WAIT_MS', '200', 'vectorize: flush a micro-batch this long after its first record.', int(1, 600_000)),
@@ -131,13 +177,13 @@ export const AGGREGATOR_VERSION = '1.0.0';
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = {} as Record<string, unknown>;
   for (const [key, s] of Object.entries(CONFIG_SPECS) as Array<[string, Spec<unknown>]>) {
-    const raw = env[s.env] ?? s.default ?? '';
-    parsed[key] = s.parse(raw, s.env);
+    parsed[key] = s.parse(rawValue(env, s), s.env);
   }
   const p = parsed as Parsed;
   if (p.retryMaxMs < p.retryInitialMs) {
     throw new AuraError('CONFIG', `RETRY_MAX_MS=${p.retryMaxMs} is below RETRY_INITIAL_MS=${p.retryInitialMs}: expected RETRY_MAX_MS >= RETRY_INITIAL_MS`);
   }
+  checkSecurity(p);
   return {
     ...p,
     embeddingModelPath: p.embeddingModelPath ?? localStackModel(env),
@@ -166,7 +212,53 @@ export function localStackModel(env: NodeJS.ProcessEnv = process.env): string | 
   return existsSync(join(model, 'config.json')) ? model : undefined;
 }
 
-/** Rows for the README / `aura-stream config`: variable, default, meaning. */
+/** The raw text of a variable: itself, or the content of the file its `_FILE` twin names. */
+function rawValue(env: NodeJS.ProcessEnv, s: Spec<unknown>): string {
+  const direct = env[s.env];
+  const path = s.file ? env[`${s.env}_FILE`]?.trim() : undefined;
+  if (!path) return direct ?? s.default ?? '';
+  if (direct !== undefined && direct.trim() !== '') {
+    throw new AuraError('CONFIG', `${s.env} and ${s.env}_FILE are both set: set only one (${s.env}_FILE names a file holding the value, e.g. a mounted Secret)`);
+  }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new AuraError('CONFIG', `${s.env}_FILE=${JSON.stringify(path)} cannot be read (${code}): expected the path of a readable file holding ${s.env}`, { cause: err });
+  }
+}
+
+const SASL_PROTOCOLS = new Set(['SASL_PLAINTEXT', 'SASL_SSL']);
+const TLS_PROTOCOLS = new Set(['SSL', 'SASL_SSL']);
+
+/** Security settings that only make sense together; the error names the variable to set or unset. */
+function checkSecurity(p: Parsed): void {
+  const bad = (message: string): never => {
+    throw new AuraError('CONFIG', message);
+  };
+  const protocol = p.kafkaSecurityProtocol;
+  if (SASL_PROTOCOLS.has(protocol) && !p.kafkaSaslMechanism) bad(`KAFKA_SECURITY_PROTOCOL=${protocol} needs KAFKA_SASL_MECHANISM (PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512)`);
+  if (p.kafkaSaslMechanism && !SASL_PROTOCOLS.has(protocol)) bad(`KAFKA_SASL_MECHANISM is set but KAFKA_SECURITY_PROTOCOL=${protocol}: expected SASL_SSL (or SASL_PLAINTEXT)`);
+  if (p.kafkaSaslMechanism && !p.kafkaSaslUsername) bad(`KAFKA_SASL_MECHANISM=${p.kafkaSaslMechanism.toUpperCase()} needs KAFKA_SASL_USERNAME (or KAFKA_SASL_USERNAME_FILE)`);
+  if (p.kafkaSaslMechanism && !p.kafkaSaslPassword) bad(`KAFKA_SASL_MECHANISM=${p.kafkaSaslMechanism.toUpperCase()} needs KAFKA_SASL_PASSWORD (or KAFKA_SASL_PASSWORD_FILE)`);
+  if (!p.kafkaSaslMechanism && (p.kafkaSaslUsername || p.kafkaSaslPassword)) bad('KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD are set but KAFKA_SASL_MECHANISM is not: set it (and KAFKA_SECURITY_PROTOCOL=SASL_SSL)');
+  const tlsVars = (['KAFKA_SSL_CA', 'KAFKA_SSL_CERT', 'KAFKA_SSL_KEY'] as const).filter((_, i) => [p.kafkaSslCa, p.kafkaSslCert, p.kafkaSslKey][i] !== undefined);
+  if (tlsVars.length > 0 && !TLS_PROTOCOLS.has(protocol)) bad(`${tlsVars.join(', ')} set but KAFKA_SECURITY_PROTOCOL=${protocol}: expected SSL or SASL_SSL`);
+  if (p.kafkaSslCert && !p.kafkaSslKey) bad('KAFKA_SSL_CERT needs KAFKA_SSL_KEY (or KAFKA_SSL_KEY_FILE), the key of the client certificate');
+  if (p.kafkaSslKey && !p.kafkaSslCert) bad('KAFKA_SSL_KEY needs KAFKA_SSL_CERT (or KAFKA_SSL_CERT_FILE), the client certificate of the key');
+  if (p.schemaRegistryBasicAuth && p.schemaRegistryBearerToken) bad('SCHEMA_REGISTRY_BASIC_AUTH and SCHEMA_REGISTRY_BEARER_TOKEN are both set: set only one');
+  if (p.qdrantCa && !p.qdrantUrl?.startsWith('https:')) bad('QDRANT_CA is set but QDRANT_URL is not an https:// URL: expected QDRANT_URL=https://…');
+}
+
+/** Config keys holding secrets (redacted from logs wherever they appear). */
+export const SECRET_CONFIG_KEYS: readonly string[] = Object.entries(CONFIG_SPECS)
+  .filter(([, s]) => (s as Spec<unknown>).secret)
+  .map(([key]) => key);
+
+/** Rows for the README / `aura-stream config`: variable, default, meaning (each `_FILE` twin included). */
 export function configTable(): Array<{ env: string; default: string; doc: string }> {
-  return Object.values(CONFIG_SPECS).map((s) => ({ env: s.env, default: s.default ?? '', doc: s.doc }));
+  return Object.values(CONFIG_SPECS).flatMap((s: Spec<unknown>) => [
+    { env: s.env, default: s.default ?? '', doc: s.doc },
+    ...(s.file ? [{ env: `${s.env}_FILE`, default: '', doc: `Path of a file holding ${s.env} (e.g. a mounted Secret); not with ${s.env}.` }] : []),
+  ]);
 }

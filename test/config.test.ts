@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../src/config.js';
+import { configTable, loadConfig } from '../src/config.js';
 import { MODEL_ID } from '../src/stack/model.js';
 import { AuraError } from '../src/errors.js';
 
@@ -45,3 +45,98 @@ describe('loadConfig', () => {
   });
 });
 
+describe('security settings', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+  const KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----';
+  const configError = (env: Record<string, string>, pattern: RegExp, secret?: string) =>
+    assert.throws(
+      () => loadConfig(env),
+      (e: unknown) => {
+        assert.ok(e instanceof AuraError && e.code === 'CONFIG', `CONFIG error for ${Object.keys(env).join(', ')}`);
+        assert.match(e.message, pattern);
+        if (secret) assert.ok(!e.message.includes(secret), `the message does not echo the secret: ${e.message}`);
+        return true;
+      },
+    );
+
+  it('maps SASL_SSL + SCRAM with CA, client certificate and key onto the compiled config', () => {
+    const c = loadConfig({
+      KAFKA_SECURITY_PROTOCOL: 'sasl_ssl',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: 'aura',
+      KAFKA_SASL_PASSWORD: ' pw with spaces inside ',
+      KAFKA_SSL_CA: PEM,
+      KAFKA_SSL_CERT: PEM,
+      KAFKA_SSL_KEY: KEY,
+    });
+    assert.equal(c.kafkaSecurityProtocol, 'SASL_SSL');
+    assert.equal(c.kafkaSaslMechanism, 'scram-sha-512');
+    assert.equal(c.kafkaSaslUsername, 'aura');
+    assert.equal(c.kafkaSaslPassword, 'pw with spaces inside');
+    assert.equal(c.kafkaSslCa, `${PEM}\n`);
+    assert.equal(c.kafkaSslKey, `${KEY}\n`);
+    assert.equal(loadConfig({}).kafkaSecurityProtocol, 'PLAINTEXT', 'plaintext by default');
+    assert.equal(loadConfig({}).kafkaSessionTimeoutMs, 30_000);
+  });
+
+  it('reads every secret from its _FILE twin (a mounted Secret; trailing newline dropped)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aura-config-'));
+    try {
+      const file = (name: string, text: string) => {
+        writeFileSync(join(dir, name), text);
+        return join(dir, name);
+      };
+      const c = loadConfig({
+        KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+        KAFKA_SASL_MECHANISM: 'PLAIN',
+        KAFKA_SASL_USERNAME_FILE: file('user', 'aura\n'),
+        KAFKA_SASL_PASSWORD_FILE: file('password', 's3cret\n'),
+        KAFKA_SSL_CA_FILE: file('ca.pem', `${PEM}\n`),
+        KAFKA_SSL_CERT_FILE: file('tls.crt', PEM),
+        KAFKA_SSL_KEY_FILE: file('tls.key', KEY),
+        SCHEMA_REGISTRY_BASIC_AUTH_FILE: file('registry', 'reg-user:reg:pass\n'),
+        QDRANT_URL: 'https://qdrant.example:6333',
+        QDRANT_API_KEY_FILE: file('qdrant-key', 'qk\n'),
+        QDRANT_CA_FILE: file('qdrant-ca.pem', PEM),
+      });
+      assert.deepEqual(
+        [c.kafkaSaslUsername, c.kafkaSaslPassword, c.kafkaSslCa, c.kafkaSslCert, c.kafkaSslKey, c.schemaRegistryBasicAuth, c.qdrantApiKey, c.qdrantCa],
+        ['aura', 's3cret', `${PEM}\n`, `${PEM}\n`, `${KEY}\n`, 'reg-user:reg:pass', 'qk', `${PEM}\n`],
+      );
+      assert.equal(loadConfig({ SCHEMA_REGISTRY_BEARER_TOKEN_FILE: file('token', 'tok\n') }).schemaRegistryBearerToken, 'tok');
+      configError({ KAFKA_SASL_PASSWORD: 'a', KAFKA_SASL_PASSWORD_FILE: file('p2', 'b') }, /KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE are both set/);
+      configError({ KAFKA_SSL_CA_FILE: join(dir, 'missing.pem') }, /KAFKA_SSL_CA_FILE=".*missing\.pem" cannot be read \(ENOENT\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses incomplete or contradictory settings, naming the variable to set', () => {
+    configError({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL' }, /needs KAFKA_SASL_MECHANISM/);
+    configError({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_PASSWORD: 'pw' }, /needs KAFKA_SASL_USERNAME/);
+    configError({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: 'u' }, /needs KAFKA_SASL_PASSWORD/);
+    configError({ KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }, /KAFKA_SECURITY_PROTOCOL=PLAINTEXT: expected SASL_SSL/);
+    configError({ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }, /KAFKA_SASL_MECHANISM is not/);
+    configError({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'GSSAPI' }, /KAFKA_SASL_MECHANISM="GSSAPI".*PLAIN \| SCRAM-SHA-256 \| SCRAM-SHA-512/);
+    configError({ KAFKA_SECURITY_PROTOCOL: 'TLS' }, /KAFKA_SECURITY_PROTOCOL.*PLAINTEXT \| SSL \| SASL_PLAINTEXT \| SASL_SSL/);
+    configError({ KAFKA_SSL_CA: PEM }, /KAFKA_SSL_CA set but KAFKA_SECURITY_PROTOCOL=PLAINTEXT/);
+    configError({ KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CERT: PEM }, /KAFKA_SSL_CERT needs KAFKA_SSL_KEY/);
+    configError({ KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_KEY: KEY }, /KAFKA_SSL_KEY needs KAFKA_SSL_CERT/);
+    configError({ SCHEMA_REGISTRY_BASIC_AUTH: 'a:b', SCHEMA_REGISTRY_BEARER_TOKEN: 't' }, /both set/);
+    configError({ QDRANT_CA: PEM, QDRANT_URL: 'http://q:6333' }, /QDRANT_CA is set but QDRANT_URL is not an https/);
+    configError({ KAFKA_SESSION_TIMEOUT_MS: '10' }, /KAFKA_SESSION_TIMEOUT_MS="10"/);
+  });
+
+  it('never echoes a secret value in an error', () => {
+    configError({ SCHEMA_REGISTRY_BASIC_AUTH: 'no-colon-s3cret' }, /SCHEMA_REGISTRY_BASIC_AUTH is not valid \(value not shown\): expected user:password/, 'no-colon-s3cret');
+    configError({ KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CERT: PEM, KAFKA_SSL_KEY: 'not-a-pem-s3cret' }, /KAFKA_SSL_KEY does not hold PEM text/, 'not-a-pem-s3cret');
+  });
+
+  it('lists every _FILE twin in the configuration table', () => {
+    const names = configTable().map((r) => r.env);
+    for (const v of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SSL_CA', 'KAFKA_SSL_CERT', 'KAFKA_SSL_KEY', 'SCHEMA_REGISTRY_BASIC_AUTH', 'SCHEMA_REGISTRY_BEARER_TOKEN', 'QDRANT_API_KEY', 'QDRANT_CA']) {
+      assert.ok(names.includes(v) && names.includes(`${v}_FILE`), `${v} and ${v}_FILE are rows`);
+    }
+    assert.ok(!names.includes('KAFKA_SECURITY_PROTOCOL_FILE'), 'plain settings have no _FILE twin');
+  });
+});

@@ -64,8 +64,31 @@ export function topicSubject(topic: string): string {
   return `${topic}-value`;
 }
 
-export function createRegistryClient(url: string): Client {
-  return new SchemaRegistryClient({ baseURLs: [url], maxRetries: 2, retriesWaitMs: 200, retriesMaxWaitMs: 2000, createAxiosDefaults: { timeout: 10_000 } });
+/** Registry credentials: HTTP basic (`user:password`) or a static bearer token, at most one. */
+export interface RegistryAuth {
+  basicAuth?: string | undefined;
+  bearerToken?: string | undefined;
+}
+
+/** The registry credentials of a configuration. */
+export function registryAuth(config: { schemaRegistryBasicAuth?: string | undefined; schemaRegistryBearerToken?: string | undefined }): RegistryAuth {
+  return { basicAuth: config.schemaRegistryBasicAuth, bearerToken: config.schemaRegistryBearerToken };
+}
+
+/**
+ * A registry client. Basic auth goes through the client's USER_INFO source; a bearer token is a
+ * plain `Authorization: Bearer` header (the client's own bearer support is Confluent Cloud's, with
+ * logical cluster and identity pool headers a self-hosted registry does not want).
+ */
+export function createRegistryClient(url: string, auth: RegistryAuth = {}): Client {
+  return new SchemaRegistryClient({
+    baseURLs: [url],
+    maxRetries: 2,
+    retriesWaitMs: 200,
+    retriesMaxWaitMs: 2000,
+    createAxiosDefaults: { timeout: 10_000, ...(auth.bearerToken && { headers: { Authorization: `Bearer ${auth.bearerToken}` } }) },
+    ...(auth.basicAuth && { basicAuthCredentials: { credentialsSource: 'USER_INFO' as const, userInfo: auth.basicAuth } }),
+  });
 }
 
 interface RestLikeError {
@@ -80,6 +103,9 @@ export function registryError(err: unknown, what: string): AuraError {
   const e = err as RestLikeError;
   const status = e.status ?? e.response?.status;
   const message = e.message ?? String(err);
+  if (status === 401 || status === 403) {
+    return new AuraError('AUTH', `${what}: the schema registry refused the credentials (HTTP ${status}). Fix: check SCHEMA_REGISTRY_BASIC_AUTH or SCHEMA_REGISTRY_BEARER_TOKEN (or their _FILE twins)`, { cause: err });
+  }
   if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
     return new AuraError(status === 404 ? 'UNKNOWN_SCHEMA_ID' : 'CONFIG', `${what}: registry answered ${status}: ${message}`, { cause: err });
   }

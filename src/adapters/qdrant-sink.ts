@@ -1,6 +1,7 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
-import { AuraError, classify } from '../errors.js';
+import { AuraError, TLS_UNTRUSTED_CODES, classify } from '../errors.js';
 import type { PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
+import { trustCaForOrigin } from './origin-ca.js';
 import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, storeWhere, type StoredPoint } from './vector-sink-common.js';
 
 /**
@@ -53,6 +54,8 @@ export interface QdrantSinkOptions {
   url: string;
   /** Sent as the `api-key` header (`QDRANT_API_KEY`); default: none. */
   apiKey?: string;
+  /** PEM of the CA that signed an https server's certificate (`QDRANT_CA`); default: the system's CAs. */
+  ca?: string;
   collection: string;
   /** Per-request timeout, ms; default 10 000. */
   timeoutMs?: number;
@@ -118,6 +121,10 @@ export class QdrantSink implements VectorSink {
     this.location = `${url.protocol}//${url.hostname}:${port}${prefix}`;
     this.collection = options.collection;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (options.ca) {
+      if (url.protocol !== 'https:') throw new AuraError('CONFIG', `QDRANT_CA is set but QDRANT_URL "${this.location}" is not https://`);
+      trustCaForOrigin(this.location, options.ca);
+    }
     this.client = new QdrantClient({
       // The client keeps only scheme and host of `url`: the path goes through `prefix`.
       url: `${url.protocol}//${url.hostname}`,
@@ -274,7 +281,7 @@ export class QdrantSink implements VectorSink {
         return new AuraError('STORE_UNAVAILABLE', `${where} failed with HTTP ${status}: ${message}`, { cause: err });
       }
       if (status === 401 || status === 403) {
-        return new AuraError('CONFIG', `${where} was refused (HTTP ${status}): ${message}. Fix: set QDRANT_API_KEY to a key with access.`, { cause: err });
+        return new AuraError('AUTH', `${where} was refused (HTTP ${status}): ${message}. Fix: set QDRANT_API_KEY to a key with access.`, { cause: err });
       }
       if (status === 404) {
         return new AuraError('CONFIG', `${where} failed with HTTP 404: ${message}. The collection is created on start (ensureCollection); was it deleted?`, { cause: err });
@@ -284,6 +291,9 @@ export class QdrantSink implements VectorSink {
     // fetch rejects with TypeError('fetch failed') for refused, reset and dropped connections.
     if (err instanceof TypeError && err.message === 'fetch failed') {
       const cause = err.cause as { code?: string; message?: string } | undefined;
+      if (cause?.code && TLS_UNTRUSTED_CODES.has(cause.code)) {
+        return new AuraError('AUTH', `${where}: the server's TLS certificate is not trusted (${cause.code}). Fix: set QDRANT_CA (or QDRANT_CA_FILE) to the CA that signed it`, { cause: err });
+      }
       return new AuraError('STORE_UNAVAILABLE', `${where}: cannot reach Qdrant (${cause?.code ?? cause?.message ?? 'connection failed'})`, { cause: err });
     }
     const classified = classify(err);

@@ -5,8 +5,8 @@ import { loadConfig, type Config } from '../config.js';
 import { utcDay } from '../contracts/ids.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
-import { AvroSerde, createRegistryClient } from '../adapters/avro-serde.js';
-import { createKafka } from '../adapters/kafka/client.js';
+import { AvroSerde, createRegistryClient, registryAuth } from '../adapters/avro-serde.js';
+import { createKafka, kafkaConnection } from '../adapters/kafka/client.js';
 import { stackUp } from '../stack/index.js';
 import { formatSummary, type GenerationSummary } from '../workload/index.js';
 import { prepareTopics, startAggregate } from './run-aggregate.js';
@@ -50,8 +50,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const config: Config = loadConfig(env);
   const logger = createLogger(config.logLevel);
   const metrics = createMetrics();
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.applicationId, logger });
-  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl));
+  const kafka = createKafka({ ...kafkaConnection(config), clientId: config.applicationId, logger });
+  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
   console.log(`Run ${run}: topics ${config.inputTopic} → ${config.aggregatedTopic} → ${config.vectorizedTopic}; state in ${resolve(config.stateDir)}`);
   await prepareTopics(kafka, config);
 

@@ -3,9 +3,9 @@ import { configTable, loadConfig, type Config } from '../config.js';
 import { AuraError, classify } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
-import { AvroSerde, createRegistryClient, loadLocalSchemas, topicRecordSubject, topicSubject } from '../adapters/avro-serde.js';
+import { AvroSerde, createRegistryClient, registryAuth, loadLocalSchemas, topicRecordSubject, topicSubject } from '../adapters/avro-serde.js';
 import { CONTEXT_AGGREGATED, CONTEXT_VECTORIZED } from '../adapters/codecs.js';
-import { createKafka } from '../adapters/kafka/client.js';
+import { createKafka, kafkaConnection } from '../adapters/kafka/client.js';
 import { EVENT_FULL_NAMES } from '../contracts/events.js';
 import { formatStackInfo, stackDown, stackStatus, stackUp } from '../stack/index.js';
 import { PROFILES, formatSummary, type Profile } from '../workload/index.js';
@@ -48,12 +48,12 @@ async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<neve
   // The client's own retries (metadata refresh, reconnects) pace by RETRY_*; what it gives up on
   // is retried by the stages with the same settings.
   const kafka = createKafka({
-    brokers: config.kafkaBrokers,
+    ...kafkaConnection(config),
     clientId: `${config.applicationId}-${which}`,
     logger,
     retry: { initialRetryTime: config.retryInitialMs, maxRetryTime: config.retryMaxMs, retries: 5 },
   });
-  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl));
+  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
   await prepareTopics(kafka, config);
   const stages: StageHandle[] = [];
   if (which === 'aggregate' || which === 'all') stages.push(await startAggregate({ kafka, serde, config, logger, metrics }));
@@ -108,7 +108,7 @@ export function buildCli(): Command {
     .description('Register every local schema under its subject (idempotent; refused when incompatible).')
     .action(async () => {
       const config = loadConfig();
-      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl));
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
       for (const { subject, fullName } of subjectPlan(config)) {
         const id = await serde.register(subject, fullName);
         console.log(`${subject}  id ${id}`);
@@ -119,7 +119,7 @@ export function buildCli(): Command {
     .description('Are the local schemas compatible with every registered version (BACKWARD_TRANSITIVE)? Exit 1 if not.')
     .action(async () => {
       const config = loadConfig();
-      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl), loadLocalSchemas());
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)), loadLocalSchemas());
       let bad = 0;
       for (const { subject, fullName } of subjectPlan(config)) {
         const r = await serde.checkCompatible(subject, fullName);
@@ -161,10 +161,10 @@ export function buildCli(): Command {
     .action(async (opts: { users: number; events: number; rate: number; seed: string; late: number; duplicate: number; poison: number; start?: string; profile: Profile }) => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.applicationId}-produce`, logger });
+      const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-produce`, logger });
       // Only the topic it writes: the stages' other topics (changelog, outputs) are theirs to check.
       await prepareInputTopic(kafka, config);
-      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl));
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
       const startMs = opts.start ? Date.parse(opts.start) : Date.now() - 10 * 86_400_000;
       if (!Number.isFinite(startMs)) throw new AuraError('CONFIG', `--start ${opts.start} is not an ISO date`);
       const summary = await produceWorkload(kafka, serde, {

@@ -81,6 +81,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     topic: config.inputTopic,
     partitionsConsumedConcurrently: config.aggregatePartitionsConcurrently,
     maxBytesPerPartition: config.aggregateFetchMaxBytes,
+    sessionTimeoutMs: config.kafkaSessionTimeoutMs,
     logger,
     onCommit,
   });

@@ -20,7 +20,7 @@ import { cachedCheck, runEvents, type StageHandle } from './stage-runtime.js';
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly). */
 export function createVectorSink(config: Config): VectorSink {
   if (config.qdrantUrl) {
-    return new QdrantSink({ url: config.qdrantUrl, collection: config.collection, timeoutMs: config.storeTimeoutMs, ...(config.qdrantApiKey && { apiKey: config.qdrantApiKey }) });
+    return new QdrantSink({ url: config.qdrantUrl, collection: config.collection, timeoutMs: config.storeTimeoutMs, ...(config.qdrantApiKey && { apiKey: config.qdrantApiKey }), ...(config.qdrantCa && { ca: config.qdrantCa }) });
   }
   return new LanceDbSink({ dir: resolve(config.stateDir, 'lancedb'), collection: config.collection });
 }
@@ -52,6 +52,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
     groupId: config.vectorizeGroupId,
     topic: config.aggregatedTopic,
     partitionsConsumedConcurrently: 6,
+    sessionTimeoutMs: config.kafkaSessionTimeoutMs,
     logger,
     onCommit: (seconds) => metrics.commitSeconds.observe({ stage: VECTORIZE_STAGE }, seconds),
   });

@@ -10,24 +10,45 @@ import { runToLog, tailFile } from './process.js';
 /** KRaft node id of the single combined broker+controller. */
 const NODE_ID = 1;
 
+/** One client listener of a broker on loopback. */
+export interface BrokerListener {
+  /** Listener name, e.g. PLAINTEXT, INTERNAL, SECURE. */
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+}
+
+/** What differs between one-node brokers: ports, listeners, data folder, extra properties. */
+export interface BrokerLayout {
+  readonly controllerPort: number;
+  /** Client listeners; the first one is also the inter-broker listener. */
+  readonly listeners: readonly BrokerListener[];
+  readonly dataDir: string;
+  /** Appended as `key=value` lines (security settings, authorizer, timeouts). */
+  readonly extra?: Readonly<Record<string, string>>;
+}
+
 /**
- * server.properties of a one-node cluster on loopback. Rewritten before every start, so a changed
- * port takes effect; the voter set is static (`controller.quorum.voters`), not stored in the
- * formatted log, so a changed controller port does not strand the data folder.
+ * server.properties of a one-node KRaft cluster (combined broker+controller) on loopback. The voter
+ * set is static (`controller.quorum.voters`), not stored in the formatted log, so a changed
+ * controller port does not strand the data folder.
  */
-export function kafkaServerProperties(opts: CompiledStackOptions, paths: StackPaths): string {
-  const { kafkaPort, kafkaControllerPort } = opts;
+export function brokerProperties(layout: BrokerLayout): string {
+  const { controllerPort, listeners, dataDir } = layout;
+  const first = listeners[0];
+  if (!first) throw new AuraError('INTERNAL', 'a broker needs at least one client listener');
+  const protocols = [['CONTROLLER', 'PLAINTEXT'], ...listeners.map((l) => [l.name, l.protocol])].map(([n, p]) => `${n}:${p}`);
   return [
-    '# written by aura-stream `stack up`; edits are overwritten',
+    '# written by aura-stream; edits are overwritten',
     'process.roles=broker,controller',
     `node.id=${NODE_ID}`,
-    `controller.quorum.voters=${NODE_ID}@127.0.0.1:${kafkaControllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${kafkaPort},CONTROLLER://127.0.0.1:${kafkaControllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${kafkaPort}`,
+    `controller.quorum.voters=${NODE_ID}@127.0.0.1:${controllerPort}`,
+    `listeners=${[...listeners.map((l) => `${l.name}://127.0.0.1:${l.port}`), `CONTROLLER://127.0.0.1:${controllerPort}`].join(',')}`,
+    `advertised.listeners=${listeners.map((l) => `${l.name}://127.0.0.1:${l.port}`).join(',')}`,
     'controller.listener.names=CONTROLLER',
-    'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-    `log.dirs=${paths.kafkaData}`,
+    `inter.broker.listener.name=${first.name}`,
+    `listener.security.protocol.map=${protocols.join(',')}`,
+    `log.dirs=${dataDir}`,
     // one node: every internal topic has one replica, and one in-sync replica suffices
     'offsets.topic.replication.factor=1',
     'transaction.state.log.replication.factor=1',
@@ -45,8 +66,18 @@ export function kafkaServerProperties(opts: CompiledStackOptions, paths: StackPa
     'num.network.threads=2',
     'num.io.threads=4',
     'log.retention.hours=168',
+    ...Object.entries(layout.extra ?? {}).map(([k, v]) => `${k}=${v}`),
     '',
   ].join('\n');
+}
+
+/** server.properties of the local stack: one PLAINTEXT listener. Rewritten before every start, so a changed port takes effect. */
+export function kafkaServerProperties(opts: CompiledStackOptions, paths: StackPaths): string {
+  return brokerProperties({
+    controllerPort: opts.kafkaControllerPort,
+    listeners: [{ name: 'PLAINTEXT', port: opts.kafkaPort, protocol: 'PLAINTEXT' }],
+    dataDir: paths.kafkaData,
+  });
 }
 
 /** log4j2 (Kafka's backend since 4.0): INFO to stdout, which `up` sends to logs/kafka.log. */
@@ -71,7 +102,11 @@ export function writeKafkaConfig(opts: CompiledStackOptions, paths: StackPaths):
   writeFileSync(paths.kafkaLog4j, LOG4J2);
 }
 
-const jvmBase = (paths: StackPaths): string[] => [
+/** The log4j2 configuration the stack's broker uses (INFO to stdout). */
+export const KAFKA_LOG4J2 = LOG4J2;
+
+/** JVM options and classpath of the broker and its tools (StorageTool): the fetched jars, `log4j2` as the logging config. */
+export const kafkaJvmArgs = (paths: { kafkaLibs: string; kafkaLog4j: string }): string[] => [
   '-Xms256m',
   '-Xmx512m',
   '-XX:+UseG1GC',
@@ -83,6 +118,7 @@ const jvmBase = (paths: StackPaths): string[] => [
   // a classpath wildcard, expanded by the java launcher, not by a shell
   join(paths.kafkaLibs, '*'),
 ];
+const jvmBase = kafkaJvmArgs;
 
 export function kafkaArgv(java: JavaRuntime, paths: StackPaths): string[] {
   return [java.bin, ...jvmBase(paths), 'kafka.Kafka', paths.kafkaConfig];

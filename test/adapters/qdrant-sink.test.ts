@@ -136,7 +136,7 @@ describe('QdrantSink against the Qdrant double', () => {
     await expectAuraError(sink.upsert([wrong]), 'INTERNAL', false, /HTTP 400: Wrong input: Vector dimension error: expected dim: 4, got 3/);
   });
 
-  it('sends the API key and maps a refused key to CONFIG', async () => {
+  it('sends the API key and maps a refused key to AUTH', async () => {
     const secured = await startQdrantDouble({ apiKey: 'secret' });
     const warn = console.warn;
     console.warn = () => {}; // the client warns about an API key over plain http
@@ -144,7 +144,7 @@ describe('QdrantSink against the Qdrant double', () => {
       const good = new QdrantSink({ url: secured.url, apiKey: 'secret', collection: 'c', timeoutMs: 2000 });
       await good.ensureCollection(DIM);
       const bad = new QdrantSink({ url: secured.url, apiKey: 'wrong', collection: 'c', timeoutMs: 2000 });
-      await expectAuraError(bad.count(), 'CONFIG', false, /QDRANT_API_KEY/);
+      await expectAuraError(bad.count(), 'AUTH', false, /QDRANT_API_KEY/);
       assert.deepEqual(secured.responseViolations, []);
     } finally {
       console.warn = warn;

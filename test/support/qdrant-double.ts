@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,8 @@ export interface QdrantDoubleOptions {
   apiKey?: string;
   /** Serve under this path prefix, as behind a reverse proxy (e.g. `/qdrant`); default: none. */
   prefix?: string;
+  /** Serve HTTPS with this certificate and key (PEM); `url` is then https://127.0.0.1:<port>. Default: HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 export interface DoublePoint {
@@ -759,7 +762,8 @@ export async function startQdrantDouble(options: QdrantDoubleOptions = {}): Prom
     }
   }
 
-  const server = createServer((req, res) => void handle(req, res));
+  const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createServer(listener);
   server.on('connection', (socket: Socket) => {
     if (down === 'reset') {
       socket.destroy();
@@ -772,7 +776,7 @@ export async function startQdrantDouble(options: QdrantDoubleOptions = {}): Prom
   const port = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     requests,
     responseViolations,

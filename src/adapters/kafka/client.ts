@@ -1,4 +1,5 @@
-import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -33,4 +34,22 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
         log[target](fields, message);
       },
   });
+}
+
+/** The connection settings of a validated configuration: brokers, TLS (CA, client cert and key) and SASL. */
+export function kafkaConnection(
+  config: Pick<Config, 'kafkaBrokers' | 'kafkaSecurityProtocol' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaSslCa' | 'kafkaSslCert' | 'kafkaSslKey'>,
+): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> & { brokers: string[] } {
+  const tls = config.kafkaSecurityProtocol === 'SSL' || config.kafkaSecurityProtocol === 'SASL_SSL';
+  const ssl = tls
+    ? {
+        // without a CA the system's trusted CAs apply (a public CA, or NODE_EXTRA_CA_CERTS)
+        ...(config.kafkaSslCa && { ca: [config.kafkaSslCa] }),
+        ...(config.kafkaSslCert && { cert: config.kafkaSslCert }),
+        ...(config.kafkaSslKey && { key: config.kafkaSslKey }),
+      }
+    : undefined;
+  const { kafkaSaslMechanism: mechanism, kafkaSaslUsername: username, kafkaSaslPassword: password } = config;
+  const sasl: SASLOptions | undefined = mechanism && username && password ? ({ mechanism, username, password } as SASLOptions) : undefined;
+  return { brokers: config.kafkaBrokers, ...(ssl && { ssl: Object.keys(ssl).length > 0 ? ssl : true }), ...(sasl && { sasl }) };
 }

@@ -47,7 +47,8 @@ export class KafkaGroupSource implements RecordSource {
       groupId,
       readUncommitted: false,
       sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: 3000,
+      // kafkajs wants heartbeats well inside the session: a third of it, at most every 3 s
+      heartbeatInterval: Math.min(3000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 3)),
       maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1_048_576,
       allowAutoTopicCreation: false,
     });
