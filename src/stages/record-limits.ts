@@ -29,11 +29,11 @@ export function recordLimitsFor(
     safeBytes: Math.max(0, smallest - SNAPSHOT_ALLOWANCE_BYTES),
     windowTooLarge: (userId, end, entries) => {
       const why = check({ topic: topics.changelog, key: userId, value: encode.windowParts(userId, end, entries), partition });
-      return why === undefined ? undefined : `the window of user ${JSON.stringify(userId.slice(0, 80))} with this event can never be written to ${topics.changelog}: ${why}`;
+      return why === undefined ? undefined : `the window of user ${JSON.stringify(userId.slice(0, 80))} with this event can never be written to the changelog: ${why}`;
     },
     snapshotTooLarge: (snapshot) => {
       const why = check({ topic: topics.output, key: snapshot.user_id, value: encode.snapshot(snapshot) });
-      return why === undefined ? undefined : `the snapshot of this event can never be written to ${topics.output}: ${why}`;
+      return why === undefined ? undefined : `the snapshot of this event can never be written to the output topic: ${why}`;
     },
   };
 }

@@ -50,7 +50,7 @@ describe('RECORD_TOO_LARGE in the fold (recordLimitsFor)', () => {
     const input = [decoded(1, 'a', 'small'), decoded(2, 'b', 'ok'), decoded(3, 'a', big), decoded(4, 'a', 'after')];
     const [t] = run(input, fold(writer(limit)));
     assert.deepEqual(t!.poison.map((p) => [p.record.offset, p.poison.code]), [['3', 'RECORD_TOO_LARGE']]);
-    assert.match(t!.poison[0]!.poison.message, /window of user "a" with this event can never be written to log: window of \d+ bytes over \d+/);
+    assert.match(t!.poison[0]!.poison.message, /window of user "a" with this event can never be written to the changelog: window of \d+ bytes over \d+/);
     assert.deepEqual(t!.snapshots.map((s) => s.position.offset), ['1', '2', '4'], 'a snapshot for every other event');
     assert.equal(t!.counters.accepted, 3);
     const last = t!.snapshots[2]!.snapshot;
@@ -68,7 +68,7 @@ describe('RECORD_TOO_LARGE in the fold (recordLimitsFor)', () => {
     const w = { ...writer(1_048_576, (r) => r.key === 'b' && r.value!.toString().includes('fine too')), maxRecordBytes: () => SNAPSHOT_ALLOWANCE_BYTES };
     const [t] = run(input, fold(w));
     assert.deepEqual(t!.poison.map((p) => p.record.offset), ['2']);
-    assert.match(t!.poison[0]!.poison.message, /snapshot of this event can never be written to out: snapshot too big/);
+    assert.match(t!.poison[0]!.poison.message, /snapshot of this event can never be written to the output topic: snapshot too big/);
     assert.equal(t!.snapshots.find((s) => s.position.offset === '3')!.snapshot.mood.count, 1, "user b's window holds only the later event");
   });
 
