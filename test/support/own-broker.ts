@@ -76,7 +76,10 @@ export async function startOwnBroker(options: OwnBrokerOptions = {}): Promise<Ow
   const log = join(dir, 'kafka.log');
   const [internalPort, controllerPort, securePort] = [await freePort(), await freePort(), await freePort()];
   const listeners: BrokerListener[] = [{ name: 'INTERNAL', port: internalPort, protocol: 'PLAINTEXT' }];
-  const extra: Record<string, string> = { ...options.extra };
+  // Keep every record: test workloads carry CreateTimes up to 10 days old, and the first retention
+  // check after a (re)start (30 s in) would otherwise delete whole segments of them mid-test
+  // (seen in the chaos run: the input topic lost the records produced before its broker restart).
+  const extra: Record<string, string> = { 'log.retention.ms': '-1', ...options.extra };
   const secure = options.secure;
   if (secure) {
     listeners.push({ name: 'SECURE', port: securePort, protocol: 'SASL_SSL' });
