@@ -89,7 +89,7 @@ export function rollWindow(window: UserWindow | undefined, event: UserEvent, seq
 }
 
 /** First index whose entry sorts after `entry` (entries are sorted by compareEntries). */
-function upperBound(entries: readonly WindowEntry[], entry: WindowEntry): number {
+export function upperBound(entries: readonly WindowEntry[], entry: WindowEntry): number {
   let lo = 0;
   let hi = entries.length;
   while (lo < hi) {

@@ -2,7 +2,7 @@ import type { UserEvent } from '../contracts/events.js';
 import type { ActivityStats, MoodStats } from '../contracts/snapshot.js';
 import type { MoodEntry, UserWindow, WindowConfig, WindowEntry } from '../contracts/window.js';
 import { AuraError } from '../errors.js';
-import { DAY_MS, compareEntries, toEntry, type WindowOutcome } from './roll-window.js';
+import { DAY_MS, compareEntries, toEntry, upperBound, type WindowOutcome } from './roll-window.js';
 import {
   ACTIVITY_TYPE_KEYS,
   INTENSITY_KEYS,
@@ -262,14 +262,3 @@ function isSorted(entries: readonly WindowEntry[]): boolean {
   return true;
 }
 
-/** First index whose entry sorts after `entry`. */
-function upperBound(entries: readonly WindowEntry[], entry: WindowEntry): number {
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareEntries(entries[mid]!, entry) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
