@@ -65,7 +65,10 @@ export function brokerProperties(layout: BrokerLayout): string {
     // a 2-core development machine
     'num.network.threads=2',
     'num.io.threads=4',
-    'log.retention.hours=168',
+    // Keep every record (retention off): workloads carry CreateTimes up to 10 days old, so time-based
+    // retention would roll and delete their segments within minutes of being written (the demo's and
+    // the tests' input vanishing mid-run). Development data only: `stack down`, then delete kafka/data under the stack folder to clear it.
+    'log.retention.ms=-1',
     ...Object.entries(layout.extra ?? {}).map(([k, v]) => `${k}=${v}`),
     '',
   ].join('\n');
