@@ -30,12 +30,14 @@ import { MemoryVectorSink } from '../support/fakes/vector-sink.js';
 const IN = 'snapshots';
 const OUT = 'vectorized';
 const DLQ = 'snapshots.dlq';
+const ERASED = 'erased';
 const PARTITIONS = 3;
 const DIM = 8;
 
 const CONFIG: VectorizeTopologyConfig = {
   inputTopic: IN,
   outputTopic: OUT,
+  erasedTopic: ERASED,
   dlqTopic: DLQ,
   batchMaxSize: 64,
   batchMaxWaitMs: 200,
@@ -273,7 +275,7 @@ describe('vectorize topology (in-process, virtual time, no broker)', () => {
     const run = await driver.run();
     assert.equal(run.error, undefined, `the aggregate run that makes the snapshots failed: ${String(run.error)}`);
     serde = driver.serde;
-    codec = await createVectorizeCodec(serde, { input: IN, output: OUT });
+    codec = await createVectorizeCodec(serde, { input: IN, output: OUT, erased: ERASED });
     const raw = driver.log.records(IN);
     produced = await decodeSnapshots(serde, raw);
     producedValues = new Map(raw.map((r) => [`${r.partition}:${r.offset}`, r.value!]));
