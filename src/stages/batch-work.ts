@@ -1,12 +1,32 @@
 import { map, type MonoTypeOperatorFunction } from 'rxjs';
 import type { EmbedderInfo, OutRecord, SourceRecord, VectorPoint } from '../ports.js';
 import { coalesceByKey } from './coalesce.js';
-import type { AggregatedItem, ErasureItem, ErasureOutcome } from './plan-erasures.js';
+import type { ContextErased } from '../contracts/erasure.js';
 import { toPoint, type PointItem } from './to-point.js';
 
 /** A decoded snapshot on its way through the vectorize stage (its whole source record kept). */
 export interface SnapshotItem extends PointItem {
   record: SourceRecord;
+}
+
+/** A decoded erasure marker (ContextErased) with the record it was read from. */
+export interface ErasureItem {
+  record: SourceRecord;
+  erasure: ContextErased;
+}
+
+/** What a vectorize micro-batch holds: snapshots and erasure markers, in arrival order. */
+export type AggregatedItem = SnapshotItem | ErasureItem;
+
+export function isErasure(item: AggregatedItem): item is ErasureItem {
+  return 'erasure' in item;
+}
+
+/** The outcome of one erasure, as confirmed by the store. */
+export interface ErasureOutcome {
+  pointsDeleted: number;
+  /** When the store confirmed the delete (epoch ms). */
+  completedAt: number;
 }
 
 /**

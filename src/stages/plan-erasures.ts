@@ -1,27 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
-import type { ContextErased, ErasureCause, ErasureCompleted } from '../contracts/erasure.js';
-import type { SourceRecord, VectorWriter } from '../ports.js';
-import type { BatchWork, SnapshotItem } from './batch-work.js';
-
-/** A decoded erasure marker (ContextErased) with the record it was read from. */
-export interface ErasureItem {
-  record: SourceRecord;
-  erasure: ContextErased;
-}
-
-/** What a vectorize micro-batch holds: snapshots and erasure markers, in arrival order. */
-export type AggregatedItem = SnapshotItem | ErasureItem;
-
-export function isErasure(item: AggregatedItem): item is ErasureItem {
-  return 'erasure' in item;
-}
-
-/** The outcome of one erasure, as confirmed by the store. */
-export interface ErasureOutcome {
-  pointsDeleted: number;
-  /** When the store confirmed the delete (epoch ms). */
-  completedAt: number;
-}
+import type { ErasureCause, ErasureCompleted } from '../contracts/erasure.js';
+import type { VectorWriter } from '../ports.js';
+import { isErasure, type AggregatedItem, type BatchWork, type ErasureItem, type ErasureOutcome, type SnapshotItem } from './batch-work.js';
 
 export interface ErasurePlan {
   /** Snapshots still to write, in batch order (coalesced next). */

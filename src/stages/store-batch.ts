@@ -1,7 +1,6 @@
 import { concat, concatMap, defer, ignoreElements, map, type MonoTypeOperatorFunction } from 'rxjs';
 import type { RecordWriter, VectorWriter } from '../ports.js';
-import type { BatchWork, RetryStep } from './batch-work.js';
-import type { ErasureOutcome } from './plan-erasures.js';
+import type { BatchWork, ErasureOutcome, RetryStep } from './batch-work.js';
 
 /**
  * The batch's store writes, deletes before upserts: first each erasure in batch order (the user's
