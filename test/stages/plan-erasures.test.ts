@@ -24,6 +24,7 @@ import {
   type SnapshotItem,
 } from '../../src/stages/index.js';
 import { MemoryEmbeddingCache } from '../support/fakes/embedder.js';
+import { fixtureSnapshot } from '../support/snapshot-fixture.js';
 import { MemoryVectorSink } from '../support/fakes/vector-sink.js';
 
 // The per-batch erasure rule (src/stages/plan-erasures.ts) and the steps that apply it.
@@ -41,42 +42,7 @@ const record = (partition: number, offset: number): SourceRecord => ({
   headers: {},
 });
 
-const snapshot = (user: string, windowEnd: number, offset: number): ContextAggregated => ({
-  snapshot_id: `s${offset}`,
-  user_id: user,
-  window_start: windowEnd - 7 * DAY,
-  window_end: windowEnd,
-  window_days: 7,
-  event_count: 1,
-  mood: {
-    count: 1,
-    mean: 4,
-    min: 4,
-    max: 4,
-    stddev: 0,
-    trend_per_day: 0,
-    latest: 'good',
-    distribution: { very_low: 0, low: 0, moderate: 0, good: 1, excellent: 0, unknown: 0 },
-    top_tags: [],
-  },
-  activity: {
-    sessions: 0,
-    total_minutes: 0,
-    minutes_by_type: { cardio: 0, strength: 0, flexibility: 0, mindfulness: 0, other: 0 },
-    minutes_by_intensity: { low: 0, moderate: 0, high: 0, unknown: 0 },
-    active_days: 0,
-    streak_days: 0,
-  },
-  recent_notes: [],
-  text: `${user} text ${offset}`,
-  trigger_event_id: '00000000-0000-4000-8000-000000000001',
-  trigger_type: 'MoodCreated',
-  trace_id: null,
-  source_topic: 'events',
-  source_partition: 0,
-  source_offset: offset,
-  aggregator_version: '1.0.0',
-});
+const snapshot = (user: string, windowEnd: number, offset: number): ContextAggregated => ({ ...fixtureSnapshot(user, windowEnd, offset), snapshot_id: `s${offset}`, text: `${user} text ${offset}` });
 
 const snap = (partition: number, offset: number, user: string, windowEnd = T0): SnapshotItem => ({
   record: record(partition, offset),
