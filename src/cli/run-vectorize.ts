@@ -82,7 +82,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.embeddingCache.inc({ result: 'miss' }, e.cacheMisses);
         metrics.embedTexts.inc(e.cacheMisses);
         if (e.cacheMisses > 0) metrics.embedSeconds.observe(e.embedSeconds);
-        metrics.upsertSeconds.observe(store, e.upsertSeconds);
+        if (e.points > 0) metrics.upsertSeconds.observe(store, e.upsertSeconds);
         metrics.pointsUpserted.inc(store, e.points);
         metrics.recordsProduced.inc({ ...stage, kind: 'output' }, e.points);
         for (const s of e.e2eSeconds) metrics.e2eLatency.observe(stage, s);
