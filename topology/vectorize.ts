@@ -72,12 +72,13 @@ export type VectorizeEvent =
  * names. `aura-stream describe` and the README print the same list.
  *
  * Batches pass every step strictly in order, so a later snapshot of a point is never overwritten
- * by an earlier one. Erasure markers (ContextErased) ride in the same micro-batches: within a batch
- * the deletes run (confirmed) before the upserts, and a snapshot that a later marker of its user
- * erases is never written (planErasures); the batch's ErasureCompleted confirmations are
+ * by an earlier one. Erasure markers (ContextErased) ride in the same micro-batches: within a
+ * batch the deletes run (confirmed) before the upserts, and a snapshot that a later marker of its
+ * user erases is never written (planErasures); the batch's ErasureCompleted confirmations are
  * acknowledged before its offsets are marked done, so a crash replays the marker (the delete is
- * idempotent, the confirmation repeats with 0 points). Transient faults are retried with capped exponential backoff and jitter while
- * the offsets stay uncommitted; nothing is committed that is not stored or dead-lettered.
+ * idempotent, the confirmation repeats with 0 points). Transient faults are retried with capped
+ * exponential backoff and jitter while the offsets stay uncommitted; nothing is committed that is
+ * not stored, erased (confirmed) or dead-lettered.
  */
 export const VECTORIZE_STEPS: readonly TopologyStep[] = [
   { name: 'source', describe: (n) => `${n.aggregatedTopic} (consumer group, read_committed; ContextAggregated, ContextErased)` },
