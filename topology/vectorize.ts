@@ -94,7 +94,7 @@ export const VECTORIZE_STEPS: readonly TopologyStep[] = [
   { name: 'toErasedRecords', describe: (n) => `one ErasureCompleted per marker (points and cache entries deleted) → ${n.erasedTopic}` },
   { name: 'produceOutRecords', describe: (n) => `${n.vectorizedTopic}, ${n.erasedTopic}, acknowledged by all in-sync replicas; retried` },
   { name: 'markDone', describe: () => 'the batch\'s records (stored, superseded, erased, markers) done in the commit tracker' },
-  { name: 'commitDone', describe: () => 'per partition, up to the highest offset below which everything is stored or dead-lettered' },
+  { name: 'commitDone', describe: () => 'per partition, up to the highest offset below which everything is stored, erased (confirmed) or dead-lettered' },
 ];
 
 export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopologyConfig): Observable<VectorizeEvent> {
