@@ -84,6 +84,8 @@ export function createMetrics(registry = new Registry()) {
     embeddingCache: new Counter({ name: 'aura_embedding_cache_total', help: 'Embedding cache lookups by result: hit | miss.', labelNames: ['result'], registers: r }),
     upsertSeconds: new Histogram({ name: 'aura_vector_upsert_seconds', help: 'Time of one confirmed vector-store upsert.', labelNames: ['store'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
     pointsUpserted: new Counter({ name: 'aura_vector_points_upserted_total', help: 'Points written to the vector store (after coalescing).', labelNames: ['store'], registers: r }),
+    erasures: new Counter({ name: 'aura_erasures_total', help: 'Users erased (window dropped / points deleted), by stage and cause', labelNames: ['stage', 'cause'], registers: r }),
+    erasedPoints: new Counter({ name: 'aura_erased_points_total', help: 'Points deleted from the vector store by erasures (counted just before each delete).', labelNames: ['store'], registers: r }),
     inFlightBatches: new Gauge({ name: 'aura_inflight_batches', help: 'vectorize micro-batches in flight.', registers: r }),
     consumerPaused: new Gauge({ name: 'aura_consumer_paused', help: '1 while the consumer is paused for back-pressure.', labelNames: ['stage'], registers: r }),
     rebalances: new Counter({ name: 'aura_consumer_rebalances_total', help: 'Consumer-group joins (each completed rebalance, the first join included).', labelNames: ['stage'], registers: r }),

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { UserEvent } from './contracts/events.js';
+import type { ContextErased, ErasureCompleted } from './contracts/erasure.js';
 import type { ContextAggregated, ContextVectorized } from './contracts/snapshot.js';
 import type { UserWindow, WindowEntry } from './contracts/window.js';
 
@@ -108,10 +109,18 @@ export interface AggregateCodec {
   encodeWindowParts(userId: string, end: number, entries: readonly string[]): Buffer;
 }
 
+/** A record of the aggregated topic: a snapshot, or an erasure marker of the user. */
+export type AggregatedRecord = { kind: 'snapshot'; snapshot: ContextAggregated } | { kind: 'erasure'; erasure: ContextErased };
+
 /** Bytes ↔ domain records for the vectorize stage. */
 export interface VectorizeCodec {
-  decodeSnapshot(value: Buffer | null): Promise<ContextAggregated>;
+  /**
+   * By the writer schema's record name: ContextAggregated or ContextErased. Throws AuraError:
+   * poison codes (any other record type too), REGISTRY_UNAVAILABLE when it cannot tell.
+   */
+  decodeAggregated(value: Buffer | null): Promise<AggregatedRecord>;
   encodeVectorized(record: ContextVectorized): Buffer;
+  encodeErasureCompleted(record: ErasureCompleted): Buffer;
 }
 
 /** Plain (non-transactional, idempotent) writes, acknowledged by all in-sync replicas. */
@@ -164,10 +173,19 @@ export interface Embedder extends EmbedderInfo {
   close(): Promise<void>;
 }
 
-/** Size-bounded cache of vectors keyed by hash(model id + version, text). */
+/** A text of one user: the unit the embedding cache stores, so a user's entries can be erased. */
+export interface UserText {
+  userId: string;
+  text: string;
+}
+
+/** Size-bounded cache of vectors keyed by (user, hash(model id + version, text)). */
 export interface EmbeddingCache {
-  getMany(texts: string[]): Array<Float32Array | undefined>;
-  putMany(entries: Array<{ text: string; vector: Float32Array }>): Promise<void>;
+  getMany(keys: UserText[]): Array<Float32Array | undefined>;
+  /** An entry already present keeps its vector. */
+  putMany(entries: Array<UserText & { vector: Float32Array }>): Promise<void>;
+  /** Removes every entry of the user (all model versions); returns how many were removed. */
+  deleteUser(userId: string): Promise<number>;
   readonly hits: number;
   readonly misses: number;
   close(): Promise<void>;
@@ -263,6 +281,12 @@ export interface VectorWriter {
   ensureCollection(dimension: number): Promise<void>;
   /** Returns only after the store confirms the write. The last point of an id wins. */
   upsert(points: VectorPoint[]): Promise<void>;
+  /**
+   * Deletes the user's points: all of them (`before` undefined), or those whose window_end is
+   * earlier than `before` (epoch ms, retention). Resolves after the store confirmed the delete, with
+   * the number of matching points counted just before it (0 when they are already gone: idempotent).
+   */
+  deleteUser(userId: string, before?: number): Promise<number>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

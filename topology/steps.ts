@@ -6,6 +6,7 @@ export interface TopologyNames {
   inputTopic: string;
   aggregatedTopic: string;
   vectorizedTopic: string;
+  erasedTopic: string;
   changelogTopic: string;
   inputDlqTopic: string;
   aggregatedDlqTopic: string;

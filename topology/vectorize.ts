@@ -1,8 +1,7 @@
 import { Observable, map, tap, type SchedulerLike } from 'rxjs';
 import { pointId } from '../src/contracts/ids.js';
-import type { ContextAggregated } from '../src/contracts/snapshot.js';
 import { classify, type AuraError, type ErrorCode } from '../src/errors.js';
-import type { Embedder, EmbeddingCache, RecordSource, RecordWriter, TopicPartition, VectorizeCodec, VectorWriter } from '../src/ports.js';
+import type { AggregatedRecord, Embedder, EmbeddingCache, RecordSource, RecordWriter, TopicPartition, VectorizeCodec, VectorWriter } from '../src/ports.js';
 import {
   CommitTracker,
   InFlightGate,
@@ -13,15 +12,17 @@ import {
   embedCached,
   markDone,
   microBatch,
+  planErasures,
   produceOutRecords,
   retryWithBackoff,
   storeBatch,
+  toErasedRecords,
   toVectorizedRecords,
   toPoints,
   trackRecords,
+  type AggregatedItem,
   type CommittableOffset,
   type RetryStep,
-  type SnapshotItem,
   type StoredBatch,
 } from '../src/stages/index.js';
 import type { TopologyStep } from './steps.js';
@@ -33,6 +34,8 @@ export const VECTORIZE_STAGE = 'vectorize';
 export interface VectorizeTopologyConfig {
   inputTopic: string;
   outputTopic: string;
+  /** ErasureCompleted confirmations (ERASED_TOPIC). */
+  erasedTopic: string;
   dlqTopic: string;
   batchMaxSize: number;
   batchMaxWaitMs: number;
@@ -69,22 +72,29 @@ export type VectorizeEvent =
  * names. `aura-stream describe` and the README print the same list.
  *
  * Batches pass every step strictly in order, so a later snapshot of a point is never overwritten
- * by an earlier one. Transient faults are retried with capped exponential backoff and jitter while
- * the offsets stay uncommitted; nothing is committed that is not stored or dead-lettered.
+ * by an earlier one. Erasure markers (ContextErased) ride in the same micro-batches: within a
+ * batch the deletes run (confirmed) before the upserts, and a snapshot that a later marker of its
+ * user erases is never written (planErasures); the batch's ErasureCompleted confirmations are
+ * acknowledged before its offsets are marked done, so a crash replays the marker (the delete is
+ * idempotent, the confirmation repeats with 0 points). Transient faults are retried with capped
+ * exponential backoff and jitter while the offsets stay uncommitted; nothing is committed that is
+ * not stored, erased (confirmed) or dead-lettered.
  */
 export const VECTORIZE_STEPS: readonly TopologyStep[] = [
-  { name: 'source', describe: (n) => `${n.aggregatedTopic} (consumer group, read_committed; ContextAggregated)` },
+  { name: 'source', describe: (n) => `${n.aggregatedTopic} (consumer group, read_committed; ContextAggregated, ContextErased)` },
   { name: 'trackRecords', describe: () => 'every record held in the commit tracker, so records of all partitions fill one micro-batch' },
-  { name: 'decodeOrDeadLetter', describe: (n) => `registry → reader schema; poison → ${n.aggregatedDlqTopic} (then done)` },
+  { name: 'decodeOrDeadLetter', describe: (n) => `registry → reader schema by record name (snapshot or erasure marker); poison → ${n.aggregatedDlqTopic} (then done)` },
   { name: 'microBatch', describe: () => 'flush at BATCH_MAX_SIZE records or BATCH_MAX_WAIT_MS after the first; the consumer pauses at MAX_IN_FLIGHT_BATCHES' },
+  { name: 'planErasures', describe: () => 'markers kept in order; a snapshot before a marker of its user (in the marker\'s range) is erased, never written' },
   { name: 'coalescePoints', describe: () => 'one point per (user, UTC day): the last snapshot by offset wins' },
-  { name: 'embedCached', describe: () => 'LMDB cache by hash(model, text); each distinct missing text embedded once, one forward pass per text, in a worker thread' },
+  { name: 'embedCached', describe: () => 'erased users\' cache entries removed first; LMDB cache by (user, hash(model, text)); each distinct missing text embedded once, one forward pass per text, in a worker thread' },
   { name: 'toPoints', describe: () => 'point id UUIDv5(user, day); payload = snapshot fields, text, model, source offsets' },
-  { name: 'storeBatch', describe: () => 'upsert to the vector store, confirmed (wait=true); retried with capped backoff + jitter' },
+  { name: 'storeBatch', describe: () => 'per marker in order: count + delete the user\'s points by filter, confirmed; then upsert, confirmed (wait=true); retried with capped backoff + jitter' },
   { name: 'toVectorizedRecords', describe: () => 'one ContextVectorized per stored point (never the vector)' },
-  { name: 'produceOutRecords', describe: (n) => `${n.vectorizedTopic}, acknowledged by all in-sync replicas; retried` },
-  { name: 'markDone', describe: () => 'the batch\'s records (stored and superseded) done in the commit tracker' },
-  { name: 'commitDone', describe: () => 'per partition, up to the highest offset below which everything is stored or dead-lettered' },
+  { name: 'toErasedRecords', describe: (n) => `one ErasureCompleted per marker (points and cache entries deleted) → ${n.erasedTopic}` },
+  { name: 'produceOutRecords', describe: (n) => `${n.vectorizedTopic}, ${n.erasedTopic}, acknowledged by all in-sync replicas; retried` },
+  { name: 'markDone', describe: () => 'the batch\'s records (stored, superseded, erased, markers) done in the commit tracker' },
+  { name: 'commitDone', describe: () => 'per partition, up to the highest offset below which everything is stored, erased (confirmed) or dead-lettered' },
 ];
 
 export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopologyConfig): Observable<VectorizeEvent> {
@@ -130,8 +140,8 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
     const work = batches$(ports.source)
       .pipe(
         trackRecords(tracker),
-        decodeOrDeadLetter<ContextAggregated>({
-          decode: (r) => ports.codec.decodeSnapshot(r.value),
+        decodeOrDeadLetter<AggregatedRecord>({
+          decode: (r) => ports.codec.decodeAggregated(r.value),
           writer: ports.writer,
           stage: VECTORIZE_STAGE,
           dlqTopic: config.dlqTopic,
@@ -143,17 +153,21 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
             await commit().catch(() => undefined);
           },
         }),
-        map(({ record, value }): SnapshotItem => ({ record, snapshot: value, pointId: pointId(value.user_id, value.window_end) })),
-        microBatch<SnapshotItem>({ maxSize: config.batchMaxSize, maxWaitMs: config.batchMaxWaitMs, ...(ports.scheduler && { scheduler: ports.scheduler }) }),
+        map(({ record, value }): AggregatedItem =>
+          value.kind === 'erasure' ? { record, erasure: value.erasure } : { record, snapshot: value.snapshot, pointId: pointId(value.snapshot.user_id, value.snapshot.window_end) },
+        ),
+        microBatch<AggregatedItem>({ maxSize: config.batchMaxSize, maxWaitMs: config.batchMaxWaitMs, ...(ports.scheduler && { scheduler: ports.scheduler }) }),
         tap(() => gate.acquire()),
+        planErasures(),
         coalescePoints(),
         embedCached({ embedder: ports.embedder, cache: ports.cache, now }),
         toPoints(ports.embedder),
-        storeBatch({ sink: ports.sink, now, retry }),
       )
       // (one pipe, continued: rxjs types a pipe of at most nine operators)
       .pipe(
+        storeBatch({ sink: ports.sink, now, retry }),
         toVectorizedRecords({ outputTopic: config.outputTopic, codec: ports.codec, embedder: ports.embedder, sink: ports.sink }),
+        toErasedRecords({ erasedTopic: config.erasedTopic, codec: ports.codec, sink: ports.sink }),
         produceOutRecords({ writer: ports.writer, retry }),
         markDone({ tracker, now }),
         commitDone<StoredBatch>({ commit, retry: retry<CommittableOffset[]>('commit'), released: () => gate.release() }),

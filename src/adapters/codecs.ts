@@ -1,3 +1,4 @@
+import { CONTEXT_ERASED_FULL_NAME, ERASURE_COMPLETED_FULL_NAME, type ContextErased } from '../contracts/erasure.js';
 import { EVENT_FULL_NAMES, type UserEvent, type UserEventType } from '../contracts/events.js';
 import type { ContextAggregated } from '../contracts/snapshot.js';
 import type { ActivityEntry, MoodEntry, UserWindow, WindowEntry } from '../contracts/window.js';
@@ -84,17 +85,26 @@ export async function createAggregateCodec(serde: AvroSerde, topics: { input: st
   };
 }
 
-/** Registers the schemas the vectorize stage reads and writes; returns its codec. */
-export async function createVectorizeCodec(serde: AvroSerde, topics: { input: string; output: string }): Promise<VectorizeCodec> {
-  await serde.register(topicSubject(topics.input), CONTEXT_AGGREGATED);
+/**
+ * Registers the schemas the vectorize stage reads and writes; returns its codec. The aggregated
+ * topic carries two record types (TopicRecordNameStrategy): `<input>-aura360.context.ContextAggregated`
+ * and `<input>-aura360.context.ContextErased`. The erasure confirmations go to `erased`
+ * (TopicNameStrategy, `<erased>-value`).
+ */
+export async function createVectorizeCodec(serde: AvroSerde, topics: { input: string; output: string; erased: string }): Promise<VectorizeCodec> {
+  for (const fullName of [CONTEXT_AGGREGATED, CONTEXT_ERASED_FULL_NAME]) await serde.register(topicRecordSubject(topics.input, fullName), fullName);
   const outSubject = topicSubject(topics.output);
   await serde.register(outSubject, CONTEXT_VECTORIZED);
+  const erasedSubject = topicSubject(topics.erased);
+  await serde.register(erasedSubject, ERASURE_COMPLETED_FULL_NAME);
   return {
-    async decodeSnapshot(value) {
+    async decodeAggregated(value) {
       const decoded = await serde.decode(value);
-      if (decoded.fullName !== CONTEXT_AGGREGATED) throw new AuraError('UNKNOWN_RECORD_TYPE', `record type ${decoded.fullName} is not a ContextAggregated`);
-      return plain<ContextAggregated>(decoded.value);
+      if (decoded.fullName === CONTEXT_AGGREGATED) return { kind: 'snapshot', snapshot: plain<ContextAggregated>(decoded.value) };
+      if (decoded.fullName === CONTEXT_ERASED_FULL_NAME) return { kind: 'erasure', erasure: plain<ContextErased>(decoded.value) };
+      throw new AuraError('UNKNOWN_RECORD_TYPE', `record type ${decoded.fullName} is neither a ContextAggregated nor a ContextErased`);
     },
     encodeVectorized: (record) => serde.encode(outSubject, CONTEXT_VECTORIZED, record),
+    encodeErasureCompleted: (record) => serde.encode(erasedSubject, ERASURE_COMPLETED_FULL_NAME, record),
   };
 }

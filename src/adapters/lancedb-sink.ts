@@ -13,7 +13,9 @@ import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, 
  * where the payload allows it), maps such as `minutes_by_type` as structs with one field per key
  * (SQL `minutes_by_type.cardio > 60`), lists as lists (`array_has(themes, 'sleep')`).
  *
- * Upserts are merge inserts on `id`; search is an exact (unindexed) cosine search with
+ * Upserts are merge inserts on `id`; deleteUser counts the rows of the predicate
+ * (`user_id = '<id>'`, quotes doubled by sqlString, plus `window_end < <before>`), then deletes
+ * them with the same predicate; search is an exact (unindexed) cosine search with
  * score = 1 - cosine distance, the same scale as Qdrant's Cosine score.
  */
 
@@ -181,6 +183,15 @@ export class LanceDbSink implements VectorSink {
     const rows = lastById(points).map(toRow);
     const table = await this.openTable();
     await this.guard('upsert', () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows));
+  }
+
+  async deleteUser(userId: string, before?: number): Promise<number> {
+    if (before !== undefined && !Number.isSafeInteger(before)) throw new AuraError('INTERNAL', `deleteUser: before must be an integer epoch ms, got ${before}`);
+    const predicate = `user_id = ${sqlString(userId)}${before === undefined ? '' : ` AND window_end < ${before.toFixed(0)}`}`;
+    const table = await this.openTable();
+    const count = await this.guard('count before delete', () => table.countRows(predicate));
+    if (count > 0) await this.guard('delete', () => table.delete(predicate));
+    return count;
   }
 
   async search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]> {

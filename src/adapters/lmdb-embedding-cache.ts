@@ -2,21 +2,32 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { AuraError } from '../errors.js';
-import type { EmbeddingCache } from '../ports.js';
+import type { EmbeddingCache, UserText } from '../ports.js';
 
 /**
- * Embedding cache in LMDB, size-bounded, first in first out.
+ * Embedding cache in LMDB, size-bounded, first in first out, erasable per user.
  *
- * Storage (one LMDB environment at `dir`, two named databases):
- *   vectors: key   := sha256(model_id 0x00 model_version 0x00 text)     32 bytes, UTF-8 input
+ * Storage (one LMDB environment at `dir`, four named databases), format version 2:
+ *   vectors: key   := sha256(user_id) ‖ sha256(model_id 0x00 model_version 0x00 text)
+ *                                                                          64 bytes, UTF-8 inputs
  *            value := float32 × dimension                                  raw bytes, no header, the
  *                                                                          host's byte order (LE on x64/arm64)
  *   order:   key   := seq                                                   ordered-binary number, ascending
- *            value := vectors key                                          32 bytes
+ *            value := vectors key                                          64 bytes
+ *   seq:     key   := vectors key                                          64 bytes
+ *            value := seq                                                   the entry's place in `order`
+ *   meta:    'format' → 2
+ * The user's 32-byte prefix groups a user's entries together, so `deleteUser` is one range read
+ * from that prefix (never a scan of other users), whatever bytes the user id holds (a NUL too), and
+ * no user id is stored in the clear. The same text of two users is two entries (one each).
  * `seq` grows by one per stored entry (last seq + 1, read inside the write transaction), so the
- * first `order` entries are the oldest: eviction deletes them from both databases in the same
+ * first `order` entries are the oldest: eviction deletes them from all three databases in the same
  * transaction that went over `maxEntries`. A key already present is not stored again (and keeps its
  * place in the order). Entries of other model versions stay until they are evicted like any other.
+ *
+ * A folder written by format 1 (keys without the user, no `meta`) is cleared on open, once: its
+ * entries cannot be attributed to a user, so they could never be erased. The vectors are
+ * recomputed on demand, byte-identical (a vector depends on its text only).
  *
  * Writes use `transactionSync` (the async `transaction()` was seen to hang on these machines,
  * docs/ARCHITECTURE.md §8); reads are plain synchronous gets.
@@ -51,9 +62,17 @@ export interface LmdbEmbeddingCache extends EmbeddingCache {
 export const DEFAULT_MAX_ENTRIES = 100_000;
 const DEFAULT_MAP_SIZE = 1024 ** 3;
 
-/** Cache key of one text: sha256(modelId \0 modelVersion \0 text). */
-export function embeddingCacheKey(modelId: string, modelVersion: string, text: string): Buffer {
-  return createHash('sha256').update(modelId).update('\0').update(modelVersion).update('\0').update(text).digest();
+/** Written to `meta` as 'format'; anything else found on open clears the cache. */
+export const CACHE_FORMAT = 2;
+
+/** The 32-byte prefix of every key of one user: sha256(userId). */
+export function embeddingCacheUserPrefix(userId: string): Buffer {
+  return createHash('sha256').update(userId).digest();
+}
+
+/** Cache key of one user's text: sha256(userId) ‖ sha256(modelId \0 modelVersion \0 text). */
+export function embeddingCacheKey(modelId: string, modelVersion: string, userId: string, text: string): Buffer {
+  return Buffer.concat([embeddingCacheUserPrefix(userId), createHash('sha256').update(modelId).update('\0').update(modelVersion).update('\0').update(text).digest()]);
 }
 
 export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddingCache {
@@ -70,16 +89,28 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
   let root: RootDatabase;
   let vectors: Database<Buffer, Buffer>;
   let order: Database<Buffer, number>;
+  let seqs: Database<number, Buffer>;
+  let meta: Database<number, string>;
   try {
     mkdirSync(dir, { recursive: true });
     root = open({ path: dir, maxDbs: 4, mapSize: options.mapSize ?? DEFAULT_MAP_SIZE });
     vectors = root.openDB<Buffer, Buffer>({ name: 'vectors', encoding: 'binary', keyEncoding: 'binary' });
     order = root.openDB<Buffer, number>({ name: 'order', encoding: 'binary' });
+    seqs = root.openDB<number, Buffer>({ name: 'seq', keyEncoding: 'binary' });
+    meta = root.openDB<number, string>({ name: 'meta' });
+    if (meta.get('format') !== CACHE_FORMAT) {
+      root.transactionSync(() => {
+        vectors.clearSync();
+        order.clearSync();
+        seqs.clearSync();
+        meta.putSync('format', CACHE_FORMAT);
+      });
+    }
   } catch (error) {
     throw new AuraError('CONFIG', `could not open the embedding cache at ${dir}: ${(error as Error).message}`, { cause: error });
   }
 
-  const keyOf = (text: string): Buffer => embeddingCacheKey(modelId, modelVersion, text);
+  const keyOf = (userId: string, text: string): Buffer => embeddingCacheKey(modelId, modelVersion, userId, text);
   const entryCount = (): number => (order.getStats() as { entryCount: number }).entryCount;
   let hits = 0;
   let misses = 0;
@@ -109,10 +140,10 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
       return entryCount();
     },
 
-    getMany(texts: string[]): Array<Float32Array | undefined> {
+    getMany(keys: UserText[]): Array<Float32Array | undefined> {
       ensureOpen();
-      return texts.map((text) => {
-        const bytes = vectors.getBinary(keyOf(text));
+      return keys.map(({ userId, text }) => {
+        const bytes = vectors.getBinary(keyOf(userId, text));
         const vector = bytes === undefined ? undefined : decode(bytes);
         if (bytes !== undefined && vector === undefined) corrupt++;
         if (vector === undefined) {
@@ -124,16 +155,16 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
       });
     },
 
-    async putMany(entries: Array<{ text: string; vector: Float32Array }>): Promise<void> {
+    async putMany(entries: Array<UserText & { vector: Float32Array }>): Promise<void> {
       ensureOpen();
       if (entries.length === 0) return;
       const fresh = new Map<string, { key: Buffer; value: Buffer }>();
-      for (const { text, vector } of entries) {
+      for (const { userId, text, vector } of entries) {
         dimension ??= vector.length;
         if (vector.length !== dimension || vector.length === 0) {
           throw new AuraError('INTERNAL', `embedding cache: vector of ${vector.length} values, expected ${dimension}`);
         }
-        const key = keyOf(text);
+        const key = keyOf(userId, text);
         fresh.set(key.toString('hex'), { key, value: encode(vector) });
       }
       root.transactionSync(() => {
@@ -142,6 +173,7 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
         for (const { key, value } of fresh.values()) {
           if (vectors.doesExist(key)) continue;
           vectors.putSync(key, value);
+          seqs.putSync(key, seq);
           order.putSync(seq++, key);
         }
         const excess = entryCount() - maxEntries;
@@ -149,11 +181,33 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
           const oldest = [...order.getRange({ limit: excess })];
           for (const { key: s, value: vkey } of oldest) {
             vectors.removeSync(vkey);
+            seqs.removeSync(vkey);
             order.removeSync(s);
           }
           evictions += oldest.length;
         }
       });
+    },
+
+    async deleteUser(userId: string): Promise<number> {
+      ensureOpen();
+      const prefix = embeddingCacheUserPrefix(userId);
+      let removed = 0;
+      root.transactionSync(() => {
+        const keys: Buffer[] = [];
+        for (const key of vectors.getKeys({ start: prefix })) {
+          if (key.length < prefix.length || prefix.compare(key, 0, prefix.length) !== 0) break;
+          keys.push(Buffer.from(key));
+        }
+        for (const key of keys) {
+          const s = seqs.get(key);
+          if (s !== undefined) order.removeSync(s);
+          seqs.removeSync(key);
+          vectors.removeSync(key);
+        }
+        removed = keys.length;
+      });
+      return removed;
     },
 
     async close(): Promise<void> {

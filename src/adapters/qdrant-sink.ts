@@ -12,6 +12,8 @@ import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, 
  *   array of objects); PAYLOAD_INDEXES lists the indexed fields (user, day, time and the main
  *   statistics and facts), so filters and hybrid queries on them stay fast.
  * - Every write is sent with `wait=true`, in requests of at most UPSERT_CHUNK points.
+ * - deleteUser counts the matching points (`exact: true`), then deletes by the same filter
+ *   (`user_id` match, plus `window_end < before` for retention), both on indexed fields.
  * - Failures become AuraErrors: unreachable, 5xx, 408/429 → STORE_UNAVAILABLE, timeouts → TIMEOUT
  *   (both retriable); 401/403/404 → CONFIG; other 4xx → INTERNAL (a request this adapter built was
  *   rejected), each carrying Qdrant's own message.
@@ -62,7 +64,7 @@ export interface QdrantSinkOptions {
 }
 
 type CollectionInfo = Awaited<ReturnType<QdrantClient['getCollection']>>;
-type QdrantCondition = { key: string; match: { value: string } } | { key: string; range: { gte: number } };
+type QdrantCondition = { key: string; match: { value: string } } | { key: string; range: { gte: number } | { lt: number } };
 type QdrantFilter = { must: QdrantCondition[] };
 
 /** Duck type of the client's ApiError (not exported by the package). */
@@ -180,6 +182,19 @@ export class QdrantSink implements VectorSink {
         throw new AuraError('TIMEOUT', `Qdrant upsert of ${chunk.length} points into "${this.collection}" at ${this.location} was not confirmed (status ${result.status})`);
       }
     }
+  }
+
+  async deleteUser(userId: string, before?: number): Promise<number> {
+    if (before !== undefined && !Number.isSafeInteger(before)) throw new AuraError('INTERNAL', `deleteUser: before must be an integer epoch ms, got ${before}`);
+    const must: QdrantCondition[] = [{ key: 'user_id', match: { value: userId } }];
+    if (before !== undefined) must.push({ key: 'window_end', range: { lt: before } });
+    const filter: QdrantFilter = { must };
+    const { count } = await this.call('count before delete', () => this.client.count(this.collection, { filter, exact: true }));
+    const result = await this.call('delete by filter', () => this.client.delete(this.collection, { wait: true, filter }));
+    if (result.status !== 'completed') {
+      throw new AuraError('TIMEOUT', `Qdrant delete of the points of one user in "${this.collection}" at ${this.location} was not confirmed (status ${result.status})`);
+    }
+    return count;
   }
 
   async search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]> {

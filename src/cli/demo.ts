@@ -44,6 +44,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   env['INPUT_TOPIC'] = `${run}.aura360.user.events`;
   env['AGGREGATED_TOPIC'] = `${run}.aura360.context.aggregated`;
   env['VECTORIZED_TOPIC'] = `${run}.aura360.context.vectorized`;
+  env['ERASED_TOPIC'] = `${run}.aura360.context.erased`;
   env['STATE_DIR'] = join(process.env['STATE_DIR'] ?? '.aura-state', run);
   env['LOG_LEVEL'] ??= 'error';
   env['METRICS_PORT'] ??= '-1';

@@ -6,6 +6,7 @@ import { createMetrics } from '../metrics.js';
 import { AvroSerde, createRegistryClient, registryAuth, loadLocalSchemas, topicRecordSubject, topicSubject } from '../adapters/avro-serde.js';
 import { CONTEXT_AGGREGATED, CONTEXT_VECTORIZED } from '../adapters/codecs.js';
 import { createKafka, kafkaConnection } from '../adapters/kafka/client.js';
+import { ERASURE_COMPLETED_FULL_NAME } from '../contracts/erasure.js';
 import { EVENT_FULL_NAMES } from '../contracts/events.js';
 import { formatStackInfo, stackDown, stackStatus, stackUp } from '../stack/index.js';
 import { PROFILES, formatSummary, type Profile } from '../workload/index.js';
@@ -37,6 +38,7 @@ export function subjectPlan(config: Config): Array<{ subject: string; fullName: 
     ...Object.values(EVENT_FULL_NAMES).map((fullName) => ({ subject: topicRecordSubject(config.inputTopic, fullName), fullName })),
     { subject: topicSubject(config.aggregatedTopic), fullName: CONTEXT_AGGREGATED },
     { subject: topicSubject(config.vectorizedTopic), fullName: CONTEXT_VECTORIZED },
+    { subject: topicSubject(config.erasedTopic), fullName: ERASURE_COMPLETED_FULL_NAME },
   ];
 }
 

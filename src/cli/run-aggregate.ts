@@ -28,6 +28,7 @@ export async function prepareTopics(kafka: Kafka, config: Config): Promise<void>
         { topic: config.inputTopic, partitions: n },
         { topic: config.aggregatedTopic, partitions: n },
         { topic: config.vectorizedTopic, partitions: n },
+        { topic: config.erasedTopic, partitions: n },
         { topic: config.inputDlqTopic, partitions: n },
         { topic: config.aggregatedDlqTopic, partitions: n },
         { topic: config.changelogTopic, copyOf: config.inputTopic, compacted: true },

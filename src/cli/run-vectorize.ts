@@ -38,7 +38,7 @@ export async function createEmbedder(config: Config, logger: Logger): Promise<Em
 export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; config: Config; logger: Logger; metrics: Metrics }): Promise<StageHandle & { events$: Observable<VectorizeEvent> }> {
   const { kafka, serde, config, metrics } = deps;
   const logger = deps.logger.child({ stage: VECTORIZE_STAGE });
-  const codec = await createVectorizeCodec(serde, { input: config.aggregatedTopic, output: config.vectorizedTopic });
+  const codec = await createVectorizeCodec(serde, { input: config.aggregatedTopic, output: config.vectorizedTopic, erased: config.erasedTopic });
   const embedder = countingEmbedder(await createEmbedder(config, logger), () => metrics.embedErrors.inc());
   const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: embedder.modelVersion, maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
   const sink = createVectorSink(config);
@@ -60,6 +60,8 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   const stage = { stage: VECTORIZE_STAGE };
   const store = { store: sink.kind };
   metrics.initStage(VECTORIZE_STAGE);
+  for (const cause of ['user_deleted', 'retention'] as const) metrics.erasures.inc({ ...stage, cause }, 0);
+  metrics.erasedPoints.inc(store, 0);
 
   const onEvent = (e: VectorizeEvent) => {
     switch (e.type) {
@@ -80,10 +82,17 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.embeddingCache.inc({ result: 'miss' }, e.cacheMisses);
         metrics.embedTexts.inc(e.cacheMisses);
         if (e.cacheMisses > 0) metrics.embedSeconds.observe(e.embedSeconds);
-        metrics.upsertSeconds.observe(store, e.upsertSeconds);
+        if (e.points > 0) metrics.upsertSeconds.observe(store, e.upsertSeconds);
         metrics.pointsUpserted.inc(store, e.points);
         metrics.recordsProduced.inc({ ...stage, kind: 'output' }, e.points);
         for (const s of e.e2eSeconds) metrics.e2eLatency.observe(stage, s);
+        metrics.recordsOutcome.inc({ ...stage, outcome: 'superseded' }, e.erased);
+        for (const x of e.erasures) {
+          metrics.erasures.inc({ ...stage, cause: x.cause });
+          metrics.erasedPoints.inc(store, x.pointsDeleted);
+          metrics.recordsProduced.inc({ ...stage, kind: 'output' });
+          logger.info({ cause: x.cause, points: x.pointsDeleted, cacheEntries: x.cacheEntriesDeleted }, 'erasure completed');
+        }
         logger.debug({ records: e.records, points: e.points, superseded: e.superseded, hits: e.cacheHits, misses: e.cacheMisses, trace_ids: e.traceIds.slice(0, 5) }, 'stored batch');
         break;
       case 'committed':
@@ -109,6 +118,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
     {
       inputTopic: config.aggregatedTopic,
       outputTopic: config.vectorizedTopic,
+      erasedTopic: config.erasedTopic,
       dlqTopic: config.aggregatedDlqTopic,
       batchMaxSize: config.batchMaxSize,
       batchMaxWaitMs: config.batchMaxWaitMs,

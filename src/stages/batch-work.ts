@@ -1,6 +1,7 @@
-import { map, type MonoTypeOperatorFunction, type OperatorFunction } from 'rxjs';
+import { map, type MonoTypeOperatorFunction } from 'rxjs';
 import type { EmbedderInfo, OutRecord, SourceRecord, VectorPoint } from '../ports.js';
 import { coalesceByKey } from './coalesce.js';
+import type { ContextErased } from '../contracts/erasure.js';
 import { toPoint, type PointItem } from './to-point.js';
 
 /** A decoded snapshot on its way through the vectorize stage (its whole source record kept). */
@@ -8,9 +9,30 @@ export interface SnapshotItem extends PointItem {
   record: SourceRecord;
 }
 
+/** A decoded erasure marker (ContextErased) with the record it was read from. */
+export interface ErasureItem {
+  record: SourceRecord;
+  erasure: ContextErased;
+}
+
+/** What a vectorize micro-batch holds: snapshots and erasure markers, in arrival order. */
+export type AggregatedItem = SnapshotItem | ErasureItem;
+
+export function isErasure(item: AggregatedItem): item is ErasureItem {
+  return 'erasure' in item;
+}
+
+/** The outcome of one erasure, as confirmed by the store. */
+export interface ErasureOutcome {
+  pointsDeleted: number;
+  /** When the store confirmed the delete (epoch ms). */
+  completedAt: number;
+}
+
 /**
- * What a vectorize micro-batch carries through its operators, in pipe order: coalescePoints →
- * embedCached → toPoints → storeBatch → toVectorizedRecords → produceOutRecords. Each takes and returns the batch's
+ * What a vectorize micro-batch carries through its operators, in pipe order: planErasures →
+ * coalescePoints → embedCached → toPoints → storeBatch → toVectorizedRecords → toErasedRecords →
+ * produceOutRecords. Each takes and returns the batch's
  * `BatchWork`, adding what its step made, so every later step (and the `stored` event) sees what
  * the earlier ones did. Each async step is a `concatMap`: batches pass every step strictly in
  * order, so an older snapshot of a point is never stored after a newer one, while batch n+1 may
@@ -18,7 +40,17 @@ export interface SnapshotItem extends PointItem {
  */
 export interface BatchWork {
   /** The micro-batch as decoded, in arrival order. */
-  batch: SnapshotItem[];
+  batch: AggregatedItem[];
+  /** Snapshots no marker of the batch erases, in batch order (see erasurePlan). */
+  snapshots: SnapshotItem[];
+  /** The batch's erasure markers, in batch order. */
+  erasures: ErasureItem[];
+  /** Snapshots erased by a later marker of the same user in this batch: never written; done with the batch. */
+  erased: SnapshotItem[];
+  /** Per erasure: the user's embedding-cache entries removed (embedCached, before its lookups). */
+  cacheErased: number[];
+  /** Per erasure: the points deleted, as confirmed by the store (storeBatch, before the upsert). */
+  erasureOutcomes: ErasureOutcome[];
   /** One item per point (last by offset), the ones stored. */
   kept: SnapshotItem[];
   /** Items that lost to a later snapshot of the same point in this batch; done with their winner. */
@@ -38,11 +70,11 @@ export interface BatchWork {
 /** Retries a step's Observable with the stage's back-off, naming the step in `retrying` events. */
 export type RetryStep = <T>(step: string) => MonoTypeOperatorFunction<T>;
 
-/** One point per (user, UTC day) within the batch: the last snapshot by offset wins. */
-export function coalescePoints(): OperatorFunction<SnapshotItem[], BatchWork> {
-  return map((batch) => {
-    const { kept, superseded } = coalesceByKey(batch, (i) => i.pointId, (i) => BigInt(i.record.offset) * 1_000_000n + BigInt(i.record.partition));
-    return { batch, kept, superseded, vectors: [], cacheHit: [], cacheHits: 0, cacheMisses: 0, embedSeconds: 0, points: [], upsertSeconds: 0, outputs: [] };
+/** One point per (user, UTC day) within the batch's remaining snapshots: the last snapshot by offset wins. */
+export function coalescePoints(): MonoTypeOperatorFunction<BatchWork> {
+  return map((work) => {
+    const { kept, superseded } = coalesceByKey(work.snapshots, (i) => i.pointId, (i) => BigInt(i.record.offset) * 1_000_000n + BigInt(i.record.partition));
+    return { ...work, kept, superseded };
   });
 }
 

@@ -1,5 +1,6 @@
 import { EMPTY, concat, concatMap, defer, filter, map, of, type MonoTypeOperatorFunction, type Observable, type OperatorFunction } from 'rxjs';
 import type { RecordSource, TopicPartition } from '../ports.js';
+import type { ErasureCause } from '../contracts/erasure.js';
 import type { BatchWork } from './batch-work.js';
 import type { CommitTracker, CommittableOffset } from './commit-tracker.js';
 
@@ -8,6 +9,10 @@ export interface StoredBatch {
   records: number;
   points: number;
   superseded: number;
+  /** Snapshots erased by a later marker of their user in the batch (never written). */
+  erased: number;
+  /** The batch's applied erasures, in order. */
+  erasures: Array<{ userId: string; cause: ErasureCause; pointsDeleted: number; cacheEntriesDeleted: number }>;
   cacheHits: number;
   cacheMisses: number;
   embedSeconds: number;
@@ -35,17 +40,20 @@ export function committer(deps: { tracker: CommitTracker; source: Pick<RecordSou
 }
 
 /**
- * Marks every record of a stored batch done (kept and superseded alike: the winner is stored) and
- * reports it. Runs only after the points are stored and their ContextVectorized written.
+ * Marks every record of a stored batch done (kept and superseded alike: the winner is stored;
+ * erased snapshots and erasure markers: the delete is confirmed) and reports it. Runs only after
+ * the points are stored and deleted and their ContextVectorized and ErasureCompleted written.
  */
 export function markDone(deps: { tracker: CommitTracker; now: () => number }): OperatorFunction<BatchWork, StoredBatch> {
   return map((work) => {
-    for (const item of [...work.kept, ...work.superseded]) deps.tracker.done(item.record.topic, item.record.partition, item.record.offset);
+    for (const item of [...work.kept, ...work.superseded, ...work.erased, ...work.erasures]) deps.tracker.done(item.record.topic, item.record.partition, item.record.offset);
     const t = deps.now();
     return {
       records: work.batch.length,
       points: work.points.length,
       superseded: work.superseded.length,
+      erased: work.erased.length,
+      erasures: work.erasures.map((e, i) => ({ userId: e.erasure.user_id, cause: e.erasure.cause, pointsDeleted: work.erasureOutcomes[i]?.pointsDeleted ?? 0, cacheEntriesDeleted: work.cacheErased[i] ?? 0 })),
       cacheHits: work.cacheHits,
       cacheMisses: work.cacheMisses,
       embedSeconds: work.embedSeconds,

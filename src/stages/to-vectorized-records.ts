@@ -3,6 +3,8 @@ import { utcDay } from '../contracts/ids.js';
 import type { ContextVectorized } from '../contracts/snapshot.js';
 import type { Embedder, VectorizeCodec, VectorWriter } from '../ports.js';
 import type { BatchWork, SnapshotItem } from './batch-work.js';
+import { toErasureCompleted } from './plan-erasures.js';
+import { AuraError } from '../errors.js';
 
 
 /** The ContextVectorized records of the stored points (never the vector), keyed by user. */
@@ -21,6 +23,35 @@ export function toVectorizedRecords(deps: {
       ...(item.snapshot.trace_id && { headers: { trace_id: item.snapshot.trace_id } }),
     })),
   }));
+}
+
+/**
+ * The ErasureCompleted of each applied erasure (batch order, keyed by user, header trace_id when
+ * set), after the batch's ContextVectorized records: written together, acknowledged before any
+ * offset of the batch is marked done.
+ */
+export function toErasedRecords(deps: {
+  erasedTopic: string;
+  codec: Pick<VectorizeCodec, 'encodeErasureCompleted'>;
+  sink: Pick<VectorWriter, 'kind' | 'collection'>;
+}): MonoTypeOperatorFunction<BatchWork> {
+  return map((work) => {
+    if (work.erasureOutcomes.length !== work.erasures.length || work.cacheErased.length !== work.erasures.length) {
+      throw new AuraError('INTERNAL', `${work.erasures.length} erasures in the batch but ${work.erasureOutcomes.length} confirmed deletes and ${work.cacheErased.length} cache removals`);
+    }
+    return {
+      ...work,
+      outputs: [
+        ...work.outputs,
+        ...work.erasures.map((item, i) => ({
+          topic: deps.erasedTopic,
+          key: item.erasure.user_id,
+          value: deps.codec.encodeErasureCompleted(toErasureCompleted(item, work.erasureOutcomes[i]!, work.cacheErased[i]!, deps.sink)),
+          ...(item.erasure.trace_id && { headers: { trace_id: item.erasure.trace_id } }),
+        })),
+      ],
+    };
+  });
 }
 
 /** The ContextVectorized of a stored point: where it went, with which model, from which records. */

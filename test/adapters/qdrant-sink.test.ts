@@ -152,6 +152,21 @@ describe('QdrantSink against the Qdrant double', () => {
     }
   });
 
+  it('erases a user with an exact count, then a delete by the same filter with wait=true (both accepted by the OpenAPI document)', async () => {
+    await sink.ensureCollection(DIM);
+    await sink.upsert([point('u1', '2025-03-01', unit(1, 0, 0, 0)), point('u1', '2025-03-05', unit(0, 1, 0, 0))]);
+    const before = double.requests.length;
+    const cutoff = Date.parse('2025-03-03T00:00:00Z');
+    assert.equal(await sink.deleteUser('u1', cutoff), 1);
+    const sent = double.requests.slice(before);
+    assert.deepEqual(sent.map((r) => [r.operationId, r.status]), [['count_points', 200], ['delete_points', 200]], 'count first, then delete; both accepted');
+    const filter = { must: [{ key: 'user_id', match: { value: 'u1' } }, { key: 'window_end', range: { lt: cutoff } }] };
+    assert.deepEqual(sent[0]!.body, { filter, exact: true }, 'an exact count of the erasure filter');
+    assert.deepEqual(sent[1]!.body, { filter }, 'a delete by the same filter');
+    assert.equal(sent[1]!.query.wait, 'true', 'confirmed before it returns');
+    assert.deepEqual((await sink.scroll({ userId: 'u1' })).map((p) => p.payload.day), ['2025-03-05']);
+  });
+
   it('sends requests under the path of QDRANT_URL (reverse-proxy prefix)', async () => {
     const proxied = await startQdrantDouble({ prefix: '/qdrant' });
     try {

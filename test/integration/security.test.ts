@@ -77,6 +77,7 @@ function requiredAcls(config: Config, principal: string): AclEntry[] {
     ...topic(config.inputTopic, READ, DESCRIBE, CREATE),
     ...topic(config.aggregatedTopic, WRITE, READ, DESCRIBE, CREATE, DESCRIBE_CONFIGS),
     ...topic(config.vectorizedTopic, WRITE, DESCRIBE, CREATE),
+    ...topic(config.erasedTopic, WRITE, DESCRIBE, CREATE),
     ...topic(config.changelogTopic, READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS),
     ...topic(config.inputDlqTopic, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS),
     ...topic(config.aggregatedDlqTopic, WRITE, DESCRIBE, CREATE),

@@ -13,6 +13,7 @@ import {
   decodeOrDeadLetter,
   embedCached,
   markDone,
+  planErasures,
   toVectorizedRecords,
   toPoints,
   trackRecords,
@@ -142,7 +143,7 @@ describe('decodeOrDeadLetter', () => {
   });
 });
 
-describe('coalescePoints → embedCached → toPoints → toVectorizedRecords → markDone', () => {
+describe('planErasures → coalescePoints → embedCached → toPoints → toVectorizedRecords → markDone', () => {
   const vector = (text: string) => Float32Array.from([text.length, 1]);
   const embedder = (calls: string[][]): Embedder => ({
     modelId: 'm',
@@ -152,8 +153,17 @@ describe('coalescePoints → embedCached → toPoints → toVectorizedRecords �
     close: async () => undefined,
   });
   const cache = (): EmbeddingCache & { map: Map<string, Float32Array> } => {
-    const map = new Map<string, Float32Array>([['cached text', Float32Array.from([9, 9])]]);
-    return { map, hits: 0, misses: 0, getMany: (ts) => ts.map((t) => map.get(t)), putMany: async (es) => void es.forEach((e) => map.set(e.text, e.vector)), close: async () => undefined };
+    const map = new Map<string, Float32Array>([['u3|cached text', Float32Array.from([9, 9])], ['u1|old', Float32Array.from([7, 7])]]);
+    const userOf = (k: string) => k.slice(0, k.indexOf('|'));
+    return {
+      map,
+      hits: 0,
+      misses: 0,
+      getMany: (ks) => ks.map((k) => map.get(`${k.userId}|${k.text}`)),
+      putMany: async (es) => void es.forEach((e) => map.set(`${e.userId}|${e.text}`, e.vector)),
+      deleteUser: async (userId) => [...map.keys()].filter((k) => userOf(k) === userId && map.delete(k)).length,
+      close: async () => undefined,
+    };
   };
 
   it('keeps the last snapshot per point, embeds each distinct missing text once, caches it, and reports every record done', async () => {
@@ -166,6 +176,7 @@ describe('coalescePoints → embedCached → toPoints → toVectorizedRecords �
     let work: BatchWork | undefined;
     const stored = await firstValueFrom(
       of(batch).pipe(
+        planErasures(),
         coalescePoints(),
         embedCached({ embedder: e, cache: c, now: () => 0 }),
         toPoints(e),
@@ -178,7 +189,8 @@ describe('coalescePoints → embedCached → toPoints → toVectorizedRecords �
     assert.deepEqual(work.kept.map((i) => i.record.offset), ['2', '3', '4', '5'], 'u1@1 lost to u1@4');
     assert.deepEqual(work.superseded.map((i) => i.record.offset), ['1']);
     assert.deepEqual(calls, [['same text']], 'one model call, the one distinct missing text once');
-    assert.deepEqual(c.map.get('same text'), vector('same text'), 'the fresh vector is cached');
+    assert.deepEqual([...c.map.keys()].filter((k) => k.endsWith('|same text')).sort(), ['u1|same text', 'u2|same text', 'u4|same text'], 'the fresh vector is cached for each user of the text');
+    assert.deepEqual(c.map.get('u2|same text'), vector('same text'), 'the fresh vector is cached');
     assert.deepEqual(work.cacheHit, [false, true, false, false]);
     assert.deepEqual(work.points.map((p) => [p.id, Array.from(p.vector)]), [
       ['u2-day', [9, 1]],
@@ -200,14 +212,14 @@ describe('coalescePoints → embedCached → toPoints → toVectorizedRecords �
       ['out', 'u1', 't-4'],
       ['out', 'u4', 't-5'],
     ]);
-    assert.deepEqual([stored.records, stored.points, stored.superseded, stored.cacheHits, stored.cacheMisses], [5, 4, 1, 1, 1]);
+    assert.deepEqual([stored.records, stored.points, stored.superseded, stored.erased, stored.erasures.length, stored.cacheHits, stored.cacheMisses], [5, 4, 1, 0, 0, 1, 1]);
     assert.deepEqual(stored.e2eSeconds, [2, 2, 2, 2, 2], 'now minus each record timestamp');
     assert.deepEqual(tracker.committable().map((o) => `${o.partition}@${o.offset}`).sort(), ['0@6', '1@4'], 'every record done, superseded included');
   });
 
   it('an embedder that returns the wrong number of vectors fails the batch (never a made-up vector)', async () => {
     const bad: Embedder = { modelId: 'm', modelVersion: 'v', dimension: 2, embed: async () => [], close: async () => undefined };
-    const err = await firstValueFrom(of([item(0, 1, 'u1', 'fresh')]).pipe(coalescePoints(), embedCached({ embedder: bad, cache: cache(), now: () => 0 }))).catch((e: unknown) => e);
+    const err = await firstValueFrom(of([item(0, 1, 'u1', 'fresh')]).pipe(planErasures(), coalescePoints(), embedCached({ embedder: bad, cache: cache(), now: () => 0 }))).catch((e: unknown) => e);
     assert.ok(err instanceof AuraError && err.code === 'INTERNAL' && /0 vectors for 1 texts/.test(err.message));
   });
 });

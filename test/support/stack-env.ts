@@ -86,6 +86,7 @@ export interface TestNames {
   inputTopic: string;
   aggregatedTopic: string;
   vectorizedTopic: string;
+  erasedTopic: string;
   changelogTopic: string;
   dlqTopic: string;
   groupId: string;
@@ -104,6 +105,7 @@ export function uniqueNames(prefix: string, options: { partitions?: number; guar
     inputTopic: `${id}.events`,
     aggregatedTopic: `${id}.aggregated`,
     vectorizedTopic: `${id}.vectorized`,
+    erasedTopic: `${id}.erased`,
     changelogTopic: `${id}-user-window-changelog`,
     dlqTopic: `${id}.events.dlq`,
     groupId: `${id}-aggregate`,
@@ -116,6 +118,7 @@ export function uniqueNames(prefix: string, options: { partitions?: number; guar
     INPUT_TOPIC: names.inputTopic,
     AGGREGATED_TOPIC: names.aggregatedTopic,
     VECTORIZED_TOPIC: names.vectorizedTopic,
+    ERASED_TOPIC: names.erasedTopic,
     CHANGELOG_TOPIC: names.changelogTopic,
     DLQ_SUFFIX: '.dlq',
     AGGREGATE_GROUP_ID: names.groupId,
@@ -150,7 +153,7 @@ export async function dropTestResources(kafka: Kafka, target: TestNames | Record
   try {
     await admin.connect();
     const existing = new Set(await admin.listTopics());
-    const topics = [config.inputTopic, config.aggregatedTopic, config.vectorizedTopic, config.changelogTopic, config.inputDlqTopic, config.aggregatedDlqTopic].filter((t) => existing.has(t));
+    const topics = [config.inputTopic, config.aggregatedTopic, config.vectorizedTopic, config.erasedTopic, config.changelogTopic, config.inputDlqTopic, config.aggregatedDlqTopic].filter((t) => existing.has(t));
     if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
     await admin.deleteGroups([config.aggregateGroupId]).catch(() => undefined);
     // Subjects under the test's topic names (TopicNameStrategy and TopicRecordNameStrategy).

@@ -138,6 +138,35 @@ export function vectorSinkContract(name: string, open: () => Promise<SinkUnderTe
       assert.deepEqual(await sink.scroll({ sinceMs: Date.parse('2025-04-01T00:00:00Z') }), []);
     });
 
+    it('deletes every point of one user, counted before the delete, leaving other users untouched; a second delete finds nothing', async () => {
+      await sink.ensureCollection(DIM);
+      // A user id with a quote, a backslash and SQL wildcards: matched literally, never as a pattern.
+      const odd = "o'brien\\%_";
+      const mine = [point(odd, '2025-03-01', unit(1, 0, 0, 0)), point(odd, '2025-03-02', unit(0, 1, 0, 0)), point(odd, '2025-03-09', unit(0, 0, 1, 0))];
+      const others = [point('o', '2025-03-01', unit(1, 1, 0, 0)), point("o'brien", '2025-03-02', unit(0, 1, 1, 0)), point('x%', '2025-03-02', unit(0, 0, 1, 1))];
+      await sink.upsert([...mine, ...others]);
+      assert.equal(await sink.deleteUser(odd), 3, 'the three points of the user, counted before the delete');
+      assert.deepEqual(await sink.scroll({ userId: odd }), [], 'none of the user\'s points is left');
+      assert.deepEqual((await sink.scroll()).map((p) => p.id), others.map((p) => p.id).sort(), 'every other user\'s point is still there');
+      assert.equal(await sink.deleteUser(odd), 0, 'a second delete (a replay) finds nothing and deletes nothing');
+      assert.equal(await sink.count(), 3);
+    });
+
+    it('deletes with `before` only the user\'s points whose window ends earlier (exclusive), keeping later ones and other users', async () => {
+      await sink.ensureCollection(DIM);
+      const old1 = point('u1', '2025-03-01', unit(1, 0, 0, 0));
+      const old2 = point('u1', '2025-03-02', unit(0, 1, 0, 0));
+      const edge = point('u1', '2025-03-03', unit(0, 0, 1, 0));
+      const otherOld = point('u2', '2025-03-01', unit(0, 0, 0, 1));
+      await sink.upsert([old1, old2, edge, otherOld]);
+      const before = edge.payload.window_end;
+      assert.equal(await sink.deleteUser('u1', before), 2, 'the two points that end before `before`');
+      assert.deepEqual((await sink.scroll({ userId: 'u1' })).map((p) => p.id), [edge.id], 'the point ending exactly at `before` stays');
+      assert.deepEqual((await sink.scroll({ userId: 'u2' })).map((p) => p.id), [otherOld.id], 'another user\'s old point stays');
+      assert.equal(await sink.deleteUser('u1', before), 0, 'idempotent');
+      assert.equal(await sink.deleteUser('nobody'), 0, 'a user without points: 0');
+    });
+
     it('lets another instance on the same store read what was written', async () => {
       await sink.ensureCollection(DIM);
       const p = point('u1', '2025-03-01', unit(1, 0, 0, 0));

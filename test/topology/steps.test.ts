@@ -19,6 +19,7 @@ const PLACEHOLDERS: TopologyNames = {
   inputTopic: '<input topic>',
   aggregatedTopic: '<aggregated topic>',
   vectorizedTopic: '<vectorized topic>',
+  erasedTopic: '<erased topic>',
   changelogTopic: '<changelog topic>',
   inputDlqTopic: '<input topic>.dlq',
   aggregatedDlqTopic: '<aggregated topic>.dlq',

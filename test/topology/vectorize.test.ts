@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ReplaySubject, Subject, VirtualAction, VirtualTimeScheduler, type Subscription } from 'rxjs';
-import type { AvroSerde } from '../../src/adapters/avro-serde.js';
+import { topicRecordSubject, type AvroSerde } from '../../src/adapters/avro-serde.js';
+import { CONTEXT_ERASED_FULL_NAME, ERASURE_COMPLETED_FULL_NAME, type ContextErased, type ErasureCompleted } from '../../src/contracts/erasure.js';
 import { createVectorizeCodec } from '../../src/adapters/codecs.js';
 import { pointId } from '../../src/contracts/ids.js';
 import type { ContextAggregated, ContextVectorized } from '../../src/contracts/snapshot.js';
@@ -30,12 +31,14 @@ import { MemoryVectorSink } from '../support/fakes/vector-sink.js';
 const IN = 'snapshots';
 const OUT = 'vectorized';
 const DLQ = 'snapshots.dlq';
+const ERASED = 'erased';
 const PARTITIONS = 3;
 const DIM = 8;
 
 const CONFIG: VectorizeTopologyConfig = {
   inputTopic: IN,
   outputTopic: OUT,
+  erasedTopic: ERASED,
   dlqTopic: DLQ,
   batchMaxSize: 64,
   batchMaxWaitMs: 200,
@@ -48,7 +51,11 @@ const CONFIG: VectorizeTopologyConfig = {
 
 class CapturingWriter implements RecordWriter {
   readonly records: OutRecord[] = [];
+  /** Consulted before each send: an error returned fails that send (nothing of it is written). */
+  failSend: (records: OutRecord[]) => Error | undefined = () => undefined;
   async send(records: OutRecord[]): Promise<void> {
+    const err = this.failSend(records);
+    if (err) throw err;
     this.records.push(...records);
   }
   async close(): Promise<void> {}
@@ -103,6 +110,16 @@ class FakeSource implements RecordSource {
     return records.length;
   }
 
+  /** A restarted consumer: the same log, read again from what `before` committed. */
+  static restartedFrom(before: FakeSource): FakeSource {
+    const source = new FakeSource();
+    for (let p = 0; p < PARTITIONS; p++) {
+      source.log[p]!.push(...before.log[p]!);
+      source.position[p] = before.committed(p);
+    }
+    return source;
+  }
+
   async deliverAll(): Promise<void> {
     for (let p = 0; p < PARTITIONS; p++) await this.deliver(p);
   }
@@ -155,11 +172,11 @@ let serde: AvroSerde;
 let produced: SnapshotRecord[];
 let producedValues: Map<string, Buffer>;
 
-function harness(config: Partial<VectorizeTopologyConfig> = {}): Harness {
-  const source = new FakeSource();
+function harness(config: Partial<VectorizeTopologyConfig> = {}, parts: { source?: FakeSource; cache?: MemoryEmbeddingCache; sink?: MemoryVectorSink } = {}): Harness {
+  const source = parts.source ?? new FakeSource();
   const embedder = new HashEmbedder(DIM);
-  const cache = new MemoryEmbeddingCache();
-  const sink = new MemoryVectorSink();
+  const cache = parts.cache ?? new MemoryEmbeddingCache();
+  const sink = parts.sink ?? new MemoryVectorSink();
   const writer = new CapturingWriter();
   const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
   const events: VectorizeEvent[] = [];
@@ -167,14 +184,27 @@ function harness(config: Partial<VectorizeTopologyConfig> = {}): Harness {
   const errors: unknown[] = [];
   const dlqOffsets = () => new Set(writer.on(DLQ).map((r) => `${String(r.headers?.[DLQ_HEADERS.partition])}:${String(r.headers?.[DLQ_HEADERS.offset])}`));
 
-  // The commit invariant, checked at every commit: nothing unstored below the committed offset.
+  // The commit invariant, checked at every commit: nothing unstored below the committed offset; an
+  // erasure marker below it is confirmed; a snapshot whose point is gone was erased by a later marker.
   source.onCommit = (offsets) => {
     const dead = dlqOffsets();
+    const confirmed = new Set(writer.on(ERASED).map((r) => `${erasedOf(r).snapshot_partition}:${erasedOf(r).snapshot_offset}`));
     for (const { partition, offset } of offsets) {
-      for (const r of source.log[partition]!.slice(0, Number(offset))) {
+      const below = source.log[partition]!.slice(0, Number(offset));
+      for (const r of below) {
         if (dead.has(`${partition}:${r.offset}`)) continue;
+        const marker = erasureByValue.get(r.value?.toString('base64') ?? '');
+        if (marker) {
+          assert.ok(confirmed.has(`${partition}:${r.offset}`), `committed ${partition}@${offset} past the erasure marker ${partition}/${r.offset}, which is not confirmed`);
+          continue;
+        }
         const snap = decodedByValue.get(r.value?.toString('base64') ?? '');
         assert.ok(snap, `committed ${partition}@${offset} past ${partition}/${r.offset}, which is neither stored nor dead-lettered`);
+        const erasedLater = below.some((m) => {
+          const e = erasureByValue.get(m.value?.toString('base64') ?? '');
+          return e !== undefined && e.user_id === snap.user_id && Number(m.offset) > Number(r.offset) && (e.before === null || snap.window_end < e.before);
+        });
+        if (erasedLater) continue;
         const point = sink.points.get(pointId(snap.user_id, snap.window_end));
         assert.ok(point, `committed ${partition}@${offset} but the point of ${partition}/${r.offset} is not stored`);
         const holds = point.payload.snapshot_partition === partition && point.payload.snapshot_offset >= Number(r.offset);
@@ -224,6 +254,31 @@ function harness(config: Partial<VectorizeTopologyConfig> = {}): Harness {
 
 /** Decoded snapshot by record value (base64), for the commit invariant and expectations. */
 const decodedByValue = new Map<string, ContextAggregated>();
+/** Erasure markers by record value (base64), for the commit invariant. */
+const erasureByValue = new Map<string, ContextErased>();
+
+/** A ContextErased record value of `user` (TopicRecordNameStrategy subject, as the aggregate stage writes it). */
+function erasureValue(user: string, n: number, before: number | null = null): Buffer {
+  const erasure: ContextErased = {
+    erasure_id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    user_id: user,
+    cause: before === null ? 'user_deleted' : 'retention',
+    requested_at: Date.UTC(2026, 0, 20),
+    before,
+    trace_id: `erase-${n}`,
+    event_partition: 0,
+    event_offset: n,
+    aggregator_version: '1.0.0',
+  };
+  const value = serde.encode(topicRecordSubject(IN, CONTEXT_ERASED_FULL_NAME), CONTEXT_ERASED_FULL_NAME, erasure);
+  erasureByValue.set(value.toString('base64'), erasure);
+  return value;
+}
+
+/** The ErasureCompleted of a captured record (decoded with the local schema: synchronous). */
+function erasedOf(r: OutRecord): ErasureCompleted {
+  return serde.schema(ERASURE_COMPLETED_FULL_NAME).type.fromBuffer(r.value!.subarray(5)) as ErasureCompleted;
+}
 
 /** Appends the produced snapshots to the fake source, keeping their partitions and order. */
 function loadProduced(h: Harness, records: readonly SnapshotRecord[] = produced, partition?: number): void {
@@ -261,8 +316,8 @@ const ofType = <T extends VectorizeEvent['type']>(h: Harness, type: T) => h.even
 
 describe('vectorize topology (in-process, virtual time, no broker)', () => {
   const open: Harness[] = [];
-  const make = (config: Partial<VectorizeTopologyConfig> = {}) => {
-    const h = harness(config);
+  const make = (config: Partial<VectorizeTopologyConfig> = {}, parts: Parameters<typeof harness>[1] = {}) => {
+    const h = harness(config, parts);
     open.push(h);
     return h;
   };
@@ -273,7 +328,7 @@ describe('vectorize topology (in-process, virtual time, no broker)', () => {
     const run = await driver.run();
     assert.equal(run.error, undefined, `the aggregate run that makes the snapshots failed: ${String(run.error)}`);
     serde = driver.serde;
-    codec = await createVectorizeCodec(serde, { input: IN, output: OUT });
+    codec = await createVectorizeCodec(serde, { input: IN, output: OUT, erased: ERASED });
     const raw = driver.log.records(IN);
     produced = await decodeSnapshots(serde, raw);
     producedValues = new Map(raw.map((r) => [`${r.partition}:${r.offset}`, r.value!]));
@@ -483,5 +538,125 @@ describe('vectorize topology (in-process, virtual time, no broker)', () => {
     assert.equal(h.source.resumes.length, 1, 'resumed once the batches drained');
     assert.ok(h.timeline.findIndex((t) => t.event.type === 'resumed') > h.timeline.findIndex((t) => t.event.type === 'stored'), 'resumed after a batch was stored');
     assert.equal(h.source.committed(p), 48, 'all three batches stored and committed');
+  });
+
+  /** The user with the most snapshots in partition `p`, and their snapshots there. */
+  const busiestUser = (p: number) => {
+    const byUser = new Map<string, SnapshotRecord[]>();
+    for (const r of produced.filter((x) => x.partition === p)) byUser.set(r.snapshot.user_id, [...(byUser.get(r.snapshot.user_id) ?? []), r]);
+    return [...byUser].sort((a, b) => b[1].length - a[1].length)[0]!;
+  };
+  /** The partition whose produced snapshots come from the most users. */
+  const partitionOfManyUsers = () =>
+    [0, 1, 2].sort((a, b) => new Set(produced.filter((r) => r.partition === b).map((r) => r.snapshot.user_id)).size - new Set(produced.filter((r) => r.partition === a).map((r) => r.snapshot.user_id)).size)[0]!;
+  const pointsOf = (h: Harness, user: string) => [...h.sink.points.values()].filter((p) => p.payload.user_id === user);
+
+  test('an erasure marker deletes the user\'s points and cache entries, confirms on the erased topic, and is committed past; earlier snapshots of the user in its batch are never written', async () => {
+    const h = make();
+    const p = partitionOfManyUsers();
+    const [user, mine] = busiestUser(p);
+    const others = produced.filter((r) => r.partition === p && r.snapshot.user_id !== user);
+    loadProduced(h, produced.filter((r) => r.partition === p), p);
+    await h.source.deliver(p);
+    await h.drain();
+    const before = pointsOf(h, user).length;
+    assert.ok(before >= 2, `${user} has points before the erasure (${before})`);
+    assert.ok(h.cache.of(user) > 0, 'and cache entries');
+    const otherPoints = new Map([...h.sink.points].filter(([, pt]) => pt.payload.user_id !== user));
+
+    // One batch: a snapshot of the user (replayed), the marker, then another user's snapshot.
+    loadProduced(h, [mine[0]!], p);
+    const marker = h.source.append(p, erasureValue(user, 1), user);
+    loadProduced(h, [others.at(-1)!], p);
+    const upsertsBefore = h.sink.upserts.length;
+    await h.source.deliver(p);
+    await h.drain();
+    assert.deepEqual(h.errors, [], 'the topology did not fail');
+
+    assert.deepEqual(pointsOf(h, user), [], `no point of ${user} is left (the snapshot before the marker was not written)`);
+    assert.ok(h.sink.upserts.slice(upsertsBefore).flat().every((pt) => pt.payload.user_id !== user), 'the batch upserted nothing of the user');
+    for (const [id, pt] of otherPoints) assert.deepEqual(h.sink.points.get(id)?.payload.snapshot_id, pt.payload.snapshot_id, `the other users' point ${id} is untouched`);
+    assert.equal(h.cache.of(user), 0, 'no cache entry of the user is left');
+
+    const confirmations = h.writer.on(ERASED);
+    assert.equal(confirmations.length, 1, 'one ErasureCompleted');
+    const c = erasedOf(confirmations[0]!);
+    assert.deepEqual(
+      [c.user_id, c.cause, c.before, c.points_deleted, c.snapshot_topic, c.snapshot_partition, c.snapshot_offset, c.store, c.collection, c.trace_id],
+      [user, 'user_deleted', null, before, IN, p, Number(marker.offset), 'qdrant', 'test', 'erase-1'],
+      'the confirmation names the erasure, its counts and where the marker was read',
+    );
+    assert.ok(c.cache_entries_deleted > 0, 'it counts the removed cache entries');
+    assert.equal(String(confirmations[0]!.key), user, 'keyed by user');
+    const stored = ofType(h, 'stored').at(-1)!;
+    assert.deepEqual([stored.erased, stored.erasures.length, stored.erasures[0]!.pointsDeleted], [1, 1, before]);
+    assert.equal(h.source.committed(p), h.source.log[p]!.length, 'committed past the marker and the records around it');
+
+    // A later snapshot of the user (new activity after the erasure) is written again.
+    loadProduced(h, [mine.at(-1)!], p);
+    await h.source.deliver(p);
+    await h.drain();
+    assert.equal(pointsOf(h, user).length, 1, 'a snapshot after the marker is stored');
+  });
+
+  test('a transient failure of the confirmation is retried: the confirmation keeps the first count and nothing is committed before it is acknowledged', async () => {
+    const h = make({ retryInitialMs: 100, retryMaxMs: 100 });
+    const p = partitionOfManyUsers();
+    const [user] = busiestUser(p);
+    loadProduced(h, produced.filter((r) => r.partition === p), p);
+    await h.source.deliver(p);
+    await h.drain();
+    const count = pointsOf(h, user).length;
+    const committed = h.source.committed(p);
+    let failures = 2;
+    h.writer.failSend = (records) => (records.some((r) => r.topic === ERASED) && failures-- > 0 ? new AuraError('BROKER_UNAVAILABLE', 'injected: broker down') : undefined);
+    h.source.append(p, erasureValue(user, 2), user);
+    await h.source.deliver(p);
+    await h.advance(200);
+    assert.equal(h.source.committed(p), committed, 'not committed while the confirmation is not acknowledged');
+    assert.deepEqual(pointsOf(h, user), [], 'the points are already deleted');
+    await h.drain();
+    assert.deepEqual(ofType(h, 'retrying').map((r) => r.step), ['produce', 'produce']);
+    const confirmations = h.writer.on(ERASED).map(erasedOf);
+    assert.deepEqual(confirmations.map((c) => [c.user_id, c.points_deleted]), [[user, count]], 'one confirmation, with the count of the delete');
+    assert.equal(h.source.committed(p), h.source.log[p]!.length, 'committed once acknowledged');
+  });
+
+  test('a crash between the delete and the confirmation replays the marker: the delete runs again (0 points), the confirmation is produced and the marker committed', async () => {
+    const sink = new MemoryVectorSink();
+    const cache = new MemoryEmbeddingCache();
+    const first = make({}, { sink, cache });
+    const p = partitionOfManyUsers();
+    const [user] = busiestUser(p);
+    loadProduced(first, produced.filter((r) => r.partition === p), p);
+    await first.source.deliver(p);
+    await first.drain();
+    const count = pointsOf(first, user).length;
+    assert.ok(count > 0);
+    first.writer.failSend = (records) => (records.some((r) => r.topic === ERASED) ? new AuraError('INTERNAL', 'injected: the process dies here') : undefined);
+    const marker = first.source.append(p, erasureValue(user, 3), user);
+    await first.source.deliver(p);
+    await first.drain();
+    assert.equal(first.errors.length, 1, 'the stage died');
+    assert.deepEqual(pointsOf(first, user), [], 'after deleting the points');
+    assert.equal(cache.of(user), 0, 'and the cache entries');
+    assert.equal(first.writer.on(ERASED).length, 0, 'but before the confirmation');
+    assert.ok(first.source.committed(p) <= Number(marker.offset), 'the marker is not committed');
+    first.stop();
+
+    // The restarted stage reads from the committed offset: the marker comes again.
+    const second = make({}, { sink, cache, source: FakeSource.restartedFrom(first.source) });
+    await second.source.deliverAll();
+    await second.drain();
+    assert.deepEqual(second.errors, [], 'the restarted stage did not fail');
+    assert.deepEqual(sink.deletes.filter(([u]) => u === user).length, 2, 'the delete ran again');
+    const confirmations = second.writer.on(ERASED).map(erasedOf);
+    assert.deepEqual(
+      confirmations.map((c) => [c.user_id, c.points_deleted, c.cache_entries_deleted, c.snapshot_offset]),
+      [[user, 0, 0, Number(marker.offset)]],
+      'the confirmation of the replay reports 0 points and 0 cache entries',
+    );
+    assert.deepEqual(pointsOf(second, user), [], 'the user\'s points stay gone');
+    assert.equal(second.source.committed(p), second.source.log[p]!.length, 'committed past the marker');
   });
 });

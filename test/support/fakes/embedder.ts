@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Embedder, EmbeddingCache } from '../../../src/ports.js';
+import type { Embedder, EmbeddingCache, UserText } from '../../../src/ports.js';
 
 /** Deterministic unit vector of a text (sha256 bytes → floats → L2 normalised). */
 export function hashVector(text: string, dimension: number): Float32Array {
@@ -25,21 +25,32 @@ export class HashEmbedder implements Embedder {
   async close(): Promise<void> {}
 }
 
-/** An unbounded embedding cache in memory that counts hits and misses. */
+const keyOf = (k: UserText) => JSON.stringify([k.userId, k.text]);
+
+/** An unbounded embedding cache in memory, keyed by (user, text), that counts hits and misses. */
 export class MemoryEmbeddingCache implements EmbeddingCache {
-  private readonly map = new Map<string, Float32Array>();
+  readonly map = new Map<string, Float32Array>();
   hits = 0;
   misses = 0;
-  getMany(texts: string[]): Array<Float32Array | undefined> {
-    return texts.map((t) => {
-      const v = this.map.get(t);
+  getMany(keys: UserText[]): Array<Float32Array | undefined> {
+    return keys.map((k) => {
+      const v = this.map.get(keyOf(k));
       if (v) this.hits += 1;
       else this.misses += 1;
       return v;
     });
   }
-  async putMany(entries: Array<{ text: string; vector: Float32Array }>): Promise<void> {
-    for (const e of entries) this.map.set(e.text, e.vector);
+  async putMany(entries: Array<UserText & { vector: Float32Array }>): Promise<void> {
+    for (const e of entries) if (!this.map.has(keyOf(e))) this.map.set(keyOf(e), e.vector);
+  }
+  async deleteUser(userId: string): Promise<number> {
+    const gone = [...this.map.keys()].filter((k) => (JSON.parse(k) as [string, string])[0] === userId);
+    for (const k of gone) this.map.delete(k);
+    return gone.length;
+  }
+  /** Entries of one user. */
+  of(userId: string): number {
+    return [...this.map.keys()].filter((k) => (JSON.parse(k) as [string, string])[0] === userId).length;
   }
   async close(): Promise<void> {}
 }

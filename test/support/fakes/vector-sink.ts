@@ -46,6 +46,14 @@ export class MemoryVectorSink implements VectorSink {
     for (const p of unique) this.points.set(p.id, structuredClone(p));
     this.upserts.push(points);
   }
+  /** Points of each confirmed deleteUser call: [userId, before]. */
+  readonly deletes: Array<[string, number | undefined]> = [];
+  async deleteUser(userId: string, before?: number): Promise<number> {
+    const gone = [...this.points.values()].filter((p) => p.payload.user_id === userId && (before === undefined || p.payload.window_end < before));
+    for (const p of gone) this.points.delete(p.id);
+    this.deletes.push([userId, before]);
+    return gone.length;
+  }
   async search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]> {
     if (options.limit <= 0) return [];
     return this.matching(options)
