@@ -68,10 +68,11 @@ async function endOffsets(admin: Admin, topic: string): Promise<Map<number, stri
 
 /**
  * The first ErasureCompleted with `erasureId` on `topic` at or after `from` (the ends read before
- * the request was produced), read by a throwaway consumer group that starts there; a TIMEOUT error
+ * the request was produced), read by a throwaway consumer group `<groupPrefix><erasure id>` that
+ * starts there (and is deleted after); a TIMEOUT error
  * naming what to check when none arrives within `timeoutMs`.
  */
-async function waitForConfirmation(kafka: Kafka, serde: AvroSerde, admin: Admin, topic: string, erasureId: string, from: Map<number, string> | undefined, timeoutMs: number): Promise<NonNullable<Erasure['completed']>> {
+async function waitForConfirmation(kafka: Kafka, serde: AvroSerde, admin: Admin, groupPrefix: string, topic: string, erasureId: string, from: Map<number, string> | undefined, timeoutMs: number): Promise<NonNullable<Erasure['completed']>> {
   const deadline = Date.now() + timeoutMs;
   const timeout = () =>
     new AuraError(
@@ -88,7 +89,7 @@ async function waitForConfirmation(kafka: Kafka, serde: AvroSerde, admin: Admin,
     start = (await endOffsets(admin, topic)) && new Map();
   }
   const startAt = start;
-  const groupId = `aura-erase-wait-${erasureId}`;
+  const groupId = `${groupPrefix}${erasureId}`;
   // The group starts at the ends read before producing (partitions without an offset: their start).
   if (startAt.size > 0) await admin.setOffsets({ groupId, topic, partitions: [...startAt].map(([partition, offset]) => ({ partition, offset })) });
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 10_000 });
@@ -151,7 +152,7 @@ export async function erase(options: EraseOptions, config: Config = loadConfig()
     const erasure: Erasure = { erasureId: body.event_id, userId, topic: config.inputTopic, partition: sent.partition, offset: sent.baseOffset };
     options.onProduced?.(erasure);
     if (!options.wait) return erasure;
-    return { ...erasure, completed: await waitForConfirmation(kafka, serde, admin, config.erasedTopic, erasure.erasureId, from, options.timeoutMs) };
+    return { ...erasure, completed: await waitForConfirmation(kafka, serde, admin, `${config.applicationId}-erase-`, config.erasedTopic, erasure.erasureId, from, options.timeoutMs) };
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
