@@ -288,8 +288,10 @@ describe('erasing a user end to end: both stores, changelog, LMDB, restore, and 
       // Killed mid-erasure: nothing of the user may come back before or after the restart.
       await assertNoPoints(user);
       await Promise.all(STORES.map((s) => start(s)));
-      const confirmations = await waitConfirmed(erased.erasureId);
+      await waitConfirmed(erased.erasureId);
+      // Committed through the marker: every confirmation of this erasure (a replay's too) is on the topic.
       await waitVectorized();
+      const confirmations = await confirmationsOf(erased.erasureId);
       for (const store of STORES) {
         const mine = confirmations.filter((c) => c.store === store);
         assert.ok(mine.every((c) => c.user_id === user && c.cause === 'user_deleted'), `${store}'s confirmations name ${user}`);
