@@ -112,7 +112,7 @@ export const CONFIG_SPECS = {
   inputTopic: spec('INPUT_TOPIC', 'aura360.user.events', 'User events (MoodCreated, ActivityCreated).', str),
   aggregatedTopic: spec('AGGREGATED_TOPIC', 'aura360.context.aggregated', 'ContextAggregated snapshots (aggregate output, vectorize input).', str),
   vectorizedTopic: spec('VECTORIZED_TOPIC', 'aura360.context.vectorized', 'ContextVectorized confirmations.', str),
-  erasedTopic: spec('ERASED_TOPIC', 'aura360.context.erased', 'ErasureCompleted confirmations (vectorize output).', str),
+  erasedTopic: spec('ERASED_TOPIC', 'aura360.context.erased', 'ErasureCompleted confirmations: the vectorize stage deleted a user\'s points and cache entries (subject <topic>-value).', str),
   changelogTopic: spec('CHANGELOG_TOPIC', '', 'Compacted window changelog (default: <APPLICATION_ID>-user-window-changelog).', optStr),
   dlqSuffix: spec('DLQ_SUFFIX', '.dlq', 'Dead-letter topic = <input topic><suffix>.', str),
   aggregateGroupId: spec('AGGREGATE_GROUP_ID', '', 'Consumer group of the aggregate stage (default: <APPLICATION_ID>-aggregate).', optStr),
