@@ -188,6 +188,25 @@ export function buildCli(): Command {
     });
 
   program
+    .command('erase')
+    .description('Erase a user end to end: one UserDeleted on the user-events topic; the stages drop the window and delete the points and cache entries (README "Erasing a user").')
+    .requiredOption('--user <id>', 'the user id (the key of the user\'s events)')
+    .option('--reason <text>', 'audit text such as a ticket id, never personal data (default: none)')
+    .option('--wait', 'wait for the vectorize stage\'s ErasureCompleted on ERASED_TOPIC', false)
+    .option('--timeout-ms <n>', 'how long --wait waits', intArg('--timeout-ms', 1), 120_000)
+    .action(async (opts: { user: string; reason?: string; wait: boolean; timeoutMs: number }) => {
+      const { erase, formatErasure } = await import('./erase.js');
+      const done = await erase({
+        user: opts.user,
+        wait: opts.wait,
+        timeoutMs: opts.timeoutMs,
+        ...(opts.reason !== undefined && { reason: opts.reason }),
+        onProduced: (e) => console.log(formatErasure(e)[0]),
+      });
+      for (const line of formatErasure(done).slice(1)) console.log(line);
+    });
+
+  program
     .command('search')
     .description('Semantic search over the vector store in use (Qdrant when QDRANT_URL is set, else the embedded LanceDB; after `demo`, its latest run).')
     .argument('<text>', 'what to look for, in plain language (e.g. "mood getting worse")')

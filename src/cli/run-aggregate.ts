@@ -14,6 +14,7 @@ import { ensureTopics } from '../adapters/kafka/topics.js';
 import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
 import { AGGREGATE_STAGE, aggregateTopology, type AggregateEvent } from '../../topology/aggregate.js';
 import { aggregatePhases } from '../../topology/lifecycle.js';
+import { withFailpoints } from './failpoints.js';
 import { runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Topics of both stages, created when missing; the changelog copies the input's partition count. */
@@ -75,7 +76,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
   const logger = deps.logger.child({ stage: AGGREGATE_STAGE });
   const codec = await createAggregateCodec(serde, { input: config.inputTopic, output: config.aggregatedTopic });
   const stateDir = join(config.stateDir, 'aggregate');
-  const store = new LmdbWindowStore(stateDir);
+  const store = withFailpoints(new LmdbWindowStore(stateDir), AGGREGATE_STAGE, ['apply']);
   const onCommit = (seconds: number) => metrics.commitSeconds.observe({ stage: AGGREGATE_STAGE }, seconds);
   const source = new KafkaGroupSource(kafka, {
     groupId: config.aggregateGroupId,
@@ -88,9 +89,13 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
   });
   const exactlyOnce = config.processingGuarantee === 'exactly_once';
   const limits = await produceLimits(kafka, config);
-  const writer = exactlyOnce
-    ? new TransactionalBatchWriter(kafka, { applicationId: config.applicationId, groupId: config.aggregateGroupId, transactionTimeoutMs: config.transactionTimeoutMs, logger, limits, onCommit })
-    : new AtLeastOnceBatchWriter(kafka, source, limits);
+  const writer = withFailpoints(
+    exactlyOnce
+      ? new TransactionalBatchWriter(kafka, { applicationId: config.applicationId, groupId: config.aggregateGroupId, transactionTimeoutMs: config.transactionTimeoutMs, logger, limits, onCommit })
+      : new AtLeastOnceBatchWriter(kafka, source, limits),
+    AGGREGATE_STAGE,
+    ['write'],
+  );
   const changelog = new KafkaChangelogReader(kafka, {
     topic: config.changelogTopic,
     applicationId: config.applicationId,

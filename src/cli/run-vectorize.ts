@@ -15,6 +15,7 @@ import { QdrantSink } from '../adapters/qdrant-sink.js';
 import { createTransformersEmbedder } from '../adapters/transformers-embedder.js';
 import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
 import { vectorizePhases } from '../../topology/lifecycle.js';
+import { withFailpoints } from './failpoints.js';
 import { cachedCheck, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly). */
@@ -41,7 +42,8 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   const codec = await createVectorizeCodec(serde, { input: config.aggregatedTopic, output: config.vectorizedTopic, erased: config.erasedTopic });
   const embedder = countingEmbedder(await createEmbedder(config, logger), () => metrics.embedErrors.inc());
   const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: embedder.modelVersion, maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
-  const sink = createVectorSink(config);
+  // Failpoints (src/cli/failpoints.ts) by method name: deleteUser is guarded wherever the sink has it.
+  const sink = withFailpoints(createVectorSink(config), VECTORIZE_STAGE, { upsert: 'upsert', deleteUser: 'delete' });
   await sink.ensureCollection(embedder.dimension);
   if (sink.kind === 'lancedb') {
     logger.warn({ store: sink.kind, location: sink.location }, `vector store: embedded LanceDB in ${sink.location} (QDRANT_URL is unset; set it in production)`);
@@ -56,7 +58,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
     logger,
     onCommit: (seconds) => metrics.commitSeconds.observe({ stage: VECTORIZE_STAGE }, seconds),
   });
-  const writer = new KafkaRecordWriter(kafka);
+  const writer = withFailpoints(new KafkaRecordWriter(kafka), VECTORIZE_STAGE, ['send']);
   const stage = { stage: VECTORIZE_STAGE };
   const store = { store: sink.kind };
   metrics.initStage(VECTORIZE_STAGE);

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatErasure, userDeleted, validUserId } from '../../src/cli/erase.js';
+import { AuraError } from '../../src/errors.js';
+import { erasureCompleted } from '../support/erasure-records.js';
+
+describe('erase: input checks (no servers)', () => {
+  it('refuses an empty or blank user id with a message that shows how to pass one', () => {
+    for (const bad of [undefined, '', '   ']) {
+      assert.throws(
+        () => validUserId(bad),
+        (e: unknown) => e instanceof AuraError && e.code === 'CONFIG' && /user id is empty/.test(e.message) && /erase --user/.test(e.message),
+        `${JSON.stringify(bad)} is refused`,
+      );
+    }
+    assert.throws(() => validUserId(' u-1'), /leading or trailing white space/, 'a padded id would be a different key');
+    assert.equal(validUserId('u-1'), 'u-1', 'a real id passes unchanged');
+  });
+
+  it('builds a request with a fresh UUID erasure id, the time given, and no blank reason', () => {
+    const a = userDeleted('u-1', 'TICKET-7', 1234);
+    const b = userDeleted('u-1', '  ', 1234);
+    assert.match(a.event_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'event_id is a random UUID');
+    assert.notEqual(a.event_id, b.event_id, 'each request has its own erasure id');
+    assert.deepEqual([a.user_id, a.requested_at, a.reason, b.reason], ['u-1', 1234, 'TICKET-7', null], 'fields as given; a blank reason is none');
+    assert.match(a.trace_id ?? '', /^[0-9a-f]{32}$/, 'a trace id to follow the erasure through the logs');
+  });
+
+  it('prints the request, and the confirmation once there is one', () => {
+    const request = { erasureId: 'e-1', userId: 'u-1', topic: 'ev', partition: 2, offset: '17' };
+    assert.deepEqual(formatErasure(request), ['erasure e-1 of user u-1: UserDeleted at ev partition 2 offset 17']);
+    const completed = { ...erasureCompleted('e-1', 'u-1'), points_deleted: 12, cache_entries_deleted: 1, partition: 0, offset: '3' };
+    assert.match(formatErasure({ ...request, completed })[1] ?? '', /store lancedb \(collection c\), 12 point\(s\) deleted, 1 embedding-cache entry deleted/);
+  });
+});
