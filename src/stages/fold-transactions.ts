@@ -7,6 +7,7 @@ import type { SourceRecord, StreamTime } from '../ports.js';
 import type { AggregateCounters } from './aggregate-partition.js';
 import type { Decoded } from './decode-or-poison.js';
 import { offsetToNumber, snapshotOf, type SnapshotConfig } from './to-snapshot.js';
+import { MAX_FUTURE_SKEW_MS } from './validate-event.js';
 import type { WindowCache } from './window-cache.js';
 import { foldEvent, loadWindowState, statisticsOf, windowOf, type EntryEncoder, type WindowState } from './window-state.js';
 
@@ -124,7 +125,8 @@ export interface PartitionFold {
  * ContextErased marker (cause user_deleted) goes out after the user's earlier snapshots. Later
  * events of the user start a fresh window, in the same transaction or after. A user with no window
  * gets the marker and tombstone too (the vector store may still hold points of the user).
- * Every valid record's Kafka timestamp advances the stream time (poison does not).
+ * Every valid record's Kafka timestamp advances the stream time (poison does not), unless it lies
+ * more than MAX_FUTURE_SKEW_MS (24 h) after `now()`.
  */
 export function* foldTransactions(decoded: readonly Decoded<UserRecord>[], fold: PartitionFold, limits: TransactionLimits): Generator<FoldedTransaction> {
   let i = 0;
@@ -179,7 +181,9 @@ export function* foldTransactions(decoded: readonly Decoded<UserRecord>[], fold:
         t.poison.push({ record: d.record, poison: d.poison });
         continue;
       }
-      fold.cache.advance(Number(d.record.timestamp), d.record.offset, fold.loadStreamTime);
+      const timestamp = Number(d.record.timestamp);
+      // A producer with a wrong clock must not expire every user of the partition at once.
+      if (timestamp <= fold.now() + MAX_FUTURE_SKEW_MS) fold.cache.advance(timestamp, d.record.offset, fold.loadStreamTime);
       if (d.value.type === 'UserDeleted') {
         const marker = userDeletedMarker(d.value, d.record, fold.config.aggregatorVersion);
         erase(marker);

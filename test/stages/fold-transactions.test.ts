@@ -134,6 +134,9 @@ function outputOrder(t: FoldedTransaction): Array<[string, string]> {
   });
 }
 
+/** The wall clock of the folds below: after every record timestamp of these tests. */
+const WALL_CLOCK = at('2027-01-01');
+
 /** A store whose applied states the fold loads (the committed state), like the LMDB store. */
 function storeFold(store: MemoryWindowStore, extra: Partial<PartitionFold> = {}): PartitionFold {
   let tx = 0;
@@ -148,7 +151,7 @@ function storeFold(store: MemoryWindowStore, extra: Partial<PartitionFold> = {})
     encodeEntry,
     encodeWindowParts,
     nextTx: () => tx++,
-    now: () => 0,
+    now: () => WALL_CLOCK,
     ...extra,
   };
 }
@@ -243,11 +246,11 @@ describe('foldTransactions: retention by stream time', () => {
     const store = new MemoryWindowStore();
     const fold = storeFold(store);
     const base = at('2026-03-01');
-    const ts = [base + 5, base + 9, base + 2, base + 7];
-    const values: Array<Decoded<UserRecord>> = input([mood(1, base, { user_id: 'a' }), mood(2, base, { user_id: 'a' }), mood(3, base, { user_id: 'a' }), mood(4, base, { user_id: 'a' })], (i) => ts[i]!);
-    values.push({ record: rec(4, 'a', base + 1_000_000), poison: new AuraError('UNDECODABLE', 'bad') });
+    const ts = [base + 5, base + 9, base + 2, base + 7, WALL_CLOCK + 2 * DAY];
+    const values: Array<Decoded<UserRecord>> = input([mood(1, base, { user_id: 'a' }), mood(2, base, { user_id: 'a' }), mood(3, base, { user_id: 'a' }), mood(4, base, { user_id: 'a' }), mood(5, base, { user_id: 'a' })], (i) => ts[i]!);
+    values.push({ record: rec(5, 'a', base + 1_000_000), poison: new AuraError('UNDECODABLE', 'bad') });
     const txs = [...foldTransactions(values, fold, limits({ maxRecords: 2 }))];
-    assert.deepEqual(txs.map((t) => t.streamTime), [{ time: base + 9, offset: '1' }, { time: base + 9, offset: '1' }, { time: base + 9, offset: '1' }], 'max of the timestamps; poison ignored');
+    assert.deepEqual(txs.map((t) => t.streamTime), [{ time: base + 9, offset: '1' }, { time: base + 9, offset: '1' }, { time: base + 9, offset: '1' }], 'max of the timestamps; poison and a timestamp 2 days after the wall clock ignored');
     commit(txs[2]!, store, fold);
     assert.deepEqual(storeFold(store).loadStreamTime(), { time: base + 9, offset: '1' }, 'persisted with the commit, what a restart continues from');
   });
