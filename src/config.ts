@@ -148,6 +148,7 @@ export const CONFIG_SPECS = {
   aggregatePartitionsConcurrently: spec('AGGREGATE_PARTITIONS_CONCURRENTLY', '3', 'aggregate: input partitions processed at once by one process (each in order).', int(1, 1024)),
   aggregateCacheMaxUsers: spec('AGGREGATE_CACHE_MAX_USERS', '10000', 'aggregate: running windows kept in memory per partition between transactions (least recently used dropped).', int(1, 10_000_000)),
   aggregateFetchMaxBytes: spec('AGGREGATE_FETCH_MAX_BYTES', '1048576', 'aggregate: bytes fetched per partition per request from the input topic.', int(1024, 1_073_741_824)),
+  stateRetentionDays: spec('STATE_RETENTION_DAYS', '0', 'aggregate: erase a user (changelog tombstone + ContextErased, cause retention) whose last accepted event is this many days of stream time (largest input record timestamp of the partition, ignoring any more than 24 h ahead of the clock) old; 0 = never. At most AGGREGATE_TX_MAX_RECORDS users expire per transaction.', int(0, 36_500)),
   transactionTimeoutMs: spec('TRANSACTION_TIMEOUT_MS', '60000', 'aggregate (exactly_once): broker aborts a transaction left open this long.', int(1000, 900_000)),
   restoreTimeoutMs: spec('RESTORE_TIMEOUT_MS', '600000', 'aggregate: a changelog restore that has not reached the end by then fails with RESTORE_TIMEOUT (retried).', int(1000, 86_400_000)),
   restoreFetchMaxBytes: spec('RESTORE_FETCH_MAX_BYTES', '8388608', 'aggregate: bytes fetched per changelog partition per request while restoring.', int(1024, 1_073_741_824)),

@@ -8,7 +8,9 @@ import type { Embedder } from './ports.js';
 export type StageName = 'aggregate' | 'vectorize';
 
 /** Closed label values, zero-initialised per stage so that rate() and increase() see the first event. */
-const OUTCOMES = ['accepted', 'late', 'duplicate', 'dlq', 'superseded'] as const;
+const OUTCOMES = ['accepted', 'late', 'duplicate', 'dlq', 'superseded', 'erased'] as const;
+/** Causes of an erasure (ContextErased.cause, the Avro default `unknown` aside). */
+const ERASURE_CAUSES = ['user_deleted', 'retention'] as const;
 const codesWith = (...actions: string[]): ErrorCode[] => (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => actions.includes(ERROR_CODES[c].action));
 
 /** `version` of the nearest package.json above this module (works from src/ and dist/src/). */
@@ -44,10 +46,11 @@ export function createMetrics(registry = new Registry()) {
     recordsConsumed: new Counter({ name: 'aura_records_consumed_total', help: 'Records read from the input topic.', labelNames: ['stage'], registers: r }),
     recordsOutcome: new Counter({
       name: 'aura_records_total',
-      help: 'Input records by outcome: accepted | late | duplicate | dlq | superseded (coalesced in a batch).',
+      help: 'Input records by outcome: accepted | late | duplicate | dlq | superseded (coalesced in a batch) | erased (a UserDeleted).',
       labelNames: ['stage', 'outcome'],
       registers: r,
     }),
+    erasures: new Counter({ name: 'aura_erasures_total', help: 'Users erased (window dropped / points deleted), by stage and cause', labelNames: ['stage', 'cause'], registers: r }),
     dlq: new Counter({ name: 'aura_dlq_records_total', help: 'Records sent to the dead-letter topic, by error code.', labelNames: ['stage', 'reason'], registers: r }),
     recordsProduced: new Counter({ name: 'aura_records_produced_total', help: 'Records written, by topic kind: output | changelog | dlq.', labelNames: ['stage', 'kind'], registers: r }),
     processLatency: new Histogram({
@@ -84,7 +87,6 @@ export function createMetrics(registry = new Registry()) {
     embeddingCache: new Counter({ name: 'aura_embedding_cache_total', help: 'Embedding cache lookups by result: hit | miss.', labelNames: ['result'], registers: r }),
     upsertSeconds: new Histogram({ name: 'aura_vector_upsert_seconds', help: 'Time of one confirmed vector-store upsert.', labelNames: ['store'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
     pointsUpserted: new Counter({ name: 'aura_vector_points_upserted_total', help: 'Points written to the vector store (after coalescing).', labelNames: ['store'], registers: r }),
-    erasures: new Counter({ name: 'aura_erasures_total', help: 'Users erased (window dropped / points deleted), by stage and cause', labelNames: ['stage', 'cause'], registers: r }),
     erasedPoints: new Counter({ name: 'aura_erased_points_total', help: 'Points deleted from the vector store by erasures (counted just before each delete).', labelNames: ['store'], registers: r }),
     inFlightBatches: new Gauge({ name: 'aura_inflight_batches', help: 'vectorize micro-batches in flight.', registers: r }),
     consumerPaused: new Gauge({ name: 'aura_consumer_paused', help: '1 while the consumer is paused for back-pressure.', labelNames: ['stage'], registers: r }),
@@ -108,6 +110,7 @@ export function createMetrics(registry = new Registry()) {
       metrics.recordsConsumed.inc({ stage }, 0);
       for (const outcome of OUTCOMES) metrics.recordsOutcome.inc({ stage, outcome }, 0);
       for (const reason of codesWith('dead-letter')) metrics.dlq.inc({ stage, reason }, 0);
+      for (const cause of ERASURE_CAUSES) metrics.erasures.inc({ stage, cause }, 0);
       for (const code of codesWith('retry', 'reclaim')) metrics.retries.inc({ stage, code }, 0);
       if (stage === 'aggregate') for (const result of ['committed', 'aborted']) metrics.transactions.inc({ stage, result }, 0);
       metrics.rebalances.inc({ stage }, 0);

@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
-import type { UserEvent } from './contracts/events.js';
 import type { ContextErased, ErasureCompleted } from './contracts/erasure.js';
+import type { UserRecord } from './contracts/events.js';
 import type { ContextAggregated, ContextVectorized } from './contracts/snapshot.js';
 import type { UserWindow, WindowEntry } from './contracts/window.js';
 
@@ -99,8 +99,10 @@ export interface BatchWriter {
 /** Bytes ↔ domain records for the aggregate stage (Avro through the registry; JSON changelog). */
 export interface AggregateCodec {
   /** Throws AuraError: poison codes for bad records, REGISTRY_UNAVAILABLE when it cannot tell. */
-  decodeEvent(value: Buffer | null): Promise<UserEvent>;
+  decodeEvent(value: Buffer | null): Promise<UserRecord>;
   encodeSnapshot(snapshot: ContextAggregated): Buffer;
+  /** The erasure marker, on the aggregated topic next to the snapshots. */
+  encodeErased(marker: ContextErased): Buffer;
   encodeWindow(window: UserWindow): Buffer;
   decodeWindow(value: Buffer): UserWindow;
   /** One window entry, encoded alone: a window re-encodes from its entries' cached parts. */
@@ -138,12 +140,29 @@ export interface WindowStore {
   get(userId: string): Buffer | undefined;
   /**
    * Applies the states after their transaction committed (null = delete), together with the
-   * changelog checkpoint (next changelog offset to restore from) of `changelogPartition`, atomically.
+   * changelog checkpoint (next changelog offset to restore from) of `changelogPartition` and, when
+   * given, the input partition's stream time (same number: the changelog is co-partitioned), atomically.
    */
-  apply(changelogPartition: number, states: Map<string, Buffer | null>, checkpoint: string): void;
+  apply(changelogPartition: number, states: Map<string, Buffer | null>, checkpoint: string, streamTime?: StreamTime): void;
   /** Next changelog offset to restore from; '0' when the partition was never seen. */
   checkpoint(changelogPartition: number): string;
+  /** The stream time last applied for the input partition; undefined when none was (a new or rebuilt store). */
+  streamTime(partition: number): StreamTime | undefined;
+  /**
+   * Users of `partition` (by their changelog partition) whose stored window ends before `before`
+   * (epoch ms), oldest window end first; lazy, read without scanning the other users.
+   */
+  expiring(partition: number, before: number): Iterable<{ userId: string; end: number }>;
   close(): Promise<void>;
+}
+
+/**
+ * Stream time of an input partition (as in Kafka Streams): the largest Kafka record timestamp
+ * (epoch ms) of the partition's processed records, and the offset of the record that set it.
+ */
+export interface StreamTime {
+  time: number;
+  offset: string;
 }
 
 /** Reads a changelog partition from an offset to its end (read_committed). */

@@ -1,5 +1,5 @@
 import { Observable, Subject, catchError, defer, map, merge, mergeMap, of, takeWhile, tap, type SchedulerLike } from 'rxjs';
-import type { UserEvent } from '../src/contracts/events.js';
+import type { UserRecord } from '../src/contracts/events.js';
 import { classify } from '../src/errors.js';
 import type { AggregateCodec, BatchWriter, ChangelogReader, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
 import {
@@ -20,6 +20,7 @@ import {
   type CommitOutcome,
   type FoldedTransaction,
   type PartitionFold,
+  type Retention,
   type TransactionLimits,
 } from '../src/stages/index.js';
 import { batches$, type BatchEnvelope } from './sources.js';
@@ -44,6 +45,12 @@ export interface AggregateTopologyConfig {
   maxTransactionMs?: number;
   /** AGGREGATE_CACHE_MAX_USERS: running windows kept per partition between transactions. Default 10000. */
   cacheMaxUsers?: number;
+  /**
+   * STATE_RETENTION_DAYS: a user whose window ends this many days of stream time before the
+   * partition's stream time is erased; at most `maxRecordsPerTransaction` users per transaction.
+   * Default 0 (off).
+   */
+  retentionDays?: number;
   /** RETRY_INITIAL_MS / RETRY_MAX_MS: back-off of transient faults. Defaults 200 / 10000. */
   retryInitialMs?: number;
   retryMaxMs?: number;
@@ -64,11 +71,11 @@ export interface AggregatePorts {
 export const AGGREGATE_STEPS: readonly TopologyStep[] = [
   { name: 'source', describe: (n) => `${n.inputTopic}  (consumer group, read_committed; each partition in order, AGGREGATE_PARTITIONS_CONCURRENTLY at once)` },
   { name: 'awaitReady', describe: (n) => `claim the partition's transactional producer, restore ${n.changelogTopic}[p] from the LMDB checkpoint to its end` },
-  { name: 'decodeRecords', describe: (n) => `Avro via the registry, then validate; poison → ${n.inputDlqTopic}` },
-  { name: 'foldWindows', describe: () => 'running window per user: late | duplicate | accepted, evict by time and cap, statistics kept incrementally; an event whose window or snapshot could never be written → DLQ (RECORD_TOO_LARGE); cut into transactions by AGGREGATE_TX_MAX_RECORDS / _BYTES / _MS' },
+  { name: 'decodeRecords', describe: (n) => `Avro via the registry (MoodCreated | ActivityCreated | UserDeleted), then validate; poison → ${n.inputDlqTopic}` },
+  { name: 'foldWindows', describe: () => 'running window per user: late | duplicate | accepted, evict by time and cap, statistics kept incrementally; UserDeleted drops the window (a later event starts a fresh one); an event whose window or snapshot could never be written → DLQ (RECORD_TOO_LARGE); cut into transactions by AGGREGATE_TX_MAX_RECORDS / _BYTES / _MS; then windows ending STATE_RETENTION_DAYS before the stream time expire (oldest first, at most AGGREGATE_TX_MAX_RECORDS)' },
   { name: 'commitInOrder', describe: () => 'one transaction after another; the next one folds while the previous commits' },
-  { name: 'toOutRecords', describe: (n) => `snapshots → ${n.aggregatedTopic}, final window per user → ${n.changelogTopic}[p], poison → DLQ` },
-  { name: 'commitTransaction', describe: () => 'records (cut into produce requests under each topic\'s max.message.bytes) + consumed offset in one transaction, then LMDB states + changelog checkpoint' },
+  { name: 'toOutRecords', describe: (n) => `snapshots and ContextErased markers in input order → ${n.aggregatedTopic}, final window per user (tombstone when erased) → ${n.changelogTopic}[p], poison → DLQ` },
+  { name: 'commitTransaction', describe: () => 'records (cut into produce requests under each topic\'s max.message.bytes) + consumed offset in one transaction, then LMDB states, activity index, stream time + changelog checkpoint' },
   { name: 'retryWithBackoff', describe: () => 'transient faults: new claim and restore, then the uncommitted rest again (RETRY_INITIAL_MS..RETRY_MAX_MS)' },
 ];
 
@@ -78,10 +85,10 @@ export const AGGREGATE_STEPS: readonly TopologyStep[] = [
  *   source             consumer group, read_committed; each partition in order
  *   awaitReady         claim the transactional writer, restore the changelog to its end
  *   decodeRecords      Avro via the registry + validation; poison → DLQ record
- *   foldWindows        running windows (late / duplicate / accepted), cut into transactions
+ *   foldWindows        running windows (late / duplicate / accepted / erased), cut into transactions, retention expiries
  *   commitInOrder      transactions one after another, the next folded while one commits
- *   toOutRecords       snapshots → output, final window per user → changelog[partition], DLQ
- *   commitTransaction  one transaction: records + consumed offset; then LMDB states + checkpoint
+ *   toOutRecords       snapshots + erasure markers → output, final window or tombstone per user → changelog[partition], DLQ
+ *   commitTransaction  one transaction: records + consumed offset; then LMDB states + stream time + checkpoint
  *   retryWithBackoff   transient faults: re-claim, restore, redo what is uncommitted
  */
 export function aggregateTopology(ports: AggregatePorts, config: AggregateTopologyConfig): Observable<AggregateEvent> {
@@ -93,7 +100,7 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
     maxMs: config.maxTransactionMs ?? 1000,
   };
   const topics = { stage: AGGREGATE_STAGE, outputTopic: config.outputTopic, changelogTopic: config.changelogTopic, dlqTopic: config.dlqTopic };
-  const decodeEvent = async (r: SourceRecord): Promise<UserEvent> => {
+  const decodeEvent = async (r: SourceRecord): Promise<UserRecord> => {
     const event = await ports.codec.decodeEvent(r.value);
     validateEvent(event, r.key === null ? null : r.key.toString('utf8'), Number(r.timestamp));
     return event;
@@ -114,9 +121,15 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
           config: snapshotConfig,
           encodeEntry: ports.codec.encodeEntry,
           encodeWindowParts: ports.codec.encodeWindowParts,
+          loadStreamTime: () => ports.store.streamTime(partition),
           nextTx: () => tx++,
           now,
         };
+        const retentionDays = config.retentionDays ?? 0;
+        if (retentionDays > 0) {
+          const retention: Retention = { retentionMs: retentionDays * 86_400_000, maxExpiries: limits.maxRecords, expiring: (before) => ports.store.expiring(partition, before) };
+          fold.retention = retention;
+        }
         const recordLimits = recordLimitsFor(ports.writer, { snapshot: ports.codec.encodeSnapshot, windowParts: ports.codec.encodeWindowParts }, { output: config.outputTopic, changelog: config.changelogTopic }, partition);
         if (recordLimits) fold.recordLimits = recordLimits;
         folds.set(partition, fold);
@@ -153,7 +166,7 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
       decodeRecords(decodeEvent),
       foldWindows(foldOf, limits),
       commitInOrder((t: FoldedTransaction) => {
-        const records = toOutRecords(t, ports.codec.encodeSnapshot, topics);
+        const records = toOutRecords(t, { snapshot: ports.codec.encodeSnapshot, erased: ports.codec.encodeErased }, topics);
         return commitTransaction(t, records, commitDeps()).then((outcome) => settled(t, outcome));
       }),
       takeWhile((e) => e.type !== 'abandoned', true),

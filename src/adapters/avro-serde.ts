@@ -20,8 +20,9 @@ import { AuraError } from '../errors.js';
  * reader schema of that record type (Avro schema resolution: added fields take their defaults,
  * unknown enum symbols take the enum default) — so old and new readers both read new and old data.
  *
- * Subjects: the user-events topic uses TopicRecordNameStrategy (`<topic>-<record full name>`),
- * single-type topics TopicNameStrategy (`<topic>-value`).
+ * Subjects: topics of several record types (user events; aggregated: snapshots and erasure
+ * markers) use TopicRecordNameStrategy (`<topic>-<record full name>`), single-type topics
+ * TopicNameStrategy (`<topic>-value`).
  */
 
 /** The project's `schemas/` folder, found above this module (sources or the compiled `dist/`). */

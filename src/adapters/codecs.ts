@@ -1,5 +1,5 @@
-import { CONTEXT_ERASED_FULL_NAME, ERASURE_COMPLETED_FULL_NAME, type ContextErased } from '../contracts/erasure.js';
-import { EVENT_FULL_NAMES, type UserEvent, type UserEventType } from '../contracts/events.js';
+import { CONTEXT_ERASED_FULL_NAME, ERASURE_COMPLETED_FULL_NAME, USER_DELETED_FULL_NAME, type ContextErased, type UserDeleted } from '../contracts/erasure.js';
+import { EVENT_FULL_NAMES, type UserEvent, type UserEventType, type UserRecord } from '../contracts/events.js';
 import type { ContextAggregated } from '../contracts/snapshot.js';
 import type { ActivityEntry, MoodEntry, UserWindow, WindowEntry } from '../contracts/window.js';
 import { AuraError } from '../errors.js';
@@ -8,6 +8,7 @@ import { topicRecordSubject, topicSubject, type AvroSerde } from './avro-serde.j
 
 export const CONTEXT_AGGREGATED = 'aura360.context.ContextAggregated';
 export const CONTEXT_VECTORIZED = 'aura360.context.ContextVectorized';
+export const CONTEXT_ERASED = CONTEXT_ERASED_FULL_NAME;
 const TYPE_BY_FULL_NAME = new Map<string, UserEventType>(Object.entries(EVENT_FULL_NAMES).map(([t, n]) => [n, t as UserEventType]));
 
 /** Avro records are instances of generated classes: copy into plain objects (deep for nested records). */
@@ -43,6 +44,16 @@ export function encodeWindow(window: UserWindow): Buffer {
 
 type EncodedEntry = [0, string, number, number, MoodEntry['level'], string[], string | null] | [1, string, number, number, ActivityEntry['activity_type'], ActivityEntry['intensity'], number, string | null];
 
+/**
+ * The window end (`e`) of an encoded window, read from the value's head without decoding its
+ * entries (version 2 writes `{"v":2,"u":…,"e":…` first); other layouts are decoded whole.
+ * Throws UNDECODABLE like `decodeWindow`.
+ */
+export function windowEndOf(value: Buffer): number {
+  const head = /^\{"v":2,"u":"(?:[^"\\]|\\.)*","e":(-?\d+)[,}]/.exec(value.toString('utf8', 0, Math.min(value.length, 1024)));
+  return head ? Number(head[1]) : decodeWindow(value).end;
+}
+
 export function decodeWindow(value: Buffer): UserWindow {
   let parsed: { v?: number; window?: UserWindow; u?: string; e?: number; w?: EncodedEntry[] };
   try {
@@ -65,19 +76,33 @@ export function decodeWindow(value: Buffer): UserWindow {
   };
 }
 
+/**
+ * Subjects of the aggregate stage's topics, all TopicRecordNameStrategy (`<topic>-<full name>`):
+ * the user-events topic carries MoodCreated, ActivityCreated and UserDeleted; the aggregated topic
+ * ContextAggregated and ContextErased.
+ */
+export function aggregateSubjects(topics: { input: string; output: string }): Array<{ subject: string; fullName: string }> {
+  return [
+    ...[...Object.values(EVENT_FULL_NAMES), USER_DELETED_FULL_NAME].map((fullName) => ({ subject: topicRecordSubject(topics.input, fullName), fullName })),
+    ...[CONTEXT_AGGREGATED, CONTEXT_ERASED].map((fullName) => ({ subject: topicRecordSubject(topics.output, fullName), fullName })),
+  ];
+}
+
 /** Registers the schemas the aggregate stage reads and writes; returns its codec. */
 export async function createAggregateCodec(serde: AvroSerde, topics: { input: string; output: string }): Promise<AggregateCodec> {
-  for (const fullName of Object.values(EVENT_FULL_NAMES)) await serde.register(topicRecordSubject(topics.input, fullName), fullName);
-  const outSubject = topicSubject(topics.output);
-  await serde.register(outSubject, CONTEXT_AGGREGATED);
+  for (const { subject, fullName } of aggregateSubjects(topics)) await serde.register(subject, fullName);
+  const snapshotSubject = topicRecordSubject(topics.output, CONTEXT_AGGREGATED);
+  const erasedSubject = topicRecordSubject(topics.output, CONTEXT_ERASED);
   return {
-    async decodeEvent(value) {
+    async decodeEvent(value): Promise<UserRecord> {
       const decoded = await serde.decode(value);
+      if (decoded.fullName === USER_DELETED_FULL_NAME) return { ...plain<Omit<UserDeleted, 'type'>>(decoded.value), type: 'UserDeleted' };
       const type = TYPE_BY_FULL_NAME.get(decoded.fullName);
-      if (!type) throw new AuraError('UNKNOWN_RECORD_TYPE', `record type ${decoded.fullName} is not a user event this stage reads`);
+      if (!type) throw new AuraError('UNKNOWN_RECORD_TYPE', `record type ${decoded.fullName} is not a user record this stage reads`);
       return { ...plain<Omit<UserEvent, 'type'>>(decoded.value), type } as UserEvent;
     },
-    encodeSnapshot: (snapshot) => serde.encode(outSubject, CONTEXT_AGGREGATED, snapshot),
+    encodeSnapshot: (snapshot) => serde.encode(snapshotSubject, CONTEXT_AGGREGATED, snapshot),
+    encodeErased: (marker) => serde.encode(erasedSubject, CONTEXT_ERASED, marker),
     encodeWindow,
     decodeWindow,
     encodeEntry,

@@ -3,11 +3,10 @@ import { configTable, loadConfig, type Config } from '../config.js';
 import { AuraError, classify } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
-import { AvroSerde, createRegistryClient, registryAuth, loadLocalSchemas, topicRecordSubject, topicSubject } from '../adapters/avro-serde.js';
-import { CONTEXT_AGGREGATED, CONTEXT_VECTORIZED } from '../adapters/codecs.js';
+import { AvroSerde, createRegistryClient, registryAuth, loadLocalSchemas, topicSubject } from '../adapters/avro-serde.js';
+import { CONTEXT_VECTORIZED, aggregateSubjects } from '../adapters/codecs.js';
 import { createKafka, kafkaConnection } from '../adapters/kafka/client.js';
 import { ERASURE_COMPLETED_FULL_NAME } from '../contracts/erasure.js';
-import { EVENT_FULL_NAMES } from '../contracts/events.js';
 import { formatStackInfo, stackDown, stackStatus, stackUp } from '../stack/index.js';
 import { PROFILES, formatSummary, type Profile } from '../workload/index.js';
 import { describeTopology } from '../../topology/describe.js';
@@ -35,8 +34,7 @@ function fractionArg(raw: string): number {
 /** Subjects and schemas of every topic, as registered by `schemas register`. */
 export function subjectPlan(config: Config): Array<{ subject: string; fullName: string }> {
   return [
-    ...Object.values(EVENT_FULL_NAMES).map((fullName) => ({ subject: topicRecordSubject(config.inputTopic, fullName), fullName })),
-    { subject: topicSubject(config.aggregatedTopic), fullName: CONTEXT_AGGREGATED },
+    ...aggregateSubjects({ input: config.inputTopic, output: config.aggregatedTopic }),
     { subject: topicSubject(config.vectorizedTopic), fullName: CONTEXT_VECTORIZED },
     { subject: topicSubject(config.erasedTopic), fullName: ERASURE_COMPLETED_FULL_NAME },
   ];

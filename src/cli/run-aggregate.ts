@@ -123,6 +123,9 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.recordsOutcome.inc({ ...stage, outcome: 'late' }, e.late);
         metrics.recordsOutcome.inc({ ...stage, outcome: 'duplicate' }, e.duplicate);
         metrics.recordsOutcome.inc({ ...stage, outcome: 'dlq' }, e.dlq.length);
+        metrics.recordsOutcome.inc({ ...stage, outcome: 'erased' }, e.erased);
+        metrics.erasures.inc({ ...stage, cause: 'user_deleted' }, e.erasures.user_deleted);
+        metrics.erasures.inc({ ...stage, cause: 'retention' }, e.erasures.retention);
         for (const d of e.dlq) {
           metrics.dlq.inc({ ...stage, reason: d.code });
           logger.warn({ partition: e.partition, offset: d.offset, code: d.code }, `dead-lettered: ${d.message}`);
@@ -135,7 +138,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
         for (const s of e.e2eSeconds) metrics.e2eLatency.observe(stage, s);
         for (const s of e.latenessSeconds) metrics.lateness.observe(stage, s);
         metrics.setLag(AGGREGATE_STAGE, config.inputTopic, e.partition, e.lag);
-        logger.debug({ partition: e.partition, nextOffset: e.nextOffset, consumed: e.consumed, accepted: e.accepted, late: e.late, duplicate: e.duplicate, trace_ids: e.traceIds.slice(0, 5) }, 'committed');
+        logger.debug({ partition: e.partition, nextOffset: e.nextOffset, consumed: e.consumed, accepted: e.accepted, late: e.late, duplicate: e.duplicate, erased: e.erased, expired: e.erasures.retention, trace_ids: e.traceIds.slice(0, 5) }, 'committed');
         break;
       case 'abandoned':
         logger.info({ partition: e.partition, reason: e.reason }, 'abandoned batch uncommitted');
@@ -162,6 +165,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       maxBytesPerTransaction: config.aggregateTxMaxBytes,
       maxTransactionMs: config.aggregateTxMaxMs,
       cacheMaxUsers: config.aggregateCacheMaxUsers,
+      retentionDays: config.stateRetentionDays,
       retryInitialMs: config.retryInitialMs,
       retryMaxMs: config.retryMaxMs,
     },

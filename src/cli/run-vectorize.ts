@@ -62,7 +62,6 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   const stage = { stage: VECTORIZE_STAGE };
   const store = { store: sink.kind };
   metrics.initStage(VECTORIZE_STAGE);
-  for (const cause of ['user_deleted', 'retention'] as const) metrics.erasures.inc({ ...stage, cause }, 0);
   metrics.erasedPoints.inc(store, 0);
 
   const onEvent = (e: VectorizeEvent) => {

@@ -1,3 +1,5 @@
+import type { UserDeleted } from './erasure.js';
+
 /**
  * Domain shapes of the records on `aura360.user.events` (schemas/MoodCreated.avsc,
  * schemas/ActivityCreated.avsc). Timestamps are epoch milliseconds (UTC); the serde adapter
@@ -49,6 +51,9 @@ export interface ActivityCreated extends EventEnvelope {
 
 export type UserEvent = MoodCreated | ActivityCreated;
 export type UserEventType = UserEvent['type'];
+
+/** Every record type of the user-events topic: the events a window folds, and the erasure of a user. */
+export type UserRecord = UserEvent | UserDeleted;
 
 /** Avro full names of the record types, used for TopicRecordNameStrategy subjects. */
 export const EVENT_FULL_NAMES: Record<UserEventType, string> = {

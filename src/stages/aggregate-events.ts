@@ -14,6 +14,10 @@ export type AggregateEvent =
       accepted: number;
       late: number;
       duplicate: number;
+      /** UserDeleted records of the transaction. */
+      erased: number;
+      /** Erasure markers written, by cause (UserDeleted records and retention expiries). */
+      erasures: { user_deleted: number; retention: number };
       dlq: Array<{ offset: string; code: ErrorCode; message: string }>;
       produced: { output: number; changelog: number; dlq: number };
       /** From the start of the transaction's fold to its commit. */
@@ -37,8 +41,13 @@ export function committedEvent(t: FoldedTransaction, committedAt: number, highWa
     accepted: t.counters.accepted,
     late: t.counters.late,
     duplicate: t.counters.duplicate,
+    erased: t.counters.erased,
+    erasures: {
+      user_deleted: t.erasures.filter((e) => e.marker.cause === 'user_deleted').length,
+      retention: t.erasures.filter((e) => e.marker.cause === 'retention').length,
+    },
     dlq,
-    produced: { output: t.snapshots.length, changelog: t.states.size, dlq: dlq.length },
+    produced: { output: t.snapshots.length + t.erasures.length, changelog: t.states.size, dlq: dlq.length },
     seconds: (committedAt - t.startedAt) / 1000,
     e2eSeconds: t.snapshots.map(({ position }) => Math.max(0, (committedAt - position.timestamp) / 1000)),
     latenessSeconds: t.snapshots.map(({ snapshot, occurredAt }) => Math.max(0, (snapshot.window_end - occurredAt) / 1000)),

@@ -7,7 +7,7 @@ export type CommitOutcome = { committed: true; at: number } | { committed: false
 /**
  * Commits one folded transaction: its records and the consumed offset in one `writer.write`
  * (a Kafka transaction under exactly-once), then, only once that succeeded, the changed windows
- * and the changelog checkpoint into the store, then tells the cache the transaction is durable.
+ * (null = delete), the changelog checkpoint and the partition's stream time into the store, then tells the cache the transaction is durable.
  * A transaction whose partition went stale (revoked, stopping) is not written: its records are
  * fetched again by whoever owns the partition next.
  */
@@ -19,7 +19,10 @@ export async function commitTransaction(
   if (deps.isStale()) return { committed: false, reason: 'partition revoked or stage stopping' };
   const written = await deps.writer.write({ topic: t.topic, partition: t.partition, nextOffset: t.nextOffset }, records);
   const changelog = written.find((w) => w.topic === deps.changelogTopic && w.partition === t.partition);
-  if (changelog) deps.store.apply(t.partition, t.states, (BigInt(changelog.lastOffset) + 1n).toString());
+  if (changelog) deps.store.apply(t.partition, t.states, (BigInt(changelog.lastOffset) + 1n).toString(), t.streamTime);
+  else if (t.streamTime !== undefined && t.streamTime.time !== deps.store.streamTime(t.partition)?.time) {
+    deps.store.apply(t.partition, new Map(), deps.store.checkpoint(t.partition), t.streamTime);
+  }
   deps.cache.committed(t.tx);
   return { committed: true, at: deps.now() };
 }

@@ -1,5 +1,5 @@
 import { ACTIVITY_TYPES, INTENSITIES, MOOD_LEVELS } from '../contracts/events.js';
-import type { UserEvent } from '../contracts/events.js';
+import type { UserRecord } from '../contracts/events.js';
 import { AuraError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -30,6 +30,9 @@ const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * `AuraError` with a poison code (the caller sends the record to the DLQ) naming the field, the
  * value and the rule. Checks run in a fixed order and the first failure wins:
  * type → user_id → key → event_id → occurred_at → envelope optionals → type-specific fields.
+ * A UserDeleted has no occurred_at: type → user_id → key → event_id → requested_at → trace_id →
+ * reason (at most NOTE_MAX_LENGTH characters); its requested_at is not checked against time (an
+ * erasure asked for at any instant is honoured).
  *
  * Decisions where docs/ARCHITECTURE.md is silent:
  * - A null or empty record key is KEY_MISMATCH (the key must equal the body's user_id), not
@@ -44,11 +47,11 @@ const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * - FUTURE_TIMESTAMP needs a reference: with a negative or non-finite Kafka timestamp (no
  *   timestamp; not produced by Kafka 4.x) that check is skipped; the other checks still apply.
  */
-export function validateEvent(event: UserEvent, key: string | null, kafkaTimestampMs: number): void {
+export function validateEvent(event: UserRecord, key: string | null, kafkaTimestampMs: number): void {
   const body = event as unknown as Record<string, unknown>;
 
-  if (body.type !== 'MoodCreated' && body.type !== 'ActivityCreated') {
-    fail('UNKNOWN_RECORD_TYPE', 'type', body.type, 'must be MoodCreated or ActivityCreated');
+  if (body.type !== 'MoodCreated' && body.type !== 'ActivityCreated' && body.type !== 'UserDeleted') {
+    fail('UNKNOWN_RECORD_TYPE', 'type', body.type, 'must be MoodCreated, ActivityCreated or UserDeleted');
   }
 
   const userId = body.user_id;
@@ -65,6 +68,13 @@ export function validateEvent(event: UserEvent, key: string | null, kafkaTimesta
 
   if (typeof body.event_id !== 'string' || !UUID_SHAPE.test(body.event_id)) {
     fail('INVALID_FIELD', 'event_id', body.event_id, 'must be a UUID string (8-4-4-4-12 hex digits)');
+  }
+
+  if (body.type === 'UserDeleted') {
+    integerMs('requested_at', body.requested_at);
+    optionalString('trace_id', body.trace_id, ID_MAX_LENGTH);
+    optionalString('reason', body.reason, NOTE_MAX_LENGTH);
+    return;
   }
 
   const occurredAt = integerMs('occurred_at', body.occurred_at);

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Kafka, Message } from 'kafkajs';
+import { topicRecordSubject } from '../../src/adapters/avro-serde.js';
+import { USER_DELETED_FULL_NAME, type UserDeleted } from '../../src/contracts/erasure.js';
 import { type ActivityCreated, type MoodCreated, type UserEvent } from '../../src/contracts/events.js';
 import { DLQ_DROPPED_HEADER } from '../../src/adapters/kafka/produce-limits.js';
 import { DLQ_HEADERS, NOTE_MAX_LENGTH } from '../../src/stages/index.js';
 import { recordEncoder } from '../../src/workload/index.js';
 import { Prng } from '../../src/workload/prng.js';
-import { decodeSnapshots } from '../support/snapshots.js';
+import { decodeMarkers, decodeSnapshots } from '../support/snapshots.js';
 import {
   OffsetProbe,
   createStageTopics,
@@ -27,10 +29,11 @@ import {
  * bytes, framed garbage behind the topic's real schema ids, truncated bodies, empty and null
  * values, huge and exotic strings (a MoodCreated with a 600 000-character note on an input topic
  * whose max.message.bytes is 2 MB; one of 1.5 MB, too large even for the DLQ), out-of-range numbers
- * and times, null and mismatched keys, and one user whose valid events grow a window too large for
- * a changelog topic capped at 64 KB. Normal events are mixed in. The stage must keep running, and
- * every input record must be accounted for: a snapshot, late, duplicate, or a dead letter with the
- * expected reason.
+ * and times, null and mismatched keys, UserDeleted records good and bad (and garbage behind their
+ * schema id), and one user whose valid events grow a window too large for a changelog topic capped
+ * at 64 KB. Normal events are mixed in. The stage must keep running, and every input record must be
+ * accounted for: a snapshot, late, duplicate, an erasure marker, or a dead letter with the expected
+ * reason.
  */
 
 const DAY = 86_400_000;
@@ -42,7 +45,8 @@ const CHANGELOG_MAX_MESSAGE_BYTES = 64 * 1024;
 interface Case {
   kind: string;
   message: Message;
-  expect: string[] | 'none' | 'any-poison';
+  /** 'erased': a valid UserDeleted, answered by an erasure marker (neither a snapshot nor a dead letter). */
+  expect: string[] | 'none' | 'any-poison' | 'erased';
 }
 
 const POISON_CODES = ['WRONG_MAGIC_BYTE', 'UNKNOWN_SCHEMA_ID', 'UNDECODABLE', 'UNKNOWN_RECORD_TYPE', 'MISSING_USER_ID', 'KEY_MISMATCH', 'FUTURE_TIMESTAMP', 'OUT_OF_RANGE', 'INVALID_FIELD', 'FIELD_TOO_LONG', 'RECORD_TOO_LARGE'];
@@ -137,6 +141,13 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
     const activitySchemaId = (event(activity('x', start)).value as Buffer).subarray(1, 5);
     // The encoder is only used for its bytes; give the records their own keys and timestamps.
     const raw = (key: string | null, value: Buffer | null): Message => ({ key, value, timestamp: String(now - DAY) });
+    const deletedSubject = topicRecordSubject(names.inputTopic, USER_DELETED_FULL_NAME);
+    await serde.register(deletedSubject, USER_DELETED_FULL_NAME);
+    const userDeleted = (user: string, fields: Partial<UserDeleted> = {}, key: string | null = user): Message => {
+      const { type: _type, ...body }: UserDeleted = { type: 'UserDeleted', event_id: uuid(), user_id: user, requested_at: now, reason: 'fuzz', trace_id: null, ...fields };
+      return raw(key, serde.encode(deletedSubject, USER_DELETED_FULL_NAME, body));
+    };
+    const deletedSchemaId = (userDeleted('x').value as Buffer).subarray(1, 5);
 
     const cases: Case[] = [];
     const add = (kind: string, message: Message, expect: Case['expect']) => cases.push({ kind, message, expect });
@@ -195,6 +206,21 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
     add('another user\'s key', event(mood('keys-1', tick()), 'keys-2'), ['KEY_MISMATCH']);
     add('key differing only in case', event(mood('Keys-3', tick()), 'keys-3'), ['KEY_MISMATCH']);
 
+    // Erasures: valid ones are answered by a marker; bad ones and garbage behind their schema id are poison.
+    add('UserDeleted of a user with a window', userDeleted('normal-3'), 'erased');
+    add('UserDeleted of a user never seen', userDeleted('ghost-1'), 'erased');
+    add('UserDeleted again', userDeleted('ghost-1'), 'erased');
+    add('UserDeleted with an event_id not a UUID', userDeleted('del-2', { event_id: 'del-2' }), ['INVALID_FIELD']);
+    add('UserDeleted under another user\'s key', userDeleted('del-3', {}, 'del-4'), ['KEY_MISMATCH']);
+    add('UserDeleted without a key', userDeleted('del-3', {}, null), ['KEY_MISMATCH']);
+    add('UserDeleted with a blank user id', userDeleted('  '), ['MISSING_USER_ID']);
+    add('UserDeleted with a reason over the bound', userDeleted('del-5', { reason: 'r'.repeat(NOTE_MAX_LENGTH + 1) }), ['FIELD_TOO_LONG']);
+    const wholeDelete = userDeleted('del-6').value as Buffer;
+    for (let i = 0; i < 10; i++) {
+      add('framed garbage behind the UserDeleted schema id', raw(`del-g-${i}`, Buffer.concat([Buffer.from([0]), deletedSchemaId, randomBytes(rng, rng.int(0, 120))])), 'any-poison');
+      add('truncated UserDeleted', raw('del-6', wholeDelete.subarray(0, rng.int(5, wholeDelete.length - 1))), 'any-poison');
+    }
+
     // Valid events of one user whose window outgrows the 64 KB changelog limit even compressed.
     for (let i = 0; i < 60; i++) add('window too large for the changelog', event(mood('window-heavy', tick(), { note: incompressible(rng, NOTE_MAX_LENGTH) })), ['RECORD_TOO_LARGE', 'none']);
 
@@ -214,7 +240,7 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
     const counted: Record<string, number> = {};
     try {
       await probe.waitCaughtUp(names, 300_000);
-      for (const outcome of ['accepted', 'late', 'duplicate', 'dlq']) counted[outcome] = await stage.metric('aura_records_total', { stage: 'aggregate', outcome });
+      for (const outcome of ['accepted', 'late', 'duplicate', 'dlq', 'erased']) counted[outcome] = await stage.metric('aura_records_total', { stage: 'aggregate', outcome });
       // Still running and ready after all of it.
       const ready = await fetch(`http://127.0.0.1:${stage.port}/readyz`, { signal: AbortSignal.timeout(10_000) });
       assert.equal(ready.status, 200, 'the stage is still ready after the fuzz');
@@ -226,22 +252,27 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
 
     const input = await readTopic(kafka, names.inputTopic);
     const dlq = await readTopic(kafka, names.dlqTopic, { readCommitted: true });
-    const snapshots = await decodeSnapshots(serde, await readTopic(kafka, names.aggregatedTopic, { readCommitted: true }));
+    const aggregated = await readTopic(kafka, names.aggregatedTopic, { readCommitted: true });
+    const snapshots = await decodeSnapshots(serde, aggregated);
+    const markers = await decodeMarkers(serde, aggregated);
     const caseOf = (headers: Record<string, Buffer | undefined>) => Number(headers['fuzz.case']?.toString());
     const inputByOffset = new Map(input.map((r) => [`${r.partition}:${r.offset}`, caseOf(r.headers)]));
     // A dead letter names its input by the original partition and offset (its own headers may be gone).
     const dlqCase = (r: { headers: Record<string, Buffer | undefined> }) => inputByOffset.get(`${r.headers[DLQ_HEADERS.partition]?.toString()}:${r.headers[DLQ_HEADERS.offset]?.toString()}`)!;
     const codeByCase = new Map(dlq.map((r) => [dlqCase(r), r.headers[DLQ_HEADERS.code]?.toString() ?? '?']));
     const snapshotCases = snapshots.map((s) => inputByOffset.get(`${s.snapshot.source_partition}:${s.snapshot.source_offset}`)!);
+    const markerCases = new Set(markers.map((m) => inputByOffset.get(`${m.marker.event_partition}:${m.marker.event_offset}`)!));
 
     const byCode: Record<string, number> = {};
     for (const code of codeByCase.values()) byCode[code] = (byCode[code] ?? 0) + 1;
-    t.diagnostic(`${input.length} fuzz records: accepted ${counted.accepted}, late ${counted.late}, duplicate ${counted.duplicate}, dead-lettered ${counted.dlq} ${JSON.stringify(byCode)}`);
+    t.diagnostic(`${input.length} fuzz records: accepted ${counted.accepted}, late ${counted.late}, duplicate ${counted.duplicate}, erased ${counted.erased}, dead-lettered ${counted.dlq} ${JSON.stringify(byCode)}`);
 
-    // Every record accounted for: a snapshot or a dead letter (this fuzz has no late or duplicate records).
+    // Every record accounted for: a snapshot, an erasure marker or a dead letter (this fuzz has no late or duplicate records).
     assert.equal(input.length, cases.length);
     assert.equal(counted.late! + counted.duplicate!, 0);
-    assert.equal(counted.accepted! + counted.dlq!, cases.length, 'accepted + dead-lettered = every record');
+    assert.equal(counted.accepted! + counted.erased! + counted.dlq!, cases.length, 'accepted + erased + dead-lettered = every record');
+    assert.equal(markers.length, counted.erased, 'one marker per erased record');
+    assert.equal(markerCases.size, markers.length, 'no record has two markers');
     assert.equal(snapshots.length, counted.accepted, 'one snapshot per accepted record');
     assert.equal(dlq.length, counted.dlq, 'one dead letter per dead-lettered record');
     const snapshotSet = new Set(snapshotCases);
@@ -249,8 +280,9 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
     for (const [i, c] of cases.entries()) {
       const code = codeByCase.get(i);
       const where = `case ${i} (${c.kind})`;
-      assert.ok(snapshotSet.has(i) !== (code !== undefined), `${where}: exactly one of snapshot or dead letter`);
-      if (c.expect === 'none') assert.equal(code, undefined, `${where}: accepted`);
+      assert.equal([snapshotSet.has(i), code !== undefined, markerCases.has(i)].filter(Boolean).length, 1, `${where}: exactly one of snapshot, dead letter or marker`);
+      if (c.expect === 'erased') assert.ok(markerCases.has(i), `${where}: erased`);
+      else if (c.expect === 'none') assert.equal(code, undefined, `${where}: accepted`);
       else if (c.expect === 'any-poison') assert.ok(code && POISON_CODES.includes(code), `${where}: dead-lettered as poison (${code})`);
       else if (!c.expect.includes('none') || code !== undefined) assert.ok(code && c.expect.includes(code), `${where}: ${code} is one of ${c.expect.join(', ')}`);
     }

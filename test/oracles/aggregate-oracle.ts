@@ -1,4 +1,4 @@
-import type { SourcePosition, UserEvent } from '../../src/contracts/events.js';
+import type { SourcePosition, UserEvent, UserRecord } from '../../src/contracts/events.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { WindowConfig, WindowEntry } from '../../src/contracts/window.js';
 import { toSnapshot } from '../../src/stages/to-snapshot.js';
@@ -17,6 +17,7 @@ import type { SnapshotConfig } from '../../src/stages/to-snapshot.js';
  *   an event e is late      when A is non-empty and e.occurred_at <= end(A) - windowDays
  *               duplicate when e.event_id is the id of an event in window(A) (checked after late)
  *               accepted  otherwise, and joins A
+ *   a UserDeleted empties A (erased): the user's next event starts from nothing
  */
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -24,15 +25,19 @@ const DAY = 24 * 60 * 60 * 1000;
 export interface OracleRecord {
   position: SourcePosition;
   key: string | null;
-  event: UserEvent;
+  event: UserRecord;
 }
 
 export interface OracleResult {
-  /** Per user: the snapshot of the user's last accepted event. */
+  /** Per user with a window at the end: the snapshot of the user's last accepted event. */
   finalSnapshot: Map<string, ContextAggregated>;
   accepted: number;
   late: number;
   duplicate: number;
+  /** UserDeleted records. */
+  erased: number;
+  /** Users whose last record was a UserDeleted: no window at the end. */
+  erasedUsers: Set<string>;
   acceptedEventIds: Set<string>;
 }
 
@@ -45,9 +50,16 @@ interface Accepted {
 /** Runs the definitions over `log` (partition order; records of one user in offset order). */
 export function aggregateOracle(log: readonly OracleRecord[], config: SnapshotConfig): OracleResult {
   const acceptedByUser = new Map<string, Accepted[]>();
-  const result: OracleResult = { finalSnapshot: new Map(), accepted: 0, late: 0, duplicate: 0, acceptedEventIds: new Set() };
+  const result: OracleResult = { finalSnapshot: new Map(), accepted: 0, late: 0, duplicate: 0, erased: 0, erasedUsers: new Set(), acceptedEventIds: new Set() };
 
   for (const { position, event } of log) {
+    if (event.type === 'UserDeleted') {
+      acceptedByUser.delete(event.user_id);
+      result.erased += 1;
+      result.erasedUsers.add(event.user_id);
+      continue;
+    }
+    result.erasedUsers.delete(event.user_id);
     const accepted = acceptedByUser.get(event.user_id) ?? [];
     if (accepted.length > 0) {
       if (event.occurred_at <= endOf(accepted) - config.windowDays * DAY) {

@@ -31,7 +31,7 @@ function writer(changelogBytes: number, snapshotTooBig: (r: OutRecord) => boolea
 
 function fold(w: ReturnType<typeof writer> | object): PartitionFold {
   let tx = 0;
-  const f: PartitionFold = { cache: new WindowCache(100), load: () => undefined, config, encodeEntry, encodeWindowParts, nextTx: () => tx++, now: () => 0 };
+  const f: PartitionFold = { cache: new WindowCache(100), load: () => undefined, loadStreamTime: () => undefined, config, encodeEntry, encodeWindowParts, nextTx: () => tx++, now: () => 0 };
   const limits = recordLimitsFor(w, { snapshot: (s) => Buffer.from(JSON.stringify(s)), windowParts: encodeWindowParts }, { output: 'out', changelog: 'log' }, 0);
   if (limits) f.recordLimits = limits;
   return f;
@@ -56,7 +56,7 @@ describe('RECORD_TOO_LARGE in the fold (recordLimitsFor)', () => {
     const last = t!.snapshots[2]!.snapshot;
     assert.equal(last.mood.count, 2, 'the oversized event is not in the window the next event sees');
     assert.deepEqual(last.recent_notes, ['after', 'small']);
-    assert.ok([...t!.states.values()].every((b) => b.length <= limit), 'every changelog record fits');
+    assert.ok([...t!.states.values()].every((b) => b!.length <= limit), 'every changelog record fits');
     // Same result as folding without the oversized event at all.
     const [without] = run([input[0]!, input[1]!, input[3]!], fold({}));
     assert.deepEqual([...t!.states], [...without!.states]);

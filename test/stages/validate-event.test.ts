@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { UserDeleted } from '../../src/contracts/erasure.js';
 import type { UserEvent } from '../../src/contracts/events.js';
 import { AuraError } from '../../src/errors.js';
 import type { ErrorCode } from '../../src/errors.js';
@@ -114,5 +115,25 @@ describe('validateEvent', () => {
     rejects(broken(goodMood, { trace_id: 'f'.repeat(ID_MAX_LENGTH + 1) }), 'u-1', 'FIELD_TOO_LONG', [/^trace_id /], 'trace_id');
     rejects(broken(goodActivity, { activity_id: 'a'.repeat(ID_MAX_LENGTH + 1) }), 'u-1', 'FIELD_TOO_LONG', [/^activity_id /], 'activity_id');
     assert.doesNotThrow(() => validateEvent(broken(goodMood, { user_id: 'u'.repeat(ID_MAX_LENGTH) }), 'u'.repeat(ID_MAX_LENGTH), recordTs), 'user_id at the bound');
+  });
+});
+
+describe('validateEvent: UserDeleted', () => {
+  const goodDelete: UserDeleted = { type: 'UserDeleted', event_id: uuid(9), user_id: 'u-1', requested_at: recordTs, reason: 'ticket-42', trace_id: null };
+  const asEvent = (fields: Record<string, unknown>) => ({ ...goodDelete, ...fields }) as unknown as UserEvent;
+
+  test('a well-formed UserDeleted passes, whenever it was requested (requested_at is not checked against time)', () => {
+    assert.doesNotThrow(() => validateEvent(goodDelete, 'u-1', recordTs), 'plain');
+    assert.doesNotThrow(() => validateEvent({ ...goodDelete, reason: null, requested_at: recordTs + 30 * 24 * HOUR }, 'u-1', recordTs), 'no reason, a future request time');
+  });
+
+  test('the user id, the key and the event id are checked as for other events; requested_at and reason by type and size', () => {
+    rejects(asEvent({ user_id: '' }), '', 'MISSING_USER_ID', [/user_id/, /non-blank/], 'empty user_id');
+    rejects(asEvent({}), 'u-2', 'KEY_MISMATCH', [/key "u-2"/, /user_id "u-1"/], 'key of another user');
+    rejects(asEvent({}), null, 'KEY_MISMATCH', [/missing/], 'no key');
+    rejects(asEvent({ event_id: 'del-1' }), 'u-1', 'INVALID_FIELD', [/event_id "del-1"/, /UUID/], 'event_id not a UUID');
+    rejects(asEvent({ requested_at: 'yesterday' }), 'u-1', 'INVALID_FIELD', [/requested_at "yesterday"/], 'requested_at not a number');
+    rejects(asEvent({ reason: 'x'.repeat(NOTE_MAX_LENGTH + 1) }), 'u-1', 'FIELD_TOO_LONG', [/reason/], 'reason too long');
+    rejects(asEvent({ type: 'UserForgotten' }), 'u-1', 'UNKNOWN_RECORD_TYPE', [/MoodCreated, ActivityCreated or UserDeleted/], 'unknown type');
   });
 });

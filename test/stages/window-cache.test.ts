@@ -47,3 +47,31 @@ describe('WindowCache', () => {
     assert.equal(cache.take('u-1', () => undefined), undefined, 'reloaded from the store');
   });
 });
+
+describe('WindowCache: erased users and stream time', () => {
+  test('a user touched with no state answers "no window" without loading the store until its transaction is durable', () => {
+    const cache = new WindowCache(0);
+    const loads: string[] = [];
+    const load = (u: string) => (loads.push(u), state(u));
+    cache.touch('u-1', undefined, 0);
+    cache.trim();
+    assert.equal(cache.take('u-1', load), undefined, 'erased in flight: no window');
+    assert.deepEqual(loads, [], 'the store (still holding the old window) is not asked');
+    cache.committed(0);
+    assert.equal(cache.size, 0, 'dropped once durable');
+  });
+
+  test('stream time is loaded once, only moves forward, and is forgotten by clear()', () => {
+    const cache = new WindowCache(10);
+    let stored = { time: 100, offset: '5' };
+    const load = () => stored;
+    cache.advance(90, '6', load);
+    assert.deepEqual(cache.streamTime(load), { time: 100, offset: '5' }, 'an older timestamp does not move it back');
+    cache.advance(120, '7', load);
+    cache.advance(-1, '8', load);
+    assert.deepEqual(cache.streamTime(load), { time: 120, offset: '7' }, 'a later one moves it; a missing (-1) one does not');
+    stored = { time: 110, offset: '6' };
+    cache.clear();
+    assert.deepEqual(cache.streamTime(load), { time: 110, offset: '6' }, 'after clear(): the committed one again');
+  });
+});

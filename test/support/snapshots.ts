@@ -1,5 +1,6 @@
 // Decoding and picking ContextAggregated records in tests (broker or in-memory log). Not a test file.
 import type { AvroSerde } from '../../src/adapters/avro-serde.js';
+import { CONTEXT_ERASED_FULL_NAME, type ContextErased } from '../../src/contracts/erasure.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { SourceRecord } from '../../src/ports.js';
 
@@ -11,11 +12,12 @@ export interface SnapshotRecord {
   snapshot: ContextAggregated;
 }
 
-/** Decodes ContextAggregated records (Avro through the registry) into plain objects. */
+/** Decodes the ContextAggregated records (Avro through the registry) into plain objects; erasure markers are left out. */
 export async function decodeSnapshots(serde: AvroSerde, records: readonly SourceRecord[]): Promise<SnapshotRecord[]> {
   const out: SnapshotRecord[] = [];
   for (const r of records) {
     const decoded = await serde.decode(r.value);
+    if (decoded.fullName === CONTEXT_ERASED_FULL_NAME) continue;
     out.push({
       partition: r.partition,
       offset: r.offset,
@@ -23,6 +25,24 @@ export async function decodeSnapshots(serde: AvroSerde, records: readonly Source
       headers: r.headers,
       snapshot: JSON.parse(JSON.stringify(decoded.value)) as ContextAggregated,
     });
+  }
+  return out;
+}
+
+export interface MarkerRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  marker: ContextErased;
+}
+
+/** Decodes the ContextErased markers of an aggregated topic's records, in the order given. */
+export async function decodeMarkers(serde: AvroSerde, records: readonly SourceRecord[]): Promise<MarkerRecord[]> {
+  const out: MarkerRecord[] = [];
+  for (const r of records) {
+    const decoded = await serde.decode(r.value);
+    if (decoded.fullName !== CONTEXT_ERASED_FULL_NAME) continue;
+    out.push({ partition: r.partition, offset: r.offset, key: r.key?.toString('utf8') ?? null, marker: JSON.parse(JSON.stringify(decoded.value)) as ContextErased });
   }
   return out;
 }

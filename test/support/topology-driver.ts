@@ -6,7 +6,7 @@ import { ReplaySubject, Subject } from 'rxjs';
 import { MockClient } from '@confluentinc/schemaregistry/dist/mock-schemaregistry-client.js';
 import type { Message } from 'kafkajs';
 import { AvroSerde } from '../../src/adapters/avro-serde.js';
-import { createAggregateCodec } from '../../src/adapters/codecs.js';
+import { createAggregateCodec, windowEndOf } from '../../src/adapters/codecs.js';
 import { recordEncoder } from '../../src/workload/index.js';
 import { AuraError } from '../../src/errors.js';
 import type {
@@ -17,6 +17,7 @@ import type {
   PartitionBatch,
   RecordSource,
   SourceRecord,
+  StreamTime,
   TopicPartition,
   WindowStore,
   WrittenOffsets,
@@ -265,18 +266,40 @@ export class MemoryChangelogReader implements ChangelogReader {
 export class MemoryWindowStore implements WindowStore {
   readonly windows = new Map<string, Buffer>();
   readonly checkpoints = new Map<number, string>();
+  readonly streamTimes = new Map<number, StreamTime>();
+  /** The changelog partition of each stored user (what the LMDB store's index is keyed by). */
+  readonly partitionOf = new Map<string, number>();
 
   get(userId: string): Buffer | undefined {
     const w = this.windows.get(userId);
     return w === undefined ? undefined : Buffer.from(w);
   }
 
-  apply(changelogPartition: number, states: Map<string, Buffer | null>, checkpoint: string): void {
+  apply(changelogPartition: number, states: Map<string, Buffer | null>, checkpoint: string, streamTime?: StreamTime): void {
     for (const [userId, state] of states) {
-      if (state === null) this.windows.delete(userId);
-      else this.windows.set(userId, Buffer.from(state));
+      if (state === null) {
+        this.windows.delete(userId);
+        this.partitionOf.delete(userId);
+      } else {
+        this.windows.set(userId, Buffer.from(state));
+        this.partitionOf.set(userId, changelogPartition);
+      }
     }
+    if (streamTime) this.streamTimes.set(changelogPartition, { ...streamTime });
     this.checkpoints.set(changelogPartition, checkpoint);
+  }
+
+  streamTime(partition: number): StreamTime | undefined {
+    return this.streamTimes.get(partition);
+  }
+
+  /** A scan in place of the index: same answer, oldest window end first (ties by user id). */
+  expiring(partition: number, before: number): Iterable<{ userId: string; end: number }> {
+    return [...this.windows]
+      .filter(([u]) => this.partitionOf.get(u) === partition)
+      .map(([userId, value]) => ({ userId, end: windowEndOf(value) }))
+      .filter((w) => w.end < before)
+      .sort((a, b) => a.end - b.end || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
   }
 
   checkpoint(changelogPartition: number): string {
