@@ -44,13 +44,15 @@ import { MODEL_PATH, committedOffsets, requireModel } from '../support/vectorize
  */
 
 const DAY = 86_400_000;
-const WORKLOAD = { seed: 'erasure-e2e', users: 6, events: 150 };
+const WORKLOAD = { seed: 'erasure-e2e', users: 8, events: 200 };
 /** Erased plainly, then one per failpoint; user-0005 and user-0006 are kept. */
 const PLAIN = 'user-0001';
 const KILLED_AGGREGATE = 'user-0002';
 const KILLED_VECTORIZE_DELETE = 'user-0003';
 const KILLED_VECTORIZE_SEND = 'user-0004';
-const ERASED = [PLAIN, KILLED_AGGREGATE, KILLED_VECTORIZE_DELETE, KILLED_VECTORIZE_SEND];
+const KILLED_AGGREGATE_BEFORE = 'user-0007';
+const KILLED_VECTORIZE_BEFORE_DELETE = 'user-0008';
+const ERASED = [PLAIN, KILLED_AGGREGATE, KILLED_VECTORIZE_DELETE, KILLED_VECTORIZE_SEND, KILLED_AGGREGATE_BEFORE, KILLED_VECTORIZE_BEFORE_DELETE];
 const KEPT = ['user-0005', 'user-0006'];
 /** The broker's group.min.session.timeout.ms: a SIGKILLed member leaves its group this soon. */
 const SESSION_MS = 6000;
@@ -258,23 +260,29 @@ describe('erasing a user end to end: both stores, changelog, LMDB, restore, and 
     assert.ok(lanceKept > 0 && qdrantKept > 0, `search --user ${KEPT[0]} still returns results (${lanceKept}, ${qdrantKept})`);
   });
 
-  test('kill -9 in aggregate after the transaction committed, before the LMDB apply: after a restart the user is fully erased', { timeout: 180_000 }, async () => {
-    await countBefore(KILLED_AGGREGATE);
-    await waitVectorized();
-    await stop('aggregate');
-    await start('aggregate', 'aggregate.write:after');
-    const erased = await eraseCli(KILLED_AGGREGATE);
-    await diesAt('aggregate', 'aggregate.write:after');
-    await start('aggregate');
-    const confirmations = await waitConfirmed(erased.erasureId);
-    for (const store of STORES) {
-      const c = confirmations.find((x) => x.store === store)!;
-      assert.equal(c.points_deleted, pointsBefore.get(`${store}/${KILLED_AGGREGATE}`), `${store} deleted every point of ${KILLED_AGGREGATE} once`);
-    }
-    await assertNoPoints(KILLED_AGGREGATE);
-  });
+  for (const [user, failpoint, what] of [
+    [KILLED_AGGREGATE_BEFORE, 'aggregate.write:before', 'before the transaction commits'],
+    [KILLED_AGGREGATE, 'aggregate.write:after', 'after the transaction committed, before the LMDB apply'],
+  ] as const) {
+    test(`kill -9 in aggregate ${what}: after a restart the user is fully erased`, { timeout: 180_000 }, async () => {
+      await countBefore(user);
+      await waitVectorized();
+      await stop('aggregate');
+      await start('aggregate', failpoint);
+      const erased = await eraseCli(user);
+      await diesAt('aggregate', failpoint);
+      await start('aggregate');
+      const confirmations = await waitConfirmed(erased.erasureId);
+      for (const store of STORES) {
+        const c = confirmations.find((x) => x.store === store)!;
+        assert.equal(c.points_deleted, pointsBefore.get(`${store}/${user}`), `${store} deleted every point of ${user} once`);
+      }
+      await assertNoPoints(user);
+    });
+  }
 
   for (const [user, failpoint, what] of [
+    [KILLED_VECTORIZE_BEFORE_DELETE, 'vectorize.delete:before', 'after the cache entries were removed, before the store deleted the points'],
     [KILLED_VECTORIZE_DELETE, 'vectorize.delete:after', 'after the store deleted the points, before the confirmation was sent'],
     [KILLED_VECTORIZE_SEND, 'vectorize.send:after', 'after the confirmation was sent, before the offsets were committed'],
   ] as const) {
@@ -285,8 +293,13 @@ describe('erasing a user end to end: both stores, changelog, LMDB, restore, and 
       await Promise.all(STORES.map((s) => start(s, failpoint)));
       const erased = await eraseCli(user);
       await Promise.all(STORES.map((s) => diesAt(s, failpoint)));
-      // Killed mid-erasure: nothing of the user may come back before or after the restart.
-      await assertNoPoints(user);
+      if (failpoint === 'vectorize.delete:before') {
+        // Killed before the delete: the points are all still there until the restart replays the marker.
+        for (const store of STORES) assert.equal(await pointsOf(store, user), pointsBefore.get(`${store}/${user}`), `${store} still holds every point of ${user} after a kill before the delete`);
+      } else {
+        // Killed after the delete: nothing of the user may come back before or after the restart.
+        await assertNoPoints(user);
+      }
       await Promise.all(STORES.map((s) => start(s)));
       await waitConfirmed(erased.erasureId);
       // Committed through the marker: every confirmation of this erasure (a replay's too) is on the topic.
@@ -295,9 +308,11 @@ describe('erasing a user end to end: both stores, changelog, LMDB, restore, and 
       for (const store of STORES) {
         const mine = confirmations.filter((c) => c.store === store);
         assert.ok(mine.every((c) => c.user_id === user && c.cause === 'user_deleted'), `${store}'s confirmations name ${user}`);
+        // delete:before: the first try deleted nothing; the replay deletes every point.
         // delete:after: the first try deleted and died unconfirmed; the replay finds nothing left (0).
         // send:after: the first try confirmed every point; the replay confirms again with 0.
-        const want = failpoint === 'vectorize.send:after' ? [pointsBefore.get(`${store}/${user}`), 0] : [0];
+        const all = pointsBefore.get(`${store}/${user}`);
+        const want = failpoint === 'vectorize.send:after' ? [all, 0] : failpoint === 'vectorize.delete:before' ? [all] : [0];
         assert.deepEqual(mine.map((c) => c.points_deleted), want, `${store}'s confirmations of ${user}, in order, count the points each try deleted`);
       }
       await assertNoPoints(user);
