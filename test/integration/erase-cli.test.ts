@@ -7,7 +7,7 @@ import { topicRecordSubject, topicSubject } from '../../src/adapters/avro-serde.
 import { erase } from '../../src/cli/erase.js';
 import { ERASURE_COMPLETED_FULL_NAME, USER_DELETED_FULL_NAME, type ErasureCompleted } from '../../src/contracts/erasure.js';
 import { erasureCompleted as confirmation } from '../support/erasure-records.js';
-import { ROOT, configOf, dropTestResources, readTopic, removeDir, requireStack, runCli, testKafka, testSerde, uniqueNames, waitFor, type TestNames } from '../support/stack-env.js';
+import { ROOT, configOf, dropTestResources, readTopic, removeDir, requireStack, runCli, testKafka, testSerde, uniqueNames, waitFor, within, type TestNames } from '../support/stack-env.js';
 
 /**
  * `aura-stream erase` on the real stack (Kafka + registry), as a child process: the request it
@@ -121,7 +121,7 @@ describe('erase on the real stack (Kafka + registry, the CLI as a child process)
         // Another erasure's confirmation first, then this one's.
         await confirm({ ...confirmation('00000000-0000-4000-8000-000000000002', 'u-other'), points_deleted: 98 });
         await confirm({ ...confirmation(erasureId, 'u-erase-3'), points_deleted: 7, cache_entries_deleted: 2, store: 'qdrant', collection: 'aura_context' });
-        const code = await Promise.race([exited, new Promise<'hung'>((ok) => setTimeout(() => ok('hung'), 30_000))]);
+        const code = await within(exited, 30_000, 'hung' as const);
         assert.equal(code, 0, `erase --wait exits 0 once confirmed (stdout: ${stdout} stderr: ${stderr})`);
       } finally {
         child.kill('SIGKILL');

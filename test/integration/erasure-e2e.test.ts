@@ -20,12 +20,12 @@ import {
   requireStack,
   runCli,
   runStage,
-  sleep,
   testKafka,
   testSerde,
   uniqueNames,
   waitCaughtUp,
   waitFor,
+  within,
   type StageProcess,
   type TestNames,
 } from '../support/stack-env.js';
@@ -122,7 +122,7 @@ describe('erasing a user end to end: both stores, changelog, LMDB, restore, and 
   /** Waits for the SIGKILL the failpoint causes and checks the log names it. */
   async function diesAt(which: Store | 'aggregate', failpoint: string): Promise<void> {
     const proc = stages[which]!;
-    const exit = await Promise.race([proc.exited, sleep(90_000).then(() => 'still running' as const)]);
+    const exit = await within(proc.exited, 90_000, 'still running' as const);
     assert.notEqual(exit, 'still running', `${which} reached failpoint ${failpoint} within 90 s (log ${proc.logFile})`);
     assert.deepEqual(exit, { code: null, signal: 'SIGKILL' }, `${which} died by SIGKILL at ${failpoint}`);
     assert.match(readFileSync(proc.logFile, 'utf8'), new RegExp(`failpoint ${failpoint.replace('.', '\\.')}: killing this process`), `${which}'s log names the failpoint`);

@@ -307,6 +307,20 @@ export async function runStage(env: Record<string, string>, stage: 'aggregate' |
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * `promise`'s value, or `onTimeout` when it has not settled within `ms`. The timer is cleared either
+ * way: a bound left pending (`Promise.race([p, sleep(ms)])`) holds the test file's process open
+ * until it fires, long after the file's last test.
+ */
+export async function within<T, U>(promise: Promise<T>, ms: number, onTimeout: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<U>((ok) => (timer = setTimeout(() => ok(onTimeout), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `check` until it returns a value other than undefined/false; throws naming `what` on timeout. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
