@@ -3,18 +3,27 @@ import type { Kafka } from 'kafkajs';
 import type { ChangelogReader, SourceRecord } from '../../ports.js';
 import type { Logger } from '../../logger.js';
 import { AuraError, classify } from '../../errors.js';
+import { directFetchOf, type DirectFetch } from './direct-fetch.js';
 
 /**
  * Replays changelog partitions from a checkpoint to the end, read_committed.
  *
- * kafkajs has no manual partition assignment, so the replay uses a short-lived consumer group of
- * its own (`<app>-restore-<uuid>`) that seeks each asked partition to its checkpoint and pauses the
- * others. (kafkajs' `admin.setOffsets` would avoid the seek but costs a fixed 5 s per call.)
- * "The end" is the high watermark read at the start; the caller has already initialised the
- * partition's transactional producer, which aborts any transaction a previous owner left open, so
- * no undecided transaction lies below it. Progress counts control-only batches (transaction
- * markers), which kafkajs never hands to eachBatch. The group is deleted afterwards.
+ * "The end" is the partition's read-committed end offset read at the start; the caller has already
+ * initialised the partition's transactional producer, which aborts any transaction a previous owner
+ * left open, so no undecided transaction lies below it.
+ *
+ * Records are read by offset with plain fetch requests (see direct-fetch.ts), all partitions at
+ * once, each fetch handed to `apply` as it arrives. Without kafkajs' cluster factory the replay
+ * falls back to a short-lived consumer group of its own (`<app>-restore-<uuid>`) that seeks each
+ * asked partition to its checkpoint and pauses the others, deleted afterwards; its join, sync and
+ * offset fetch are a fixed cost the direct read does not pay.
  */
+/** RESTORE_FETCH_MAX_BYTES' default: bytes per changelog partition per fetch. */
+const DEFAULT_MAX_BYTES = 8 * 1_048_576;
+/** How long a fetch may wait for data: only partitions below their end are fetched, so data is there. */
+const FETCH_MAX_WAIT_MS = 100;
+/** Fetches of one partition retried after retriable errors (leadership moves) before the restore fails. */
+const FETCH_ATTEMPTS = 5;
 const NO_HEADERS: Record<string, Buffer | undefined> = Object.freeze({}) as Record<string, Buffer | undefined>;
 
 export class KafkaChangelogReader implements ChangelogReader {
@@ -24,6 +33,111 @@ export class KafkaChangelogReader implements ChangelogReader {
   ) {}
 
   async restore(
+    partitions: Array<{ partition: number; fromOffset: string }>,
+    apply: (partition: number, records: SourceRecord[]) => void,
+    heartbeat?: () => Promise<void>,
+  ): Promise<Map<number, { records: number; nextOffset: string }>> {
+    let direct: DirectFetch | undefined;
+    try {
+      direct = await directFetchOf(this.kafka, this.options.topic);
+    } catch (err) {
+      throw classify(err);
+    }
+    if (!direct) return this.restoreThroughGroup(partitions, apply, heartbeat);
+    const reader = direct;
+    try {
+      return await this.withTimeout(this.restoreDirect(reader, partitions, apply, heartbeat));
+    } catch (err) {
+      throw classify(err);
+    } finally {
+      // Closing the connection is not part of the restore.
+      void reader.disconnect().catch(() => undefined);
+    }
+  }
+
+  private async restoreDirect(
+    direct: DirectFetch,
+    partitions: Array<{ partition: number; fromOffset: string }>,
+    apply: (partition: number, records: SourceRecord[]) => void,
+    heartbeat?: () => Promise<void>,
+  ): Promise<Map<number, { records: number; nextOffset: string }>> {
+    const { topic } = this.options;
+    const maxBytes = this.options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES;
+    const ends = await direct.endOffsets(topic, partitions.map((p) => p.partition));
+    const result = new Map<number, { records: number; nextOffset: string }>();
+    const replay = async (partition: number, from: bigint, end: bigint) => {
+      const r = result.get(partition)!;
+      let position = from;
+      let failures = 0;
+      while (position < end) {
+        let fetched: Awaited<ReturnType<DirectFetch['fetch']>>;
+        try {
+          fetched = await direct.fetch(topic, partition, position, maxBytes, FETCH_MAX_WAIT_MS);
+          failures = 0;
+        } catch (err) {
+          // A moved leader or a broker restart: new metadata, then the same fetch again.
+          if (!(err as { retriable?: boolean }).retriable || ++failures > FETCH_ATTEMPTS) throw err;
+          await direct.refresh().catch(() => undefined);
+          await new Promise((ok) => setTimeout(ok, 100 * 2 ** failures));
+          continue;
+        }
+        // Offsets stay below 2^53 (offsetToNumber refuses larger ones): compared as numbers.
+        const last = Number(end);
+        const records: SourceRecord[] = [];
+        for (const m of fetched.messages) {
+          if (Number(m.offset) >= last) break;
+          records.push({ topic, partition, offset: m.offset, timestamp: m.timestamp, key: m.key ?? null, value: m.value ?? null, headers: NO_HEADERS });
+        }
+        if (records.length > 0) {
+          apply(partition, records);
+          r.records += records.length;
+        }
+        // Nothing at or after the position came back: what is left below the end was compacted
+        // away or aborted (kafkajs' consumer resolves such a fetch to the high watermark too).
+        position = fetched.next ?? end;
+        if (heartbeat) await heartbeat();
+      }
+    };
+    const work: Array<Promise<void>> = [];
+    for (const { partition, fromOffset } of partitions) {
+      const end = ends.get(partition) ?? 0n;
+      const from = BigInt(fromOffset);
+      result.set(partition, { records: 0, nextOffset: (from > end ? from : end).toString() });
+      if (from < end) work.push(replay(partition, from, end));
+    }
+    await Promise.all(work);
+    return result;
+  }
+
+  /** `work`, or RESTORE_TIMEOUT once RESTORE_TIMEOUT_MS have passed. */
+  private async withTimeout<T>(work: Promise<T>): Promise<T> {
+    const { topic } = this.options;
+    const timeoutMs = this.options.timeoutMs ?? 600_000;
+    let timer: NodeJS.Timeout | undefined;
+    work.catch(() => undefined);
+    try {
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new AuraError(
+                  'RESTORE_TIMEOUT',
+                  `changelog restore of ${topic} did not reach the end within ${timeoutMs} ms (RESTORE_TIMEOUT_MS); it is retried — raise RESTORE_TIMEOUT_MS or RESTORE_FETCH_MAX_BYTES if the changelog is large or the brokers slow`,
+                ),
+              ),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The replay through a throwaway consumer group (kafkajs without its cluster factory). */
+  private async restoreThroughGroup(
     partitions: Array<{ partition: number; fromOffset: string }>,
     apply: (partition: number, records: SourceRecord[]) => void,
     heartbeat?: () => Promise<void>,
@@ -47,7 +161,7 @@ export class KafkaChangelogReader implements ChangelogReader {
 
       const groupId = `${this.options.applicationId}-restore-${randomUUID()}`;
       // A short fetch wait: partitions already at their end would otherwise hold each fetch for 5 s.
-      const maxBytesPerPartition = this.options.maxBytesPerPartition ?? 8 * 1_048_576;
+      const maxBytesPerPartition = this.options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES;
       const consumer = this.kafka.consumer({
         groupId,
         readUncommitted: false,
