@@ -97,6 +97,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     timeoutMs: config.restoreTimeoutMs,
     maxBytesPerPartition: config.restoreFetchMaxBytes,
   });
+  changelog.warm();
   logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');
 
   const stage = { stage: AGGREGATE_STAGE };
@@ -172,6 +173,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       await source.stop();
       subscription.unsubscribe();
       await writer.close();
+      await changelog.close();
       await store.close();
     },
   };

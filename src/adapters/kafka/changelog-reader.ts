@@ -32,21 +32,61 @@ export class KafkaChangelogReader implements ChangelogReader {
     private readonly options: { topic: string; applicationId: string; logger: Logger; timeoutMs?: number; maxBytesPerPartition?: number },
   ) {}
 
+  /** A connection opened by `warm` and not yet used by a restore. */
+  private warming: Promise<DirectFetch | undefined> | undefined;
+
+  /**
+   * Opens the connection of the next restore now (at stage start, while the group is joined and
+   * the partitions' producers are claimed), so that the restore does not wait for it. A failed
+   * connection is forgotten: the restore connects anew.
+   */
+  warm(): void {
+    if (this.warming) return;
+    const connecting = directFetchOf(this.kafka, this.options.topic);
+    connecting.catch(() => {
+      if (this.warming === connecting) this.warming = undefined;
+    });
+    this.warming = connecting;
+  }
+
+  /** Closes a connection `warm` opened that no restore used. */
+  async close(): Promise<void> {
+    const warm = this.warming;
+    this.warming = undefined;
+    await (await warm?.catch(() => undefined))?.disconnect().catch(() => undefined);
+  }
+
   async restore(
     partitions: Array<{ partition: number; fromOffset: string }>,
     apply: (partition: number, records: SourceRecord[]) => void,
     heartbeat?: () => Promise<void>,
   ): Promise<Map<number, { records: number; nextOffset: string }>> {
+    const started = performance.now();
     let direct: DirectFetch | undefined;
+    const warm = this.warming;
+    this.warming = undefined;
     try {
-      direct = await directFetchOf(this.kafka, this.options.topic);
+      direct = (await warm?.catch(() => undefined)) ?? (await directFetchOf(this.kafka, this.options.topic));
     } catch (err) {
       throw classify(err);
     }
     if (!direct) return this.restoreThroughGroup(partitions, apply, heartbeat);
     const reader = direct;
+    const connected = performance.now();
+    let applyMs = 0;
+    const timedApply = (partition: number, records: SourceRecord[]) => {
+      const at = performance.now();
+      apply(partition, records);
+      applyMs += performance.now() - at;
+    };
     try {
-      return await this.withTimeout(this.restoreDirect(reader, partitions, apply, heartbeat));
+      const result = await this.withTimeout(this.restoreDirect(reader, partitions, timedApply, heartbeat));
+      const ms = (n: number) => Math.round(n * 10) / 10;
+      this.options.logger.info(
+        { topic: this.options.topic, records: [...result.values()].reduce((n, r) => n + r.records, 0), connectMs: ms(connected - started), readMs: ms(performance.now() - connected - applyMs), applyMs: ms(applyMs) },
+        'read changelog by offset',
+      );
+      return result;
     } catch (err) {
       throw classify(err);
     } finally {

@@ -54,6 +54,20 @@ describe('KafkaChangelogReader', () => {
     await dropTestResources(kafka, names);
   });
 
+  test('a reader warmed at start restores through that connection, and closing an unused warm connection leaves nothing open', async () => {
+    const options = { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000 };
+    const reader = new KafkaChangelogReader(kafka, options);
+    reader.warm();
+    const applied: string[] = [];
+    const result = await reader.restore([{ partition: 0, fromOffset: '0' }], (_p, records) => applied.push(...records.map((r) => r.value!.toString())));
+    assert.deepEqual(applied, committed.get(0)!.map((r) => r.value), 'the committed records of partition 0');
+    assert.equal(result.get(0)?.records, 80, 'counted');
+    const idle = new KafkaChangelogReader(kafka, options);
+    idle.warm();
+    await idle.close();
+    await reader.close();
+  });
+
   const clients: Array<[string, () => Kafka]> = [
     ['the direct read by offset', () => kafka],
     // Only what the fallback uses: without the cluster factory's symbol the reader joins a group.
