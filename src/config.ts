@@ -150,6 +150,7 @@ export const CONFIG_SPECS = {
   transactionTimeoutMs: spec('TRANSACTION_TIMEOUT_MS', '60000', 'aggregate (exactly_once): broker aborts a transaction left open this long.', int(1000, 900_000)),
   restoreTimeoutMs: spec('RESTORE_TIMEOUT_MS', '600000', 'aggregate: a changelog restore that has not reached the end by then fails with RESTORE_TIMEOUT (retried).', int(1000, 86_400_000)),
   restoreFetchMaxBytes: spec('RESTORE_FETCH_MAX_BYTES', '8388608', 'aggregate: bytes fetched per changelog partition per request while restoring.', int(1024, 1_073_741_824)),
+  restoreFetchMaxWaitMs: spec('RESTORE_FETCH_MAX_WAIT_MS', '5', 'aggregate: how long the broker may hold a changelog fetch for data while restoring (only partitions below their end are fetched).', int(0, 10_000)),
   retryInitialMs: spec('RETRY_INITIAL_MS', '200', 'First back-off delay for transient faults.', int(1, 600_000)),
   retryMaxMs: spec('RETRY_MAX_MS', '10000', 'Cap of the back-off delay.', int(1, 3_600_000)),
   storeTimeoutMs: spec('STORE_TIMEOUT_MS', '10000', 'Timeout of one vector-store request.', int(100, 600_000)),

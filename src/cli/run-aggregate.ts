@@ -96,6 +96,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     logger,
     timeoutMs: config.restoreTimeoutMs,
     maxBytesPerPartition: config.restoreFetchMaxBytes,
+    fetchMaxWaitMs: config.restoreFetchMaxWaitMs,
   });
   changelog.warm();
   logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');

@@ -20,16 +20,26 @@ import { directFetchOf, type DirectFetch } from './direct-fetch.js';
  */
 /** RESTORE_FETCH_MAX_BYTES' default: bytes per changelog partition per fetch. */
 const DEFAULT_MAX_BYTES = 8 * 1_048_576;
-/** How long a fetch may wait for data: only partitions below their end are fetched, so data is there. */
-const FETCH_MAX_WAIT_MS = 100;
-/** Fetches of one partition retried after retriable errors (leadership moves) before the restore fails. */
-const FETCH_ATTEMPTS = 5;
+/** RESTORE_FETCH_MAX_WAIT_MS' default. */
+const DEFAULT_MAX_WAIT_MS = 5;
+/** RESTORE_TIMEOUT_MS' default. */
+const DEFAULT_TIMEOUT_MS = 600_000;
 const NO_HEADERS: Record<string, Buffer | undefined> = Object.freeze({}) as Record<string, Buffer | undefined>;
 
 export class KafkaChangelogReader implements ChangelogReader {
   constructor(
     private readonly kafka: Kafka,
-    private readonly options: { topic: string; applicationId: string; logger: Logger; timeoutMs?: number; maxBytesPerPartition?: number },
+    private readonly options: {
+      topic: string;
+      applicationId: string;
+      logger: Logger;
+      /** RESTORE_TIMEOUT_MS. Default 600000. */
+      timeoutMs?: number;
+      /** RESTORE_FETCH_MAX_BYTES. Default 8 MiB. */
+      maxBytesPerPartition?: number;
+      /** RESTORE_FETCH_MAX_WAIT_MS: how long the broker may hold a fetch of the direct read for data. Default 5. */
+      fetchMaxWaitMs?: number;
+    },
   ) {}
 
   /** A connection opened by `warm` and not yet used by a restore. */
@@ -103,24 +113,16 @@ export class KafkaChangelogReader implements ChangelogReader {
   ): Promise<Map<number, { records: number; nextOffset: string }>> {
     const { topic } = this.options;
     const maxBytes = this.options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES;
+    const maxWaitMs = this.options.fetchMaxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    const deadline = Date.now() + (this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const ends = await direct.endOffsets(topic, partitions.map((p) => p.partition));
     const result = new Map<number, { records: number; nextOffset: string }>();
     const replay = async (partition: number, from: bigint, end: bigint) => {
       const r = result.get(partition)!;
       let position = from;
-      let failures = 0;
       while (position < end) {
-        let fetched: Awaited<ReturnType<DirectFetch['fetch']>>;
-        try {
-          fetched = await direct.fetch(topic, partition, position, maxBytes, FETCH_MAX_WAIT_MS);
-          failures = 0;
-        } catch (err) {
-          // A moved leader or a broker restart: new metadata, then the same fetch again.
-          if (!(err as { retriable?: boolean }).retriable || ++failures > FETCH_ATTEMPTS) throw err;
-          await direct.refresh().catch(() => undefined);
-          await new Promise((ok) => setTimeout(ok, 100 * 2 ** failures));
-          continue;
-        }
+        // A fetch error (a moved leader, a broker restart) fails the restore; the stage retries it with back-off.
+        const fetched = await direct.fetch(topic, partition, position, maxBytes, maxWaitMs);
         // Offsets stay below 2^53 (offsetToNumber refuses larger ones): compared as numbers.
         const last = Number(end);
         const records: SourceRecord[] = [];
@@ -132,9 +134,17 @@ export class KafkaChangelogReader implements ChangelogReader {
           apply(partition, records);
           r.records += records.length;
         }
-        // Nothing at or after the position came back: what is left below the end was compacted
-        // away or aborted (kafkajs' consumer resolves such a fetch to the high watermark too).
-        position = fetched.next ?? end;
+        if (fetched.next !== undefined) position = fetched.next;
+        else if (fetched.stableEnd !== undefined && fetched.stableEnd >= end) {
+          // Nothing at or after the position although the broker can serve up to the end: the
+          // rest below the end was compacted away (kafkajs' consumer resolves such a fetch to the
+          // high watermark too).
+          position = end;
+        } else if (Date.now() > deadline) {
+          // withTimeout has failed the restore by now; this ends the loop behind it.
+          return;
+        }
+        // else: the broker cannot serve up to the end yet (a transaction's markers still being written): fetch again.
         if (heartbeat) await heartbeat();
       }
     };
@@ -152,7 +162,7 @@ export class KafkaChangelogReader implements ChangelogReader {
   /** `work`, or RESTORE_TIMEOUT once RESTORE_TIMEOUT_MS have passed. */
   private async withTimeout<T>(work: Promise<T>): Promise<T> {
     const { topic } = this.options;
-    const timeoutMs = this.options.timeoutMs ?? 600_000;
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     work.catch(() => undefined);
     try {
@@ -257,7 +267,7 @@ export class KafkaChangelogReader implements ChangelogReader {
           })
           .catch(reject);
       });
-      const timeoutMs = this.options.timeoutMs ?? 600_000;
+      const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([

@@ -18,6 +18,8 @@ interface FetchedPartition {
   partition: number;
   errorCode: number;
   highWatermark: string;
+  /** Read-committed end at the broker when it answered (fetch v4 and later). */
+  lastStableOffset?: string;
   abortedTransactions: Array<{ producerId: string; firstOffset: string }>;
   messages: RawMessage[];
 }
@@ -57,6 +59,8 @@ export interface PartitionFetch {
   messages: KafkaMessage[];
   /** Offset after the last record returned (control records included), or undefined when nothing at or after the fetch offset came back. */
   next: bigint | undefined;
+  /** The partition's read-committed end when the broker answered (its high watermark before fetch v4), undefined when the partition was missing from the answer. */
+  stableEnd: bigint | undefined;
 }
 
 /** A connection that reads partitions by offset, read_committed. */
@@ -116,11 +120,11 @@ export async function directFetchOf(kafka: Kafka, topic: string): Promise<Direct
         topics: [{ topic: t, partitions: [{ partition, fetchOffset, maxBytes }] }],
       });
       const data = responses.find((r) => r.topicName === t)?.partitions.find((p) => p.partition === partition);
-      if (!data) return { messages: [], next: undefined };
+      if (!data) return { messages: [], next: undefined, stableEnd: undefined };
       const batch = new Batch(t, fetchOffset, data);
       const within = batch.messagesWithinOffset;
       const last = within[within.length - 1];
-      return { messages: batch.messages, next: last === undefined ? undefined : BigInt(last.offset) + 1n };
+      return { messages: batch.messages, next: last === undefined ? undefined : BigInt(last.offset) + 1n, stableEnd: BigInt(data.lastStableOffset ?? data.highWatermark) };
     },
     refresh: () => cluster.refreshMetadata(),
     disconnect: () => cluster.disconnect(),
