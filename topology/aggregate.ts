@@ -37,9 +37,9 @@ export interface AggregateTopologyConfig {
   windowDays: number;
   maxEvents: number;
   aggregatorVersion: string;
-  /** AGGREGATE_TX_MAX_RECORDS: input records per transaction. Default 500. */
+  /** AGGREGATE_TX_MAX_RECORDS: input records per transaction. Default 5000. */
   maxRecordsPerTransaction?: number;
-  /** AGGREGATE_TX_MAX_BYTES: input plus changelog bytes per transaction. Default 768 KiB. */
+  /** AGGREGATE_TX_MAX_BYTES: input plus changelog bytes per transaction. Default 4 MiB. */
   maxBytesPerTransaction?: number;
   /** AGGREGATE_TX_MAX_MS: folding time per transaction. Default 1000. */
   maxTransactionMs?: number;
@@ -95,8 +95,8 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
   const now = ports.now ?? Date.now;
   const snapshotConfig = { windowDays: config.windowDays, maxEvents: config.maxEvents, aggregatorVersion: config.aggregatorVersion };
   const limits: TransactionLimits = {
-    maxRecords: config.maxRecordsPerTransaction ?? 500,
-    maxBytes: config.maxBytesPerTransaction ?? 786_432,
+    maxRecords: config.maxRecordsPerTransaction ?? 5000,
+    maxBytes: config.maxBytesPerTransaction ?? 4_194_304,
     maxMs: config.maxTransactionMs ?? 1000,
   };
   const topics = { stage: AGGREGATE_STAGE, outputTopic: config.outputTopic, changelogTopic: config.changelogTopic, dlqTopic: config.dlqTopic };

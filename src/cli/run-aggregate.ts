@@ -102,7 +102,9 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     logger,
     timeoutMs: config.restoreTimeoutMs,
     maxBytesPerPartition: config.restoreFetchMaxBytes,
+    fetchMaxWaitMs: config.restoreFetchMaxWaitMs,
   });
+  changelog.warm();
   logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');
 
   const stage = { stage: AGGREGATE_STAGE };
@@ -182,6 +184,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       await source.stop();
       subscription.unsubscribe();
       await writer.close();
+      await changelog.close();
       await store.close();
     },
   };

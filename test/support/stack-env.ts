@@ -247,7 +247,9 @@ export async function runStage(env: Record<string, string>, stage: 'aggregate' |
   const dir = env.STATE_DIR ?? tmpdir();
   const logFile = join(dir, `${stage}-${options.label ?? ++spawned}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [BIN, 'run', stage], {
+  // BENCH_STAGE_NODE_ARGS: extra node flags for the stage child (e.g. --cpu-prof), not allowed in NODE_OPTIONS.
+  const nodeArgs = (process.env.BENCH_STAGE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'run', stage], {
     cwd: ROOT,
     env: { ...process.env, ...env, METRICS_PORT: '0', AURA_FROM_SOURCE: '1' },
     stdio: ['ignore', fd, fd],

@@ -3,27 +3,191 @@ import type { Kafka } from 'kafkajs';
 import type { ChangelogReader, SourceRecord } from '../../ports.js';
 import type { Logger } from '../../logger.js';
 import { AuraError, classify } from '../../errors.js';
+import { directFetchOf, type DirectFetch } from './direct-fetch.js';
 
 /**
  * Replays changelog partitions from a checkpoint to the end, read_committed.
  *
- * kafkajs has no manual partition assignment, so the replay uses a short-lived consumer group of
- * its own (`<app>-restore-<uuid>`) that seeks each asked partition to its checkpoint and pauses the
- * others. (kafkajs' `admin.setOffsets` would avoid the seek but costs a fixed 5 s per call.)
- * "The end" is the high watermark read at the start; the caller has already initialised the
- * partition's transactional producer, which aborts any transaction a previous owner left open, so
- * no undecided transaction lies below it. Progress counts control-only batches (transaction
- * markers), which kafkajs never hands to eachBatch. The group is deleted afterwards.
+ * "The end" is the partition's read-committed end offset read at the start; the caller has already
+ * initialised the partition's transactional producer, which aborts any transaction a previous owner
+ * left open, so no undecided transaction lies below it.
+ *
+ * Records are read by offset with plain fetch requests (see direct-fetch.ts), all partitions at
+ * once, each fetch handed to `apply` as it arrives. Without kafkajs' cluster factory the replay
+ * falls back to a short-lived consumer group of its own (`<app>-restore-<uuid>`) that seeks each
+ * asked partition to its checkpoint and pauses the others, deleted afterwards; its join, sync and
+ * offset fetch are a fixed cost the direct read does not pay.
  */
+/** RESTORE_FETCH_MAX_BYTES' default: bytes per changelog partition per fetch. */
+const DEFAULT_MAX_BYTES = 8 * 1_048_576;
+/** RESTORE_FETCH_MAX_WAIT_MS' default. */
+const DEFAULT_MAX_WAIT_MS = 5;
+/** RESTORE_TIMEOUT_MS' default. */
+const DEFAULT_TIMEOUT_MS = 600_000;
 const NO_HEADERS: Record<string, Buffer | undefined> = Object.freeze({}) as Record<string, Buffer | undefined>;
 
 export class KafkaChangelogReader implements ChangelogReader {
   constructor(
     private readonly kafka: Kafka,
-    private readonly options: { topic: string; applicationId: string; logger: Logger; timeoutMs?: number; maxBytesPerPartition?: number },
+    private readonly options: {
+      topic: string;
+      applicationId: string;
+      logger: Logger;
+      /** RESTORE_TIMEOUT_MS. Default 600000. */
+      timeoutMs?: number;
+      /** RESTORE_FETCH_MAX_BYTES. Default 8 MiB. */
+      maxBytesPerPartition?: number;
+      /** RESTORE_FETCH_MAX_WAIT_MS: how long the broker may hold a fetch of the direct read for data. Default 5. */
+      fetchMaxWaitMs?: number;
+    },
   ) {}
 
+  /** A connection opened by `warm` and not yet used by a restore. */
+  private warming: Promise<DirectFetch | undefined> | undefined;
+
+  /**
+   * Opens the connection of the next restore now (at stage start, while the group is joined and
+   * the partitions' producers are claimed), so that the restore does not wait for it. A failed
+   * connection is forgotten: the restore connects anew.
+   */
+  warm(): void {
+    if (this.warming) return;
+    const connecting = directFetchOf(this.kafka, this.options.topic);
+    connecting.catch(() => {
+      if (this.warming === connecting) this.warming = undefined;
+    });
+    this.warming = connecting;
+  }
+
+  /** Closes a connection `warm` opened that no restore used. */
+  async close(): Promise<void> {
+    const warm = this.warming;
+    this.warming = undefined;
+    await (await warm?.catch(() => undefined))?.disconnect().catch(() => undefined);
+  }
+
   async restore(
+    partitions: Array<{ partition: number; fromOffset: string }>,
+    apply: (partition: number, records: SourceRecord[]) => void,
+    heartbeat?: () => Promise<void>,
+  ): Promise<Map<number, { records: number; nextOffset: string }>> {
+    const started = performance.now();
+    let direct: DirectFetch | undefined;
+    const warm = this.warming;
+    this.warming = undefined;
+    try {
+      direct = (await warm?.catch(() => undefined)) ?? (await directFetchOf(this.kafka, this.options.topic));
+    } catch (err) {
+      throw classify(err);
+    }
+    if (!direct) return this.restoreThroughGroup(partitions, apply, heartbeat);
+    const reader = direct;
+    const connected = performance.now();
+    let applyMs = 0;
+    const timedApply = (partition: number, records: SourceRecord[]) => {
+      const at = performance.now();
+      apply(partition, records);
+      applyMs += performance.now() - at;
+    };
+    try {
+      const result = await this.withTimeout(this.restoreDirect(reader, partitions, timedApply, heartbeat));
+      const ms = (n: number) => Math.round(n * 10) / 10;
+      this.options.logger.info(
+        { topic: this.options.topic, records: [...result.values()].reduce((n, r) => n + r.records, 0), connectMs: ms(connected - started), readMs: ms(performance.now() - connected - applyMs), applyMs: ms(applyMs) },
+        'read changelog by offset',
+      );
+      return result;
+    } catch (err) {
+      throw classify(err);
+    } finally {
+      // Closing the connection is not part of the restore.
+      void reader.disconnect().catch(() => undefined);
+    }
+  }
+
+  private async restoreDirect(
+    direct: DirectFetch,
+    partitions: Array<{ partition: number; fromOffset: string }>,
+    apply: (partition: number, records: SourceRecord[]) => void,
+    heartbeat?: () => Promise<void>,
+  ): Promise<Map<number, { records: number; nextOffset: string }>> {
+    const { topic } = this.options;
+    const maxBytes = this.options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES;
+    const maxWaitMs = this.options.fetchMaxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    const deadline = Date.now() + (this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const ends = await direct.endOffsets(topic, partitions.map((p) => p.partition));
+    const result = new Map<number, { records: number; nextOffset: string }>();
+    const replay = async (partition: number, from: bigint, end: bigint) => {
+      const r = result.get(partition)!;
+      let position = from;
+      while (position < end) {
+        // A fetch error (a moved leader, a broker restart) fails the restore; the stage retries it with back-off.
+        const fetched = await direct.fetch(topic, partition, position, maxBytes, maxWaitMs);
+        // Offsets stay below 2^53 (offsetToNumber refuses larger ones): compared as numbers.
+        const last = Number(end);
+        const records: SourceRecord[] = [];
+        for (const m of fetched.messages) {
+          if (Number(m.offset) >= last) break;
+          records.push({ topic, partition, offset: m.offset, timestamp: m.timestamp, key: m.key ?? null, value: m.value ?? null, headers: NO_HEADERS });
+        }
+        if (records.length > 0) {
+          apply(partition, records);
+          r.records += records.length;
+        }
+        if (fetched.next !== undefined) position = fetched.next;
+        else if (fetched.stableEnd !== undefined && fetched.stableEnd >= end) {
+          // Nothing at or after the position although the broker can serve up to the end: the
+          // rest below the end was compacted away (kafkajs' consumer resolves such a fetch to the
+          // high watermark too).
+          position = end;
+        } else if (Date.now() > deadline) {
+          // withTimeout has failed the restore by now; this ends the loop behind it.
+          return;
+        }
+        // else: the broker cannot serve up to the end yet (a transaction's markers still being written): fetch again.
+        if (heartbeat) await heartbeat();
+      }
+    };
+    const work: Array<Promise<void>> = [];
+    for (const { partition, fromOffset } of partitions) {
+      const end = ends.get(partition) ?? 0n;
+      const from = BigInt(fromOffset);
+      result.set(partition, { records: 0, nextOffset: (from > end ? from : end).toString() });
+      if (from < end) work.push(replay(partition, from, end));
+    }
+    await Promise.all(work);
+    return result;
+  }
+
+  /** `work`, or RESTORE_TIMEOUT once RESTORE_TIMEOUT_MS have passed. */
+  private async withTimeout<T>(work: Promise<T>): Promise<T> {
+    const { topic } = this.options;
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    work.catch(() => undefined);
+    try {
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new AuraError(
+                  'RESTORE_TIMEOUT',
+                  `changelog restore of ${topic} did not reach the end within ${timeoutMs} ms (RESTORE_TIMEOUT_MS); it is retried — raise RESTORE_TIMEOUT_MS or RESTORE_FETCH_MAX_BYTES if the changelog is large or the brokers slow`,
+                ),
+              ),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The replay through a throwaway consumer group (kafkajs without its cluster factory). */
+  private async restoreThroughGroup(
     partitions: Array<{ partition: number; fromOffset: string }>,
     apply: (partition: number, records: SourceRecord[]) => void,
     heartbeat?: () => Promise<void>,
@@ -47,7 +211,7 @@ export class KafkaChangelogReader implements ChangelogReader {
 
       const groupId = `${this.options.applicationId}-restore-${randomUUID()}`;
       // A short fetch wait: partitions already at their end would otherwise hold each fetch for 5 s.
-      const maxBytesPerPartition = this.options.maxBytesPerPartition ?? 8 * 1_048_576;
+      const maxBytesPerPartition = this.options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES;
       const consumer = this.kafka.consumer({
         groupId,
         readUncommitted: false,
@@ -103,7 +267,7 @@ export class KafkaChangelogReader implements ChangelogReader {
           })
           .catch(reject);
       });
-      const timeoutMs = this.options.timeoutMs ?? 600_000;
+      const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([

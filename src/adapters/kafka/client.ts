@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
+import { installGzipCodec } from './gzip-codec.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -18,6 +19,7 @@ const QUIET = [
 /** A kafkajs client whose logs go through pino (kafkajs' info chatter is demoted to debug). */
 export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger } & Partial<KafkaConfig>): Kafka {
   const { logger, ...rest } = options;
+  installGzipCodec();
   const log = logger.child({ component: 'kafkajs' });
   return new Kafka({
     connectionTimeout: 3000,

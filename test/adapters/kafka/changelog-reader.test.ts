@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import kafkajs, { type Kafka } from 'kafkajs';
+import { KafkaChangelogReader } from '../../../src/adapters/kafka/changelog-reader.js';
+import { createLogger } from '../../../src/logger.js';
+import { createStageTopics, dropTestResources, requireStack, testKafka, uniqueNames, type TestNames } from '../../support/stack-env.js';
+
+const { CompressionTypes } = kafkajs;
+
+/**
+ * The changelog replay against the local broker: committed records after the checkpoint, in
+ * offset order, none of an aborted transaction, up to the end seen at the start. Run twice: the
+ * direct read by offset, and the consumer-group fallback (a client without kafkajs' cluster factory).
+ */
+describe('KafkaChangelogReader', () => {
+  let kafka: Kafka;
+  let names: TestNames;
+  /** Committed values per partition, in offset order, with their offsets. */
+  const committed = new Map<number, Array<{ offset: string; key: string; value: string }>>();
+
+  before(async () => {
+    await requireStack();
+    kafka = testKafka('changelog-reader-test');
+    names = uniqueNames('changelog-reader', { partitions: 2 });
+    await createStageTopics(kafka, names.env);
+    const producer = kafka.producer({ transactionalId: `${names.applicationId}-writer`, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      // Three transactions per partition, the middle one aborted; GZIP as the stage writes it.
+      for (const [round, outcome] of (['commit', 'abort', 'commit'] as const).entries()) {
+        const tx = await producer.transaction();
+        const messages = [0, 1].flatMap((partition) =>
+          Array.from({ length: 40 }, (_, i) => ({ partition, key: `user-${partition}-${i}`, value: `${outcome}-${round}-${partition}-${i}` })),
+        );
+        const meta = await tx.send({ topic: names.changelogTopic, messages, compression: CompressionTypes.GZIP });
+        if (outcome === 'abort') {
+          await tx.abort();
+          continue;
+        }
+        await tx.commit();
+        for (const m of meta) {
+          const mine = messages.filter((x) => x.partition === m.partition);
+          const list = committed.get(m.partition) ?? [];
+          mine.forEach((x, i) => list.push({ offset: (BigInt(m.baseOffset!) + BigInt(i)).toString(), key: x.key, value: x.value }));
+          committed.set(m.partition, list);
+        }
+      }
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
+  after(async () => {
+    await dropTestResources(kafka, names);
+  });
+
+  test('a reader warmed at start restores through that connection, and closing an unused warm connection leaves nothing open', async () => {
+    const options = { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000 };
+    const reader = new KafkaChangelogReader(kafka, options);
+    reader.warm();
+    const applied: string[] = [];
+    const result = await reader.restore([{ partition: 0, fromOffset: '0' }], (_p, records) => applied.push(...records.map((r) => r.value!.toString())));
+    assert.deepEqual(applied, committed.get(0)!.map((r) => r.value), 'the committed records of partition 0');
+    assert.equal(result.get(0)?.records, 80, 'counted');
+    const idle = new KafkaChangelogReader(kafka, options);
+    idle.warm();
+    await idle.close();
+    await reader.close();
+  });
+
+  const clients: Array<[string, () => Kafka]> = [
+    ['the direct read by offset', () => kafka],
+    // Only what the fallback uses: without the cluster factory's symbol the reader joins a group.
+    ['the consumer-group fallback', () => ({ admin: (o?: kafkajs.AdminConfig) => kafka.admin(o), consumer: (o: kafkajs.ConsumerConfig) => kafka.consumer(o) }) as unknown as Kafka],
+  ];
+
+  for (const [how, client] of clients) {
+    test(`${how} replays the committed records after each checkpoint and none of the aborted transaction`, async () => {
+      // 1 KiB per fetch: each transaction's record batch takes a fetch of its own (a batch above the limit still comes whole).
+      const reader = new KafkaChangelogReader(client(), { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000, maxBytesPerPartition: 1024 });
+      const checkpoint1 = committed.get(1)![25]!.offset;
+      const applied = new Map<number, Array<{ offset: string; key: string; value: string }>>();
+      const result = await reader.restore(
+        [
+          { partition: 0, fromOffset: '0' },
+          { partition: 1, fromOffset: checkpoint1 },
+        ],
+        (partition, records) => {
+          const list = applied.get(partition) ?? [];
+          for (const r of records) list.push({ offset: r.offset, key: r.key!.toString(), value: r.value!.toString() });
+          applied.set(partition, list);
+        },
+      );
+      assert.deepEqual(applied.get(0), committed.get(0), 'partition 0: every committed record from offset 0, in order');
+      assert.deepEqual(applied.get(1), committed.get(1)!.slice(25), 'partition 1: the committed records from its checkpoint on');
+      assert.ok(![...applied.values()].flat().some((r) => r.value.startsWith('abort')), 'no record of the aborted transaction');
+      const ends = kafka.admin();
+      await ends.connect();
+      const high = new Map((await ends.fetchTopicOffsets(names.changelogTopic)).map((o) => [o.partition, o.high]));
+      await ends.disconnect();
+      assert.deepEqual(
+        [...result].map(([p, r]) => [p, r.records, r.nextOffset]),
+        [
+          [0, 80, high.get(0)],
+          [1, 55, high.get(1)],
+        ],
+        'records read per partition, and the next offset is the end (past the last commit marker)',
+      );
+    });
+
+    test(`${how} reads nothing for a partition already at its end`, async () => {
+      const reader = new KafkaChangelogReader(client(), { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000 });
+      const admin = kafka.admin();
+      await admin.connect();
+      const end = (await admin.fetchTopicOffsets(names.changelogTopic)).find((o) => o.partition === 0)!.high;
+      await admin.disconnect();
+      let calls = 0;
+      const result = await reader.restore([{ partition: 0, fromOffset: end }], () => void calls++);
+      assert.equal(calls, 0, 'apply never called');
+      assert.deepEqual(result.get(0), { records: 0, nextOffset: end }, 'the checkpoint is the end');
+    });
+  }
+});
