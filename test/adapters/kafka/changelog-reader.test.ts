@@ -68,6 +68,28 @@ describe('KafkaChangelogReader', () => {
     await reader.close();
   });
 
+  test('a direct restore of two partitions at once leaves no connection holding the process open', async () => {
+    // Regression: two first fetches at once made kafkajs open two fetch connections to the broker
+    // and orphan one, which held every process that restored until the broker's idle timeout.
+    const held = () =>
+      (process as unknown as { _getActiveHandles(): Array<{ constructor: { name: string }; remotePort?: number; _handle?: { hasRef?(): boolean } }> })
+        ._getActiveHandles()
+        .filter((h) => h.constructor.name === 'Socket' && h.remotePort !== undefined && h._handle?.hasRef?.() !== false).length;
+    const before = held();
+    const reader = new KafkaChangelogReader(kafka, { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000 });
+    const result = await reader.restore(
+      [
+        { partition: 0, fromOffset: '0' },
+        { partition: 1, fromOffset: '0' },
+      ],
+      () => undefined,
+    );
+    assert.deepEqual([...result].map(([p, r]) => [p, r.records]), [[0, 80], [1, 80]], 'both partitions were read');
+    // The reader closes its connection after the restore returns.
+    for (let i = 0; i < 100 && held() > before; i++) await new Promise((ok) => setTimeout(ok, 50));
+    assert.equal(held(), before, 'no socket to the broker is left holding the process open');
+  });
+
   const clients: Array<[string, () => Kafka]> = [
     ['the direct read by offset', () => kafka],
     // Only what the fallback uses: without the cluster factory's symbol the reader joins a group.
