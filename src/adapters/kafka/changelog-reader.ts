@@ -267,26 +267,9 @@ export class KafkaChangelogReader implements ChangelogReader {
           })
           .catch(reject);
       });
-      const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([
-          done,
-          new Promise((_, reject) => {
-            timer = setTimeout(
-              () =>
-                reject(
-                  new AuraError(
-                    'RESTORE_TIMEOUT',
-                    `changelog restore of ${topic} did not reach the end within ${timeoutMs} ms (RESTORE_TIMEOUT_MS); it is retried — raise RESTORE_TIMEOUT_MS or RESTORE_FETCH_MAX_BYTES if the changelog is large or the brokers slow`,
-                  ),
-                ),
-              timeoutMs,
-            );
-          }),
-        ]);
+        await this.withTimeout(done);
       } finally {
-        clearTimeout(timer);
         // Leaving and deleting the throwaway group is not part of the restore: done in the background.
         void consumer
           .disconnect()
