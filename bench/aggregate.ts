@@ -16,7 +16,7 @@
  * Environment (all optional): BENCH_EVENTS (default 20000), BENCH_USERS (2000), BENCH_SEED
  * (bench), BENCH_PARTITIONS (3), BENCH_HEAVY_USERS (30), BENCH_HEAVY_EVENTS (24000; 800 per user
  * over 10 days keeps every window at the cap), BENCH_KEEP=1 (keep the topics),
- * BENCH_STAGE_NODE_ARGS (node flags for the stage children, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`),
+ * BENCH_STAGE_NODE_ARGS (node flags for the stage children, e.g. `--cpu-prof --cpu-prof-dir=bench/results/profiles`),
  * KAFKA_BROKERS, SCHEMA_REGISTRY_URL; the stage's own variables (AGGREGATE_TX_MAX_RECORDS…) pass
  * through to the stage children.
  *
