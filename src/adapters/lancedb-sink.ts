@@ -3,7 +3,7 @@ import { connect, type Connection, type Table } from '@lancedb/lancedb';
 import { Bool, DataType, Field, FixedSizeList, Float32, Float64, Int32, Int64, List, Schema, Struct, Utf8 } from 'apache-arrow';
 import { AuraError } from '../errors.js';
 import type { PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
-import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../stages/snapshot-stats.js';
+import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../pipeline/domain/snapshot-stats.js';
 import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, storeWhere, type StoredPoint } from './vector-sink-common.js';
 
 /**
