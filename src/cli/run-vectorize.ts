@@ -15,7 +15,7 @@ import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../t
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
 import { createVectorStore, versionedWriter, indexVersionOf, openWriterIndex } from './index-versions.js';
-import { cachedCheck, runEvents, type StageHandle } from './stage-runtime.js';
+import { runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly); named after the alias. */
 export const createVectorSink = createVectorStore;
@@ -133,7 +133,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
     signals,
     subscription,
     events$: shared,
-    checks: { vectorStore: cachedCheck(() => sink.ping()) },
+    checks: { vectorStore: () => sink.ping() },
     details: () => ({
       store: sink.kind,
       location: sink.location,
