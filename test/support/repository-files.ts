@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import ignore from 'ignore';
+
+/**
+ * The repository's own files under `root`, as repository-relative paths with `/`, sorted.
+ *
+ * In a git checkout (`root/.git` exists) these are the tracked files (`git ls-files`). In a copy
+ * without `.git` — a source archive made with `git archive`, as a downloaded release is — git
+ * cannot answer, so the tree is walked and whatever the root `.gitignore` ignores (node_modules,
+ * .cache, state, results) is left out: in such a copy every other file came from the archive.
+ * Files listed by git but missing from the disk (deleted, not yet committed) are left out too.
+ */
+export function repositoryFiles(root: string): string[] {
+  if (existsSync(join(root, '.git'))) {
+    return execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' })
+      .split('\0')
+      .filter((f) => f !== '' && existsSync(join(root, f)))
+      .sort();
+  }
+  const gitignore = join(root, '.gitignore');
+  const ignored = ignore().add(existsSync(gitignore) ? readFileSync(gitignore, 'utf8') : '');
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      const rel = relative(root, path).split(sep).join('/');
+      if (entry.isDirectory()) {
+        if (!ignored.ignores(`${rel}/`)) walk(path);
+      } else if (!ignored.ignores(rel)) {
+        files.push(rel);
+      }
+    }
+  };
+  walk(root);
+  return files.sort();
+}
