@@ -8,9 +8,11 @@ import ignore from 'ignore';
  *
  * In a git checkout (`root/.git` exists) these are the tracked files (`git ls-files`). In a copy
  * without `.git` — a source archive made with `git archive`, as a downloaded release is — git
- * cannot answer, so the tree is walked and whatever the root `.gitignore` ignores (node_modules,
- * .cache, state, results) is left out: in such a copy every other file came from the archive.
- * Files listed by git but missing from the disk (deleted, not yet committed) are left out too.
+ * cannot answer, so the tree is walked, leaving out the directories the root `.gitignore` ignores
+ * (node_modules, .cache, dist, .aura-state: what installing and running adds). Files `.gitignore`
+ * ignores by name (`bench/results/*.json`, `*.log`) are kept: the archive carries the ones that
+ * were committed with `git add -f` (benchmark results), and nothing tells those from one a user
+ * made. Files listed by git but missing from the disk (deleted, not yet committed) are left out.
  */
 export function repositoryFiles(root: string): string[] {
   if (existsSync(join(root, '.git'))) {
@@ -28,7 +30,7 @@ export function repositoryFiles(root: string): string[] {
       const rel = relative(root, path).split(sep).join('/');
       if (entry.isDirectory()) {
         if (!ignored.ignores(`${rel}/`)) walk(path);
-      } else if (!ignored.ignores(rel)) {
+      } else {
         files.push(rel);
       }
     }
