@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import ignore from 'ignore';
 
@@ -28,7 +28,8 @@ export function repositoryFiles(root: string): string[] {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       const rel = relative(root, path).split(sep).join('/');
-      if (entry.isDirectory()) {
+      // A link to a directory (node_modules linked into a copy) counts as the directory.
+      if (entry.isDirectory() || (entry.isSymbolicLink() && statSync(path).isDirectory())) {
         if (!ignored.ignores(`${rel}/`)) walk(path);
       } else {
         files.push(rel);
