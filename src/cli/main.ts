@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { configTable, loadConfig, type Config } from '../config.js';
-import { AuraError, classify } from '../errors.js';
+import { kafkaError } from '../adapters/kafka/errors.js';
+import { AuraError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { AvroSerde, createRegistryClient, registryAuth, loadLocalSchemas, topicSubject } from '../adapters/avro-serde.js';
@@ -143,7 +144,7 @@ export function buildCli(): Command {
       } catch (err) {
         // A start-up failure (topics, registry, model, ...): clients already connected must not
         // keep the process alive, so exit here with the same message and status as main().
-        const e = classify(err);
+        const e = kafkaError(err); // any error; Kafka ones from the CLI's own admin and producer calls too
         console.error(`aura-stream: ${e.code}: ${e.message}`);
         process.exit(e.code === 'CONFIG' ? 2 : 1);
       }
@@ -252,7 +253,7 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {
-    const e = classify(err);
+    const e = kafkaError(err); // any error; Kafka ones from the CLI's own admin and producer calls too
     console.error(`aura-stream: ${e.code}: ${e.message}`);
     process.exitCode = e.code === 'CONFIG' ? 2 : 1;
   }

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
-import { classify } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AvroSerde } from '../adapters/avro-serde.js';
@@ -9,6 +8,7 @@ import { createAggregateCodec } from '../adapters/codecs.js';
 import { AtLeastOnceBatchWriter, TransactionalBatchWriter } from '../adapters/kafka/batch-writer.js';
 import { KafkaChangelogReader } from '../adapters/kafka/changelog-reader.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
+import { kafkaError } from '../adapters/kafka/errors.js';
 import { ProduceLimits, readMaxMessageBytes } from '../adapters/kafka/produce-limits.js';
 import { ensureTopics } from '../adapters/kafka/topics.js';
 import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
@@ -64,7 +64,7 @@ async function produceLimits(kafka: Kafka, config: Config): Promise<ProduceLimit
       deadLetterTopics: new Set([config.inputDlqTopic]),
     });
   } catch (err) {
-    throw classify(err);
+    throw kafkaError(err);
   } finally {
     await admin.disconnect();
   }

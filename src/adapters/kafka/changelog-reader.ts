@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ChangelogReader, SourceRecord } from '../../ports.js';
 import type { Logger } from '../../logger.js';
-import { AuraError, classify } from '../../errors.js';
+import { AuraError } from '../../errors.js';
+import { kafkaError } from './errors.js';
 import { directFetchOf, type DirectFetch } from './direct-fetch.js';
 
 /**
@@ -78,7 +79,7 @@ export class KafkaChangelogReader implements ChangelogReader {
     try {
       direct = (await warm?.catch(() => undefined)) ?? (await directFetchOf(this.kafka, this.options.topic));
     } catch (err) {
-      throw classify(err);
+      throw kafkaError(err);
     }
     if (!direct) return this.restoreThroughGroup(partitions, apply, heartbeat);
     const reader = direct;
@@ -98,7 +99,7 @@ export class KafkaChangelogReader implements ChangelogReader {
       );
       return result;
     } catch (err) {
-      throw classify(err);
+      throw kafkaError(err);
     } finally {
       // Closing the connection is not part of the restore.
       void reader.disconnect().catch(() => undefined);
@@ -284,7 +285,7 @@ export class KafkaChangelogReader implements ChangelogReader {
       }
       return result;
     } catch (err) {
-      throw classify(err);
+      throw kafkaError(err);
     } finally {
       if (!adminInUse) await admin.disconnect().catch(() => undefined);
     }
