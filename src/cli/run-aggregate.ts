@@ -15,7 +15,7 @@ import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
 import { AGGREGATE_STAGE, aggregateTopology, type AggregateEvent } from '../../topology/aggregate.js';
 import { aggregatePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
-import { runEvents, type StageHandle } from './stage-runtime.js';
+import { logIllegalMove, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Topics of both stages, created when missing; the changelog copies the input's partition count. */
 export async function prepareTopics(kafka: Kafka, config: Config): Promise<void> {
@@ -172,7 +172,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       retryMaxMs: config.retryMaxMs,
     },
   );
-  const { lifecycle, signals, subscription } = runEvents(events$, aggregatePhases, onEvent);
+  const { lifecycle, signals, subscription } = runEvents(events$, aggregatePhases, onEvent, logIllegalMove(logger));
 
   return {
     name: AGGREGATE_STAGE,
