@@ -6,6 +6,14 @@ import { AuraError } from '../../errors.js';
 import { kafkaError } from './errors.js';
 import { directFetchOf, type DirectFetch } from './direct-fetch.js';
 
+/** RESTORE_FETCH_MAX_BYTES' default: bytes per changelog partition per fetch. */
+const DEFAULT_MAX_BYTES = 8 * 1_048_576;
+/** RESTORE_FETCH_MAX_WAIT_MS' default. */
+const DEFAULT_MAX_WAIT_MS = 5;
+/** RESTORE_TIMEOUT_MS' default. */
+const DEFAULT_TIMEOUT_MS = 600_000;
+const NO_HEADERS: Record<string, Buffer | undefined> = Object.freeze({}) as Record<string, Buffer | undefined>;
+
 /**
  * Replays changelog partitions from a checkpoint to the end, read_committed.
  *
@@ -19,14 +27,6 @@ import { directFetchOf, type DirectFetch } from './direct-fetch.js';
  * asked partition to its checkpoint and pauses the others, deleted afterwards; its join, sync and
  * offset fetch are a fixed cost the direct read does not pay.
  */
-/** RESTORE_FETCH_MAX_BYTES' default: bytes per changelog partition per fetch. */
-const DEFAULT_MAX_BYTES = 8 * 1_048_576;
-/** RESTORE_FETCH_MAX_WAIT_MS' default. */
-const DEFAULT_MAX_WAIT_MS = 5;
-/** RESTORE_TIMEOUT_MS' default. */
-const DEFAULT_TIMEOUT_MS = 600_000;
-const NO_HEADERS: Record<string, Buffer | undefined> = Object.freeze({}) as Record<string, Buffer | undefined>;
-
 export class KafkaChangelogReader implements ChangelogReader {
   constructor(
     private readonly kafka: Kafka,
