@@ -68,3 +68,6 @@ export type { HandedBatch } from './track-records.js';
 export { decodeOrDeadLetter } from './dead-letter-poison.js';
 export { commitDone, committer, markDone } from './commit-done.js';
 export type { StoredBatch } from './commit-done.js';
+export { renderInputOf, rerenderText, reindexedPoint } from './reindex-point.js';
+export { TEXT_VERSION } from './render-text.js';
+export type { RenderInput } from './render-text.js';
