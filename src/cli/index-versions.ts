@@ -5,7 +5,7 @@ import { describeVersion, versionCollection, type IndexVersion } from '../contra
 import type { EmbedderInfo, IndexCatalog, VectorSink } from '../ports.js';
 import { LanceDbSink } from '../adapters/lancedb-sink.js';
 import { QdrantSink } from '../adapters/qdrant-sink.js';
-import { TEXT_VERSION } from '../stages/render-text.js';
+import { TEXT_VERSION } from '../pipeline/index.js';
 
 /**
  * Versioned indexes behind an alias (docs/reindex.md): which physical collection a writer writes,

@@ -12,7 +12,7 @@ import type { AvroSerde } from '../adapters/avro-serde.js';
 import { createVectorizeCodec } from '../adapters/codecs.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
 import { openEmbeddingCache } from '../adapters/lmdb-embedding-cache.js';
-import { reindexedPoint, renderText, rerenderText } from '../stages/index.js';
+import { reindexedPoint, renderText, rerenderText } from '../pipeline/index.js';
 import { vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';

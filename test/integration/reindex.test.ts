@@ -10,7 +10,7 @@ import { ERASURE_COMPLETED_FULL_NAME } from '../../src/contracts/erasure.js';
 import { versionCollection } from '../../src/contracts/index-version.js';
 import { createVectorStore, resolveAliasTarget, type VectorStore } from '../../src/cli/index-versions.js';
 import { checkpointPath, type ReindexCheckpoint } from '../../src/cli/reindex.js';
-import { TEXT_VERSION, rerenderText } from '../../src/stages/index.js';
+import { TEXT_VERSION, rerenderText } from '../../src/pipeline/index.js';
 import type { Embedder, SourceRecord } from '../../src/ports.js';
 import { produceWorkload } from '../../src/workload/index.js';
 import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
