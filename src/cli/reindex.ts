@@ -234,6 +234,9 @@ export async function copyVersion(deps: {
     const started = Date.now();
     let copiedNow = 0;
     metrics.reindexRemaining.set({ phase: 'copy' }, todo.length);
+    // The model runs in a worker thread: chunk i + 1 is embedded while chunk i is written and
+    // checkpointed (writes and checkpoints stay in order, one at a time).
+    let writing: Promise<void> = Promise.resolve();
     for (let i = 0; i < todo.length; i += deps.options.chunk) {
       const chunk = todo.slice(i, i + deps.options.chunk);
       const texts = chunk.map((p) => rerenderText(p.payload));
@@ -243,19 +246,28 @@ export async function copyVersion(deps: {
       const fresh = missing.length > 0 ? await embedder.embed(missing) : [];
       if (fresh.length !== missing.length) throw new AuraError('INTERNAL', `embedder returned ${fresh.length} vectors for ${missing.length} texts`);
       const byText = new Map(missing.map((t, j) => [t, fresh[j]!]));
-      if (fresh.length > 0) await cache.putMany(keys.flatMap((k, j) => (cached[j] === undefined ? [{ ...k, vector: byText.get(k.text)! }] : [])));
-      await guarded.upsert(chunk.map((p, j) => reindexedPoint(p, texts[j]!, cached[j] ?? byText.get(texts[j]!)!, plan.version)));
-      cp.copied += chunk.length;
-      cp.copiedThrough = chunk[chunk.length - 1]!.id;
-      checkpoints.save(cp);
-      copiedNow += chunk.length;
-      metrics.reindexPoints.inc({ phase: 'copy' }, chunk.length);
-      metrics.embedTexts.inc(missing.length);
-      metrics.reindexRemaining.set({ phase: 'copy' }, todo.length - i - chunk.length);
-      const seconds = (Date.now() - started) / 1000;
-      bar?.update(cp.copied, { speed: seconds > 0 ? (copiedNow / seconds).toFixed(0) : '-' });
-      if (!bar && (i / deps.options.chunk) % 20 === 0) logger.info({ copied: cp.copied, total: cp.total }, `reindex: copied ${cp.copied} of ${cp.total} points`);
+      const remaining = todo.length - i - chunk.length;
+      await writing;
+      const checkpoint = cp;
+      writing = (async () => {
+        if (fresh.length > 0) await cache.putMany(keys.flatMap((k, j) => (cached[j] === undefined ? [{ ...k, vector: byText.get(k.text)! }] : [])));
+        await guarded.upsert(chunk.map((p, j) => reindexedPoint(p, texts[j]!, cached[j] ?? byText.get(texts[j]!)!, plan.version)));
+        checkpoint.copied += chunk.length;
+        checkpoint.copiedThrough = chunk[chunk.length - 1]!.id;
+        checkpoints.save(checkpoint);
+        copiedNow += chunk.length;
+        metrics.reindexPoints.inc({ phase: 'copy' }, chunk.length);
+        metrics.embedTexts.inc(missing.length);
+        metrics.reindexRemaining.set({ phase: 'copy' }, remaining);
+        const seconds = (Date.now() - started) / 1000;
+        bar?.update(checkpoint.copied, { speed: seconds > 0 ? (copiedNow / seconds).toFixed(0) : '-' });
+        if (!bar && (i / deps.options.chunk) % 20 === 0) logger.info({ copied: checkpoint.copied, total: checkpoint.total }, `reindex: copied ${checkpoint.copied} of ${checkpoint.total} points`);
+      })();
+      // Awaited before the next write or after the loop; marked handled so a failure while the
+      // next chunk embeds is not an unhandled rejection in between.
+      writing.catch(() => undefined);
     }
+    await writing;
     bar?.stop();
     cp.copyDone = true;
     checkpoints.save(cp);
