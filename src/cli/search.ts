@@ -60,7 +60,7 @@ export async function runSearch(text: string, options: SearchOptions, print: (li
   const target = searchTarget();
   const { config } = target;
   if (target.note) note(target.note);
-  const sink = createVectorSink(config);
+  const sink = await createVectorSink(config);
   try {
     // Fail on a missing index before the model is loaded (seconds), with the fix in the message.
     await sink.count();
