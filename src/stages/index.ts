@@ -45,7 +45,7 @@ export { awaitReady } from './partition-gate.js';
 export { decodeAll, decodeRecords } from './decode-or-poison.js';
 export { foldEvent, loadWindowState, statisticsOf, windowOf, NO_ENCODING } from './window-state.js';
 export type { EntryEncoder, RunningStats, WindowState, WindowStatistics } from './window-state.js';
-export { WindowCache } from './window-cache.js';
+export { CacheBudget, WindowCache, estimateWindowBytes } from './window-cache.js';
 export { foldTransactions, foldWindows } from './fold-transactions.js';
 export type { FoldedTransaction, PartitionFold, RecordLimits, Retention, TransactionLimits } from './fold-transactions.js';
 export { SNAPSHOT_ALLOWANCE_BYTES, recordLimitsFor } from './record-limits.js';
