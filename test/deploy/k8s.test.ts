@@ -166,6 +166,38 @@ describe('deploy/k8s manifests', () => {
     assert.deepEqual([config.inputTopic, config.aggregateGroupId, config.vectorizeGroupId], ['other.events', 'other-agg', 'other-vec'], 'the patch took');
   });
 
+  it('the sizes follow the formula of docs/operations.md (Sizing): ephemeral-storage covers the emptyDirs, aggregate memory covers its cache bound', () => {
+    const bytes = (q: string) => {
+      const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(q);
+      assert.ok(m, `a quantity in Ki/Mi/Gi: ${q}`);
+      return Number(m[1]) * { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, '': 1 }[m[2] ?? '']!;
+    };
+    // measured (docs/operations.md): idle RSS of the aggregate stage, bytes in flight, LMDB per user
+    const IDLE = 135 * 1024 ** 2;
+    const IN_FLIGHT = 60 * 1024 ** 2;
+    const LMDB_PER_DEFAULT_USER = 5.5 * 1024;
+    for (const name of ['base', 'overlay', 'secure']) {
+      const docs = from(join(tmp, `${name}.yaml`)).map((r) => r.document);
+      const data = docs.find((d) => d.kind === 'ConfigMap')!.data as Record<string, string>;
+      assert.ok(data.AGGREGATE_CACHE_MAX_BYTES, `${name}: the cache bound is set next to the memory limit it sizes`);
+      const config = loadConfig({ AGGREGATE_CACHE_MAX_BYTES: data.AGGREGATE_CACHE_MAX_BYTES, EMBEDDING_MODEL_PATH: '/m' });
+      for (const d of docs.filter((x) => x.kind === 'Deployment')) {
+        const c = d.spec.template.spec.containers[0];
+        const emptyDirs = (d.spec.template.spec.volumes as { emptyDir?: { sizeLimit: string } }[]).filter((v) => v.emptyDir).map((v) => bytes(v.emptyDir!.sizeLimit));
+        const request = bytes(c.resources.requests['ephemeral-storage']);
+        assert.ok(request >= emptyDirs.reduce((a, b) => a + b, 0), `${name} ${d.metadata.name}: ephemeral-storage request ${request} covers the emptyDirs ${emptyDirs}`);
+        assert.ok(bytes(c.resources.limits['ephemeral-storage']) > request, `${name} ${d.metadata.name}: room for logs above the request`);
+        if (d.metadata.name === 'aura-stream-aggregate') {
+          const needed = 1.25 * (IDLE + config.aggregateCacheMaxBytes + IN_FLIGHT);
+          assert.ok(bytes(c.resources.limits.memory) >= needed, `${name}: memory limit ${c.resources.limits.memory} >= 1.25 x (idle + AGGREGATE_CACHE_MAX_BYTES + in flight) = ${(needed / 1024 ** 2).toFixed(0)} MiB`);
+          assert.ok(bytes(c.resources.requests.memory) <= bytes(c.resources.limits.memory));
+          const state = (d.spec.template.spec.volumes as { name: string; emptyDir?: { sizeLimit: string } }[]).find((v) => v.name === 'state')!;
+          assert.ok(bytes(state.emptyDir!.sizeLimit) / (1.5 * LMDB_PER_DEFAULT_USER) >= 200_000, `${name}: the state volume holds 200k default-profile users`);
+        }
+      }
+    }
+  });
+
   it('the NetworkPolicy selects exactly the stage pods and lets in only the metrics port', () => {
     for (const name of ['base', 'secure']) {
       const docs = from(join(tmp, `${name}.yaml`)).map((r) => r.document);
