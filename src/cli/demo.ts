@@ -100,7 +100,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     vbar.stop();
     const seconds = (Date.now() - started) / 1000;
 
-    const sink = await createVectorSink(config);
+    const sink = createVectorSink(config);
     const points = await sink.count();
     const hits = await counter(metrics, 'aura_embedding_cache_total', { result: 'hit' });
     const misses = await counter(metrics, 'aura_embedding_cache_total', { result: 'miss' });

@@ -109,6 +109,10 @@ describe('the image, built with buildah on local bases and run', { timeout: 1_50
     assert.match(help, /Usage: aura-stream/, help);
     assert.match(help, /\brun\b/, 'lists the run command');
     assert.equal(buildah(['run', '--isolation', 'chroot', ctr, '--', 'node', '-p', 'process.versions.node.split(".")[0] + " " + process.getuid()']).trim(), `24 ${UID}`);
+    // LanceDB was left out: asking for it is a CONFIG error that says why, not a crash
+    const r = spawnSync('buildah', ['run', '--isolation', 'chroot', '-e', 'STATE_DIR=/var/lib/aura-stream', ctr, '--', ...argv, 'search', 'mood'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 2, `exit 2 (CONFIG): ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /CONFIG: QDRANT_URL is unset and the embedded LanceDB store is not installed .*VECTOR_STORES/, r.stderr);
   });
 
   it('runs the vectorize stage against the local stack and Qdrant until /readyz answers 200, as uid 10001 under tini', async () => {
