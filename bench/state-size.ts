@@ -12,7 +12,7 @@
  * of), LMDB bytes on disk (data.mdb's allocated blocks after the writes, less an empty store's),
  * and heap / RSS growth per cached window (gc before and after; the windows held in a Map like the
  * cache does). It fits `bytes ≈ perEncodedByte · encodedLength + perWindow` through the two
- * profiles' heap figures: the estimate src/stages/window-cache.ts uses, and reports its error.
+ * profiles' heap figures: the estimate src/pipeline/state/window-cache.ts uses, and reports its error.
  *
  * Environment (optional): BENCH_USERS (default 300), BENCH_SEED (state-size),
  * BENCH_EVENTS_PER_USER (50, the `produce` default of 5000 events for 100 users),
@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { decodeWindow, encodeEntry, encodeWindowParts } from '../src/adapters/codecs.js';
 import { LmdbWindowStore } from '../src/adapters/lmdb-window-store.js';
-import { foldEvent, loadWindowState, type WindowState } from '../src/stages/window-state.js';
+import { foldEvent, loadWindowState, type WindowState } from '../src/pipeline/domain/window-state.js';
 import { generateEvents } from '../src/workload/generate-events.js';
 import type { Profile } from '../src/workload/profiles.js';
 import { hostInfo, intEnv, percentile, writeResults } from './support.js';
