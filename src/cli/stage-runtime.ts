@@ -9,7 +9,7 @@ import { DependencyMonitor, type Probe } from './dependency-monitor.js';
 
 /** One running stage as the process sees it. */
 export interface StageHandle {
-  name: 'aggregate' | 'vectorize';
+  name: 'aggregate' | 'vectorize' | 'reindex';
   /** States as lifecycle$ derives them; read-only for the runtime. */
   lifecycle: Lifecycle;
   /** The runtime's drain/closed signals into the stage's lifecycle$. */
