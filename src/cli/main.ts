@@ -224,7 +224,7 @@ export function buildCli(): Command {
       try {
         process.exit(await runReindex({ kafka, serde, config, logger, metrics: createMetrics() }, { untilCaughtUp: opts.untilCaughtUp, maxLag: opts.maxLag, chunk: opts.chunk, progress: process.stderr.isTTY === true }));
       } catch (err) {
-        const e = classify(err);
+        const e = kafkaError(err);
         console.error(`aura-stream: ${e.code}: ${e.message}`);
         process.exit(e.code === 'CONFIG' ? 2 : 1);
       }
