@@ -7,6 +7,7 @@ import type { AvroSerde } from '../adapters/avro-serde.js';
 import { createAggregateCodec } from '../adapters/codecs.js';
 import { AtLeastOnceBatchWriter, TransactionalBatchWriter } from '../adapters/kafka/batch-writer.js';
 import { KafkaChangelogReader } from '../adapters/kafka/changelog-reader.js';
+import { kafkajsInternals, type InternalsCheck } from '../adapters/kafka/internals.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
 import { kafkaError } from '../adapters/kafka/errors.js';
 import { ProduceLimits, readMaxMessageBytes } from '../adapters/kafka/produce-limits.js';
@@ -104,6 +105,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     maxBytesPerPartition: config.restoreFetchMaxBytes,
     fetchMaxWaitMs: config.restoreFetchMaxWaitMs,
   });
+  reportKafkajsInternals(kafkajsInternals(), logger, metrics);
   changelog.warm();
   logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');
 
@@ -189,4 +191,22 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       await store.close();
     },
   };
+}
+
+/**
+ * The start-up self-test of the kafkajs internals (src/adapters/kafka/internals.ts) as a metric
+ * per part, and a warning naming what did not look as expected and what falls back.
+ */
+export function reportKafkajsInternals(check: InternalsCheck, logger: Pick<Logger, 'warn'>, metrics: Pick<Metrics, 'kafkajsInternals'>): void {
+  metrics.kafkajsInternals.set({ part: 'direct_restore' }, check.directRestore.length === 0 ? 1 : 0);
+  metrics.kafkajsInternals.set({ part: 'gzip_codec' }, check.gzipCodec.length === 0 ? 1 : 0);
+  if (check.directRestore.length > 0) {
+    logger.warn(
+      { kafkajsVersion: check.version, problems: check.directRestore },
+      `kafkajs ${check.version} does not look as direct restore expects (${check.directRestore.join('; ')}): changelogs are replayed through a consumer group instead (slower, same result). Fix: install the kafkajs version package.json pins`,
+    );
+  }
+  if (check.gzipCodec.length > 0) {
+    logger.warn({ kafkajsVersion: check.version, problems: check.gzipCodec }, `kafkajs ${check.version}: the GZIP codec table does not look as expected (${check.gzipCodec.join('; ')}): kafkajs' own GZIP codec is used`);
+  }
 }
