@@ -62,9 +62,15 @@ export class AuraError extends Error {
   readonly action: ErrorAction;
   readonly retriable: boolean;
   readonly poison: boolean;
+  /**
+   * The record field a poison error is about (`note`, `tags[3]`, `key`), if any: what a log line
+   * may name, where the message itself may quote the record's value (issue 17: no personal data in logs).
+   */
+  readonly field: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; field?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.field = options?.field;
     this.name = 'AuraError';
     this.code = code;
     this.action = ERROR_CODES[code].action;

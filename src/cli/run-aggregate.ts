@@ -130,7 +130,8 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.erasures.inc({ ...stage, cause: 'retention' }, e.erasures.retention);
         for (const d of e.dlq) {
           metrics.dlq.inc({ ...stage, reason: d.code });
-          logger.warn({ partition: e.partition, offset: d.offset, code: d.code }, `dead-lettered: ${d.message}`);
+          // Code, field and position only: the message quotes the record (notes, user ids), which logs must never hold.
+          logger.warn({ topic: config.inputTopic, partition: e.partition, offset: d.offset, code: d.code, field: d.field }, 'dead-lettered');
         }
         metrics.recordsProduced.inc({ ...stage, kind: 'output' }, e.produced.output);
         metrics.recordsProduced.inc({ ...stage, kind: 'changelog' }, e.produced.changelog);

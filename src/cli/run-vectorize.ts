@@ -73,7 +73,8 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.recordsConsumed.inc(stage);
         metrics.recordsOutcome.inc({ ...stage, outcome: 'dlq' });
         metrics.dlq.inc({ ...stage, reason: e.code });
-        logger.warn({ partition: e.partition, offset: e.offset, code: e.code }, `dead-lettered: ${e.message}`);
+        // Code, field and position only: the message quotes the record (notes, user ids), which logs must never hold.
+        logger.warn({ topic: config.aggregatedTopic, partition: e.partition, offset: e.offset, code: e.code, field: e.field }, 'dead-lettered');
         break;
       case 'stored':
         metrics.recordsConsumed.inc(stage, e.records);

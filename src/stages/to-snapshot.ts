@@ -35,7 +35,7 @@ export function offsetToNumber(offset: string): number {
  */
 export function toSnapshot(window: UserWindow, trigger: UserEvent, position: SourcePosition, config: SnapshotConfig): ContextAggregated {
   if (window.user_id !== trigger.user_id) {
-    throw new AuraError('INTERNAL', `toSnapshot: window of user ${JSON.stringify(window.user_id)} with a trigger of user ${JSON.stringify(trigger.user_id)}`);
+    throw new AuraError('INTERNAL', 'toSnapshot: a window with the trigger event of another user (user ids not shown: they are personal data and this message reaches the log)');
   }
   const statistics: WindowStatistics = {
     end: window.end,

@@ -115,7 +115,7 @@ export function validateEvent(event: UserRecord, key: string | null, kafkaTimest
 
 /** Throws `<field> <value> <rule>`, e.g. `duration_minutes -5 must be an integer from 0 to 1440`. */
 function fail(code: ErrorCode, field: string, value: unknown, rule: string, shown: string = show(value)): never {
-  throw new AuraError(code, `${field} ${shown} ${rule}`);
+  throw new AuraError(code, `${field} ${shown} ${rule}`, { field });
 }
 
 function integerMs(field: string, value: unknown): number {
