@@ -82,6 +82,13 @@ const optUserPass: Parser<string | undefined> = (raw, name) => {
   if (colon <= 0) throw new AuraError('CONFIG', `${name} is not valid (value not shown): expected user:password, with a non-empty user before the first colon`);
   return v;
 };
+/** An HMAC key: at least 32 characters (e.g. `openssl rand -base64 32`); the value itself is never echoed. */
+const optSigningKey: Parser<string | undefined> = (raw, name) => {
+  const v = raw.trim();
+  if (v === '') return undefined;
+  if (v.length < 32) throw new AuraError('CONFIG', `${name} is too short (value not shown): expected at least 32 characters, e.g. the output of \`openssl rand -base64 32\`, the same on the aggregate stage and wherever \`aura-stream erase\` runs`);
+  return v;
+};
 const saslMechanism: Parser<'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined> = (raw, name) => {
   const v = raw.trim().toLowerCase();
   if (v === '') return undefined;
@@ -154,6 +161,12 @@ export const CONFIG_SPECS = {
   aggregatePartitionsConcurrently: spec('AGGREGATE_PARTITIONS_CONCURRENTLY', '3', 'aggregate: input partitions processed at once by one process (each in order).', int(1, 1024)),
   aggregateCacheMaxUsers: spec('AGGREGATE_CACHE_MAX_USERS', '10000', 'aggregate: running windows kept in memory per partition between transactions (least recently used dropped).', int(1, 10_000_000)),
   aggregateFetchMaxBytes: spec('AGGREGATE_FETCH_MAX_BYTES', '1048576', 'aggregate: bytes fetched per partition per request from the input topic.', int(1024, 1_073_741_824)),
+  erasureSigningKey: secret(
+    'ERASURE_SIGNING_KEY',
+    'HMAC key (at least 32 characters) that `aura-stream erase` signs UserDeleted requests with and the aggregate stage verifies; only its holders can erase. Unset: erase refuses to run and the aggregate stage dead-letters every UserDeleted (ERASURE_UNAUTHORIZED). docs/erasure.md.',
+    optSigningKey,
+  ),
+  erasureMaxAgeMs: spec('ERASURE_MAX_AGE_MS', '86400000', 'aggregate: a signed UserDeleted whose requested_at is older than this, measured against the partition\'s stream time, is refused as a replay (ERASURE_REPLAYED); within it, a request id seen before is refused too. Keep it above producers\' clock skew.', int(60_000, 31_536_000_000)),
   stateRetentionDays: spec('STATE_RETENTION_DAYS', '0', 'aggregate: erase a user (changelog tombstone + ContextErased, cause retention) whose last accepted event is this many days of stream time (largest input record timestamp of the partition, ignoring any more than 24 h ahead of the clock) old; 0 = never. At most AGGREGATE_TX_MAX_RECORDS users expire per transaction.', int(0, 36_500)),
   transactionTimeoutMs: spec('TRANSACTION_TIMEOUT_MS', '60000', 'aggregate (exactly_once): broker aborts a transaction left open this long.', int(1000, 900_000)),
   restoreTimeoutMs: spec('RESTORE_TIMEOUT_MS', '600000', 'aggregate: a changelog restore that has not reached the end by then fails with RESTORE_TIMEOUT (retried).', int(1000, 86_400_000)),

@@ -31,6 +31,10 @@ export const ERROR_CODES = {
   FIELD_TOO_LONG: { action: 'dead-letter' },
   /** A record whose output could never fit the topic's `max.message.bytes`. */
   RECORD_TOO_LARGE: { action: 'dead-letter' },
+  /** A UserDeleted without a valid signature of ERASURE_SIGNING_KEY: it erases nothing. */
+  ERASURE_UNAUTHORIZED: { action: 'dead-letter' },
+  /** A signed UserDeleted seen before, or older than ERASURE_MAX_AGE_MS of stream time: it erases nothing. */
+  ERASURE_REPLAYED: { action: 'dead-letter' },
   // retry: a property of the world
   BROKER_UNAVAILABLE: { action: 'retry' },
   REGISTRY_UNAVAILABLE: { action: 'retry' },

@@ -163,6 +163,12 @@ export interface WindowStore {
 export interface StreamTime {
   time: number;
   offset: string;
+  /**
+   * Erasure requests accepted on the partition within ERASURE_MAX_AGE_MS of stream time: request
+   * id (UserDeleted.event_id) → requested_at. Kept with the stream time (LMDB, same write as the
+   * windows) so a replayed request is refused after a restart too; pruned as stream time moves.
+   */
+  erasures?: Record<string, number>;
 }
 
 /** Reads a changelog partition from an offset to its end (read_committed). */

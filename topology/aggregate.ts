@@ -21,6 +21,7 @@ import {
   type FoldedTransaction,
   type PartitionFold,
   type Retention,
+  type ErasureAuth,
   type TransactionLimits,
 } from '../src/stages/index.js';
 import { batches$, type BatchEnvelope } from './sources.js';
@@ -51,6 +52,8 @@ export interface AggregateTopologyConfig {
    * Default 0 (off).
    */
   retentionDays?: number;
+  /** ERASURE_SIGNING_KEY / ERASURE_MAX_AGE_MS: who may erase, and the replay window (required: no default lets anyone erase). */
+  erasureAuth: ErasureAuth;
   /** RETRY_INITIAL_MS / RETRY_MAX_MS: back-off of transient faults. Defaults 200 / 10000. */
   retryInitialMs?: number;
   retryMaxMs?: number;
@@ -122,6 +125,7 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
           encodeEntry: ports.codec.encodeEntry,
           encodeWindowParts: ports.codec.encodeWindowParts,
           loadStreamTime: () => ports.store.streamTime(partition),
+          erasureAuth: config.erasureAuth,
           nextTx: () => tx++,
           now,
         };

@@ -190,18 +190,20 @@ export function buildCli(): Command {
 
   program
     .command('erase')
-    .description('Erase a user end to end: one UserDeleted on the user-events topic; the stages drop the window and delete the points and cache entries (README "Erasing a user").')
+    .description('Erase a user end to end: one UserDeleted, signed with ERASURE_SIGNING_KEY, on the user-events topic; the stages drop the window and delete the points and cache entries (docs/erasure.md).')
     .requiredOption('--user <id>', 'the user id (the key of the user\'s events)')
     .option('--reason <text>', 'audit text such as a ticket id, never personal data (default: none)')
+    .option('--requester <name>', 'who asks, recorded in the marker and the confirmation (default: the operating-system user)')
     .option('--wait', 'wait for the vectorize stage\'s ErasureCompleted on ERASED_TOPIC', false)
     .option('--timeout-ms <n>', 'how long --wait waits', intArg('--timeout-ms', 1), 120_000)
-    .action(async (opts: { user: string; reason?: string; wait: boolean; timeoutMs: number }) => {
+    .action(async (opts: { user: string; reason?: string; requester?: string; wait: boolean; timeoutMs: number }) => {
       const { erase, formatErasure } = await import('./erase.js');
       const done = await erase({
         user: opts.user,
         wait: opts.wait,
         timeoutMs: opts.timeoutMs,
         ...(opts.reason !== undefined && { reason: opts.reason }),
+        ...(opts.requester !== undefined && { requester: opts.requester }),
         onProduced: (e) => console.log(formatErasure(e)[0]),
       });
       for (const line of formatErasure(done).slice(1)) console.log(line);

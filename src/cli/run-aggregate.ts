@@ -169,6 +169,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       maxTransactionMs: config.aggregateTxMaxMs,
       cacheMaxUsers: config.aggregateCacheMaxUsers,
       retentionDays: config.stateRetentionDays,
+      erasureAuth: { key: config.erasureSigningKey, maxAgeMs: config.erasureMaxAgeMs },
       retryInitialMs: config.retryInitialMs,
       retryMaxMs: config.retryMaxMs,
     },

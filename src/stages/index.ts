@@ -47,7 +47,7 @@ export { foldEvent, loadWindowState, statisticsOf, windowOf, NO_ENCODING } from 
 export type { EntryEncoder, RunningStats, WindowState, WindowStatistics } from './window-state.js';
 export { WindowCache } from './window-cache.js';
 export { foldTransactions, foldWindows } from './fold-transactions.js';
-export type { FoldedTransaction, PartitionFold, RecordLimits, Retention, TransactionLimits } from './fold-transactions.js';
+export type { ErasureAuth, FoldedTransaction, PartitionFold, RecordLimits, Retention, TransactionLimits } from './fold-transactions.js';
 export { SNAPSHOT_ALLOWANCE_BYTES, recordLimitsFor } from './record-limits.js';
 export { toOutRecords } from './to-out-records.js';
 export type { OutTopics } from './to-out-records.js';

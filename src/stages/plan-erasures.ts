@@ -91,5 +91,7 @@ export function toErasureCompleted(
     snapshot_topic: item.record.topic,
     snapshot_partition: item.record.partition,
     snapshot_offset: Number(item.record.offset),
+    requester: e.requester ?? null,
+    reason: e.reason ?? null,
   };
 }

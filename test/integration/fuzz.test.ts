@@ -10,6 +10,7 @@ import { DLQ_HEADERS, NOTE_MAX_LENGTH } from '../../src/stages/index.js';
 import { recordEncoder } from '../../src/workload/index.js';
 import { Prng } from '../../src/workload/prng.js';
 import { decodeMarkers, decodeSnapshots } from '../support/snapshots.js';
+import { signed } from '../support/erasure-records.js';
 import {
   OffsetProbe,
   createStageTopics,
@@ -50,7 +51,7 @@ interface Case {
   expect: string[] | 'none' | 'any-poison' | 'erased';
 }
 
-const POISON_CODES = ['WRONG_MAGIC_BYTE', 'UNKNOWN_SCHEMA_ID', 'UNDECODABLE', 'UNKNOWN_RECORD_TYPE', 'MISSING_USER_ID', 'KEY_MISMATCH', 'FUTURE_TIMESTAMP', 'OUT_OF_RANGE', 'INVALID_FIELD', 'FIELD_TOO_LONG', 'RECORD_TOO_LARGE'];
+const POISON_CODES = ['ERASURE_UNAUTHORIZED', 'ERASURE_REPLAYED', 'WRONG_MAGIC_BYTE', 'UNKNOWN_SCHEMA_ID', 'UNDECODABLE', 'UNKNOWN_RECORD_TYPE', 'MISSING_USER_ID', 'KEY_MISMATCH', 'FUTURE_TIMESTAMP', 'OUT_OF_RANGE', 'INVALID_FIELD', 'FIELD_TOO_LONG', 'RECORD_TOO_LARGE'];
 
 function randomBytes(rng: Prng, n: number): Buffer {
   const b = Buffer.alloc(n);
@@ -153,7 +154,7 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
     const deletedSubject = topicRecordSubject(names.inputTopic, USER_DELETED_FULL_NAME);
     await serde.register(deletedSubject, USER_DELETED_FULL_NAME);
     const userDeleted = (user: string, fields: Partial<UserDeleted> = {}, key: string | null = user): Message => {
-      const { type: _type, ...body }: UserDeleted = { type: 'UserDeleted', event_id: uuid(), user_id: user, requested_at: now, reason: 'fuzz', trace_id: null, ...fields };
+      const { type: _type, ...body }: UserDeleted = { ...signed({ type: 'UserDeleted', event_id: uuid(), user_id: user, requested_at: now, reason: 'fuzz', trace_id: null, requester: 'fuzz-ops' }), ...fields };
       personal.add(user);
       return raw(key, serde.encode(deletedSubject, USER_DELETED_FULL_NAME, body));
     };
@@ -220,6 +221,18 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
     add('UserDeleted of a user with a window', userDeleted('normal-3'), 'erased');
     add('UserDeleted of a user never seen', userDeleted('ghost-1'), 'erased');
     add('UserDeleted again', userDeleted('ghost-1'), 'erased');
+    // Only a holder of the signing key may erase (issue 17).
+    const resigned = (user: string, fields: Partial<UserDeleted>, key?: string) => {
+      const { type: _type, ...body } = signed({ type: 'UserDeleted', event_id: uuid(), user_id: user, requested_at: now, reason: 'fuzz', trace_id: null, requester: 'fuzz-ops', ...fields }, key);
+      return raw(user, serde.encode(deletedSubject, USER_DELETED_FULL_NAME, body));
+    };
+    add('UserDeleted without a signature', userDeleted('normal-4', { signature: null }), ['ERASURE_UNAUTHORIZED']);
+    add('UserDeleted signed with another key', resigned('normal-5', {}, 'another-key-0123456789abcdef0123456789'), ['ERASURE_UNAUTHORIZED']);
+    add('UserDeleted whose signed fields were altered', userDeleted('normal-6', { requester: 'someone-else' }), ['ERASURE_UNAUTHORIZED']);
+    const once = userDeleted('ghost-2');
+    add('UserDeleted, valid', once, 'erased');
+    add('the same UserDeleted produced again (a replay)', { ...once, headers: {} }, ['ERASURE_REPLAYED']);
+    add('UserDeleted signed, but requested 3 days ago', resigned('normal-7', { requested_at: now - 3 * DAY }), ['ERASURE_REPLAYED']);
     add('UserDeleted with an event_id not a UUID', userDeleted('del-2', { event_id: 'del-2' }), ['INVALID_FIELD']);
     add('UserDeleted under another user\'s key', userDeleted('del-3', {}, 'del-4'), ['KEY_MISMATCH']);
     add('UserDeleted without a key', userDeleted('del-3', {}, null), ['KEY_MISMATCH']);

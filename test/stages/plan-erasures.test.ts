@@ -62,6 +62,8 @@ const marker = (partition: number, offset: number, user: string, before: number 
     event_partition: 3,
     event_offset: 42,
     aggregator_version: '1.0.0',
+    requester: before === null ? 'ops@example' : 'system:retention',
+    reason: before === null ? 'TICKET-1' : 'retention',
   } satisfies ContextErased,
 });
 
@@ -189,6 +191,8 @@ describe('planErasures → … → storeBatch → toErasedRecords → markDone',
       snapshot_topic: 'agg',
       snapshot_partition: 0,
       snapshot_offset: 12,
+      requester: 'ops@example',
+      reason: 'TICKET-1',
     });
     assert.deepEqual(work.outputs.map((o) => o.topic), ['vec', 'vec', 'erased'], 'ContextVectorized of the two points, then the confirmation');
     assert.deepEqual([stored.records, stored.points, stored.superseded, stored.erased], [5, 2, 1, 1], 'u1@13 superseded by u1@14, u1@10 erased');
