@@ -39,6 +39,9 @@ function fail(name: string, raw: string, accepted: string): never {
 
 const str: Parser<string> = (raw, name) => (raw.trim() === '' ? fail(name, raw, 'a non-empty string') : raw.trim());
 const optStr: Parser<string | undefined> = (raw) => (raw.trim() === '' ? undefined : raw.trim());
+function optInt(min: number, max: number): Parser<number | undefined> {
+  return (raw, name) => (raw.trim() === '' ? undefined : int(min, max)(raw, name));
+}
 function int(min: number, max: number): Parser<number> {
   return (raw, name) => {
     const n = Number(raw);
@@ -131,7 +134,10 @@ export const CONFIG_SPECS = {
   aggregateGroupId: spec('AGGREGATE_GROUP_ID', '', 'Consumer group of the aggregate stage (default: <APPLICATION_ID>-aggregate).', optStr),
   vectorizeGroupId: spec('VECTORIZE_GROUP_ID', '', 'Consumer group of the vectorize stage (default: <APPLICATION_ID>-vectorize).', optStr),
   processingGuarantee: spec('PROCESSING_GUARANTEE', 'exactly_once', 'aggregate: exactly_once (Kafka transactions) | at_least_once.', oneOf('exactly_once', 'at_least_once')),
-  createTopics: spec('CREATE_TOPICS', 'true', 'Create missing topics at start.', bool),
+  createTopics: spec('CREATE_TOPICS', 'true', 'Create missing topics at start (each stage its own). Production: false, with the topics made by `aura-stream topics apply`.', bool),
+  registerSchemas: spec('REGISTER_SCHEMAS', 'true', 'Register the local schemas at start. false: only look them up (a registry principal that may not register); `aura-stream topics apply` registers them.', bool),
+  topicMinInsyncReplicas: spec('TOPIC_MIN_INSYNC_REPLICAS', '', 'min.insync.replicas of topics `topics apply` creates (default: TOPIC_REPLICATION_FACTOR − 1, at least 1).', optInt(1, 32)),
+  changelogMaxCompactionLagMs: spec('CHANGELOG_MAX_COMPACTION_LAG_MS', '86400000', 'max.compaction.lag.ms of the changelog `topics apply` creates: the longest an erased or expired window stays readable behind its tombstone.', int(1000, 31_536_000_000)),
   topicPartitions: spec('TOPIC_PARTITIONS', '6', 'Partitions of topics created at start (the changelog always copies the input\'s count).', int(1, 10_000)),
   topicReplicationFactor: spec('TOPIC_REPLICATION_FACTOR', '1', 'Replication factor of topics created at start.', int(1, 32)),
   produceRequestMaxBytes: spec('PRODUCE_REQUEST_MAX_BYTES', '1048576', 'Largest produce request (bytes); each write is cut into requests under it and under every topic\'s max.message.bytes.', int(65_536, 104_857_600)),

@@ -152,7 +152,7 @@ export async function erase(options: EraseOptions, config: Config = loadConfig()
   const logger = createLogger(config.logLevel);
   const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-erase`, logger });
   await prepareInputTopic(kafka, config);
-  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
+  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)), undefined, { register: config.registerSchemas });
   const subject = topicRecordSubject(config.inputTopic, USER_DELETED_FULL_NAME);
   await serde.register(subject, USER_DELETED_FULL_NAME);
 

@@ -54,8 +54,8 @@ async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<neve
     logger,
     retry: { initialRetryTime: config.retryInitialMs, maxRetryTime: config.retryMaxMs, retries: 5 },
   });
-  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
-  await prepareTopics(kafka, config);
+  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)), undefined, { register: config.registerSchemas });
+  await prepareTopics(kafka, config, which);
   const stages: StageHandle[] = [];
   if (which === 'aggregate' || which === 'all') stages.push(await startAggregate({ kafka, serde, config, logger, metrics }));
   if (which === 'vectorize' || which === 'all') {
@@ -103,6 +103,21 @@ export function buildCli(): Command {
     .action(async () => {
       const info = await stackStatus(); // prints its table and the KEY=value lines itself
       if (!info.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('topics')
+    .description('Topics and schemas for production (run once, as a principal allowed to create topics and register schemas).')
+    .command('apply')
+    .description('Create the missing topics with min.insync.replicas (the changelog compacted, with max.compaction.lag.ms) and register every schema, so the stages can run with CREATE_TOPICS=false and REGISTER_SCHEMAS=false. Idempotent; reports settings that differ; exit 1 if any does.')
+    .action(async () => {
+      const config = loadConfig();
+      const { applyTopics, formatApply } = await import('./topics-apply.js');
+      const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-topics`, logger: createLogger(config.logLevel) });
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
+      const lines = await applyTopics(kafka, serde, config, subjectPlan(config));
+      for (const l of formatApply(lines)) console.log(l);
+      if (lines.some((l) => l.what === 'differs')) process.exitCode = 1;
     });
 
   const schemas = program.command('schemas').description('Avro contracts in schemas/ against the registry.');

@@ -18,24 +18,27 @@ import { withFailpoints } from './failpoints.js';
 import { runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Topics of both stages, created when missing; the changelog copies the input's partition count. */
-export async function prepareTopics(kafka: Kafka, config: Config): Promise<void> {
+export async function prepareTopics(kafka: Kafka, config: Config, stage: 'aggregate' | 'vectorize' | 'all' = 'all'): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const n = config.topicPartitions;
-    await ensureTopics(
-      admin,
-      [
-        { topic: config.inputTopic, partitions: n },
-        { topic: config.aggregatedTopic, partitions: n },
-        { topic: config.vectorizedTopic, partitions: n },
-        { topic: config.erasedTopic, partitions: n },
-        { topic: config.inputDlqTopic, partitions: n },
-        { topic: config.aggregatedDlqTopic, partitions: n },
-        { topic: config.changelogTopic, copyOf: config.inputTopic, compacted: true },
-      ],
-      { create: config.createTopics, replicationFactor: config.topicReplicationFactor },
-    );
+    // Each stage checks (and creates) only the topics it reads or writes: with one principal per
+    // stage, a topic it has no ACL on is not even listed to it (docs/security.md).
+    const aggregate = [
+      { topic: config.inputTopic, partitions: n },
+      { topic: config.aggregatedTopic, partitions: n },
+      { topic: config.inputDlqTopic, partitions: n },
+      { topic: config.changelogTopic, copyOf: config.inputTopic, compacted: true },
+    ];
+    const vectorize = [
+      { topic: config.aggregatedTopic, partitions: n },
+      { topic: config.vectorizedTopic, partitions: n },
+      { topic: config.erasedTopic, partitions: n },
+      { topic: config.aggregatedDlqTopic, partitions: n },
+    ];
+    const plans = stage === 'aggregate' ? aggregate : stage === 'vectorize' ? vectorize : [...aggregate, ...vectorize.slice(1)];
+    await ensureTopics(admin, plans, { create: config.createTopics, replicationFactor: config.topicReplicationFactor });
   } finally {
     await admin.disconnect();
   }
