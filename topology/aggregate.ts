@@ -2,28 +2,7 @@ import { Observable, Subject, catchError, defer, map, merge, mergeMap, of, takeW
 import type { UserRecord } from '../src/contracts/events.js';
 import { classify } from '../src/errors.js';
 import type { AggregateCodec, BatchWriter, ChangelogReader, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
-import {
-  PartitionGate,
-  WindowCache,
-  awaitReady,
-  commitInOrder,
-  commitTransaction,
-  committedEvent,
-  decodeRecords,
-  foldWindows,
-  loadWindowState,
-  recordLimitsFor,
-  retryWithBackoff,
-  toOutRecords,
-  validateEvent,
-  type AggregateEvent,
-  type CommitOutcome,
-  type FoldedTransaction,
-  type PartitionFold,
-  type Retention,
-  type ErasureAuth,
-  type TransactionLimits,
-} from '../src/stages/index.js';
+import { PartitionGate, WindowCache, awaitReady, commitInOrder, commitTransaction, committedEvent, decodeRecords, foldWindows, loadWindowState, recordLimitsFor, retryWithBackoff, toOutRecords, validateEvent, type AggregateEvent, type CommitOutcome, type ErasureAuth, type FoldedTransaction, type PartitionFold, type Retention, type TransactionLimits } from '../src/pipeline/index.js';
 import { batches$, type BatchEnvelope } from './sources.js';
 import type { TopologyStep } from './steps.js';
 
