@@ -171,6 +171,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       maxBytesPerTransaction: config.aggregateTxMaxBytes,
       maxTransactionMs: config.aggregateTxMaxMs,
       cacheMaxUsers: config.aggregateCacheMaxUsers,
+      cacheMaxBytes: config.aggregateCacheMaxBytes,
       retentionDays: config.stateRetentionDays,
       erasureAuth: { key: config.erasureSigningKey, maxAgeMs: config.erasureMaxAgeMs },
       retryInitialMs: config.retryInitialMs,

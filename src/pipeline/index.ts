@@ -65,4 +65,4 @@ export type { CommitOutcome } from './state/commit-transaction.js';
 export { InFlightGate } from './state/in-flight-gate.js';
 export { PartitionGate } from './state/partition-gate.js';
 export type { RestoreReport } from './state/partition-gate.js';
-export { WindowCache } from './state/window-cache.js';
+export { CacheBudget, WindowCache, estimateWindowBytes } from './state/window-cache.js';
