@@ -125,7 +125,7 @@ function kafkaAuthFailure(err: Error & { code?: string; cause?: unknown }): Aura
   }
   const type = [(err as { type?: string }).type, (err.cause as { type?: string } | undefined)?.type].find((t) => t?.endsWith('_AUTHORIZATION_FAILED'));
   if (type) {
-    return new AuraError('AUTH', `Kafka refused an operation (${type}): ${err.message}. Fix: grant the principal the ACLs listed in the README ("Kafka ACLs")`, { cause: err });
+    return new AuraError('AUTH', `Kafka refused an operation (${type}): ${err.message}. Fix: grant the principal the ACLs listed in docs/security.md ("Kafka ACLs"; one principal per stage)`, { cause: err });
   }
   const codes = [err.code, (err.cause as { code?: string } | undefined)?.code].filter((c): c is string => typeof c === 'string');
   const untrusted = codes.find((c) => TLS_UNTRUSTED_CODES.has(c));
