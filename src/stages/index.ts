@@ -68,3 +68,5 @@ export type { HandedBatch } from './track-records.js';
 export { decodeOrDeadLetter } from './dead-letter-poison.js';
 export { commitDone, committer, markDone } from './commit-done.js';
 export type { StoredBatch } from './commit-done.js';
+export { ConsumerLag, UnconfirmedRecords } from './consumer-lag.js';
+export type { PartitionLag, PartitionOffsets } from './consumer-lag.js';
