@@ -41,8 +41,10 @@ export class LagMonitor {
     return new LagMonitor(kafka.admin(), options);
   }
 
+  /** Reads now and then every `intervalMs` (idempotent). */
   start(): void {
     if (this.timer) return;
+    void this.refresh().catch(this.options.onError);
     this.timer = setInterval(() => void this.refresh().catch(this.options.onError), this.options.intervalMs);
     this.timer.unref();
   }
