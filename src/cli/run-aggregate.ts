@@ -120,6 +120,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     intervalMs: config.lagRefreshMs,
     owned: () => owned,
     oldestUnconfirmed: (p) => source.unconfirmed.oldest(p),
+    consumedThrough: (p) => source.unconfirmed.consumedThrough(p),
     onLag: (rows) => metrics.setLag(AGGREGATE_STAGE, config.inputTopic, rows),
     onError: (err) => {
       metrics.lagRefreshFailures.inc(stage);

@@ -72,6 +72,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
     intervalMs: config.lagRefreshMs,
     owned: () => owned,
     oldestUnconfirmed: (p) => source.unconfirmed.oldest(p),
+    consumedThrough: (p) => source.unconfirmed.consumedThrough(p),
     onLag: (rows) => metrics.setLag(VECTORIZE_STAGE, config.aggregatedTopic, rows),
     onError: (err) => {
       metrics.lagRefreshFailures.inc(stage);

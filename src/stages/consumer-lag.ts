@@ -5,7 +5,11 @@
  * end offset moves on, so its lag rises although it commits nothing (docs/runbook.md,
  * AuraStreamConsumerStuck).
  *
- * Lag in records = end offset − committed offset (no commit yet: end − log start offset).
+ * Lag in records = end offset − committed offset (no commit yet: end − log start offset). A stage
+ * that holds nothing unconfirmed of a partition has consumed up to the high watermark its last
+ * fetch reported (`consumedOffset`), which may lie above its committed offset: on a transactional
+ * topic the commit markers after the last record are never "committed" past by a stage that commits
+ * last record + 1, and would otherwise read as a lag of one record per transaction.
  * Lag in seconds, when the lag is above 0:
  *   - now − the Kafka timestamp of the oldest record the stage holds unconfirmed in that partition,
  *     when it has fetched one (that record is the one at, or just after, the committed offset);
@@ -22,6 +26,8 @@ export interface PartitionOffsets {
   startOffset: string;
   /** The group's committed offset (the next to read); '-1' or '' when the group has none. */
   committedOffset: string;
+  /** High watermark of the stage's last fetch when it holds nothing unconfirmed of the partition. */
+  consumedOffset?: string;
 }
 
 export interface PartitionLag {
@@ -55,14 +61,16 @@ export class ConsumerLag {
       const hasCommit = /^\d+$/.test(o.committedOffset);
       // A committed offset below the log start (records deleted by retention) reads from the start.
       const committed = hasCommit && BigInt(o.committedOffset) > start ? BigInt(o.committedOffset) : start;
-      const records = end > committed ? Number(end - committed) : 0;
+      const consumed = o.consumedOffset !== undefined && /^\d+$/.test(o.consumedOffset) ? BigInt(o.consumedOffset) : -1n;
+      const position = consumed > committed ? (consumed < end ? consumed : end) : committed;
+      const records = end > position ? Number(end - position) : 0;
       if (records === 0) {
         this.seen.delete(o.partition);
         return { partition: o.partition, records: 0, seconds: 0, committedOffset: Number(committed) };
       }
       let seen = this.seen.get(o.partition);
-      if (seen === undefined || seen.committed !== committed) {
-        seen = { committed, behindSince: now };
+      if (seen === undefined || seen.committed !== position) {
+        seen = { committed: position, behindSince: now };
         this.seen.set(o.partition, seen);
       }
       const held = oldestUnconfirmed(o.partition);
@@ -80,14 +88,16 @@ export class ConsumerLag {
  * aura_oldest_unconfirmed_record_age_seconds and the lag in seconds.
  */
 export class UnconfirmedRecords {
-  private readonly partitions = new Map<number, { offsets: bigint[]; timestamps: number[]; head: number; last: bigint }>();
+  private readonly partitions = new Map<number, { offsets: bigint[]; timestamps: number[]; head: number; last: bigint; highWatermark: string | undefined }>();
 
-  fetched(partition: number, records: ReadonlyArray<{ offset: string; timestamp: string }>): void {
+  /** A fetched batch's records, and the partition's high watermark that fetch reported. */
+  fetched(partition: number, records: ReadonlyArray<{ offset: string; timestamp: string }>, highWatermark?: string): void {
     let p = this.partitions.get(partition);
     if (p === undefined) {
-      p = { offsets: [], timestamps: [], head: 0, last: -1n };
+      p = { offsets: [], timestamps: [], head: 0, last: -1n, highWatermark: undefined };
       this.partitions.set(partition, p);
     }
+    if (highWatermark !== undefined) p.highWatermark = highWatermark;
     for (const r of records) {
       const offset = BigInt(r.offset);
       if (offset <= p.last) continue;
@@ -109,6 +119,15 @@ export class UnconfirmedRecords {
       p.timestamps.splice(0, p.head);
       p.head = 0;
     }
+  }
+
+  /**
+   * The high watermark of the partition's last fetch when every record fetched so far is confirmed
+   * (the stage has consumed up to there), else undefined.
+   */
+  consumedThrough(partition: number): string | undefined {
+    const p = this.partitions.get(partition);
+    return p !== undefined && p.head === p.offsets.length ? p.highWatermark : undefined;
   }
 
   /** Forgets every partition (a rebalance: the next owner reads from the committed offsets). */

@@ -45,6 +45,13 @@ describe('ConsumerLag', () => {
     assert.equal(rows[1]!.seconds, 0, 'partition 1: nothing fetched, first seen behind now');
   });
 
+  it('counts from the stage\'s own position when it is past the commit (transaction markers after the last record)', () => {
+    const lag = new ConsumerLag();
+    const rows = lag.update([{ ...at(0, 21, 20), consumedOffset: '21' }, { ...at(1, 40, 20), consumedOffset: '21' }, { ...at(2, 30, 20), consumedOffset: '35' }], 0, none);
+    assert.deepEqual(rows.map((r) => r.records), [0, 19, 0], 'marker only: 0; records beyond the last fetch: counted; a position past the end is capped at the end');
+    assert.deepEqual(rows.map((r) => r.committedOffset), [20, 20, 20], 'the committed offset reported is the broker\'s');
+  });
+
   it('forgets partitions left out, so a partition owned again starts a new lower bound', () => {
     const lag = new ConsumerLag();
     lag.update([at(0, 20, 10)], 0, none);
@@ -81,6 +88,15 @@ describe('UnconfirmedRecords', () => {
     assert.equal(u.oldest(), undefined);
     u.fetched(0, recs([1, 100]));
     assert.equal(u.oldest(), 100, 'after a clear the same offsets are taken again');
+  });
+
+  it('knows how far the stage consumed only while nothing of the partition is unconfirmed', () => {
+    const u = new UnconfirmedRecords();
+    u.fetched(0, recs([5, 500], [6, 600]), '8');
+    assert.equal(u.consumedThrough(0), undefined, 'records held: unknown');
+    u.confirmed(0, '7');
+    assert.equal(u.consumedThrough(0), '8', 'all confirmed: the high watermark of the last fetch (7 is a commit marker)');
+    assert.equal(u.consumedThrough(1), undefined, 'never fetched');
   });
 
   it('compacts a long confirmed prefix without losing the head', () => {

@@ -80,7 +80,7 @@ export class KafkaGroupSource implements RecordSource {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (batch.messages.length === 0) return;
-        this.unconfirmed.fetched(batch.partition, batch.messages);
+        this.unconfirmed.fetched(batch.partition, batch.messages, batch.highWatermark);
         const byResolve = this.options.confirmedBy === 'resolve';
         await handler({
           topic: batch.topic,

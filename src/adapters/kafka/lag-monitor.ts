@@ -13,6 +13,8 @@ export interface LagMonitorOptions {
   owned: () => readonly number[];
   /** Kafka timestamp of the oldest fetched, unconfirmed record of a partition (undefined: none). */
   oldestUnconfirmed: (partition: number) => number | undefined;
+  /** The stage's own position: the high watermark of its last fetch once all of it is confirmed (undefined: unknown). */
+  consumedThrough?: (partition: number) => string | undefined;
   onLag: (rows: PartitionLag[]) => void;
   onError: (err: unknown) => void;
   now?: () => number;
@@ -78,7 +80,10 @@ export class LagMonitor {
     const committed = new Map((groups.find((g) => g.topic === topic)?.partitions ?? []).map((p) => [p.partition, p.offset]));
     const offsets: PartitionOffsets[] = ends
       .filter((e) => owned.has(e.partition))
-      .map((e) => ({ partition: e.partition, endOffset: e.high, startOffset: e.low, committedOffset: committed.get(e.partition) ?? '-1' }));
+      .map((e): PartitionOffsets => {
+        const consumed = this.options.consumedThrough?.(e.partition);
+        return { partition: e.partition, endOffset: e.high, startOffset: e.low, committedOffset: committed.get(e.partition) ?? '-1', ...(consumed !== undefined && { consumedOffset: consumed }) };
+      });
     const rows = this.lag.update(offsets, (this.options.now ?? Date.now)(), this.options.oldestUnconfirmed);
     this.options.onLag(rows);
     return rows;
