@@ -2,7 +2,7 @@ import { ReplaySubject, Subject } from 'rxjs';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { PartitionBatch, RecordSource, SourceRecord, TopicPartition } from '../../ports.js';
 import type { Logger } from '../../logger.js';
-import { UnconfirmedRecords } from '../../stages/consumer-lag.js';
+import { UnconfirmedRecords } from '../../pipeline/state/unconfirmed-records.js';
 
 export interface GroupSourceOptions {
   groupId: string;

@@ -1,5 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { ConsumerLag, type PartitionLag, type PartitionOffsets } from '../../stages/consumer-lag.js';
+import { ConsumerLag, type PartitionLag, type PartitionOffsets } from '../../pipeline/state/consumer-lag.js';
 
 /** The two admin calls the monitor makes (kafkajs `Admin`, or a fake in unit tests). */
 export type LagAdmin = Pick<Admin, 'connect' | 'disconnect' | 'fetchTopicOffsets' | 'fetchOffsets'>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LagMonitor, type LagAdmin } from '../../../src/adapters/kafka/lag-monitor.js';
-import type { PartitionLag } from '../../../src/stages/consumer-lag.js';
+import type { PartitionLag } from '../../../src/pipeline/state/consumer-lag.js';
 
 /** An admin whose end and committed offsets the test moves; counts its calls. */
 function fakeAdmin(state: { ends: Record<number, number>; committed: Record<number, number>; fail?: boolean }) {
