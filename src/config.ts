@@ -188,6 +188,7 @@ export const CONFIG_SPECS = {
   retryMaxMs: spec('RETRY_MAX_MS', '10000', 'Cap of the back-off delay.', int(1, 3_600_000)),
   storeTimeoutMs: spec('STORE_TIMEOUT_MS', '10000', 'Timeout of one vector-store request.', int(100, 600_000)),
   shutdownTimeoutMs: spec('SHUTDOWN_TIMEOUT_MS', '30000', 'Forced exit after this long in draining.', int(100, 3_600_000)),
+  lagRefreshMs: spec('LAG_REFRESH_MS', '10000', 'How often each stage reads its partitions\' end offsets and its group\'s committed offsets from the broker for aura_consumer_lag_records / _seconds (a timer, independent of commits: a stuck consumer shows rising lag).', int(1000, 600_000)),
   metricsPort: spec('METRICS_PORT', '9464', 'HTTP port of /metrics, /healthz, /readyz (0 = ephemeral, -1 = off).', int(-1, 65_535)),
   logLevel: spec('LOG_LEVEL', 'info', 'trace | debug | info | warn | error | fatal | silent.', oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent')),
 } as const;

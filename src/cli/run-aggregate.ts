@@ -9,6 +9,7 @@ import { createAggregateCodec } from '../adapters/codecs.js';
 import { AtLeastOnceBatchWriter, TransactionalBatchWriter } from '../adapters/kafka/batch-writer.js';
 import { KafkaChangelogReader } from '../adapters/kafka/changelog-reader.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
+import { LagMonitor } from '../adapters/kafka/lag-monitor.js';
 import { ProduceLimits, readMaxMessageBytes } from '../adapters/kafka/produce-limits.js';
 import { ensureTopics } from '../adapters/kafka/topics.js';
 import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
@@ -89,6 +90,8 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     sessionTimeoutMs: config.kafkaSessionTimeoutMs,
     logger,
     onCommit,
+    // Both guarantees resolve a batch's records only after their offsets are committed.
+    confirmedBy: 'resolve',
   });
   const exactlyOnce = config.processingGuarantee === 'exactly_once';
   const limits = await produceLimits(kafka, config);
@@ -112,10 +115,27 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
 
   const stage = { stage: AGGREGATE_STAGE };
   metrics.initStage(AGGREGATE_STAGE);
+  metrics.watchUnconfirmed(AGGREGATE_STAGE, () => source.unconfirmed.oldest());
+  let owned: number[] = [];
+  const lag = LagMonitor.forKafka(kafka, {
+    groupId: config.aggregateGroupId,
+    topic: config.inputTopic,
+    intervalMs: config.lagRefreshMs,
+    owned: () => owned,
+    oldestUnconfirmed: (p) => source.unconfirmed.oldest(p),
+    consumedThrough: (p) => source.unconfirmed.consumedThrough(p),
+    onLag: (rows) => metrics.setLag(AGGREGATE_STAGE, config.inputTopic, rows),
+    onError: (err) => {
+      metrics.lagRefreshFailures.inc(stage);
+      logger.debug({ err }, 'lag refresh failed');
+    },
+  });
   const onEvent = (e: AggregateEvent) => {
     switch (e.type) {
       case 'assigned':
         metrics.assign(AGGREGATE_STAGE, config.inputTopic, e.partitions);
+        owned = e.partitions;
+        lag.start();
         break;
       case 'restored':
         metrics.restoreRecords.inc(stage, e.records);
@@ -143,7 +163,6 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.processLatency.observe(stage, e.seconds);
         for (const s of e.e2eSeconds) metrics.e2eLatency.observe(stage, s);
         for (const s of e.latenessSeconds) metrics.lateness.observe(stage, s);
-        metrics.setLag(AGGREGATE_STAGE, config.inputTopic, e.partition, e.lag);
         logger.debug({ partition: e.partition, nextOffset: e.nextOffset, consumed: e.consumed, accepted: e.accepted, late: e.late, duplicate: e.duplicate, erased: e.erased, expired: e.erasures.retention, trace_ids: e.traceIds.slice(0, 5) }, 'committed');
         break;
       case 'abandoned':
@@ -187,6 +206,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     subscription,
     details: () => ({ guarantee: config.processingGuarantee, stateDir, windowStore: 'lmdb' }),
     stop: async () => {
+      await lag.stop();
       await source.stop();
       subscription.unsubscribe();
       await writer.close();

@@ -9,6 +9,7 @@ import type { AvroSerde } from '../adapters/avro-serde.js';
 import { createVectorizeCodec } from '../adapters/codecs.js';
 import { KafkaRecordWriter } from '../adapters/kafka/batch-writer.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
+import { LagMonitor } from '../adapters/kafka/lag-monitor.js';
 import { openEmbeddingCache } from '../adapters/lmdb-embedding-cache.js';
 import { createTransformersEmbedder } from '../adapters/transformers-embedder.js';
 import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
@@ -60,11 +61,28 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   const store = { store: sink.kind };
   metrics.initStage(VECTORIZE_STAGE);
   metrics.erasedPoints.inc(store, 0);
+  metrics.watchUnconfirmed(VECTORIZE_STAGE, () => source.unconfirmed.oldest());
+  let owned: number[] = [];
+  const lag = LagMonitor.forKafka(kafka, {
+    groupId: config.vectorizeGroupId,
+    topic: config.aggregatedTopic,
+    intervalMs: config.lagRefreshMs,
+    owned: () => owned,
+    oldestUnconfirmed: (p) => source.unconfirmed.oldest(p),
+    consumedThrough: (p) => source.unconfirmed.consumedThrough(p),
+    onLag: (rows) => metrics.setLag(VECTORIZE_STAGE, config.aggregatedTopic, rows),
+    onError: (err) => {
+      metrics.lagRefreshFailures.inc(stage);
+      logger.debug({ err }, 'lag refresh failed');
+    },
+  });
 
   const onEvent = (e: VectorizeEvent) => {
     switch (e.type) {
       case 'assigned':
         metrics.assign(VECTORIZE_STAGE, config.aggregatedTopic, e.partitions);
+        owned = e.partitions;
+        lag.start();
         break;
       case 'dead-lettered':
         metrics.recordsConsumed.inc(stage);
@@ -85,6 +103,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.pointsUpserted.inc(store, e.points);
         metrics.recordsProduced.inc({ ...stage, kind: 'output' }, e.points);
         for (const s of e.e2eSeconds) metrics.e2eLatency.observe(stage, s);
+        for (const s of e.freshnessSeconds) metrics.freshness.observe(stage, s);
         metrics.recordsOutcome.inc({ ...stage, outcome: 'superseded' }, e.erased);
         for (const x of e.erasures) {
           metrics.erasures.inc({ ...stage, cause: x.cause });
@@ -95,10 +114,6 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
         logger.debug({ records: e.records, points: e.points, superseded: e.superseded, hits: e.cacheHits, misses: e.cacheMisses, trace_ids: e.traceIds.slice(0, 5) }, 'stored batch');
         break;
       case 'committed':
-        for (const o of e.offsets) {
-          const lag = source.lagOf(o.partition, o.offset);
-          if (lag !== undefined) metrics.setLag(VECTORIZE_STAGE, o.topic, o.partition, lag);
-        }
         logger.debug({ offsets: e.offsets }, 'committed');
         break;
       case 'retrying':
@@ -144,6 +159,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
       cache: { hits: cache.hits, misses: cache.misses },
     }),
     stop: async () => {
+      await lag.stop();
       subscription.unsubscribe();
       await source.stop();
       await writer.close();
