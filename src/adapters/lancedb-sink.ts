@@ -96,6 +96,8 @@ export const PAYLOAD_COLUMNS: { [K in keyof PointPayload]-?: Column } = {
   aggregator_version: UTF8,
   model_id: UTF8,
   model_version: UTF8,
+  manifest_sha256: UTF8,
+  text_version: INT32,
   snapshot_topic: UTF8,
   snapshot_partition: INT32,
   snapshot_offset: INT64,

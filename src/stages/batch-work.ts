@@ -79,7 +79,7 @@ export function coalescePoints(): MonoTypeOperatorFunction<BatchWork> {
 }
 
 /** The points to upsert: one per kept item, with its vector (see toPoint). */
-export function toPoints(embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion'>): MonoTypeOperatorFunction<BatchWork> {
+export function toPoints(embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion' | 'manifestSha256'>): MonoTypeOperatorFunction<BatchWork> {
   return map((work) => ({ ...work, points: work.kept.map((item, i) => toPoint(item, work.vectors[i]!, embedder)) }));
 }
 

@@ -1,6 +1,13 @@
 import type { ContextAggregated } from '../contracts/snapshot.js';
 import { snapshotFacts, type SnapshotFacts } from './snapshot-facts.js';
 
+/**
+ * Version of the rendering below: bumped whenever a change can alter the text of any window, so
+ * that stored points (payload `text_version`) can be told from points the current code would
+ * write, and re-embedded.
+ */
+export const TEXT_VERSION = 1;
+
 /** A snapshot before its text is rendered. */
 export type SnapshotWithoutText = Omit<ContextAggregated, 'text'>;
 

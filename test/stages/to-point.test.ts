@@ -4,6 +4,7 @@ import type { UserEvent } from '../../src/contracts/events.js';
 import { pointId } from '../../src/contracts/ids.js';
 import type { UserWindow } from '../../src/contracts/window.js';
 import { rollWindow } from '../../src/stages/roll-window.js';
+import { TEXT_VERSION } from '../../src/stages/render-text.js';
 import { toPoint } from '../../src/stages/to-point.js';
 import { toSnapshot, type SnapshotConfig } from '../../src/stages/to-snapshot.js';
 import { activity, at, mood, position } from './aggregate-fixtures.js';
@@ -28,7 +29,7 @@ describe('toPoint', () => {
   ];
   const snapshot = snapshotOf(events);
   const vector = Float32Array.from([1, 0, 0]);
-  const p = toPoint({ record: { topic: 'agg', partition: 4, offset: '77' }, snapshot, pointId: pointId('u-1', snapshot.window_end) }, vector, { modelId: 'm', modelVersion: 'v' });
+  const p = toPoint({ record: { topic: 'agg', partition: 4, offset: '77' }, snapshot, pointId: pointId('u-1', snapshot.window_end) }, vector, { modelId: 'm', modelVersion: 'v', manifestSha256: 'h'.repeat(64) });
 
   test('the payload carries the statistics as fields', () => {
     assert.equal(p.id, pointId('u-1', at('2026-03-04T08:00:00Z')));
@@ -49,6 +50,17 @@ describe('toPoint', () => {
     assert.deepEqual([q.model_id, q.model_version, q.snapshot_topic, q.snapshot_partition, q.snapshot_offset, q.event_partition, q.event_offset], ['m', 'v', 'agg', 4, 77, 2, 104]);
   });
 
+  test('the payload names the model, its manifest and the text version that made the point', () => {
+    assert.deepEqual([p.payload.model_id, p.payload.manifest_sha256, p.payload.text_version], ['m', 'h'.repeat(64), TEXT_VERSION]);
+    // A text another renderer version made (an older aggregate stage) is marked as not current.
+    const old = toPoint({ record: { topic: 'agg', partition: 4, offset: '77' }, snapshot: { ...snapshot, text: 'Mostly good mood (3 logged).' }, pointId: p.id }, vector, {
+      modelId: 'm',
+      modelVersion: 'v',
+      manifestSha256: 'h'.repeat(64),
+    });
+    assert.equal(old.payload.text_version, 0, 'a text this build would not render is not stamped with its TEXT_VERSION');
+  });
+
   test('the payload carries the facts the text states, for filters', () => {
     const q = p.payload;
     // mean 11/3 ≥ 3.5 → good; 3 scored moods falling by more than 0.1/day → worse; sd 1.25 → variable.
@@ -62,7 +74,7 @@ describe('toPoint', () => {
   });
 
   test('equal inputs give equal payloads, key order included', () => {
-    const again = toPoint({ record: { topic: 'agg', partition: 4, offset: '77' }, snapshot: snapshotOf(events), pointId: p.id }, vector, { modelId: 'm', modelVersion: 'v' });
+    const again = toPoint({ record: { topic: 'agg', partition: 4, offset: '77' }, snapshot: snapshotOf(events), pointId: p.id }, vector, { modelId: 'm', modelVersion: 'v', manifestSha256: 'h'.repeat(64) });
     assert.equal(JSON.stringify(again.payload), JSON.stringify(p.payload));
   });
 });

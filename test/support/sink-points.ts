@@ -53,6 +53,8 @@ export function point(userId: string, isoDay: string, vector: Float32Array, text
     aggregator_version: '1.0.0',
     model_id: 'Xenova/all-MiniLM-L6-v2',
     model_version: 'sha256:abc',
+    manifest_sha256: 'f'.repeat(64),
+    text_version: 1,
     snapshot_topic: 'aura360.context.aggregated',
     snapshot_partition: 1,
     snapshot_offset: 41,
