@@ -2,9 +2,9 @@ import type { ContextAggregated } from '../contracts/snapshot.js';
 import { snapshotFacts, type SnapshotFacts } from './snapshot-facts.js';
 
 /**
- * Version of the rendering below: bumped whenever a change can alter the text of any window, so
- * that stored points (payload `text_version`) can be told from points the current code would
- * write, and re-embedded.
+ * Version of the text this renderer writes: raise it with every change of `renderText`'s output.
+ * Part of the index version (src/contracts/index-version.ts): a new text version is a new
+ * collection, built by `aura-stream reindex` (docs/reindex.md).
  */
 export const TEXT_VERSION = 1;
 

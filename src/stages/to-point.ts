@@ -1,18 +1,8 @@
 import { utcDay } from '../contracts/ids.js';
 import type { ContextAggregated } from '../contracts/snapshot.js';
 import type { EmbedderInfo, PointPayload, SourceRecord, VectorPoint } from '../ports.js';
-import { renderText, TEXT_VERSION } from './render-text.js';
+import { TEXT_VERSION } from './render-text.js';
 import { snapshotFacts } from './snapshot-facts.js';
-
-/**
- * TEXT_VERSION when the snapshot's text is what this build's renderer makes of its window, else 0:
- * the text came from another renderer version (an aggregate stage of another release), so the
- * point is not current and a re-index must re-render it.
- */
-export function textVersionOf(s: ContextAggregated): number {
-  const { text, ...rest } = s;
-  return renderText(rest) === text ? TEXT_VERSION : 0;
-}
 
 /** A decoded snapshot with the record it was read from and its point id. */
 export interface PointItem {
@@ -27,7 +17,12 @@ export interface PointItem {
  * (`model_id`, `manifest_sha256` of the model folder, `text_version` of the text), and where the
  * snapshot came from. Pure: equal inputs give equal payloads, key order included.
  */
-export function toPoint(item: PointItem, vector: Float32Array, embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion' | 'manifestSha256'>): VectorPoint {
+export function toPoint(
+  item: PointItem,
+  vector: Float32Array,
+  embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion' | 'manifestSha256'>,
+  textVersion: number = TEXT_VERSION,
+): VectorPoint {
   const s = item.snapshot;
   const facts = snapshotFacts(s);
   const payload: PointPayload = {
@@ -66,7 +61,7 @@ export function toPoint(item: PointItem, vector: Float32Array, embedder: Pick<Em
     model_id: embedder.modelId,
     model_version: embedder.modelVersion,
     manifest_sha256: embedder.manifestSha256,
-    text_version: textVersionOf(s),
+    text_version: textVersion,
     snapshot_topic: item.record.topic,
     snapshot_partition: item.record.partition,
     snapshot_offset: Number(item.record.offset),

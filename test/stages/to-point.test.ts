@@ -52,13 +52,6 @@ describe('toPoint', () => {
 
   test('the payload names the model, its manifest and the text version that made the point', () => {
     assert.deepEqual([p.payload.model_id, p.payload.manifest_sha256, p.payload.text_version], ['m', 'h'.repeat(64), TEXT_VERSION]);
-    // A text another renderer version made (an older aggregate stage) is marked as not current.
-    const old = toPoint({ record: { topic: 'agg', partition: 4, offset: '77' }, snapshot: { ...snapshot, text: 'Mostly good mood (3 logged).' }, pointId: p.id }, vector, {
-      modelId: 'm',
-      modelVersion: 'v',
-      manifestSha256: 'h'.repeat(64),
-    });
-    assert.equal(old.payload.text_version, 0, 'a text this build would not render is not stamped with its TEXT_VERSION');
   });
 
   test('the payload carries the facts the text states, for filters', () => {
