@@ -38,7 +38,7 @@ import { pointId } from '../src/contracts/ids.js';
 import type { ContextAggregated } from '../src/contracts/snapshot.js';
 import type { UserWindow } from '../src/contracts/window.js';
 import { createTransformersEmbedder } from '../src/adapters/transformers-embedder.js';
-import { aggregateBatch, type AggregateInput } from '../src/stages/index.js';
+import { aggregateBatch, type AggregateInput } from '../test/oracles/aggregate-batch.js';
 import { generateEvents } from '../src/workload/index.js';
 import { FAMILIES, type QuestionFamily } from './lib/retrieval-questions.js';
 import { hostInfo, intEnv, writeResults } from './support.js';

@@ -225,7 +225,7 @@ export interface EmbeddingCache {
 /**
  * Payload stored with every point (both stores carry the same fields, LanceDB as columns): the
  * snapshot's statistics as fields, so filters and hybrid queries can use them, plus its text, its
- * plain-language facts (src/stages/snapshot-facts.ts), the model, and where it came from.
+ * plain-language facts (src/pipeline/domain/snapshot-facts.ts), the model, and where it came from.
  */
 export interface PointPayload {
   user_id: string;
@@ -329,6 +329,8 @@ export interface VectorWriter {
    * the number of matching points counted just before it (0 when they are already gone: idempotent).
    */
   deleteUser(userId: string, before?: number): Promise<number>;
+  /** Deletes the points of these ids (absent ones are ignored); resolves after the store confirmed. */
+  deleteIds(ids: string[]): Promise<void>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -344,6 +346,8 @@ export interface VectorReader {
   /** Every stored point matching the filter; ordered by id. */
   scroll(options?: PointFilter): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>>;
   count(): Promise<number>;
+  /** Which of `ids` are stored now (in no particular order). */
+  existing(ids: string[]): Promise<string[]>;
   close(): Promise<void>;
 }
 

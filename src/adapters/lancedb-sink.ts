@@ -5,7 +5,7 @@ import { Bool, DataType, Field, FixedSizeList, Float32, Float64, Int32, Int64, L
 import { AuraError } from '../errors.js';
 import { describeVersion, isVersionOf, readVersion, sameVersion, type IndexVersion } from '../contracts/index-version.js';
 import type { IndexCatalog, IndexCollection, PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
-import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../stages/snapshot-stats.js';
+import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../pipeline/domain/snapshot-stats.js';
 import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, storeWhere, type StoredPoint } from './vector-sink-common.js';
 
 /**
@@ -309,6 +309,19 @@ export class LanceDbSink implements VectorSink, IndexCatalog {
   async count(): Promise<number> {
     const table = await this.openTable();
     return this.guard('count', () => table.countRows());
+  }
+
+  async deleteIds(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const table = await this.openTable();
+    await this.guard('delete points', () => table.delete(`id IN (${ids.map(sqlString).join(', ')})`));
+  }
+
+  async existing(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const table = await this.openTable();
+    const rows = (await this.guard('select ids', () => table.query().where(`id IN (${ids.map(sqlString).join(', ')})`).select(['id']).toArray())) as Row[];
+    return rows.map((r) => String(r.id));
   }
 
   async ping(): Promise<void> {
