@@ -211,8 +211,19 @@ export function countingEmbedder(embedder: Embedder, onError: () => void): Embed
     get dimension() {
       return embedder.dimension;
     },
+    get manifestSha256() {
+      return embedder.manifestSha256;
+    },
+    get queryPrefix() {
+      return embedder.queryPrefix;
+    },
     embed: (texts) =>
       embedder.embed(texts).catch((err: unknown) => {
+        onError();
+        throw err;
+      }),
+    embedQueries: (texts) =>
+      embedder.embedQueries(texts).catch((err: unknown) => {
         onError();
         throw err;
       }),

@@ -85,19 +85,26 @@ describe('countingEmbedder', () => {
     const inner = {
       modelId: 'm',
       modelVersion: 'v1',
+      manifestSha256: 'h',
+      queryPrefix: 'q: ',
       dimension: 2,
       embed: async (texts: string[]) => {
         if (fail) throw new Error('onnx: bad input');
+        return texts.map(() => vector);
+      },
+      embedQueries: async (texts: string[]) => {
+        if (fail) throw new Error('onnx: bad query');
         return texts.map(() => vector);
       },
       close: async () => undefined,
     };
     let errors = 0;
     const e = countingEmbedder(inner, () => errors++);
-    assert.deepEqual([e.modelId, e.modelVersion, e.dimension], ['m', 'v1', 2]);
+    assert.deepEqual([e.modelId, e.modelVersion, e.manifestSha256, e.queryPrefix, e.dimension], ['m', 'v1', 'h', 'q: ', 2]);
     assert.deepEqual(await e.embed(['a', 'b']), [vector, vector]);
     fail = true;
     await assert.rejects(e.embed(['c']), /onnx: bad input/);
-    assert.equal(errors, 1);
+    await assert.rejects(e.embedQueries(['d']), /onnx: bad query/);
+    assert.equal(errors, 2, 'a failed document embed and a failed query embed each count');
   });
 });

@@ -106,6 +106,8 @@ export const PAYLOAD_COLUMNS: { [K in keyof PointPayload]-?: Column } = {
   aggregator_version: UTF8,
   model_id: UTF8,
   model_version: UTF8,
+  // Absent in tables written before models were recorded (read as '').
+  manifest_sha256: { type: () => new Utf8(), read: (v) => (v === null || v === undefined ? '' : String(v)) },
   // Absent in tables written before versions (read as 0: no text version recorded).
   text_version: { type: () => new Int32(), read: (v) => (v === null || v === undefined ? 0 : Number(v)) },
   snapshot_topic: UTF8,

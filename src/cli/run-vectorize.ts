@@ -36,7 +36,10 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   const logger = deps.logger.child({ stage: VECTORIZE_STAGE });
   const codec = await createVectorizeCodec(serde, { input: config.aggregatedTopic, output: config.vectorizedTopic, erased: config.erasedTopic });
   const embedder = countingEmbedder(await createEmbedder(config, logger), () => metrics.embedErrors.inc());
-  const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: embedder.modelVersion, maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
+  const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId,
+    // The manifest hash, not only the ONNX file's: the same file pooled another way gives other vectors.
+    modelVersion: `${embedder.modelVersion}/${embedder.manifestSha256.slice(0, 16)}`,
+    maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
   // Failpoints (src/cli/failpoints.ts) by method name: deleteUser is guarded wherever the sink has it.
   const vectorStore = createVectorStore(config);
   const index = await openWriterIndex(vectorStore, indexVersionOf(embedder), embedder.dimension);

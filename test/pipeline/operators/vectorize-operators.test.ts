@@ -132,8 +132,11 @@ describe('planErasures → coalescePoints → embedCached → toPoints → toVec
   const embedder = (calls: string[][]): Embedder => ({
     modelId: 'm',
     modelVersion: 'v',
+    manifestSha256: 'h',
+    queryPrefix: '',
     dimension: 2,
     embed: async (texts) => (calls.push(texts), texts.map(vector)),
+    embedQueries: async () => assert.fail('the stage embeds documents, never queries'),
     close: async () => undefined,
   });
   const cache = (): EmbeddingCache & { map: Map<string, Float32Array> } => {
@@ -239,7 +242,7 @@ describe('planErasures → coalescePoints → embedCached → toPoints → toVec
   });
 
   it('an embedder that returns the wrong number of vectors fails the batch (never a made-up vector)', async () => {
-    const bad: Embedder = { modelId: 'm', modelVersion: 'v', dimension: 2, embed: async () => [], close: async () => undefined };
+    const bad: Embedder = { modelId: 'm', modelVersion: 'v', manifestSha256: 'h', queryPrefix: '', dimension: 2, embed: async () => [], embedQueries: async () => [], close: async () => undefined };
     const err = await firstValueFrom(of([item(0, 1, 'u1', 'fresh')]).pipe(planErasures(), coalescePoints(), embedCached({ embedder: bad, cache: cache(), now: () => 0 }))).catch((e: unknown) => e);
     assert.ok(err instanceof AuraError && err.code === 'INTERNAL' && /0 vectors for 1 texts/.test(err.message));
   });
