@@ -5,8 +5,10 @@
 #   - in a venv under .cache/tools/venv (PyPI): kubernetes-validate and cloudcoil-models-keda (the
 #     Kubernetes OpenAPI schemas and models generated from KEDA's CRDs, for every manifest under
 #     deploy/k8s: scripts/validate-manifests.py), check-jsonschema (its vendored compose-spec schema
-#     checks deploy/docker-compose.yml) and dockerfile (BuildKit's own Dockerfile parser).
-# Prints `PROMTOOL=…`, `PROMETHEUS=…`, `TOOLS_PYTHON=…` (the tests find the same paths themselves).
+#     checks deploy/docker-compose.yml) and dockerfile (BuildKit's own Dockerfile parser);
+#   - Qdrant's embedded engine for the Qdrant tests (scripts/install-qdrant-engine.sh, own venv).
+# Prints `PROMTOOL=…`, `PROMETHEUS=…`, `TOOLS_PYTHON=…`, `QDRANT_ENGINE_PYTHON=…` (the tests find the
+# same paths themselves).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 KUBERNETES_VALIDATE_VERSION=1.37.0
@@ -46,3 +48,4 @@ fi
 echo "PROMTOOL=$(command -v promtool)"
 echo "PROMETHEUS=$(command -v prometheus)"
 echo "TOOLS_PYTHON=$PWD/$venv/bin/python"
+bash scripts/install-qdrant-engine.sh

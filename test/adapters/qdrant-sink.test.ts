@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { PAYLOAD_INDEXES, QdrantSink, UPSERT_CHUNK } from '../../src/adapters/qdrant-sink.js';
 import { AuraError } from '../../src/errors.js';
 import { DIM, point, unit } from '../support/sink-points.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import { vectorSinkContract } from '../support/vector-sink-contract.js';
 
 
@@ -21,13 +21,37 @@ async function expectAuraError(promise: Promise<unknown>, code: AuraError['code'
   return caught;
 }
 
-describe('QdrantSink against the Qdrant double', () => {
-  let double: QdrantDouble;
+/** A REST call through the validating front, for what the sink has no method for. */
+async function rest<T>(engine: QdrantEngine, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(engine.url + path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+  const json = (await res.json()) as { result: T; status: unknown };
+  assert.equal(res.status, 200, `${method} ${path}: ${JSON.stringify(json)}`);
+  return json.result;
+}
+
+interface CollectionInfo {
+  config: { params: { vectors: { size: number; distance: string } } };
+  payload_schema: Record<string, { data_type: string }>;
+}
+
+// Qdrant's own engine (qdrant-edge-py behind test/support/qdrant-engine-shim.py), one per file,
+// a collection per test; its OpenAPI-validating front also injects the faults.
+describe('QdrantSink against Qdrant\'s engine', () => {
+  let double: QdrantEngine;
   let sink: QdrantSink;
   let n = 0;
 
-  beforeEach(async () => {
-    double = await startQdrantDouble();
+  before(async () => {
+    double = await startQdrantEngine();
+  });
+  after(async () => {
+    await double?.close();
+  });
+
+  beforeEach(() => {
+    double.requests.length = 0;
+    double.setUnavailable(false);
+    double.setDelayMs(0);
     n += 1;
     sink = new QdrantSink({ url: double.url, collection: `aura_test_${n}`, timeoutMs: 2000 });
   });
@@ -35,17 +59,15 @@ describe('QdrantSink against the Qdrant double', () => {
   afterEach(async () => {
     await sink.close();
     assert.deepEqual(double.responseViolations, [], 'every response validated against the OpenAPI document');
-    await double.close();
   });
 
   it('creates the collection with the model dimension and Cosine, plus every payload index', async () => {
     await sink.ensureCollection(DIM);
-    const c = double.collections.get(sink.collection);
-    assert.ok(c, 'collection created');
-    assert.equal(c.size, DIM);
-    assert.equal(c.distance, 'Cosine');
-    assert.deepEqual(Object.fromEntries(c.payloadIndexes), Object.fromEntries(PAYLOAD_INDEXES.map((i) => [i.field, i.type])));
-    for (const f of ['user_id', 'day', 'window_end', 'mood_mean', 'mood_trend_per_day', 'active_days']) assert.ok(c.payloadIndexes.has(f), `${f} is indexed`);
+    const c = await rest<CollectionInfo>(double, 'GET', `/collections/${sink.collection}`);
+    assert.deepEqual(c.config.params.vectors, { size: DIM, distance: 'Cosine' }, 'the engine holds the collection with the model dimension');
+    const indexed = Object.fromEntries(Object.entries(c.payload_schema).map(([field, info]) => [field, info.data_type]));
+    assert.deepEqual(indexed, Object.fromEntries(PAYLOAD_INDEXES.map((i) => [i.field, i.type])), 'the engine reports every payload index with its type');
+    for (const f of ['user_id', 'day', 'window_end', 'mood_mean', 'mood_trend_per_day', 'active_days']) assert.ok(f in indexed, `${f} is indexed`);
 
     const create = double.requests.find((r) => r.operationId === 'create_collection');
     assert.deepEqual(create?.body, { vectors: { size: DIM, distance: 'Cosine' } });
@@ -67,9 +89,10 @@ describe('QdrantSink against the Qdrant double', () => {
 
   it('recreates a missing payload index on an existing collection', async () => {
     await sink.ensureCollection(DIM);
-    double.collections.get(sink.collection)?.payloadIndexes.delete('day');
+    await rest(double, 'DELETE', `/collections/${sink.collection}/index/day?wait=true`);
+    assert.equal((await rest<CollectionInfo>(double, 'GET', `/collections/${sink.collection}`)).payload_schema.day, undefined, 'the index is gone');
     await sink.ensureCollection(DIM);
-    assert.equal(double.collections.get(sink.collection)?.payloadIndexes.get('day'), 'keyword');
+    assert.equal((await rest<CollectionInfo>(double, 'GET', `/collections/${sink.collection}`)).payload_schema.day?.data_type, 'keyword');
   });
 
   it('rejects an existing collection of another size with a CONFIG error naming both sizes and the fix', async () => {
@@ -137,7 +160,7 @@ describe('QdrantSink against the Qdrant double', () => {
   });
 
   it('sends the API key and maps a refused key to AUTH', async () => {
-    const secured = await startQdrantDouble({ apiKey: 'secret' });
+    const secured = await startQdrantEngine({ apiKey: 'secret' });
     const warn = console.warn;
     console.warn = () => {}; // the client warns about an API key over plain http
     try {
@@ -168,12 +191,12 @@ describe('QdrantSink against the Qdrant double', () => {
   });
 
   it('sends requests under the path of QDRANT_URL (reverse-proxy prefix)', async () => {
-    const proxied = await startQdrantDouble({ prefix: '/qdrant' });
+    const proxied = await startQdrantEngine({ prefix: '/qdrant' });
     try {
       const behindProxy = new QdrantSink({ url: `${proxied.url}/qdrant/`, collection: 'c', timeoutMs: 2000 });
       await behindProxy.ensureCollection(DIM);
       await behindProxy.ping();
-      assert.ok(proxied.collections.has('c'));
+      assert.equal((await (await fetch(`${proxied.engineUrl}/collections/c/exists`)).json() as { result: { exists: boolean } }).result.exists, true, 'the engine holds the collection');
       assert.ok(proxied.requests.every((r) => r.operationId !== undefined), `every request routed: ${proxied.requests.map((r) => r.path).join(', ')}`);
     } finally {
       await proxied.close();
@@ -188,18 +211,24 @@ describe('QdrantSink against the Qdrant double', () => {
   });
 });
 
+let contractEngine: QdrantEngine | undefined;
 let contractCollections = 0;
-vectorSinkContract('QdrantSink on the Qdrant double', async () => {
-  const double = await startQdrantDouble();
+after(async () => {
+  await contractEngine?.close();
+});
+vectorSinkContract('QdrantSink on Qdrant\'s engine', async () => {
+  contractEngine ??= await startQdrantEngine();
+  const engine = contractEngine;
   contractCollections += 1;
   const collection = `aura_contract_${contractCollections}`;
-  const open = () => new QdrantSink({ url: double.url, collection, timeoutMs: 5000 });
+  const open = () => new QdrantSink({ url: engine.url, collection, timeoutMs: 5000 });
   return {
     sink: open(),
     reopen: open,
     cleanup: async () => {
-      assert.deepEqual(double.responseViolations, [], 'every response validated against the OpenAPI document');
-      await double.close();
+      assert.deepEqual(engine.responseViolations, [], 'every response validated against the OpenAPI document');
+      const res = await fetch(`${engine.url}/collections/${collection}`, { method: 'DELETE' });
+      assert.equal(res.status, 200, `dropping the contract collection: ${await res.text()}`);
     },
   };
 });
