@@ -16,7 +16,7 @@ import { createTransformersEmbedder } from '../adapters/transformers-embedder.js
 import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
-import { cachedCheck, runEvents, type StageHandle } from './stage-runtime.js';
+import { runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly). */
 export function createVectorSink(config: Config): VectorSink {
@@ -136,7 +136,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
     signals,
     subscription,
     events$: shared,
-    checks: { vectorStore: cachedCheck(() => sink.ping()) },
+    checks: { vectorStore: () => sink.ping() },
     details: () => ({ store: sink.kind, location: sink.location, collection: sink.collection, model: embedder.modelId, modelVersion: embedder.modelVersion, cache: { hits: cache.hits, misses: cache.misses } }),
     stop: async () => {
       subscription.unsubscribe();
