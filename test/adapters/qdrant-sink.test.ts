@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { PAYLOAD_INDEXES, QdrantSink, UPSERT_CHUNK } from '../../src/adapters/qdrant-sink.js';
+import { encodeDocument, encodeQuery, SPARSE_VECTOR_NAME } from '../../src/adapters/sparse-text.js';
 import { AuraError } from '../../src/errors.js';
 import { DIM, point, unit } from '../support/sink-points.js';
 import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
@@ -30,7 +31,7 @@ async function rest<T>(engine: QdrantEngine, method: string, path: string, body?
 }
 
 interface CollectionInfo {
-  config: { params: { vectors: { size: number; distance: string } } };
+  config: { params: { vectors: { size: number; distance: string }; sparse_vectors?: Record<string, unknown> } };
   payload_schema: Record<string, { data_type: string }>;
 }
 
@@ -65,12 +66,13 @@ describe('QdrantSink against Qdrant\'s engine', () => {
     await sink.ensureCollection(DIM);
     const c = await rest<CollectionInfo>(double, 'GET', `/collections/${sink.collection}`);
     assert.deepEqual(c.config.params.vectors, { size: DIM, distance: 'Cosine' }, 'the engine holds the collection with the model dimension');
+    assert.deepEqual(c.config.params.sparse_vectors, { [SPARSE_VECTOR_NAME]: { modifier: 'idf' } }, 'and the sparse vector of the words, with IDF');
     const indexed = Object.fromEntries(Object.entries(c.payload_schema).map(([field, info]) => [field, info.data_type]));
     assert.deepEqual(indexed, Object.fromEntries(PAYLOAD_INDEXES.map((i) => [i.field, i.type])), 'the engine reports every payload index with its type');
     for (const f of ['user_id', 'day', 'window_end', 'mood_mean', 'mood_trend_per_day', 'active_days']) assert.ok(f in indexed, `${f} is indexed`);
 
     const create = double.requests.find((r) => r.operationId === 'create_collection');
-    assert.deepEqual(create?.body, { vectors: { size: DIM, distance: 'Cosine' } });
+    assert.deepEqual(create?.body, { vectors: { size: DIM, distance: 'Cosine' }, sparse_vectors: { [SPARSE_VECTOR_NAME]: { modifier: 'idf' } } });
     const indexes = double.requests.filter((r) => r.operationId === 'create_field_index');
     assert.deepEqual(
       indexes.map((r) => [r.body, r.query.wait]),
@@ -128,6 +130,49 @@ describe('QdrantSink against Qdrant\'s engine', () => {
     await sink.search(unit(1, 0, 0, 0), { limit: 3 });
     assert.equal((double.requests.filter((r) => r.operationId === 'query_points').at(-1)?.body as { filter?: unknown }).filter, undefined, 'no filter without conditions');
   });
+  it('writes the sparse vector of each text beside the dense one, and sends a hybrid search as two filtered prefetches fused by RRF', async () => {
+    await sink.ensureCollection(DIM);
+    const p = point('u1', '2025-03-01', unit(1, 0, 0, 0), 'Often mentions yoga; stretching most days.');
+    await sink.upsert([p]);
+    const upsert = double.requests.filter((r) => r.operationId === 'upsert_points').at(-1)?.body as { points: Array<{ vector: unknown }> };
+    assert.deepEqual(upsert.points[0]?.vector, { '': Array.from(p.vector), [SPARSE_VECTOR_NAME]: encodeDocument(p.payload.text) });
+
+    const hits = await sink.search(unit(1, 0, 0, 0), { mode: 'hybrid', text: 'yoga', userId: 'u1', sinceMs: 1_740_000_000_000, limit: 3 });
+    assert.deepEqual(hits.map((h) => h.id), [p.id]);
+    const sent = double.requests.filter((r) => r.operationId === 'query_points').at(-1)?.body;
+    const filter = { must: [{ key: 'user_id', match: { value: 'u1' } }, { key: 'window_end', range: { gte: 1_740_000_000_000 } }] };
+    assert.deepEqual(sent, {
+      prefetch: [
+        { query: [1, 0, 0, 0], filter, limit: 40 },
+        { query: encodeQuery('yoga'), using: SPARSE_VECTOR_NAME, filter, limit: 40 },
+      ],
+      query: { rrf: { k: 60 } },
+      limit: 3,
+      with_payload: true,
+      with_vector: false,
+    }, 'the filter inside both prefetches');
+    const stored = await sink.scroll();
+    assert.deepEqual(stored.map((x) => Array.from(x.vector ?? [])), [[1, 0, 0, 0]], 'scroll reads the dense vector out of the vector map');
+  });
+
+  it('keeps writing a collection made before hybrid retrieval (no sparse vector) dense only, and refuses words searches there with the fix', async () => {
+    const old = `aura_old_${n}`;
+    const created = await fetch(`${double.url}/collections/${old}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vectors: { size: DIM, distance: 'Cosine' } }) });
+    assert.equal(created.status, 200);
+    const legacy = new QdrantSink({ url: double.url, collection: old, timeoutMs: 2000 });
+    await legacy.ensureCollection(DIM);
+    const p = point('u1', '2025-03-01', unit(1, 0, 0, 0), 'yoga');
+    await legacy.upsert([p]);
+    const upsert = double.requests.filter((r) => r.operationId === 'upsert_points').at(-1)?.body as { points: Array<{ vector: unknown }> };
+    assert.deepEqual(upsert.points[0]?.vector, [1, 0, 0, 0], 'dense only');
+    assert.deepEqual((await legacy.search(unit(1, 0, 0, 0), { limit: 1 })).map((h) => h.id), [p.id], 'dense search as before');
+    await expectAuraError(legacy.search(unit(1, 0, 0, 0), { mode: 'hybrid', text: 'yoga', limit: 1 }), 'CONFIG', false, /no sparse vector "text_bm25".*RETRIEVAL_MODE=dense.*reindex/);
+    // A sink that never ran ensureCollection (the CLI) learns it from the collection on first upsert.
+    const fresh = new QdrantSink({ url: double.url, collection: old, timeoutMs: 2000 });
+    await fresh.upsert([p]);
+    assert.equal(await fresh.count(), 1);
+  });
+
   it('reports an unreachable Qdrant as a retriable STORE_UNAVAILABLE and recovers when it is back', async () => {
     await sink.ensureCollection(DIM);
     const p = point('u1', '2025-03-01', unit(1, 0, 0, 0));
