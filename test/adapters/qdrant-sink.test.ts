@@ -54,7 +54,7 @@ describe('QdrantSink against Qdrant\'s engine', () => {
     double.setUnavailable(false);
     double.setDelayMs(0);
     n += 1;
-    sink = new QdrantSink({ url: double.url, collection: `aura_test_${n}`, timeoutMs: 2000 });
+    sink = new QdrantSink({ url: double.url, collection: `aura_test_${n}`, timeoutMs: 10_000 });
   });
 
   afterEach(async () => {
@@ -99,7 +99,7 @@ describe('QdrantSink against Qdrant\'s engine', () => {
 
   it('rejects an existing collection of another size with a CONFIG error naming both sizes and the fix', async () => {
     await sink.ensureCollection(DIM);
-    const other = new QdrantSink({ url: double.url, collection: sink.collection, timeoutMs: 2000 });
+    const other = new QdrantSink({ url: double.url, collection: sink.collection, timeoutMs: 10_000 });
     const err = await expectAuraError(other.ensureCollection(8), 'CONFIG', false);
     assert.match(err.message, new RegExp(`"${sink.collection}"`));
     assert.match(err.message, /size 4/);
@@ -159,7 +159,7 @@ describe('QdrantSink against Qdrant\'s engine', () => {
     const old = `aura_old_${n}`;
     const created = await fetch(`${double.url}/collections/${old}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vectors: { size: DIM, distance: 'Cosine' } }) });
     assert.equal(created.status, 200);
-    const legacy = new QdrantSink({ url: double.url, collection: old, timeoutMs: 2000 });
+    const legacy = new QdrantSink({ url: double.url, collection: old, timeoutMs: 10_000 });
     await legacy.ensureCollection(DIM);
     const p = point('u1', '2025-03-01', unit(1, 0, 0, 0), 'yoga');
     await legacy.upsert([p]);
@@ -168,7 +168,7 @@ describe('QdrantSink against Qdrant\'s engine', () => {
     assert.deepEqual((await legacy.search(unit(1, 0, 0, 0), { limit: 1 })).map((h) => h.id), [p.id], 'dense search as before');
     await expectAuraError(legacy.search(unit(1, 0, 0, 0), { mode: 'hybrid', text: 'yoga', limit: 1 }), 'CONFIG', false, /no sparse vector "text_bm25".*RETRIEVAL_MODE=dense.*reindex/);
     // A sink that never ran ensureCollection (the CLI) learns it from the collection on first upsert.
-    const fresh = new QdrantSink({ url: double.url, collection: old, timeoutMs: 2000 });
+    const fresh = new QdrantSink({ url: double.url, collection: old, timeoutMs: 10_000 });
     await fresh.upsert([p]);
     assert.equal(await fresh.count(), 1);
   });
@@ -209,9 +209,9 @@ describe('QdrantSink against Qdrant\'s engine', () => {
     const warn = console.warn;
     console.warn = () => {}; // the client warns about an API key over plain http
     try {
-      const good = new QdrantSink({ url: secured.url, apiKey: 'secret', collection: 'c', timeoutMs: 2000 });
+      const good = new QdrantSink({ url: secured.url, apiKey: 'secret', collection: 'c', timeoutMs: 10_000 });
       await good.ensureCollection(DIM);
-      const bad = new QdrantSink({ url: secured.url, apiKey: 'wrong', collection: 'c', timeoutMs: 2000 });
+      const bad = new QdrantSink({ url: secured.url, apiKey: 'wrong', collection: 'c', timeoutMs: 10_000 });
       await expectAuraError(bad.count(), 'AUTH', false, /QDRANT_API_KEY/);
       assert.deepEqual(secured.responseViolations, []);
     } finally {
@@ -238,7 +238,7 @@ describe('QdrantSink against Qdrant\'s engine', () => {
   it('sends requests under the path of QDRANT_URL (reverse-proxy prefix)', async () => {
     const proxied = await startQdrantEngine({ prefix: '/qdrant' });
     try {
-      const behindProxy = new QdrantSink({ url: `${proxied.url}/qdrant/`, collection: 'c', timeoutMs: 2000 });
+      const behindProxy = new QdrantSink({ url: `${proxied.url}/qdrant/`, collection: 'c', timeoutMs: 10_000 });
       await behindProxy.ensureCollection(DIM);
       await behindProxy.ping();
       assert.equal((await (await fetch(`${proxied.engineUrl}/collections/c/exists`)).json() as { result: { exists: boolean } }).result.exists, true, 'the engine holds the collection');

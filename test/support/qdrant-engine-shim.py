@@ -320,10 +320,11 @@ class Collection:
                 raise HttpError(501, "qdrant engine shim: sparse index parameters are not mapped")
             modifier = s.get("modifier")
             sparse_params[sname] = q.EdgeSparseVectorParams(modifier=q.Modifier.Idf) if modifier == "idf" else q.EdgeSparseVectorParams()
-        for unsupported in ("sharding_method", "quantization_config", "init_from", "strict_mode_config", "metadata"):
+        for unsupported in ("sharding_method", "quantization_config", "init_from", "strict_mode_config"):
             if body.get(unsupported) is not None:
                 raise HttpError(501, f"qdrant engine shim: collection option {unsupported!r} is not mapped")
         self.vectors = vectors
+        self.metadata = dict(body.get("metadata") or {})
         self.sparse = {k: {"modifier": (v or {}).get("modifier") or "none"} for k, v in sparse.items()}
         self.shard = q.EdgeShard.create(folder, q.EdgeConfig(vectors=dense, sparse_vectors=sparse_params or None))
         self.operation = 0
@@ -374,6 +375,7 @@ class Collection:
                 },
                 "wal_config": {"wal_capacity_mb": 32, "wal_segments_ahead": 0},
                 "quantization_config": None,
+                **({"metadata": self.metadata} if self.metadata else {}),
             },
             "payload_schema": schema,
         }
@@ -476,6 +478,17 @@ def r_exists(store, p, qs, body):
 
 def r_create(store, p, qs, body):
     store.create(p["name"], body)
+    return True
+
+
+def r_update(store, p, qs, body):
+    c = store.resolve(p["name"])
+    for key, value in body.items():
+        if key == "metadata":
+            # Qdrant merges the given keys into the collection's metadata.
+            c.metadata.update(value or {})
+        elif value is not None:
+            raise HttpError(501, f"qdrant engine shim: updating {key!r} of a collection is not mapped")
     return True
 
 
@@ -625,6 +638,7 @@ ROUTES = [
     ("GET", "/collections/{name}/exists", r_exists, False),
     ("GET", "/collections/{name}/aliases", r_collection_aliases, False),
     ("PUT", "/collections/{name}", r_create, False),
+    ("PATCH", "/collections/{name}", r_update, False),
     ("DELETE", "/collections/{name}", r_delete, False),
     ("PUT", "/collections/{name}/index", r_index, False),
     ("DELETE", "/collections/{name}/index/{field}", r_delete_index, False),
