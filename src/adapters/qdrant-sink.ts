@@ -1,6 +1,7 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { AuraError, TLS_UNTRUSTED_CODES, classify } from '../errors.js';
-import type { PointFilter, PointPayload, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../ports.js';
+import { describeVersion, isVersionOf, readVersion, sameVersion, type IndexVersion } from '../contracts/index-version.js';
+import type { IndexCatalog, IndexCollection, PointFilter, PointPayload, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../ports.js';
 import { trustCaForOrigin } from './origin-ca.js';
 import { encodeDocument, encodeQuery, SPARSE_VECTOR_NAME } from './sparse-text.js';
 import { byId, byScore, dimensionMismatch, guarded, lastById, prefetchLimit, requireDimension, RRF_K, searchMode, storeWhere, type StoredPoint } from './vector-sink-common.js';
@@ -24,7 +25,13 @@ import { byId, byScore, dimensionMismatch, guarded, lastById, prefetchLimit, req
  * - Failures become AuraErrors: unreachable, 5xx, 408/429 → STORE_UNAVAILABLE, timeouts → TIMEOUT
  *   (both retriable); 401/403/404 → CONFIG; other 4xx → INTERNAL (a request this adapter built was
  *   rejected), each carrying Qdrant's own message.
+ * - Versions (IndexCatalog, docs/reindex.md): a version collection records its IndexVersion in the
+ *   collection metadata under `aura_index`; the alias is a Qdrant collection alias, swapped by one
+ *   `POST /collections/aliases` (delete + create in one atomic request).
  */
+
+/** Key of the collection metadata holding the IndexVersion. */
+export const VERSION_METADATA_KEY = 'aura_index';
 
 /** Points per upsert request (Qdrant recommends 64–256). */
 export const UPSERT_CHUNK = 256;
@@ -123,7 +130,7 @@ function toVector(value: unknown): Float32Array | undefined {
   return Array.isArray(value) && value.every((v) => typeof v === 'number') ? Float32Array.from(value as number[]) : undefined;
 }
 
-export class QdrantSink implements VectorSink {
+export class QdrantSink implements VectorSink, IndexCatalog {
   readonly kind = 'qdrant' as const;
   /** Effective base URL (port made explicit), for logs and /readyz. */
   readonly location: string;
@@ -132,8 +139,10 @@ export class QdrantSink implements VectorSink {
   private readonly timeoutMs: number;
   /** Whether the collection has the sparse vector; undefined until ensureCollection or the first upsert read it. */
   private hasSparse: boolean | undefined;
+  private readonly options: QdrantSinkOptions;
 
   constructor(options: QdrantSinkOptions) {
+    this.options = options;
     let url: URL;
     try {
       url = new URL(options.url);
@@ -167,7 +176,7 @@ export class QdrantSink implements VectorSink {
     });
   }
 
-  async ensureCollection(dimension: number): Promise<void> {
+  async ensureCollection(dimension: number, version?: IndexVersion): Promise<void> {
     requireDimension(dimension);
     let info = await this.collectionInfo();
     if (!info) {
@@ -175,6 +184,7 @@ export class QdrantSink implements VectorSink {
         await this.client.createCollection(this.collection, {
           vectors: { size: dimension, distance: 'Cosine' },
           sparse_vectors: { [SPARSE_VECTOR_NAME]: { modifier: 'idf' } },
+          ...(version && { metadata: { [VERSION_METADATA_KEY]: { ...version } } }),
         });
       } catch (err) {
         // 409: another process created it in between; its size is checked below like any other.
@@ -185,6 +195,16 @@ export class QdrantSink implements VectorSink {
     }
     this.checkVectors(info, dimension);
     this.hasSparse = hasSparseVector(info);
+    if (version) {
+      const recorded = readVersion(info.config.metadata?.[VERSION_METADATA_KEY]);
+      if (!recorded || !sameVersion(recorded, version)) {
+        throw new AuraError(
+          'CONFIG',
+          `Qdrant collection "${this.collection}" at ${this.location} holds ${describeVersion(recorded)}, but this process writes ${describeVersion(version)}. ` +
+            'A collection never mixes two versions. Fix: check EMBEDDING_MODEL_PATH, or drop that collection (`aura-stream index drop`) so it is rebuilt.',
+        );
+      }
+    }
     for (const { field, type } of PAYLOAD_INDEXES) {
       const found = info.payload_schema[field]?.data_type;
       if (found === type) continue;
@@ -312,12 +332,67 @@ export class QdrantSink implements VectorSink {
     await this.call('ping', () => this.client.versionInfo());
   }
 
+  get alias(): string {
+    return this.collection;
+  }
+
+  async aliasTarget(): Promise<string | undefined> {
+    const { aliases } = await this.call('list aliases', () => this.client.getAliases());
+    return aliases.find((a) => a.alias_name === this.collection)?.collection_name;
+  }
+
+  async hasLegacy(): Promise<boolean> {
+    const { collections } = await this.call('list collections', () => this.client.getCollections());
+    return collections.some((c) => c.name === this.collection);
+  }
+
+  async collections(): Promise<IndexCollection[]> {
+    const { collections } = await this.call('list collections', () => this.client.getCollections());
+    const names = collections.map((c) => c.name).filter((n) => n === this.collection || isVersionOf(this.collection, n)).sort();
+    const out: IndexCollection[] = [];
+    for (const name of names) {
+      const sink = this.open(name);
+      const info = await sink.collectionInfo();
+      if (!info) continue; // dropped meanwhile
+      out.push({ collection: name, version: readVersion(info.config.metadata?.[VERSION_METADATA_KEY]), points: await sink.count() });
+    }
+    return out;
+  }
+
+  async recordedVersion(collection: string): Promise<IndexVersion | undefined> {
+    const info = await this.open(collection).collectionInfo();
+    return readVersion(info?.config.metadata?.[VERSION_METADATA_KEY]);
+  }
+
+  async setAlias(collection: string): Promise<void> {
+    const current = await this.aliasTarget();
+    if (current === collection) return;
+    if (current === undefined && (await this.hasLegacy())) {
+      // Qdrant refuses an alias named like a collection: the legacy collection goes first.
+      await this.call('delete legacy collection', () => this.client.deleteCollection(this.collection));
+    }
+    const alias_name = this.collection;
+    await this.call('swap alias', () =>
+      this.client.updateCollectionAliases({
+        actions: [...(current !== undefined ? [{ delete_alias: { alias_name } }] : []), { create_alias: { collection_name: collection, alias_name } }],
+      }),
+    );
+  }
+
+  async drop(collection: string): Promise<void> {
+    await this.call('delete collection', () => this.client.deleteCollection(collection));
+  }
+
+  open(collection: string): QdrantSink {
+    return new QdrantSink({ ...this.options, collection });
+  }
+
   async close(): Promise<void> {
     // The client holds only an undici pool whose idle sockets do not keep the process alive.
   }
 
   /** The collection's info, or undefined when Qdrant answers 404. */
-  private async collectionInfo(): Promise<CollectionInfo | undefined> {
+  async collectionInfo(): Promise<CollectionInfo | undefined> {
     try {
       return await this.client.getCollection(this.collection);
     } catch (err) {

@@ -4,7 +4,9 @@ import { loadConfig, type Config } from '../config.js';
 import { AuraError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { SearchHit } from '../ports.js';
-import { createEmbedder, createVectorSink } from './run-vectorize.js';
+import { describeVersion } from '../contracts/index-version.js';
+import { createVectorStore, requireQueryModel, resolveAliasTarget } from './index-versions.js';
+import { createEmbedder } from './run-vectorize.js';
 
 export interface SearchOptions {
   user?: string;
@@ -34,9 +36,10 @@ export function parseSince(day: string): number {
 export function searchTarget(env: NodeJS.ProcessEnv = process.env): { config: Config; note?: string } {
   const config = loadConfig(env);
   if (config.qdrantUrl) return { config };
-  const table = (stateDir: string) => join(resolve(stateDir), 'lancedb', `${config.collection}.lance`);
-  if (existsSync(table(config.stateDir)) || env['STATE_DIR']) return { config };
-  const runs = existsSync(config.stateDir) ? readdirSync(config.stateDir).filter((n) => DEMO_RUN.test(n) && existsSync(table(join(config.stateDir, n)))) : [];
+  // The alias record, or a table of the alias's name (an index written before versions).
+  const table = (stateDir: string) => ['alias.json', 'lance'].some((ext) => existsSync(join(resolve(stateDir), 'lancedb', `${config.collection}.${ext}`)));
+  if (table(config.stateDir) || env['STATE_DIR']) return { config };
+  const runs = existsSync(config.stateDir) ? readdirSync(config.stateDir).filter((n) => DEMO_RUN.test(n) && table(join(config.stateDir, n))) : [];
   const latest = runs.sort().at(-1);
   if (latest === undefined) {
     throw new AuraError(
@@ -57,23 +60,30 @@ export function hitJson(hit: SearchHit): string {
 export async function runSearch(text: string, options: SearchOptions, print: (line: string) => void = console.log, note: (line: string) => void = console.error): Promise<void> {
   const sinceMs = options.since !== undefined ? parseSince(options.since) : undefined;
   if (text.trim() === '') throw new AuraError('CONFIG', 'the search text is empty. Fix: aura-stream search "mood getting worse"');
-  const target = searchTarget();
-  const { config } = target;
-  if (target.note) note(target.note);
-  const sink = createVectorSink(config);
+  const where = searchTarget();
+  const { config } = where;
+  if (where.note) note(where.note);
+  const store = createVectorStore(config);
+  const target = await resolveAliasTarget(store).finally(() => store.close());
+  if (target === undefined) {
+    throw new AuraError('CONFIG', `no index "${config.collection}" in ${store.kind} at ${store.location}. Fix: run \`aura-stream run vectorize\` (or \`aura-stream demo\`) first, or set VECTOR_COLLECTION to the index's name.`);
+  }
+  // The physical collection the alias names now: one search reads exactly one version.
+  const sink = store.open(target.collection);
   try {
     // Fail on a missing index before the model is loaded (seconds), with the fix in the message.
     await sink.count();
     // Only warnings on stderr unless LOG_LEVEL asks for more: the results are the output.
     const embedder = await createEmbedder(config, createLogger(process.env['LOG_LEVEL'] ? config.logLevel : 'warn'));
     try {
+      requireQueryModel(target, embedder);
       const [vector] = await embedder.embed([text]);
       const hits = await sink.search(vector!, { limit: options.limit, mode: config.retrievalMode, text, ...(options.user !== undefined && { userId: options.user }), ...(sinceMs !== undefined && { sinceMs }) });
       if (options.json) {
         for (const h of hits) print(hitJson(h));
         return;
       }
-      print(`${sink.kind} ${sink.location} collection ${sink.collection}: ${hits.length} result(s)`);
+      print(`${sink.kind} ${sink.location} index ${target.alias} → ${target.collection} (${describeVersion(target.version)}): ${hits.length} result(s)`);
       for (const h of hits) print(`${h.score.toFixed(3)}  ${h.payload.user_id}  ${h.payload.day}  ${h.payload.text}`);
     } finally {
       await embedder.close();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startQdrantDouble, type QdrantDouble, type QdrantDoubleOptions } from './qdrant-double.js';
+import { startQdrantDouble, type QdrantDoubleOptions, type QdrantServer } from './qdrant-double.js';
 import { qdrantEnginePython } from './tools.js';
 
 /**
@@ -19,7 +19,7 @@ import { qdrantEnginePython } from './tools.js';
  * exits by itself when this process dies (its stdin closes). Start-up takes ~0.2 s: share one
  * engine per test file and give each test its own collection.
  */
-export type QdrantEngine = Omit<QdrantDouble, 'collections'> & {
+export type QdrantEngine = QdrantServer & {
   /** The shim's own URL, behind the front: only for a test that must bypass validation. */
   readonly engineUrl: string;
 };
