@@ -18,7 +18,7 @@ import { createTransformersEmbedder } from '../../src/adapters/transformers-embe
 import { pointId } from '../../src/contracts/ids.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { RetrievalMode, VectorPoint, VectorSink } from '../../src/ports.js';
-import { toPoint } from '../../src/stages/index.js';
+import { toPoint } from '../../src/pipeline/index.js';
 import { startQdrantEngine } from '../../test/support/qdrant-engine.js';
 
 /** The shapes of bench/retrieval.ts (structurally the same types). */

@@ -5,7 +5,7 @@ import { Bool, DataType, Field, FixedSizeList, Float32, Float64, Int32, Int64, L
 import { AuraError } from '../errors.js';
 import { describeVersion, isVersionOf, readVersion, sameVersion, type IndexVersion } from '../contracts/index-version.js';
 import type { IndexCatalog, IndexCollection, PointFilter, PointPayload, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../ports.js';
-import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../stages/snapshot-stats.js';
+import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../pipeline/domain/snapshot-stats.js';
 import { byId, byScore, dimensionMismatch, guarded, lastById, prefetchLimit, requireDimension, rrfFuse, searchMode, storeWhere, type StoredPoint } from './vector-sink-common.js';
 
 /**
