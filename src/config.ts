@@ -169,6 +169,12 @@ export const CONFIG_SPECS = {
   qdrantApiKey: secret('QDRANT_API_KEY', 'Qdrant API key.', optStr),
   qdrantCa: spec('QDRANT_CA', '', 'PEM of the CA that signed Qdrant\'s certificate (an https QDRANT_URL with a private CA).', optPem, { file: true }),
   collection: spec('VECTOR_COLLECTION', 'aura_context', 'Qdrant collection / LanceDB table.', str),
+  retrievalMode: spec(
+    'RETRIEVAL_MODE',
+    'dense',
+    'search: how a text query ranks: dense (the model\'s vectors) | sparse (words, BM25) | hybrid (both fused by RRF); see docs/hybrid-retrieval.md for the benchmark behind the default.',
+    oneOf('dense', 'sparse', 'hybrid'),
+  ),
   batchMaxSize: spec('BATCH_MAX_SIZE', '64', 'vectorize: flush a micro-batch at this many records.', int(1, 4096)),
   batchMaxWaitMs: spec('BATCH_MAX_WAIT_MS', '200', 'vectorize: flush a micro-batch this long after its first record.', int(1, 600_000)),
   maxInFlightBatches: spec('MAX_IN_FLIGHT_BATCHES', '2', 'vectorize: batches in flight before the consumer pauses.', int(1, 64)),

@@ -307,6 +307,29 @@ export interface SearchHit {
   payload: PointPayload;
 }
 
+/** Non-zero dimensions of a sparse vector: indices ascending and distinct, one value each. */
+export interface SparseVector {
+  indices: number[];
+  values: number[];
+}
+
+/**
+ * How a search ranks: `dense` by the cosine of the query's vector; `sparse` by words (BM25 with
+ * IDF over the collection: Qdrant's sparse vector, LanceDB's full-text index); `hybrid` both,
+ * fused by reciprocal rank fusion (score = Σ 1/(RRF_K + rank), ranks from 0), with the filters
+ * applied inside each of the two.
+ */
+export type RetrievalMode = 'dense' | 'sparse' | 'hybrid';
+
+/** A search: filters, how many, and for `sparse`/`hybrid` the query's own words. */
+export interface SearchOptions extends PointFilter {
+  limit: number;
+  /** `dense` when absent. */
+  mode?: RetrievalMode;
+  /** The query text; required by `sparse` and `hybrid`. */
+  text?: string;
+}
+
 /** Filters of a search or scroll; every one is optional and they combine with AND. */
 export interface PointFilter {
   userId?: string;
@@ -347,8 +370,12 @@ export interface VectorReader {
   readonly kind: 'qdrant' | 'lancedb';
   readonly location: string;
   readonly collection: string;
-  /** Best matches first (score = cosine similarity), ties by id. */
-  search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]>;
+  /**
+   * Best matches first, ties by id; score = cosine similarity (`dense`), BM25 (`sparse`) or the
+   * RRF sum (`hybrid`). `sparse`/`hybrid` without `text` → INTERNAL error; on a collection made
+   * before hybrid retrieval (no sparse vector or full-text index) → CONFIG error naming the fix.
+   */
+  search(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]>;
   /** Every stored point matching the filter; ordered by id. */
   scroll(options?: PointFilter): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>>;
   count(): Promise<number>;

@@ -78,7 +78,7 @@ export async function runSearch(text: string, options: SearchOptions, print: (li
     try {
       requireQueryModel(target, embedder);
       const [vector] = await embedder.embedQueries([text]);
-      const hits = await sink.search(vector!, { limit: options.limit, ...(options.user !== undefined && { userId: options.user }), ...(sinceMs !== undefined && { sinceMs }) });
+      const hits = await sink.search(vector!, { limit: options.limit, mode: config.retrievalMode, text, ...(options.user !== undefined && { userId: options.user }), ...(sinceMs !== undefined && { sinceMs }) });
       if (options.json) {
         for (const h of hits) print(hitJson(h));
         return;
