@@ -79,7 +79,7 @@ function messageOf(code: ErrorCode, detail: string, err: Error): string {
   if (code === 'AUTH') {
     return detail === 'SASL'
       ? `Kafka refused the SASL credentials: ${err.message}. Fix: check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (or their _FILE twins) and KAFKA_SASL_MECHANISM against the user's credentials on the cluster`
-      : `Kafka refused an operation (${detail}): ${err.message}. Fix: grant the principal the ACLs listed in the README ("Kafka ACLs")`;
+      : `Kafka refused an operation (${detail}): ${err.message}. Fix: grant the principal the ACLs listed in docs/security.md ("Kafka ACLs"; one principal per stage)`;
   }
   return err.message;
 }
