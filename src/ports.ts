@@ -164,6 +164,12 @@ export interface WindowStore {
 export interface StreamTime {
   time: number;
   offset: string;
+  /**
+   * Erasure requests accepted on the partition within ERASURE_MAX_AGE_MS of stream time: request
+   * id (UserDeleted.event_id) → requested_at. Kept with the stream time (LMDB, same write as the
+   * windows) so a replayed request is refused after a restart too; pruned as stream time moves.
+   */
+  erasures?: Record<string, number>;
 }
 
 /** Reads a changelog partition from an offset to its end (read_committed). */
@@ -182,14 +188,25 @@ export interface ChangelogReader {
 export interface EmbedderInfo {
   /** e.g. `Xenova/all-MiniLM-L6-v2` or the local folder's id. */
   modelId: string;
-  /** Content version of the model (hash of the ONNX file), part of the cache key. */
+  /** Content version of the model (hash of the ONNX file). */
   modelVersion: string;
+  /**
+   * sha256 (hex) of the model folder's manifest in canonical form: files, pooling, query prefix,
+   * normalisation. Two embedders with equal hashes give equal vectors for equal texts; part of
+   * the embedding cache key and of every point's payload.
+   */
+  manifestSha256: string;
+  /** Text prepended to a query by `embedQueries` (empty for models that take none). */
+  queryPrefix: string;
   dimension: number;
 }
 
-/** Texts to vectors: mean pooled, L2 normalised. Never returns zero or random vectors. */
+/** Texts to vectors as the model's manifest says (pooling, normalisation). Never returns zero or random vectors. */
 export interface Embedder extends EmbedderInfo {
+  /** Documents (the stored texts): embedded as they are. */
   embed(texts: string[]): Promise<Float32Array[]>;
+  /** Questions: embedded with `queryPrefix` in front, so an asymmetric model sees them as queries. */
+  embedQueries(texts: string[]): Promise<Float32Array[]>;
   close(): Promise<void>;
 }
 
@@ -262,8 +279,12 @@ export interface PointPayload {
   /** Up to 3 newest notes, newest first. */
   recent_notes: string[];
   aggregator_version: string;
+  /** The embedding model's id (folder name for a local model). */
   model_id: string;
+  /** First 16 hex digits of the model's ONNX sha256. */
   model_version: string;
+  /** EmbedderInfo.manifestSha256 of the model that made the vector (files, pooling, query prefix); '' when not recorded. */
+  manifest_sha256: string;
   /** Version of the renderer that wrote `text` (TEXT_VERSION); with the model, the index version. */
   text_version: number;
   snapshot_topic: string;
@@ -337,6 +358,8 @@ export interface VectorWriter {
    * the number of matching points counted just before it (0 when they are already gone: idempotent).
    */
   deleteUser(userId: string, before?: number): Promise<number>;
+  /** Deletes the points of these ids (absent ones are ignored); resolves after the store confirmed. */
+  deleteIds(ids: string[]): Promise<void>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -356,6 +379,8 @@ export interface VectorReader {
   /** Every stored point matching the filter; ordered by id. */
   scroll(options?: PointFilter): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>>;
   count(): Promise<number>;
+  /** Which of `ids` are stored now (in no particular order). */
+  existing(ids: string[]): Promise<string[]>;
   close(): Promise<void>;
 }
 

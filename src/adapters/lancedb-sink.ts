@@ -114,6 +114,8 @@ export const PAYLOAD_COLUMNS: { [K in keyof PointPayload]-?: Column } = {
   aggregator_version: UTF8,
   model_id: UTF8,
   model_version: UTF8,
+  // Absent in tables written before models were recorded (read as '').
+  manifest_sha256: { type: () => new Utf8(), read: (v) => (v === null || v === undefined ? '' : String(v)) },
   // Absent in tables written before versions (read as 0: no text version recorded).
   text_version: { type: () => new Int32(), read: (v) => (v === null || v === undefined ? 0 : Number(v)) },
   snapshot_topic: UTF8,
@@ -340,6 +342,19 @@ export class LanceDbSink implements VectorSink, IndexCatalog {
   async count(): Promise<number> {
     const table = await this.openTable();
     return this.guard('count', () => table.countRows());
+  }
+
+  async deleteIds(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const table = await this.openTable();
+    await this.guard('delete points', () => table.delete(`id IN (${ids.map(sqlString).join(', ')})`));
+  }
+
+  async existing(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const table = await this.openTable();
+    const rows = (await this.guard('select ids', () => table.query().where(`id IN (${ids.map(sqlString).join(', ')})`).select(['id']).toArray())) as Row[];
+    return rows.map((r) => String(r.id));
   }
 
   async ping(): Promise<void> {

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import type { Admin } from 'kafkajs';
 import { configTable, loadConfig, type Config } from '../config.js';
 import { AuraError, classify } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -54,8 +55,8 @@ async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<neve
     logger,
     retry: { initialRetryTime: config.retryInitialMs, maxRetryTime: config.retryMaxMs, retries: 5 },
   });
-  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
-  await prepareTopics(kafka, config);
+  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)), undefined, { register: config.registerSchemas });
+  await prepareTopics(kafka, config, which);
   const stages: StageHandle[] = [];
   if (which === 'aggregate' || which === 'all') stages.push(await startAggregate({ kafka, serde, config, logger, metrics }));
   if (which === 'vectorize' || which === 'all') {
@@ -103,6 +104,21 @@ export function buildCli(): Command {
     .action(async () => {
       const info = await stackStatus(); // prints its table and the KEY=value lines itself
       if (!info.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('topics')
+    .description('Topics and schemas for production (run once, as a principal allowed to create topics and register schemas).')
+    .command('apply')
+    .description('Create the missing topics with min.insync.replicas (the changelog compacted, with max.compaction.lag.ms) and register every schema, so the stages can run with CREATE_TOPICS=false and REGISTER_SCHEMAS=false. Idempotent; reports settings that differ; exit 1 if any does.')
+    .action(async () => {
+      const config = loadConfig();
+      const { applyTopics, formatApply } = await import('./topics-apply.js');
+      const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-topics`, logger: createLogger(config.logLevel) });
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
+      const lines = await applyTopics(kafka, serde, config, subjectPlan(config));
+      for (const l of formatApply(lines)) console.log(l);
+      if (lines.some((l) => l.what === 'differs')) process.exitCode = 1;
     });
 
   const schemas = program.command('schemas').description('Avro contracts in schemas/ against the registry.');
@@ -190,21 +206,87 @@ export function buildCli(): Command {
 
   program
     .command('erase')
-    .description('Erase a user end to end: one UserDeleted on the user-events topic; the stages drop the window and delete the points and cache entries (README "Erasing a user").')
+    .description('Erase a user end to end: one UserDeleted, signed with ERASURE_SIGNING_KEY, on the user-events topic; the stages drop the window and delete the points and cache entries (docs/erasure.md).')
     .requiredOption('--user <id>', 'the user id (the key of the user\'s events)')
     .option('--reason <text>', 'audit text such as a ticket id, never personal data (default: none)')
+    .option('--requester <name>', 'who asks, recorded in the marker and the confirmation (default: the operating-system user)')
     .option('--wait', 'wait for the vectorize stage\'s ErasureCompleted on ERASED_TOPIC', false)
     .option('--timeout-ms <n>', 'how long --wait waits', intArg('--timeout-ms', 1), 120_000)
-    .action(async (opts: { user: string; reason?: string; wait: boolean; timeoutMs: number }) => {
+    .action(async (opts: { user: string; reason?: string; requester?: string; wait: boolean; timeoutMs: number }) => {
       const { erase, formatErasure } = await import('./erase.js');
       const done = await erase({
         user: opts.user,
         wait: opts.wait,
         timeoutMs: opts.timeoutMs,
         ...(opts.reason !== undefined && { reason: opts.reason }),
+        ...(opts.requester !== undefined && { requester: opts.requester }),
         onProduced: (e) => console.log(formatErasure(e)[0]),
       });
       for (const line of formatErasure(done).slice(1)) console.log(line);
+    });
+
+  program
+    .command('reindex')
+    .description('Build the index version of the configured model and text version from the current one, then keep it caught up from the aggregated topic (docs/reindex.md). Resumable after kill -9.')
+    .option('--until-caught-up', 'exit once the lag is at most --max-lag (default: keep the new version fresh until SIGTERM)', false)
+    .option('--max-lag <n>', 'records of lag that count as caught up', intArg('--max-lag'), 100)
+    .option('--chunk <n>', 'points per copy chunk (one upsert and one checkpoint each)', intArg('--chunk', 1), 64)
+    .action(async (opts: { untilCaughtUp: boolean; maxLag: number; chunk: number }) => {
+      const { runReindex } = await import('./reindex.js');
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel);
+      const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-reindex`, logger, retry: { initialRetryTime: config.retryInitialMs, maxRetryTime: config.retryMaxMs, retries: 5 } });
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
+      try {
+        process.exit(await runReindex({ kafka, serde, config, logger, metrics: createMetrics() }, { untilCaughtUp: opts.untilCaughtUp, maxLag: opts.maxLag, chunk: opts.chunk, progress: process.stderr.isTTY === true }));
+      } catch (err) {
+        const e = classify(err);
+        console.error(`aura-stream: ${e.code}: ${e.message}`);
+        process.exit(e.code === 'CONFIG' ? 2 : 1);
+      }
+    });
+
+  const index = program.command('index').description('Versions of the vector index behind the alias VECTOR_COLLECTION (docs/reindex.md).');
+  const withAdmin = async <T>(fn: (config: Config, admin: Admin) => Promise<T>): Promise<T> => {
+    const config = loadConfig();
+    const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-index`, logger: createLogger('warn') });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await fn(config, admin);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  index
+    .command('status')
+    .description('Versions, point counts, lag per version and the alias target.')
+    .option('--json', 'one JSON object', false)
+    .action(async (opts: { json: boolean }) => {
+      const { indexStatus, formatStatus } = await import('./index-cmd.js');
+      const status = await withAdmin(indexStatus);
+      console.log(opts.json ? JSON.stringify(status) : formatStatus(status).join('\n'));
+    });
+  index
+    .command('promote')
+    .description('Point the alias at a version once it has caught up (atomic: a search reads the old or the new version, never none or both).')
+    .argument('[collection]', 'the version collection (default: the only one besides the current)')
+    .option('--max-lag <n>', 'refuse while the version is more records behind than this', intArg('--max-lag'), 100)
+    .action(async (collection: string | undefined, opts: { maxLag: number }) => {
+      const { promote } = await import('./index-cmd.js');
+      const { describeVersion } = await import('../contracts/index-version.js');
+      const r = await withAdmin((config, admin) => promote(config, admin, { maxLag: opts.maxLag, ...(collection !== undefined && { collection }) }));
+      console.log(`alias now → ${r.to} (${describeVersion(r.version)}), lag ${r.lag}; was ${r.from}`);
+      console.log(`next: run the vectorize stage with this version's model, stop \`aura-stream reindex\`, then \`aura-stream index drop ${r.from}\``);
+    });
+  index
+    .command('drop')
+    .description('Remove a version that is not the alias target: its collection, reindex checkpoint and consumer group.')
+    .argument('<collection>', 'the version collection (see `index status`)')
+    .action(async (collection: string) => {
+      const { dropVersion } = await import('./index-cmd.js');
+      const r = await withAdmin((config, admin) => dropVersion(config, admin, collection));
+      console.log(`dropped ${collection} (${r.points} points)`);
     });
 
   program
