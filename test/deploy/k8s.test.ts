@@ -1,7 +1,7 @@
 // The Kubernetes manifests under deploy/k8s: each resource file and the rendered base and example
 // overlay validated offline (scripts/validate-manifests.py: Kubernetes OpenAPI schemas from
 // kubernetes-validate, KEDA CRD models from cloudcoil-models-keda, strict), then the operating rules
-// the README promises, asserted on the rendered documents.
+// docs/operations.md promises, asserted on the rendered documents.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,10 +70,10 @@ describe('deploy/k8s manifests', () => {
     assert.deepEqual(own.map((r) => r.kind).sort(), ['ConfigMap', 'Deployment', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'PodDisruptionBudget', 'ScaledObject', 'ScaledObject', 'Secret']);
   });
 
-  it('the secure overlay\'s own files validate: two TriggerAuthentications and the Secrets it mounts', () => {
+  it('the secure overlay\'s own files validate: two TriggerAuthentications and the seven Secrets it mounts', () => {
     const own = rows.filter((r) => r.source.startsWith(secure));
     assert.deepEqual(failures(own), []);
-    assert.deepEqual(own.map((r) => r.kind).sort(), ['Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'TriggerAuthentication', 'TriggerAuthentication']);
+    assert.deepEqual(own.map((r) => r.kind).sort(), ['Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'TriggerAuthentication', 'TriggerAuthentication']);
   });
 
   for (const name of ['base', 'overlay', 'secure']) {
@@ -240,7 +240,7 @@ describe('deploy/k8s manifests', () => {
         if (key === 'KAFKA_SASL_USERNAME_FILE') kafkaSecretOf[stage] = volume.secret!.secretName;
         // the app reads the files: stand-ins with the right shape
         const file = join(dir, `${stage}-${key}`);
-        writeFileSync(file, key.includes('CA') ? TEST_PEM : key.includes('BASIC_AUTH') ? 'user:pass' : 'value');
+        writeFileSync(file, key.includes('CA') ? TEST_PEM : key.includes('BASIC_AUTH') ? 'user:pass' : key === 'ERASURE_SIGNING_KEY_FILE' ? 'k'.repeat(44) : 'value');
         local[key] = file;
       }
       const config = loadConfig({ ...env, ...local, EMBEDDING_MODEL_PATH: '/app/models/m' });
@@ -249,6 +249,8 @@ describe('deploy/k8s manifests', () => {
       assert.match(config.schemaRegistryUrl, /^https:/);
       assert.match(config.qdrantUrl!, /^https:/);
       assert.equal(config.createTopics, false);
+      assert.equal(config.registerSchemas, false, `${stage}: schemas are registered by \`topics apply\`, not by the stage`);
+      if (stage === 'aggregate') assert.ok(config.erasureSigningKey, 'aggregate: the erasure signing key from its file, or every erasure is dead-lettered');
       if (stage === 'vectorize') assert.ok(config.qdrantApiKey, 'vectorize: the Qdrant key from its file');
 
       const so = docs.find((x) => x.kind === 'ScaledObject' && x.spec.scaleTargetRef.name === d.metadata.name)!;
