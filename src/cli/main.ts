@@ -264,12 +264,12 @@ export function buildCli(): Command {
     });
   index
     .command('drop')
-    .description('Remove a version that is not the alias target: its collection, reindex checkpoint and consumer group.')
+    .description('Remove a version that is not the alias target: its collection, reindex checkpoint, consumer group and (when no other version uses its model) its embedding-cache entries.')
     .argument('<collection>', 'the version collection (see `index status`)')
     .action(async (collection: string) => {
       const { dropVersion } = await import('./index-cmd.js');
       const r = await withAdmin((config, admin) => dropVersion(config, admin, collection));
-      console.log(`dropped ${collection} (${r.points} points)`);
+      console.log(`dropped ${collection} (${r.points} points, ${r.cacheEntries} embedding-cache entries)`);
     });
 
   program

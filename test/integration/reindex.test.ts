@@ -278,6 +278,8 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
       assert.equal(await userPoints(s, oldCollection, ERASED), 0, `${s}: the erased user is not in the old version`);
       const drop = await runCli(['index', 'drop', oldCollection], newEnv(s), 60_000);
       assert.equal(drop.code, 0, `${s}: index drop exits 0 (${drop.stderr})`);
+      const cacheEntries = Number(/(\d+) embedding-cache entries/.exec(drop.stdout)?.[1]);
+      assert.ok(cacheEntries > 0, `${s}: index drop removed the old model's embedding-cache entries (${drop.stdout})`);
       assert.deepEqual((await st.collections()).map((c) => c.collection), [nextCollection()], `${s}: only the new version is left`);
       const refused = await runCli(['index', 'drop', nextCollection()], newEnv(s), 60_000);
       assert.equal(refused.code, 2, `${s}: dropping the alias target is refused as a CONFIG error`);
