@@ -31,6 +31,10 @@ export const ERROR_CODES = {
   FIELD_TOO_LONG: { action: 'dead-letter' },
   /** A record whose output could never fit the topic's `max.message.bytes`. */
   RECORD_TOO_LARGE: { action: 'dead-letter' },
+  /** A UserDeleted without a valid signature of ERASURE_SIGNING_KEY: it erases nothing. */
+  ERASURE_UNAUTHORIZED: { action: 'dead-letter' },
+  /** A signed UserDeleted seen before, or older than ERASURE_MAX_AGE_MS of stream time: it erases nothing. */
+  ERASURE_REPLAYED: { action: 'dead-letter' },
   // retry: a property of the world
   BROKER_UNAVAILABLE: { action: 'retry' },
   REGISTRY_UNAVAILABLE: { action: 'retry' },
@@ -62,9 +66,15 @@ export class AuraError extends Error {
   readonly action: ErrorAction;
   readonly retriable: boolean;
   readonly poison: boolean;
+  /**
+   * The record field a poison error is about (`note`, `tags[3]`, `key`), if any: what a log line
+   * may name, where the message itself may quote the record's value (issue 17: no personal data in logs).
+   */
+  readonly field: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; field?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.field = options?.field;
     this.name = 'AuraError';
     this.code = code;
     this.action = ERROR_CODES[code].action;
@@ -115,7 +125,7 @@ function kafkaAuthFailure(err: Error & { code?: string; cause?: unknown }): Aura
   }
   const type = [(err as { type?: string }).type, (err.cause as { type?: string } | undefined)?.type].find((t) => t?.endsWith('_AUTHORIZATION_FAILED'));
   if (type) {
-    return new AuraError('AUTH', `Kafka refused an operation (${type}): ${err.message}. Fix: grant the principal the ACLs listed in the README ("Kafka ACLs")`, { cause: err });
+    return new AuraError('AUTH', `Kafka refused an operation (${type}): ${err.message}. Fix: grant the principal the ACLs listed in docs/security.md ("Kafka ACLs"; one principal per stage)`, { cause: err });
   }
   const codes = [err.code, (err.cause as { code?: string } | undefined)?.code].filter((c): c is string => typeof c === 'string');
   const untrusted = codes.find((c) => TLS_UNTRUSTED_CODES.has(c));

@@ -38,7 +38,8 @@ export interface VectorizePorts {
 
 export type VectorizeEvent =
   | { type: 'assigned'; partitions: number[] }
-  | { type: 'dead-lettered'; partition: number; offset: string; code: ErrorCode; message: string }
+  /** `message` may quote the record (DLQ headers only, never a log); `field` names the field at fault. */
+  | { type: 'dead-lettered'; partition: number; offset: string; code: ErrorCode; message: string; field: string | undefined }
   | ({ type: 'stored' } & StoredBatch)
   | { type: 'committed'; offsets: CommittableOffset[] }
   | { type: 'retrying'; step: string; attempt: number; delayMs: number; error: AuraError }
@@ -126,7 +127,7 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
           retry,
           onDeadLettered: async (record, e) => {
             tracker.done(record.topic, record.partition, record.offset);
-            emit({ type: 'dead-lettered', partition: record.partition, offset: record.offset, code: e.code, message: e.message });
+            emit({ type: 'dead-lettered', partition: record.partition, offset: record.offset, code: e.code, message: e.message, field: e.field });
             // A run of poison alone must still move the committed offset; a failed try waits for the next batch.
             await commit().catch(() => undefined);
           },

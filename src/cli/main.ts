@@ -55,8 +55,8 @@ async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<neve
     logger,
     retry: { initialRetryTime: config.retryInitialMs, maxRetryTime: config.retryMaxMs, retries: 5 },
   });
-  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
-  await prepareTopics(kafka, config);
+  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)), undefined, { register: config.registerSchemas });
+  await prepareTopics(kafka, config, which);
   const stages: StageHandle[] = [];
   if (which === 'aggregate' || which === 'all') stages.push(await startAggregate({ kafka, serde, config, logger, metrics }));
   if (which === 'vectorize' || which === 'all') {
@@ -104,6 +104,21 @@ export function buildCli(): Command {
     .action(async () => {
       const info = await stackStatus(); // prints its table and the KEY=value lines itself
       if (!info.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('topics')
+    .description('Topics and schemas for production (run once, as a principal allowed to create topics and register schemas).')
+    .command('apply')
+    .description('Create the missing topics with min.insync.replicas (the changelog compacted, with max.compaction.lag.ms) and register every schema, so the stages can run with CREATE_TOPICS=false and REGISTER_SCHEMAS=false. Idempotent; reports settings that differ; exit 1 if any does.')
+    .action(async () => {
+      const config = loadConfig();
+      const { applyTopics, formatApply } = await import('./topics-apply.js');
+      const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-topics`, logger: createLogger(config.logLevel) });
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
+      const lines = await applyTopics(kafka, serde, config, subjectPlan(config));
+      for (const l of formatApply(lines)) console.log(l);
+      if (lines.some((l) => l.what === 'differs')) process.exitCode = 1;
     });
 
   const schemas = program.command('schemas').description('Avro contracts in schemas/ against the registry.');
@@ -191,18 +206,20 @@ export function buildCli(): Command {
 
   program
     .command('erase')
-    .description('Erase a user end to end: one UserDeleted on the user-events topic; the stages drop the window and delete the points and cache entries (README "Erasing a user").')
+    .description('Erase a user end to end: one UserDeleted, signed with ERASURE_SIGNING_KEY, on the user-events topic; the stages drop the window and delete the points and cache entries (docs/erasure.md).')
     .requiredOption('--user <id>', 'the user id (the key of the user\'s events)')
     .option('--reason <text>', 'audit text such as a ticket id, never personal data (default: none)')
+    .option('--requester <name>', 'who asks, recorded in the marker and the confirmation (default: the operating-system user)')
     .option('--wait', 'wait for the vectorize stage\'s ErasureCompleted on ERASED_TOPIC', false)
     .option('--timeout-ms <n>', 'how long --wait waits', intArg('--timeout-ms', 1), 120_000)
-    .action(async (opts: { user: string; reason?: string; wait: boolean; timeoutMs: number }) => {
+    .action(async (opts: { user: string; reason?: string; requester?: string; wait: boolean; timeoutMs: number }) => {
       const { erase, formatErasure } = await import('./erase.js');
       const done = await erase({
         user: opts.user,
         wait: opts.wait,
         timeoutMs: opts.timeoutMs,
         ...(opts.reason !== undefined && { reason: opts.reason }),
+        ...(opts.requester !== undefined && { requester: opts.requester }),
         onProduced: (e) => console.log(formatErasure(e)[0]),
       });
       for (const line of formatErasure(done).slice(1)) console.log(line);

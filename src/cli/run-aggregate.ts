@@ -9,6 +9,7 @@ import { createAggregateCodec } from '../adapters/codecs.js';
 import { AtLeastOnceBatchWriter, TransactionalBatchWriter } from '../adapters/kafka/batch-writer.js';
 import { KafkaChangelogReader } from '../adapters/kafka/changelog-reader.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
+import { LagMonitor } from '../adapters/kafka/lag-monitor.js';
 import { ProduceLimits, readMaxMessageBytes } from '../adapters/kafka/produce-limits.js';
 import { ensureTopics } from '../adapters/kafka/topics.js';
 import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
@@ -18,24 +19,27 @@ import { withFailpoints } from './failpoints.js';
 import { runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Topics of both stages, created when missing; the changelog copies the input's partition count. */
-export async function prepareTopics(kafka: Kafka, config: Config): Promise<void> {
+export async function prepareTopics(kafka: Kafka, config: Config, stage: 'aggregate' | 'vectorize' | 'all' = 'all'): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const n = config.topicPartitions;
-    await ensureTopics(
-      admin,
-      [
-        { topic: config.inputTopic, partitions: n },
-        { topic: config.aggregatedTopic, partitions: n },
-        { topic: config.vectorizedTopic, partitions: n },
-        { topic: config.erasedTopic, partitions: n },
-        { topic: config.inputDlqTopic, partitions: n },
-        { topic: config.aggregatedDlqTopic, partitions: n },
-        { topic: config.changelogTopic, copyOf: config.inputTopic, compacted: true },
-      ],
-      { create: config.createTopics, replicationFactor: config.topicReplicationFactor },
-    );
+    // Each stage checks (and creates) only the topics it reads or writes: with one principal per
+    // stage, a topic it has no ACL on is not even listed to it (docs/security.md).
+    const aggregate = [
+      { topic: config.inputTopic, partitions: n },
+      { topic: config.aggregatedTopic, partitions: n },
+      { topic: config.inputDlqTopic, partitions: n },
+      { topic: config.changelogTopic, copyOf: config.inputTopic, compacted: true },
+    ];
+    const vectorize = [
+      { topic: config.aggregatedTopic, partitions: n },
+      { topic: config.vectorizedTopic, partitions: n },
+      { topic: config.erasedTopic, partitions: n },
+      { topic: config.aggregatedDlqTopic, partitions: n },
+    ];
+    const plans = stage === 'aggregate' ? aggregate : stage === 'vectorize' ? vectorize : [...aggregate, ...vectorize.slice(1)];
+    await ensureTopics(admin, plans, { create: config.createTopics, replicationFactor: config.topicReplicationFactor });
   } finally {
     await admin.disconnect();
   }
@@ -86,6 +90,8 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     sessionTimeoutMs: config.kafkaSessionTimeoutMs,
     logger,
     onCommit,
+    // Both guarantees resolve a batch's records only after their offsets are committed.
+    confirmedBy: 'resolve',
   });
   const exactlyOnce = config.processingGuarantee === 'exactly_once';
   const limits = await produceLimits(kafka, config);
@@ -109,10 +115,27 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
 
   const stage = { stage: AGGREGATE_STAGE };
   metrics.initStage(AGGREGATE_STAGE);
+  metrics.watchUnconfirmed(AGGREGATE_STAGE, () => source.unconfirmed.oldest());
+  let owned: number[] = [];
+  const lag = LagMonitor.forKafka(kafka, {
+    groupId: config.aggregateGroupId,
+    topic: config.inputTopic,
+    intervalMs: config.lagRefreshMs,
+    owned: () => owned,
+    oldestUnconfirmed: (p) => source.unconfirmed.oldest(p),
+    consumedThrough: (p) => source.unconfirmed.consumedThrough(p),
+    onLag: (rows) => metrics.setLag(AGGREGATE_STAGE, config.inputTopic, rows),
+    onError: (err) => {
+      metrics.lagRefreshFailures.inc(stage);
+      logger.debug({ err }, 'lag refresh failed');
+    },
+  });
   const onEvent = (e: AggregateEvent) => {
     switch (e.type) {
       case 'assigned':
         metrics.assign(AGGREGATE_STAGE, config.inputTopic, e.partitions);
+        owned = e.partitions;
+        lag.start();
         break;
       case 'restored':
         metrics.restoreRecords.inc(stage, e.records);
@@ -130,7 +153,8 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.erasures.inc({ ...stage, cause: 'retention' }, e.erasures.retention);
         for (const d of e.dlq) {
           metrics.dlq.inc({ ...stage, reason: d.code });
-          logger.warn({ partition: e.partition, offset: d.offset, code: d.code }, `dead-lettered: ${d.message}`);
+          // Code, field and position only: the message quotes the record (notes, user ids), which logs must never hold.
+          logger.warn({ topic: config.inputTopic, partition: e.partition, offset: d.offset, code: d.code, field: d.field }, 'dead-lettered');
         }
         metrics.recordsProduced.inc({ ...stage, kind: 'output' }, e.produced.output);
         metrics.recordsProduced.inc({ ...stage, kind: 'changelog' }, e.produced.changelog);
@@ -139,7 +163,6 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.processLatency.observe(stage, e.seconds);
         for (const s of e.e2eSeconds) metrics.e2eLatency.observe(stage, s);
         for (const s of e.latenessSeconds) metrics.lateness.observe(stage, s);
-        metrics.setLag(AGGREGATE_STAGE, config.inputTopic, e.partition, e.lag);
         logger.debug({ partition: e.partition, nextOffset: e.nextOffset, consumed: e.consumed, accepted: e.accepted, late: e.late, duplicate: e.duplicate, erased: e.erased, expired: e.erasures.retention, trace_ids: e.traceIds.slice(0, 5) }, 'committed');
         break;
       case 'abandoned':
@@ -169,6 +192,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       cacheMaxUsers: config.aggregateCacheMaxUsers,
       cacheMaxBytes: config.aggregateCacheMaxBytes,
       retentionDays: config.stateRetentionDays,
+      erasureAuth: { key: config.erasureSigningKey, maxAgeMs: config.erasureMaxAgeMs },
       retryInitialMs: config.retryInitialMs,
       retryMaxMs: config.retryMaxMs,
     },
@@ -182,6 +206,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     subscription,
     details: () => ({ guarantee: config.processingGuarantee, stateDir, windowStore: 'lmdb' }),
     stop: async () => {
+      await lag.stop();
       await source.stop();
       subscription.unsubscribe();
       await writer.close();
