@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   try {
     // The current version: `points` points of an older model, behind the alias.
     const store = new LanceDbSink({ dir: join(dir, 'lancedb'), collection: 'bench' });
-    const old: IndexVersion = { model_id: 'all-MiniLM-L6-v2-q', model_version: 'bench-old-version', text_version: 0 };
+    const old: IndexVersion = { model_id: 'all-MiniLM-L6-v2-q', model_version: 'bench-old-version', manifest_sha256: '', text_version: 0 };
     const current = await openWriterIndex(store, old, 384);
     const rnd = prng(20261207);
     const all = Array.from({ length: points }, (_, i) => syntheticPoint(i, rnd, old));

@@ -186,7 +186,7 @@ interface Plan {
 }
 
 /** What a reindex with this embedder would do; a CONFIG error when there is nothing to build from, or nothing to build. */
-export async function planReindex(config: Config, embedder: Pick<Embedder, 'modelId' | 'modelVersion'>): Promise<Plan> {
+export async function planReindex(config: Config, embedder: Pick<Embedder, 'modelId' | 'modelVersion' | 'manifestSha256'>): Promise<Plan> {
   const store = createVectorStore(config);
   const current = await resolveAliasTarget(store);
   if (current === undefined) {
@@ -251,7 +251,7 @@ export async function copyVersion(deps: {
       const checkpoint = cp;
       writing = (async () => {
         if (fresh.length > 0) await cache.putMany(keys.flatMap((k, j) => (cached[j] === undefined ? [{ ...k, vector: byText.get(k.text)! }] : [])));
-        await guarded.upsert(chunk.map((p, j) => reindexedPoint(p, texts[j]!, cached[j] ?? byText.get(texts[j]!)!, plan.version, embedder.manifestSha256)));
+        await guarded.upsert(chunk.map((p, j) => reindexedPoint(p, texts[j]!, cached[j] ?? byText.get(texts[j]!)!, plan.version)));
         checkpoint.copied += chunk.length;
         checkpoint.copiedThrough = chunk[chunk.length - 1]!.id;
         checkpoints.save(checkpoint);
