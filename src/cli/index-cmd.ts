@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { describeVersion, type IndexVersion } from '../contracts/index-version.js';
 import { AuraError } from '../errors.js';
 import { CheckpointFile, checkpointPath, groupLag, reindexGroupId } from './reindex.js';
-import { createVectorStore, resolveAliasTarget } from './index-versions.js';
+import { cacheModelVersion, createVectorStore, resolveAliasTarget } from './index-versions.js';
 
 /**
  * `aura-stream index status | promote | drop` (docs/reindex.md): the versions behind the alias,
@@ -122,9 +122,9 @@ export async function dropVersion(config: Config, admin: Admin, collection: stri
     const shared = v !== undefined && (await store.collections()).some((c) => c.version?.model_id === v.model_id && c.version.model_version === v.model_version);
     const cacheDir = join(config.stateDir, 'embedding-cache');
     if (v !== undefined && !shared && existsSync(cacheDir)) {
-      const cache = openEmbeddingCache({ dir: cacheDir, modelId: v.model_id, modelVersion: v.model_version, maxEntries: config.embeddingCacheMaxEntries });
+      const cache = openEmbeddingCache({ dir: cacheDir, modelId: v.model_id, modelVersion: cacheModelVersion(v), maxEntries: config.embeddingCacheMaxEntries });
       try {
-        cacheEntries = await cache.dropModel(v.model_id, v.model_version);
+        cacheEntries = await cache.dropModel(v.model_id, cacheModelVersion(v));
       } finally {
         await cache.close();
       }

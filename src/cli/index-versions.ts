@@ -41,6 +41,15 @@ export function indexVersionOf(embedder: Pick<EmbedderInfo, 'modelId' | 'modelVe
   return { model_id: embedder.modelId, model_version: embedder.modelVersion, manifest_sha256: embedder.manifestSha256, text_version: textVersion };
 }
 
+/**
+ * The model version the embedding cache keys a version's vectors by: the ONNX hash and the
+ * manifest hash (the same file pooled another way gives other vectors). The vectorize stage, the
+ * reindex and `index drop` must agree on it.
+ */
+export function cacheModelVersion(v: Pick<IndexVersion, 'model_version' | 'manifest_sha256'>): string {
+  return `${v.model_version}/${v.manifest_sha256.slice(0, 16)}`;
+}
+
 /** What the alias resolves to: the physical collection that answers reads, and its version. */
 export interface AliasTarget {
   alias: string;

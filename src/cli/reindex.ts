@@ -16,7 +16,7 @@ import { reindexedPoint, renderText, rerenderText } from '../pipeline/index.js';
 import { vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
-import { createVectorStore, indexVersionOf, resolveAliasTarget, type AliasTarget, type VectorStore } from './index-versions.js';
+import { cacheModelVersion, createVectorStore, indexVersionOf, resolveAliasTarget, type AliasTarget, type VectorStore } from './index-versions.js';
 import { createEmbedder } from './run-vectorize.js';
 import { runEvents, supervise, type StageHandle } from './stage-runtime.js';
 
@@ -299,7 +299,7 @@ export async function runReindex(deps: { kafka: Kafka; serde: AvroSerde; config:
       { alias: plan.store.alias, current: plan.current.collection, next: plan.collection },
       `reindex: building ${plan.collection} (${describeVersion(plan.version)}) from ${plan.current.collection} (${describeVersion(plan.current.version)}); searches keep answering from ${plan.current.collection}`,
     );
-    const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: embedder.modelVersion, maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
+    const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: cacheModelVersion(plan.version), maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
     closing.push(() => cache.close());
     const checkpoints = withFailpoints(new CheckpointFile(checkpointPath(config, plan.collection)), REINDEX_STAGE, { save: 'checkpoint' });
     const liveCommitted = () => committedOffsets(admin, config.vectorizeGroupId, config.aggregatedTopic);
