@@ -5,8 +5,10 @@ import { findProjectRoot } from './stack/options.js';
 import { MODEL_ID, MODEL_IDS } from './stack/model.js';
 
 /**
- * Configuration: environment variables → Options (raw strings) → WithDefaults → Compiled.
- * Validated once at start-up; an error names the variable, the value and what is accepted.
+ * Configuration: environment variables (or their `_FILE` twins) → `CONFIG_SPECS`, one row per
+ * variable with its default and parser → `Parsed` → `Config` (`loadConfig`: derived names such as
+ * the changelog topic and the group ids filled in). Validated once at start-up; an error names the
+ * variable, the value and what is accepted.
  * Every variable documents its default here; `aura-stream config` prints this table.
  */
 type Parser<T> = (raw: string, name: string) => T;

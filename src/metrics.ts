@@ -80,6 +80,12 @@ export function createMetrics(registry = new Registry()) {
     transactions: new Counter({ name: 'aura_transactions_total', help: 'Kafka transactions by result: committed | aborted.', labelNames: ['stage', 'result'], registers: r }),
     restoreRecords: new Counter({ name: 'aura_restore_records_total', help: 'Changelog records replayed into LMDB.', labelNames: ['stage'], registers: r }),
     restoreSeconds: new Histogram({ name: 'aura_restore_seconds', help: 'Duration of one restore of newly assigned partitions.', labelNames: ['stage'], buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300], registers: r }),
+    kafkajsInternals: new Gauge({
+      name: 'aura_kafkajs_internals_ok',
+      help: "1 when the kafkajs internals a part relies on passed the start-up self-test, 0 when that part falls back (direct_restore: changelog replay through a consumer group; gzip_codec: kafkajs' own codec).",
+      labelNames: ['part'],
+      registers: r,
+    }),
     retries: new Counter({ name: 'aura_retries_total', help: 'Retries of transient faults, by error code.', labelNames: ['stage', 'code'], registers: r }),
     consumerLag: new Gauge({
       name: 'aura_consumer_lag_records',

@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
-import { classify } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AvroSerde } from '../adapters/avro-serde.js';
 import { createAggregateCodec } from '../adapters/codecs.js';
 import { AtLeastOnceBatchWriter, TransactionalBatchWriter } from '../adapters/kafka/batch-writer.js';
 import { KafkaChangelogReader } from '../adapters/kafka/changelog-reader.js';
+import { kafkajsInternals, type InternalsCheck } from '../adapters/kafka/internals.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
+import { kafkaError } from '../adapters/kafka/errors.js';
 import { LagMonitor } from '../adapters/kafka/lag-monitor.js';
 import { ProduceLimits, readMaxMessageBytes } from '../adapters/kafka/produce-limits.js';
 import { ensureTopics } from '../adapters/kafka/topics.js';
@@ -16,7 +17,8 @@ import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
 import { AGGREGATE_STAGE, aggregateTopology, type AggregateEvent } from '../../topology/aggregate.js';
 import { aggregatePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
-import { runEvents, type StageHandle } from './stage-runtime.js';
+import { compileAggregateOptions } from './options.js';
+import { logIllegalMove, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Topics of both stages, created when missing; the changelog copies the input's partition count. */
 export async function prepareTopics(kafka: Kafka, config: Config, stage: 'aggregate' | 'vectorize' | 'all' = 'all'): Promise<void> {
@@ -68,7 +70,7 @@ async function produceLimits(kafka: Kafka, config: Config): Promise<ProduceLimit
       deadLetterTopics: new Set([config.inputDlqTopic]),
     });
   } catch (err) {
-    throw classify(err);
+    throw kafkaError(err);
   } finally {
     await admin.disconnect();
   }
@@ -110,6 +112,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     maxBytesPerPartition: config.restoreFetchMaxBytes,
     fetchMaxWaitMs: config.restoreFetchMaxWaitMs,
   });
+  reportKafkajsInternals(kafkajsInternals(), logger, metrics);
   changelog.warm();
   logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');
 
@@ -176,28 +179,9 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     }
   };
 
-  const events$ = aggregateTopology(
-    { source, writer, store, changelog, codec },
-    {
-      inputTopic: config.inputTopic,
-      outputTopic: config.aggregatedTopic,
-      changelogTopic: config.changelogTopic,
-      dlqTopic: config.inputDlqTopic,
-      windowDays: config.windowDays,
-      maxEvents: config.windowMaxEvents,
-      aggregatorVersion: config.aggregatorVersion,
-      maxRecordsPerTransaction: config.aggregateTxMaxRecords,
-      maxBytesPerTransaction: config.aggregateTxMaxBytes,
-      maxTransactionMs: config.aggregateTxMaxMs,
-      cacheMaxUsers: config.aggregateCacheMaxUsers,
-      cacheMaxBytes: config.aggregateCacheMaxBytes,
-      retentionDays: config.stateRetentionDays,
-      erasureAuth: { key: config.erasureSigningKey, maxAgeMs: config.erasureMaxAgeMs },
-      retryInitialMs: config.retryInitialMs,
-      retryMaxMs: config.retryMaxMs,
-    },
-  );
-  const { lifecycle, signals, subscription } = runEvents(events$, aggregatePhases, onEvent);
+  const events$ = aggregateTopology({ source, writer, store, changelog, codec }, compileAggregateOptions(config));
+
+  const { lifecycle, signals, subscription } = runEvents(events$, aggregatePhases, onEvent, logIllegalMove(logger));
 
   return {
     name: AGGREGATE_STAGE,
@@ -214,4 +198,22 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       await store.close();
     },
   };
+}
+
+/**
+ * The start-up self-test of the kafkajs internals (src/adapters/kafka/internals.ts) as a metric
+ * per part, and a warning naming what did not look as expected and what falls back.
+ */
+export function reportKafkajsInternals(check: InternalsCheck, logger: Pick<Logger, 'warn'>, metrics: Pick<Metrics, 'kafkajsInternals'>): void {
+  metrics.kafkajsInternals.set({ part: 'direct_restore' }, check.directRestore.length === 0 ? 1 : 0);
+  metrics.kafkajsInternals.set({ part: 'gzip_codec' }, check.gzipCodec.length === 0 ? 1 : 0);
+  if (check.directRestore.length > 0) {
+    logger.warn(
+      { kafkajsVersion: check.version, problems: check.directRestore },
+      `kafkajs ${check.version} does not look as direct restore expects (${check.directRestore.join('; ')}): changelogs are replayed through a consumer group instead (slower, same result). Fix: install the kafkajs version package.json pins`,
+    );
+  }
+  if (check.gzipCodec.length > 0) {
+    logger.warn({ kafkajsVersion: check.version, problems: check.gzipCodec }, `kafkajs ${check.version}: the GZIP codec table does not look as expected (${check.gzipCodec.join('; ')}): kafkajs' own GZIP codec is used`);
+  }
 }

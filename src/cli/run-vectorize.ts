@@ -16,7 +16,7 @@ import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../t
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
 import { cacheModelVersion, createVectorStore, versionedWriter, indexVersionOf, openWriterIndex } from './index-versions.js';
-import { runEvents, type StageHandle } from './stage-runtime.js';
+import { logIllegalMove, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly); named after the alias. */
 export const createVectorSink = createVectorStore;
@@ -144,7 +144,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
       retryMaxMs: config.retryMaxMs,
     },
   );
-  const { lifecycle, signals, subscription, events$: shared } = runEvents(events$, vectorizePhases, onEvent);
+  const { lifecycle, signals, subscription, events$: shared } = runEvents(events$, vectorizePhases, onEvent, logIllegalMove(logger));
 
   return {
     name: VECTORIZE_STAGE,

@@ -38,7 +38,7 @@ import { MODEL_PATH, assertDoubleClean, committedOffsets, pointsOracle, readSnap
 
 /**
  * Changing the model of a live index (docs/reindex.md) on the real stack, on both stores at once
- * (LanceDB, and Qdrant's own engine behind the OpenAPI-validating shim): one aggregate and two vectorize
+ * (LanceDB, and Qdrant's engine behind the OpenAPI-validating front): one aggregate and two vectorize
  * processes on MiniLM build the first version; while a second workload keeps flowing, `aura-stream
  * reindex` builds the bge-small version, is killed by SIGKILL after its first checkpoint and
  * restarted (it resumes after the checkpoint), a user is erased with `erase --wait` in the middle,

@@ -8,7 +8,7 @@ import { createRegistryClient, registryError } from '../../src/adapters/avro-ser
 import { createKafka, kafkaConnection } from '../../src/adapters/kafka/client.js';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { classify } from '../../src/errors.js';
+import { kafkaError } from '../../src/adapters/kafka/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { produceWorkload } from '../../src/workload/index.js';
@@ -292,7 +292,7 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
     assert.equal(await connect({ KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: PLAIN_USER.name, KAFKA_SASL_PASSWORD: PLAIN_USER.password }), 1);
     assert.equal(await connect({ KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: USER_512.name, KAFKA_SASL_PASSWORD: USER_512.password }), 1);
     const scram = { KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: APP_USER.name, KAFKA_SASL_PASSWORD: APP_USER.password };
-    const failure = async (env: Record<string, string>) => classify(await connect({ ...scram, ...env }).then(() => assert.fail('connected'), (e: unknown) => e));
+    const failure = async (env: Record<string, string>) => kafkaError(await connect({ ...scram, ...env }).then(() => assert.fail('connected'), (e: unknown) => e));
     const wrongCa = await failure({ KAFKA_SSL_CA_FILE: certs.files.otherCa });
     assert.equal(wrongCa.code, 'AUTH', wrongCa.message);
     assert.match(wrongCa.message, /TLS certificate is not trusted.*KAFKA_SSL_CA/);

@@ -3,6 +3,7 @@ import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { PartitionBatch, RecordSource, SourceRecord, TopicPartition } from '../../ports.js';
 import type { Logger } from '../../logger.js';
 import { UnconfirmedRecords } from '../../pipeline/state/unconfirmed-records.js';
+import { kafkaCall, kafkaError } from './errors.js';
 
 export interface GroupSourceOptions {
   groupId: string;
@@ -63,18 +64,18 @@ export class KafkaGroupSource implements RecordSource {
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assigned = Object.entries(e.payload.memberAssignment).flatMap(([t, parts]) => parts.map((partition) => ({ topic: t, partition })));
-      logger.info({ groupId, generationId: e.payload.groupId, assigned }, 'joined consumer group');
+      logger.info({ groupId, memberId: e.payload.memberId, isLeader: e.payload.isLeader, assigned }, 'joined consumer group');
       // Eager protocol: every partition is fetched again from its committed offset.
       this.unconfirmed.clear();
       this.assignment$.next(assigned);
     });
     consumer.on(consumer.events.CRASH, (e) => {
       logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
-      if (!e.payload.restart) this.failure$.next(e.payload.error);
+      if (!e.payload.restart) this.failure$.next(kafkaError(e.payload.error));
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
+    await kafkaCall(() => consumer.connect());
+    await kafkaCall(() => consumer.subscribe({ topics: [topic], fromBeginning: true }));
+    await kafkaCall(() => consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
@@ -98,7 +99,7 @@ export class KafkaGroupSource implements RecordSource {
         // abandoned or failed remainder is fetched again.
         await heartbeat();
       },
-    });
+    }));
   }
 
   pause(partitions: TopicPartition[]): void {
@@ -112,7 +113,8 @@ export class KafkaGroupSource implements RecordSource {
   async commit(offsets: Array<TopicPartition & { offset: string }>): Promise<void> {
     if (!this.consumer || offsets.length === 0) return;
     const started = process.hrtime.bigint();
-    await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+    const consumer = this.consumer;
+    await kafkaCall(() => consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset }))));
     for (const o of offsets) if (o.topic === this.options.topic) this.unconfirmed.confirmed(o.partition, o.offset);
     this.options.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9);
   }
@@ -120,7 +122,7 @@ export class KafkaGroupSource implements RecordSource {
   async stop(): Promise<void> {
     const c = this.consumer;
     this.consumer = undefined;
-    if (c) await c.disconnect();
+    if (c) await kafkaCall(() => c.disconnect());
     this.assignment$.complete();
     this.failure$.complete();
   }
