@@ -174,7 +174,7 @@ export const CONFIG_SPECS = {
   retrievalMode: spec(
     'RETRIEVAL_MODE',
     'dense',
-    'search: how a text query ranks: dense (the model\'s vectors) | sparse (words, BM25) | hybrid (both fused by RRF); see docs/hybrid-retrieval.md for the benchmark behind the default.',
+    'search: how a text query ranks: dense (the model\'s vectors) | sparse (words, BM25) | hybrid (both fused by RRF); dense had the best tuning-half precision@10 in bench/retrieval.ts (docs/hybrid-retrieval.md).',
     oneOf('dense', 'sparse', 'hybrid'),
   ),
   batchMaxSize: spec('BATCH_MAX_SIZE', '64', 'vectorize: flush a micro-batch at this many records.', int(1, 4096)),
