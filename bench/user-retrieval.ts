@@ -259,7 +259,7 @@ async function main(): Promise<void> {
       const heldout = Object.fromEntries(WAYS.map((w) => [w, rate(r.heldout[w])])) as Record<Way, number>;
       // Chosen on the tuning half only; structured wins ties (no model needed).
       const recommended = (['structured', 'combined', 'text'] as const).reduce((best, w) => (tuning[w] > tuning[best] ? w : best), 'structured' as Way);
-      return { family: f.name, users: r.tuning.structured.asked / f.tuning.length, structured_query: f.query({ userId: 'U', today: 'YYYY-MM-DD' }), tuning, heldout, recommended };
+      return { family: f.name, users: r.tuning.structured.asked / f.tuning.length, structured_query_for_today_2026_03_01: f.query({ userId: 'U', today: '2026-03-01' }), tuning, heldout, recommended };
     });
     const summary = (half: 'tuning' | 'heldout') => Object.fromEntries(WAYS.map((w) => [w, mean(perFamily.map((f) => f[half][w]))])) as Record<Way, number>;
     const tuning = summary('tuning');

@@ -235,6 +235,22 @@ export function buildCli(): Command {
     });
 
   program
+    .command('serve')
+    .description(
+      'HTTP JSON query service for readers (POST /v1/search, GET /v1/users/{id}/context/latest; bearer tokens of SEARCH_TOKENS): the model loaded once, the same queries as `search`. See docs/search.md.',
+    )
+    .option('--print-openapi', 'print the OpenAPI document (docs/openapi/serve.json) and exit', false)
+    .action(async (opts: { printOpenapi: boolean }) => {
+      if (opts.printOpenapi) {
+        const { serveOpenApi } = await import('../query/index.js');
+        console.log(JSON.stringify(serveOpenApi(), null, 2));
+        return;
+      }
+      const { runServe } = await import('./serve.js');
+      await runServe();
+    });
+
+  program
     .command('demo')
     .description('Start the local stack, run both stages on fresh topics, feed a seeded workload, wait until all is vectorized, print a summary and a search.')
     .option('--users <n>', 'number of users', intArg('--users', 1), 40)

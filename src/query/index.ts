@@ -6,3 +6,4 @@ export { FIELD_NAMES, OPS_BY_TYPE, ORDERABLE_FIELDS, QUERY_FIELDS, fieldPath } f
 export type { FieldType, QueryField } from './fields.js';
 export { fieldValue, orderHits, searchContext } from './search-context.js';
 export type { AnsweredBy, ContextAnswer, ContextHit, ContextReader } from './search-context.js';
+export { serveOpenApi } from './openapi.js';
