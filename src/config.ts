@@ -131,6 +131,12 @@ export const CONFIG_SPECS = {
   schemaRegistryUrl: spec('SCHEMA_REGISTRY_URL', 'http://127.0.0.1:18081/apis/ccompat/v7', 'Confluent-compatible registry base URL (default: the local stack\'s Apicurio).', url),
   schemaRegistryBasicAuth: secret('SCHEMA_REGISTRY_BASIC_AUTH', 'Registry HTTP basic auth as user:password.', optUserPass),
   schemaRegistryBearerToken: secret('SCHEMA_REGISTRY_BEARER_TOKEN', 'Registry bearer token (sent as Authorization: Bearer …); not with SCHEMA_REGISTRY_BASIC_AUTH.', optStr),
+  allowInsecureCredentials: spec(
+    'ALLOW_INSECURE_CREDENTIALS',
+    'false',
+    'Allow sending a credential in cleartext: QDRANT_API_KEY to an http:// QDRANT_URL, SCHEMA_REGISTRY_BASIC_AUTH / _BEARER_TOKEN to an http:// SCHEMA_REGISTRY_URL, a SASL PLAIN password over SASL_PLAINTEXT. Default false: such a combination is refused at start (CONFIG). Only for a loopback or otherwise private link.',
+    bool,
+  ),
   inputTopic: spec('INPUT_TOPIC', 'aura360.user.events', 'User events (MoodCreated, ActivityCreated).', str),
   aggregatedTopic: spec('AGGREGATED_TOPIC', 'aura360.context.aggregated', 'ContextAggregated snapshots (aggregate output, vectorize input).', str),
   vectorizedTopic: spec('VECTORIZED_TOPIC', 'aura360.context.vectorized', 'ContextVectorized confirmations.', str),
@@ -279,6 +285,13 @@ function checkSecurity(p: Parsed): void {
   if (p.kafkaSslCert && !p.kafkaSslKey) bad('KAFKA_SSL_CERT needs KAFKA_SSL_KEY (or KAFKA_SSL_KEY_FILE), the key of the client certificate');
   if (p.kafkaSslKey && !p.kafkaSslCert) bad('KAFKA_SSL_KEY needs KAFKA_SSL_CERT (or KAFKA_SSL_CERT_FILE), the client certificate of the key');
   if (p.schemaRegistryBasicAuth && p.schemaRegistryBearerToken) bad('SCHEMA_REGISTRY_BASIC_AUTH and SCHEMA_REGISTRY_BEARER_TOKEN are both set: set only one');
+  if (!p.allowInsecureCredentials) {
+    const cleartext = (what: string, fix: string) => bad(`${what} would be sent in cleartext: ${fix}, or set ALLOW_INSECURE_CREDENTIALS=true to accept that (a loopback or otherwise private link only)`);
+    if (p.qdrantApiKey && p.qdrantUrl?.startsWith('http:')) cleartext('QDRANT_API_KEY is set and QDRANT_URL is http://, so the key', 'use an https:// QDRANT_URL (QDRANT_CA for a private CA)');
+    const registryCredential = p.schemaRegistryBasicAuth ? 'SCHEMA_REGISTRY_BASIC_AUTH' : p.schemaRegistryBearerToken ? 'SCHEMA_REGISTRY_BEARER_TOKEN' : undefined;
+    if (registryCredential && p.schemaRegistryUrl.startsWith('http:')) cleartext(`${registryCredential} is set and SCHEMA_REGISTRY_URL is http://, so the credential`, 'use an https:// SCHEMA_REGISTRY_URL');
+    if (p.kafkaSaslMechanism === 'plain' && protocol === 'SASL_PLAINTEXT') cleartext('KAFKA_SASL_MECHANISM=PLAIN over KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT, so KAFKA_SASL_PASSWORD', 'use KAFKA_SECURITY_PROTOCOL=SASL_SSL (or a SCRAM mechanism, which never sends the password)');
+  }
   if (p.qdrantCa && !p.qdrantUrl?.startsWith('https:')) bad('QDRANT_CA is set but QDRANT_URL is not an https:// URL: expected QDRANT_URL=https://…');
 }
 

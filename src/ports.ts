@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { ContextErased, ErasureCompleted } from './contracts/erasure.js';
 import type { UserRecord } from './contracts/events.js';
+import type { IndexVersion } from './contracts/index-version.js';
 import type { ContextAggregated, ContextVectorized } from './contracts/snapshot.js';
 import type { UserWindow, WindowEntry } from './contracts/window.js';
 
@@ -263,6 +264,8 @@ export interface PointPayload {
   aggregator_version: string;
   model_id: string;
   model_version: string;
+  /** Version of the renderer that wrote `text` (TEXT_VERSION); with the model, the index version. */
+  text_version: number;
   snapshot_topic: string;
   snapshot_partition: number;
   snapshot_offset: number;
@@ -322,8 +325,13 @@ export interface VectorWriter {
   /** Human-readable location (URL or folder) for logs and /readyz. */
   readonly location: string;
   readonly collection: string;
-  /** Creates the collection (size/distance) and payload indexes when missing; checks the size when present. */
-  ensureCollection(dimension: number): Promise<void>;
+  /**
+   * Creates the collection (size/distance) and payload indexes when missing; checks the size when
+   * present. With `version`: a new collection records it (Qdrant collection metadata `aura_index`,
+   * a LanceDB version record), and an existing one whose recorded version differs is refused with
+   * a CONFIG error, so vectors of two models never share a collection.
+   */
+  ensureCollection(dimension: number, version?: IndexVersion): Promise<void>;
   /** Returns only after the store confirms the write. The last point of an id wins. */
   upsert(points: VectorPoint[]): Promise<void>;
   /**
@@ -362,4 +370,38 @@ export interface VectorSink extends VectorWriter, VectorReader {
   readonly location: string;
   readonly collection: string;
   close(): Promise<void>;
+}
+
+/** One physical collection behind an alias, as `aura-stream index status` lists it. */
+export interface IndexCollection {
+  collection: string;
+  /** Recorded version; undefined for an unversioned (legacy) collection or one without a record. */
+  version: IndexVersion | undefined;
+  points: number;
+}
+
+/**
+ * The versions of one index and the alias readers use (docs/reindex.md). The sink the catalog is
+ * on is named after the alias (`VECTOR_COLLECTION`); every other method takes physical names.
+ */
+export interface IndexCatalog {
+  readonly alias: string;
+  /** The physical collection the alias points to; undefined when there is no alias. */
+  aliasTarget(): Promise<string | undefined>;
+  /** True when a real collection carries the alias's name: a deployment from before versions. */
+  hasLegacy(): Promise<boolean>;
+  /** The alias's physical collections (versions, and a legacy one), with recorded version and points. */
+  collections(): Promise<IndexCollection[]>;
+  /** The version recorded for `collection`; undefined when it records none or does not exist. */
+  recordedVersion(collection: string): Promise<IndexVersion | undefined>;
+  /**
+   * Points the alias at `collection` in one atomic step: a reader resolves the old or the new
+   * target, never none. A legacy collection of the alias's name is replaced (Qdrant: deleted
+   * right before the alias is created, the one non-atomic case, see docs/reindex.md).
+   */
+  setAlias(collection: string): Promise<void>;
+  /** Deletes a physical collection and its version record (idempotent). */
+  drop(collection: string): Promise<void>;
+  /** A sink on one physical collection of the same store. */
+  open(collection: string): VectorSink & IndexCatalog;
 }

@@ -94,6 +94,7 @@ describe('security settings', () => {
         KAFKA_SSL_CA_FILE: file('ca.pem', `${PEM}\n`),
         KAFKA_SSL_CERT_FILE: file('tls.crt', PEM),
         KAFKA_SSL_KEY_FILE: file('tls.key', KEY),
+        SCHEMA_REGISTRY_URL: 'https://registry.example/apis/ccompat/v7',
         SCHEMA_REGISTRY_BASIC_AUTH_FILE: file('registry', 'reg-user:reg:pass\n'),
         QDRANT_URL: 'https://qdrant.example:6333',
         QDRANT_API_KEY_FILE: file('qdrant-key', 'qk\n'),
@@ -103,7 +104,7 @@ describe('security settings', () => {
         [c.kafkaSaslUsername, c.kafkaSaslPassword, c.kafkaSslCa, c.kafkaSslCert, c.kafkaSslKey, c.schemaRegistryBasicAuth, c.qdrantApiKey, c.qdrantCa],
         ['aura', 's3cret', `${PEM}\n`, `${PEM}\n`, `${KEY}\n`, 'reg-user:reg:pass', 'qk', `${PEM}\n`],
       );
-      assert.equal(loadConfig({ SCHEMA_REGISTRY_BEARER_TOKEN_FILE: file('token', 'tok\n') }).schemaRegistryBearerToken, 'tok');
+      assert.equal(loadConfig({ SCHEMA_REGISTRY_URL: 'https://registry.example', SCHEMA_REGISTRY_BEARER_TOKEN_FILE: file('token', 'tok\n') }).schemaRegistryBearerToken, 'tok');
       configError({ KAFKA_SASL_PASSWORD: 'a', KAFKA_SASL_PASSWORD_FILE: file('p2', 'b') }, /KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE are both set/);
       configError({ KAFKA_SSL_CA_FILE: join(dir, 'missing.pem') }, /KAFKA_SSL_CA_FILE=".*missing\.pem" cannot be read \(ENOENT\)/);
     } finally {
@@ -127,8 +128,20 @@ describe('security settings', () => {
     configError({ KAFKA_SESSION_TIMEOUT_MS: '10' }, /KAFKA_SESSION_TIMEOUT_MS="10"/);
   });
 
+  it('refuses to send a credential over plain http or SASL PLAIN without TLS unless ALLOW_INSECURE_CREDENTIALS=true', () => {
+    configError({ QDRANT_URL: 'http://qdrant.example:6333', QDRANT_API_KEY: 'qk-S3CRET' }, /QDRANT_API_KEY is set and QDRANT_URL is http:\/\/.*cleartext: use an https:\/\/ QDRANT_URL.*ALLOW_INSECURE_CREDENTIALS=true/, 'qk-S3CRET');
+    configError({ SCHEMA_REGISTRY_URL: 'http://registry.example', SCHEMA_REGISTRY_BASIC_AUTH: 'u:pw-S3CRET' }, /SCHEMA_REGISTRY_BASIC_AUTH is set and SCHEMA_REGISTRY_URL is http:\/\/.*ALLOW_INSECURE_CREDENTIALS=true/, 'pw-S3CRET');
+    configError({ SCHEMA_REGISTRY_BEARER_TOKEN: 'tok-S3CRET' }, /SCHEMA_REGISTRY_BEARER_TOKEN is set and SCHEMA_REGISTRY_URL is http:\/\/.*use an https:\/\/ SCHEMA_REGISTRY_URL/, 'tok-S3CRET');
+    configError({ KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'pw-S3CRET' }, /KAFKA_SASL_MECHANISM=PLAIN over KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT.*SASL_SSL/, 'pw-S3CRET');
+    const allowed = loadConfig({ ALLOW_INSECURE_CREDENTIALS: 'true', QDRANT_URL: 'http://127.0.0.1:6333', QDRANT_API_KEY: 'qk', SCHEMA_REGISTRY_BEARER_TOKEN: 't' });
+    assert.deepEqual([allowed.qdrantApiKey, allowed.schemaRegistryBearerToken], ['qk', 't'], 'the explicit setting lets them through');
+    assert.equal(loadConfig({ QDRANT_URL: 'http://127.0.0.1:6333' }).qdrantApiKey, undefined, 'plain http without a credential is fine');
+    assert.equal(loadConfig({ KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).kafkaSaslMechanism, 'scram-sha-256', 'SCRAM never sends the password');
+    assert.equal(loadConfig({}).allowInsecureCredentials, false, 'refusing is the default');
+  });
+
   it('never echoes a secret value in an error', () => {
-    configError({ SCHEMA_REGISTRY_BASIC_AUTH: 'no-colon-s3cret' }, /SCHEMA_REGISTRY_BASIC_AUTH is not valid \(value not shown\): expected user:password/, 'no-colon-s3cret');
+    configError({ SCHEMA_REGISTRY_URL: 'https://r.example', SCHEMA_REGISTRY_BASIC_AUTH: 'no-colon-s3cret' }, /SCHEMA_REGISTRY_BASIC_AUTH is not valid \(value not shown\): expected user:password/, 'no-colon-s3cret');
     configError({ KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CERT: PEM, KAFKA_SSL_KEY: 'not-a-pem-s3cret' }, /KAFKA_SSL_KEY does not hold PEM text/, 'not-a-pem-s3cret');
   });
 

@@ -21,6 +21,7 @@ describe('logger redaction', () => {
       KAFKA_SASL_PASSWORD: 'pw-S3CRET',
       KAFKA_SSL_CERT: PEM_CERT,
       KAFKA_SSL_KEY: PEM_KEY,
+      SCHEMA_REGISTRY_URL: 'https://r.example',
       SCHEMA_REGISTRY_BASIC_AUTH: 'reg:basic-S3CRET',
       QDRANT_URL: 'https://q.example:6333',
       QDRANT_API_KEY: 'qdrant-S3CRET',

@@ -1,8 +1,10 @@
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { connect, type Connection, type Table } from '@lancedb/lancedb';
 import { Bool, DataType, Field, FixedSizeList, Float32, Float64, Int32, Int64, List, Schema, Struct, Utf8 } from 'apache-arrow';
 import { AuraError } from '../errors.js';
-import type { FieldCondition, OrderBy, PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
+import { describeVersion, isVersionOf, readVersion, sameVersion, type IndexVersion } from '../contracts/index-version.js';
+import type { FieldCondition, IndexCatalog, IndexCollection, OrderBy, PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
 import { QUERY_FIELDS, fieldPath } from '../query/index.js';
 import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../stages/snapshot-stats.js';
 import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, storeWhere, type StoredPoint } from './vector-sink-common.js';
@@ -18,6 +20,14 @@ import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, 
  * (`user_id = '<id>'`, quotes doubled by sqlString, plus `window_end < <before>`), then deletes
  * them with the same predicate; search is an exact (unindexed) cosine search with
  * score = 1 - cosine distance, the same scale as Qdrant's Cosine score.
+ *
+ * Versions (IndexCatalog, docs/reindex.md), two small JSON files next to the tables:
+ *   <dir>/<table>.version.json := { "model_id": s, "model_version": s, "text_version": n }
+ *                                 written when the table is created with a version
+ *   <dir>/<alias>.alias.json   := { "collection": "<table>" }
+ *                                 the alias; replaced by writing `<alias>.alias.json.tmp-<pid>`
+ *                                 then rename(2), atomic on POSIX: a reader reads the old or the
+ *                                 new file, never a partial one
  */
 
 export interface LanceDbSinkOptions {
@@ -97,6 +107,8 @@ export const PAYLOAD_COLUMNS: { [K in keyof PointPayload]-?: Column } = {
   aggregator_version: UTF8,
   model_id: UTF8,
   model_version: UTF8,
+  // Absent in tables written before versions (read as 0: no text version recorded).
+  text_version: { type: () => new Int32(), read: (v) => (v === null || v === undefined ? 0 : Number(v)) },
   snapshot_topic: UTF8,
   snapshot_partition: INT32,
   snapshot_offset: INT64,
@@ -184,7 +196,7 @@ function toPayload(row: Row): PointPayload {
   return payload as unknown as PointPayload;
 }
 
-export class LanceDbSink implements VectorSink {
+export class LanceDbSink implements VectorSink, IndexCatalog {
   readonly kind = 'lancedb' as const;
   /** Absolute database folder. */
   readonly location: string;
@@ -200,8 +212,9 @@ export class LanceDbSink implements VectorSink {
     this.collection = options.collection;
   }
 
-  async ensureCollection(dimension: number): Promise<void> {
+  async ensureCollection(dimension: number, version?: IndexVersion): Promise<void> {
     requireDimension(dimension);
+    if (version) this.checkVersion(version);
     const db = await this.connect();
     const exists = (await this.guard('list tables', () => db.tableNames())).includes(this.collection);
     // With existOk, LanceDB itself rejects an existing table of another schema ("Provided schema
@@ -220,6 +233,79 @@ export class LanceDbSink implements VectorSink {
     }
     this.table?.close();
     this.table = table;
+    if (version && !existsSync(this.versionFile(this.collection))) writeAtomically(this.versionFile(this.collection), { ...version });
+  }
+
+  get alias(): string {
+    return this.collection;
+  }
+
+  async aliasTarget(): Promise<string | undefined> {
+    const file = this.aliasFile();
+    if (!existsSync(file)) return undefined;
+    const record = JSON.parse(readFileSync(file, 'utf8')) as { collection?: unknown };
+    if (typeof record.collection !== 'string') throw new AuraError('CONFIG', `LanceDB alias record ${file} has no "collection". Fix: run \`aura-stream index promote\` again`);
+    return record.collection;
+  }
+
+  async hasLegacy(): Promise<boolean> {
+    const db = await this.connect();
+    return (await this.guard('list tables', () => db.tableNames())).includes(this.collection);
+  }
+
+  async collections(): Promise<IndexCollection[]> {
+    const db = await this.connect();
+    const names = (await this.guard('list tables', () => db.tableNames())).filter((n) => n === this.collection || isVersionOf(this.collection, n)).sort();
+    const out: IndexCollection[] = [];
+    for (const name of names) {
+      const sink = this.open(name);
+      try {
+        out.push({ collection: name, version: await this.recordedVersion(name), points: await sink.count() });
+      } finally {
+        await sink.close();
+      }
+    }
+    return out;
+  }
+
+  async recordedVersion(collection: string): Promise<IndexVersion | undefined> {
+    const file = this.versionFile(collection);
+    return existsSync(file) ? readVersion(JSON.parse(readFileSync(file, 'utf8'))) : undefined;
+  }
+
+  async setAlias(collection: string): Promise<void> {
+    writeAtomically(this.aliasFile(), { collection });
+  }
+
+  async drop(collection: string): Promise<void> {
+    const db = await this.connect();
+    if ((await this.guard('list tables', () => db.tableNames())).includes(collection)) await this.guard('drop table', () => db.dropTable(collection));
+    rmSync(this.versionFile(collection), { force: true });
+  }
+
+  open(collection: string): LanceDbSink {
+    return new LanceDbSink({ dir: this.location, collection });
+  }
+
+  private aliasFile(): string {
+    return join(this.location, `${this.collection}.alias.json`);
+  }
+
+  private versionFile(collection: string): string {
+    return join(this.location, `${collection}.version.json`);
+  }
+
+  /** A table recorded with another version is refused before anything is written to it. */
+  private checkVersion(version: IndexVersion): void {
+    const file = this.versionFile(this.collection);
+    if (!existsSync(file)) return;
+    const recorded = readVersion(JSON.parse(readFileSync(file, 'utf8')));
+    if (recorded && sameVersion(recorded, version)) return;
+    throw new AuraError(
+      'CONFIG',
+      `LanceDB table "${this.collection}" in ${this.location} holds ${describeVersion(recorded)}, but this process writes ${describeVersion(version)}. ` +
+        'A table never mixes two versions. Fix: check EMBEDDING_MODEL_PATH, or drop that table (`aura-stream index drop`) so it is rebuilt.',
+    );
   }
 
   async upsert(points: VectorPoint[]): Promise<void> {
@@ -321,6 +407,14 @@ export class LanceDbSink implements VectorSink {
     if (this.table) return this.table;
     const db = await this.connect();
     const names = await this.guard('list tables', () => db.tableNames());
+    // An alias resolves wherever a table name is accepted (as in Qdrant), once per handle: a
+    // handle keeps reading the version it opened, so one search never mixes two versions. The
+    // alias record wins over a legacy table of the same name (kept until dropped after promote).
+    const aliased = await this.aliasTarget();
+    if (aliased !== undefined && names.includes(aliased)) {
+      this.table = await this.guard('open table', () => db.openTable(aliased));
+      return this.table;
+    }
     if (!names.includes(this.collection)) {
       throw new AuraError(
         'CONFIG',
@@ -356,4 +450,12 @@ export class LanceDbSink implements VectorSink {
       return new AuraError(transient ? 'STORE_UNAVAILABLE' : 'INTERNAL', `${storeWhere('LanceDB', op, this.collection, this.location)} failed: ${message}`, { cause: err });
     });
   }
+}
+
+/** Writes `value` as JSON to `file` through a temporary file and rename(2): readers never see a partial file. */
+function writeAtomically(file: string, value: unknown): void {
+  mkdirSync(resolve(file, '..'), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(value)}\n`);
+  renameSync(tmp, file);
 }

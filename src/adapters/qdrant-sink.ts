@@ -1,6 +1,7 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { AuraError, TLS_UNTRUSTED_CODES, classify } from '../errors.js';
-import type { FieldCondition, OrderBy, PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
+import { describeVersion, isVersionOf, readVersion, sameVersion, type IndexVersion } from '../contracts/index-version.js';
+import type { FieldCondition, IndexCatalog, IndexCollection, OrderBy, PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
 import { QUERY_FIELDS, fieldValue, type QueryField } from '../query/index.js';
 import { trustCaForOrigin } from './origin-ca.js';
 import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, storeWhere, type StoredPoint } from './vector-sink-common.js';
@@ -18,7 +19,13 @@ import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, 
  * - Failures become AuraErrors: unreachable, 5xx, 408/429 → STORE_UNAVAILABLE, timeouts → TIMEOUT
  *   (both retriable); 401/403/404 → CONFIG; other 4xx → INTERNAL (a request this adapter built was
  *   rejected), each carrying Qdrant's own message.
+ * - Versions (IndexCatalog, docs/reindex.md): a version collection records its IndexVersion in the
+ *   collection metadata under `aura_index`; the alias is a Qdrant collection alias, swapped by one
+ *   `POST /collections/aliases` (delete + create in one atomic request).
  */
+
+/** Key of the collection metadata holding the IndexVersion. */
+export const VERSION_METADATA_KEY = 'aura_index';
 
 /** Points per upsert request (Qdrant recommends 64–256). */
 export const UPSERT_CHUNK = 256;
@@ -117,15 +124,17 @@ function toVector(value: unknown): Float32Array | undefined {
   return Array.isArray(value) && value.every((v) => typeof v === 'number') ? Float32Array.from(value as number[]) : undefined;
 }
 
-export class QdrantSink implements VectorSink {
+export class QdrantSink implements VectorSink, IndexCatalog {
   readonly kind = 'qdrant' as const;
   /** Effective base URL (port made explicit), for logs and /readyz. */
   readonly location: string;
   readonly collection: string;
   private readonly client: QdrantClient;
   private readonly timeoutMs: number;
+  private readonly options: QdrantSinkOptions;
 
   constructor(options: QdrantSinkOptions) {
+    this.options = options;
     let url: URL;
     try {
       url = new URL(options.url);
@@ -159,12 +168,15 @@ export class QdrantSink implements VectorSink {
     });
   }
 
-  async ensureCollection(dimension: number): Promise<void> {
+  async ensureCollection(dimension: number, version?: IndexVersion): Promise<void> {
     requireDimension(dimension);
     let info = await this.collectionInfo();
     if (!info) {
       try {
-        await this.client.createCollection(this.collection, { vectors: { size: dimension, distance: 'Cosine' } });
+        await this.client.createCollection(this.collection, {
+          vectors: { size: dimension, distance: 'Cosine' },
+          ...(version && { metadata: { [VERSION_METADATA_KEY]: { ...version } } }),
+        });
       } catch (err) {
         // 409: another process created it in between; its size is checked below like any other.
         if (!(isHttpFailure(err) && err.status === 409)) throw this.fail('create collection', err);
@@ -173,6 +185,16 @@ export class QdrantSink implements VectorSink {
       if (!info) throw new AuraError('STORE_UNAVAILABLE', `Qdrant collection "${this.collection}" at ${this.location} is missing right after its creation`);
     }
     this.checkVectors(info, dimension);
+    if (version) {
+      const recorded = readVersion(info.config.metadata?.[VERSION_METADATA_KEY]);
+      if (!recorded || !sameVersion(recorded, version)) {
+        throw new AuraError(
+          'CONFIG',
+          `Qdrant collection "${this.collection}" at ${this.location} holds ${describeVersion(recorded)}, but this process writes ${describeVersion(version)}. ` +
+            'A collection never mixes two versions. Fix: check EMBEDDING_MODEL_PATH, or drop that collection (`aura-stream index drop`) so it is rebuilt.',
+        );
+      }
+    }
     for (const { field, type } of PAYLOAD_INDEXES) {
       const found = info.payload_schema[field]?.data_type;
       if (found === type) continue;
@@ -292,12 +314,67 @@ export class QdrantSink implements VectorSink {
     await this.call('ping', () => this.client.versionInfo());
   }
 
+  get alias(): string {
+    return this.collection;
+  }
+
+  async aliasTarget(): Promise<string | undefined> {
+    const { aliases } = await this.call('list aliases', () => this.client.getAliases());
+    return aliases.find((a) => a.alias_name === this.collection)?.collection_name;
+  }
+
+  async hasLegacy(): Promise<boolean> {
+    const { collections } = await this.call('list collections', () => this.client.getCollections());
+    return collections.some((c) => c.name === this.collection);
+  }
+
+  async collections(): Promise<IndexCollection[]> {
+    const { collections } = await this.call('list collections', () => this.client.getCollections());
+    const names = collections.map((c) => c.name).filter((n) => n === this.collection || isVersionOf(this.collection, n)).sort();
+    const out: IndexCollection[] = [];
+    for (const name of names) {
+      const sink = this.open(name);
+      const info = await sink.collectionInfo();
+      if (!info) continue; // dropped meanwhile
+      out.push({ collection: name, version: readVersion(info.config.metadata?.[VERSION_METADATA_KEY]), points: await sink.count() });
+    }
+    return out;
+  }
+
+  async recordedVersion(collection: string): Promise<IndexVersion | undefined> {
+    const info = await this.open(collection).collectionInfo();
+    return readVersion(info?.config.metadata?.[VERSION_METADATA_KEY]);
+  }
+
+  async setAlias(collection: string): Promise<void> {
+    const current = await this.aliasTarget();
+    if (current === collection) return;
+    if (current === undefined && (await this.hasLegacy())) {
+      // Qdrant refuses an alias named like a collection: the legacy collection goes first.
+      await this.call('delete legacy collection', () => this.client.deleteCollection(this.collection));
+    }
+    const alias_name = this.collection;
+    await this.call('swap alias', () =>
+      this.client.updateCollectionAliases({
+        actions: [...(current !== undefined ? [{ delete_alias: { alias_name } }] : []), { create_alias: { collection_name: collection, alias_name } }],
+      }),
+    );
+  }
+
+  async drop(collection: string): Promise<void> {
+    await this.call('delete collection', () => this.client.deleteCollection(collection));
+  }
+
+  open(collection: string): QdrantSink {
+    return new QdrantSink({ ...this.options, collection });
+  }
+
   async close(): Promise<void> {
     // The client holds only an undici pool whose idle sockets do not keep the process alive.
   }
 
   /** The collection's info, or undefined when Qdrant answers 404. */
-  private async collectionInfo(): Promise<CollectionInfo | undefined> {
+  async collectionInfo(): Promise<CollectionInfo | undefined> {
     try {
       return await this.client.getCollection(this.collection);
     } catch (err) {

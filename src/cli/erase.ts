@@ -60,6 +60,16 @@ export function userDeleted(userId: string, reason: string | undefined, now = Da
   };
 }
 
+/** The TIMEOUT of `--wait`: what to check, naming metrics the stages export (a unit test holds it to src/metrics.ts). */
+export function confirmationTimeout(erasureId: string, topic: string, timeoutMs: number): AuraError {
+  return new AuraError(
+    'TIMEOUT',
+    `no ErasureCompleted for erasure ${erasureId} on ${topic} within ${timeoutMs} ms. The request is on the user-events topic and will be processed when the stages run: ` +
+      'check that `aura-stream run aggregate` and `aura-stream run vectorize` are running with this configuration (same INPUT_TOPIC, AGGREGATED_TOPIC, ERASED_TOPIC), ' +
+      'that they are not lagging (aura_consumer_lag_records) or failing (logs, aura_dlq_records_total), then wait again or search with --user',
+  );
+}
+
 /** Next offset per partition of `topic` now; undefined when the topic does not exist yet. */
 async function endOffsets(admin: Admin, topic: string): Promise<Map<number, string> | undefined> {
   if (!(await admin.listTopics()).includes(topic)) return undefined;
@@ -74,13 +84,7 @@ async function endOffsets(admin: Admin, topic: string): Promise<Map<number, stri
  */
 async function waitForConfirmation(kafka: Kafka, serde: AvroSerde, admin: Admin, groupPrefix: string, topic: string, erasureId: string, from: Map<number, string> | undefined, timeoutMs: number): Promise<NonNullable<Erasure['completed']>> {
   const deadline = Date.now() + timeoutMs;
-  const timeout = () =>
-    new AuraError(
-      'TIMEOUT',
-      `no ErasureCompleted for erasure ${erasureId} on ${topic} within ${timeoutMs} ms. The request is on the user-events topic and will be processed when the stages run: ` +
-        'check that `aura-stream run aggregate` and `aura-stream run vectorize` are running with this configuration (same INPUT_TOPIC, AGGREGATED_TOPIC, ERASED_TOPIC), ' +
-        'that they are not lagging (aura_consumer_lag) or failing (logs, aura_dlq_total), then wait again or search with --user',
-    );
+  const timeout = () => confirmationTimeout(erasureId, topic, timeoutMs);
   let start = from;
   // A topic created after the request was produced holds only later records: read it from its start.
   while (!start) {

@@ -12,7 +12,8 @@ import { PROFILES, formatSummary, type Profile } from '../workload/index.js';
 import { describeTopology } from '../../topology/describe.js';
 import { prepareInputTopic, prepareTopics, startAggregate } from './run-aggregate.js';
 import { produceWorkload } from '../workload/index.js';
-import { brokerCheck, cachedCheck, supervise, trackState, type StageHandle } from './stage-runtime.js';
+import { supervise, trackState, type StageHandle } from './stage-runtime.js';
+import { brokerProbe } from './dependency-monitor.js';
 
 function intArg(name: string, min = 0) {
   return (raw: string): number => {
@@ -62,12 +63,14 @@ async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<neve
     stages.push(await startVectorize({ kafka, serde, config, logger, metrics }));
   }
   for (const s of stages) trackState(s, metrics);
+  const broker = brokerProbe(kafka);
   const code = await supervise({
     config,
     logger,
     metrics,
     stages,
-    checks: { kafka: brokerCheck(kafka), schemaRegistry: cachedCheck(() => serde.client.getAllSubjects()) },
+    checks: { kafka: broker.probe, schemaRegistry: () => serde.client.getAllSubjects() },
+    closeChecks: broker.close,
     exit: (c) => process.exit(c),
   });
   // Stopped (cleanly or failed): exit now rather than wait for whatever a client library keeps

@@ -4,27 +4,21 @@ import type { Observable } from 'rxjs';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { countingEmbedder, type Metrics } from '../metrics.js';
-import type { Embedder, VectorSink } from '../ports.js';
+import type { Embedder } from '../ports.js';
 import type { AvroSerde } from '../adapters/avro-serde.js';
 import { createVectorizeCodec } from '../adapters/codecs.js';
 import { KafkaRecordWriter } from '../adapters/kafka/batch-writer.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
-import { LanceDbSink } from '../adapters/lancedb-sink.js';
 import { openEmbeddingCache } from '../adapters/lmdb-embedding-cache.js';
-import { QdrantSink } from '../adapters/qdrant-sink.js';
 import { createTransformersEmbedder } from '../adapters/transformers-embedder.js';
 import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
-import { cachedCheck, runEvents, type StageHandle } from './stage-runtime.js';
+import { createVectorStore, versionedWriter, indexVersionOf, openWriterIndex } from './index-versions.js';
+import { runEvents, type StageHandle } from './stage-runtime.js';
 
-/** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly). */
-export function createVectorSink(config: Config): VectorSink {
-  if (config.qdrantUrl) {
-    return new QdrantSink({ url: config.qdrantUrl, collection: config.collection, timeoutMs: config.storeTimeoutMs, ...(config.qdrantApiKey && { apiKey: config.qdrantApiKey }), ...(config.qdrantCa && { ca: config.qdrantCa }) });
-  }
-  return new LanceDbSink({ dir: resolve(config.stateDir, 'lancedb'), collection: config.collection });
-}
+/** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly); named after the alias. */
+export const createVectorSink = createVectorStore;
 
 export async function createEmbedder(config: Config, logger: Logger): Promise<Embedder> {
   return createTransformersEmbedder({
@@ -43,8 +37,11 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   const embedder = countingEmbedder(await createEmbedder(config, logger), () => metrics.embedErrors.inc());
   const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: embedder.modelVersion, maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
   // Failpoints (src/cli/failpoints.ts) by method name: deleteUser is guarded wherever the sink has it.
-  const sink = withFailpoints(createVectorSink(config), VECTORIZE_STAGE, { upsert: 'upsert', deleteUser: 'delete' });
-  await sink.ensureCollection(embedder.dimension);
+  const vectorStore = createVectorStore(config);
+  const index = await openWriterIndex(vectorStore, indexVersionOf(embedder), embedder.dimension);
+  if (index.state === 'current') logger.info({ collection: index.sink.collection }, index.summary);
+  else logger.warn({ collection: index.sink.collection, aliasTarget: index.target.collection }, index.summary);
+  const sink = withFailpoints(versionedWriter(index.sink, vectorStore), VECTORIZE_STAGE, { upsert: 'upsert', deleteUser: 'delete' });
   if (sink.kind === 'lancedb') {
     logger.warn({ store: sink.kind, location: sink.location }, `vector store: embedded LanceDB in ${sink.location} (QDRANT_URL is unset; set it in production)`);
   } else {
@@ -136,13 +133,21 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
     signals,
     subscription,
     events$: shared,
-    checks: { vectorStore: cachedCheck(() => sink.ping()) },
-    details: () => ({ store: sink.kind, location: sink.location, collection: sink.collection, model: embedder.modelId, modelVersion: embedder.modelVersion, cache: { hits: cache.hits, misses: cache.misses } }),
+    checks: { vectorStore: () => sink.ping() },
+    details: () => ({
+      store: sink.kind,
+      location: sink.location,
+      collection: index.sink.collection,
+      index: { alias: vectorStore.alias, version: index.version, state: index.state, aliasTarget: index.target.collection, summary: index.summary },
+      model: embedder.modelId, modelVersion: embedder.modelVersion,
+      cache: { hits: cache.hits, misses: cache.misses },
+    }),
     stop: async () => {
       subscription.unsubscribe();
       await source.stop();
       await writer.close();
       await sink.close();
+      await vectorStore.close();
       await cache.close();
       await embedder.close();
     },

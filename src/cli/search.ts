@@ -5,7 +5,9 @@ import { AuraError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { FieldCondition } from '../ports.js';
 import { QUERY_FIELDS, compileQuery, fieldValue, searchContext, type ContextHit, type ContextQuery } from '../query/index.js';
-import { createEmbedder, createVectorSink } from './run-vectorize.js';
+import { describeVersion } from '../contracts/index-version.js';
+import { createVectorStore, requireQueryModel, resolveAliasTarget } from './index-versions.js';
+import { createEmbedder } from './run-vectorize.js';
 
 export interface SearchOptions {
   user?: string;
@@ -104,9 +106,10 @@ export function parseSince(day: string): number {
 export function searchTarget(env: NodeJS.ProcessEnv = process.env): { config: Config; note?: string } {
   const config = loadConfig(env);
   if (config.qdrantUrl) return { config };
-  const table = (stateDir: string) => join(resolve(stateDir), 'lancedb', `${config.collection}.lance`);
-  if (existsSync(table(config.stateDir)) || env['STATE_DIR']) return { config };
-  const runs = existsSync(config.stateDir) ? readdirSync(config.stateDir).filter((n) => DEMO_RUN.test(n) && existsSync(table(join(config.stateDir, n)))) : [];
+  // The alias record, or a table of the alias's name (an index written before versions).
+  const table = (stateDir: string) => ['alias.json', 'lance'].some((ext) => existsSync(join(resolve(stateDir), 'lancedb', `${config.collection}.${ext}`)));
+  if (table(config.stateDir) || env['STATE_DIR']) return { config };
+  const runs = existsSync(config.stateDir) ? readdirSync(config.stateDir).filter((n) => DEMO_RUN.test(n) && table(join(config.stateDir, n))) : [];
   const latest = runs.sort().at(-1);
   if (latest === undefined) {
     throw new AuraError(
@@ -125,30 +128,38 @@ export function hitJson(hit: ContextHit): string {
 }
 
 /**
- * `aura-stream search`: one query through the readers' library function (src/query). The model is
- * loaded only for a query with text: a structured query reads the index alone.
+ * `aura-stream search`: one query through the readers' library function (src/query), against the
+ * collection the alias names now (one search reads exactly one version). The model is loaded only
+ * for a query with text, and must be the model of that version; a structured query reads the
+ * index alone.
  */
 export async function runSearch(text: string | undefined, options: SearchOptions, print: (line: string) => void = console.log, note: (line: string) => void = console.error): Promise<void> {
   if (options.since !== undefined) parseSince(options.since);
   if (text !== undefined && text.trim() === '') throw new AuraError('CONFIG', 'the search text is empty. Fix: aura-stream search "mood getting worse", or leave it out for a structured query (--user, --order-by, --where)');
   const query = compileQuery(searchQuery(text, options));
-  const target = searchTarget();
-  const { config } = target;
-  if (target.note) note(target.note);
-  const sink = createVectorSink(config);
+  const where = searchTarget();
+  const { config } = where;
+  if (where.note) note(where.note);
+  const store = createVectorStore(config);
+  const target = await resolveAliasTarget(store).finally(() => store.close());
+  if (target === undefined) {
+    throw new AuraError('CONFIG', `no index "${config.collection}" in ${store.kind} at ${store.location}. Fix: run \`aura-stream run vectorize\` (or \`aura-stream demo\`) first, or set VECTOR_COLLECTION to the index's name.`);
+  }
+  const sink = store.open(target.collection);
   try {
     // Fail on a missing index before the model is loaded (seconds), with the fix in the message.
     await sink.count();
     // Only warnings on stderr unless LOG_LEVEL asks for more: the results are the output.
     const embedder = query.text === undefined ? undefined : await createEmbedder(config, createLogger(process.env['LOG_LEVEL'] ? config.logLevel : 'warn'));
     try {
-      const answer = await searchContext({ reader: sink, ...(embedder && { embedder })}, query);
+      if (embedder) requireQueryModel(target, embedder);
+      const answer = await searchContext({ reader: sink, ...(embedder && { embedder }), index: target }, query);
       if (options.json) {
         for (const h of answer.hits) print(hitJson(h));
         return;
       }
       const by = query.orderBy ? `, ordered by ${query.orderBy.field} ${query.orderBy.direction}` : '';
-      print(`${sink.kind} ${sink.location} collection ${sink.collection}: ${answer.hits.length} result(s) of a ${answer.kind} query${by}`);
+      print(`${sink.kind} ${sink.location} index ${target.alias} → ${target.collection} (${describeVersion(target.version)}): ${answer.hits.length} result(s) of a ${answer.kind} query${by}`);
       for (const h of answer.hits) {
         const value = query.orderBy ? `  ${query.orderBy.field}=${String(fieldValue(h.payload, query.orderBy.field))}` : '';
         print(`${h.score === null ? '-' : h.score.toFixed(3)}  ${h.payload.user_id}  ${h.payload.day}${value}  ${h.payload.text}`);

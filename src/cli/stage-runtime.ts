@@ -1,4 +1,3 @@
-import type { Kafka } from 'kafkajs';
 import { Subject, share, type Observable, type Subscription } from 'rxjs';
 import type { Config } from '../config.js';
 import { AuraError, classify } from '../errors.js';
@@ -6,6 +5,7 @@ import { Lifecycle, type StageState } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { startHttpServer, type Readiness } from '../adapters/http-server.js';
+import { DependencyMonitor, type Probe } from './dependency-monitor.js';
 import { lifecycle$, type LifecycleSignal, type Phases } from '../../topology/lifecycle.js';
 
 /** One running stage as the process sees it. */
@@ -18,8 +18,8 @@ export interface StageHandle {
   subscription?: Subscription;
   /** Extra readiness details (store in use, where). */
   details: () => Record<string, unknown>;
-  /** Dependencies only this stage needs (e.g. its vector store), checked by /readyz. */
-  checks?: Record<string, () => Promise<string>>;
+  /** Dependencies only this stage needs (e.g. its vector store), probed in the background for /readyz. */
+  checks?: Record<string, Probe>;
   /** Stops fetching and closes clients; must not commit anything unfinished. */
   stop: () => Promise<void>;
 }
@@ -62,48 +62,16 @@ export function trackState(handle: StageHandle, metrics: Metrics): void {
 }
 
 /**
- * A dependency check for /readyz: runs `probe` at most every few seconds and answers `ok` or
- * `unreachable: <reason>`, so a scrape storm never becomes a load on the dependency.
- */
-export function cachedCheck(probe: () => Promise<unknown>, maxAgeMs = 5000): () => Promise<string> {
-  let last = { at: 0, result: 'unknown' };
-  return async () => {
-    if (Date.now() - last.at < maxAgeMs) return last.result;
-    try {
-      await probe();
-      last = { at: Date.now(), result: 'ok' };
-    } catch (err) {
-      last = { at: Date.now(), result: `unreachable: ${(err as Error).message}` };
-    }
-    return last.result;
-  };
-}
-
-/** Reachability of the broker for /readyz. */
-export function brokerCheck(kafka: Kafka): () => Promise<string> {
-  return cachedCheck(async () => {
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      await admin.describeCluster();
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-  });
-}
-
-/**
  * /readyz: ready when every stage is `running` (joined its group and restored its partitions).
  * Shared dependencies (broker, registry, vector store) are probed and shown in the body but do not
  * decide readiness: when one is down every pod would turn unready at once, which takes no traffic
  * away (consumers pull, nothing routes to them) yet makes a PodDisruptionBudget refuse every
  * eviction and so blocks node drains. A stage that cannot reach its dependencies retries with
  * backoff or fails; a failed stage exits the process, which liveness and restarts handle.
+ * `dependencies` are the last results of the background probes (DependencyMonitor): /readyz
+ * reads them and never waits for a dependency.
  */
-export async function readiness(stages: readonly Pick<StageHandle, 'name' | 'lifecycle' | 'details' | 'checks'>[], shared: Record<string, () => Promise<string>>): Promise<Readiness> {
-  const dependencies: Record<string, string> = {};
-  const checks = Object.assign({}, shared, ...stages.map((st) => st.checks ?? {})) as Record<string, () => Promise<string>>;
-  for (const [name, check] of Object.entries(checks)) dependencies[name] = await check();
+export function readiness(stages: readonly Pick<StageHandle, 'name' | 'lifecycle' | 'details'>[], dependencies: Record<string, string>): Readiness {
   const ready = stages.length > 0 && stages.every((s) => s.lifecycle.state === 'running');
   return { ready, details: { stages: Object.fromEntries(stages.map((s) => [s.name, { state: s.lifecycle.state, ...s.details() }])), dependencies } };
 }
@@ -119,7 +87,10 @@ export async function supervise(options: {
   logger: Logger;
   metrics: Metrics;
   stages: StageHandle[];
-  checks: Record<string, () => Promise<string>>;
+  /** Shared dependencies (broker, registry), probed in the background with the stages' own `checks`. */
+  checks: Record<string, Probe>;
+  /** Closes the clients the probes hold (the broker probe's admin client), after the last probe. */
+  closeChecks?: () => Promise<void>;
   signal?: AbortSignal;
   /**
    * Ends the process at once with a status (the `run` command passes `process.exit`): used when
@@ -129,12 +100,14 @@ export async function supervise(options: {
   exit?: (code: number) => void;
 }): Promise<number> {
   const { config, logger, metrics, stages } = options;
+  const probes = Object.assign({}, options.checks, ...stages.map((st) => st.checks ?? {})) as Record<string, Probe>;
+  const monitor = new DependencyMonitor(probes, {}, options.closeChecks ? [options.closeChecks] : []).start();
   const http =
     config.metricsPort >= 0
       ? await startHttpServer({
           port: config.metricsPort,
           registry: metrics.registry,
-          readiness: () => readiness(stages, options.checks),
+          readiness: async () => readiness(stages, monitor.snapshot()),
         })
       : undefined;
   if (http) logger.info({ port: http.port }, 'serving /metrics, /healthz, /readyz');
@@ -160,6 +133,7 @@ export async function supervise(options: {
         }
       }
       await http?.close();
+      await monitor.stop();
       clearTimeout(forced);
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);

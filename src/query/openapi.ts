@@ -59,13 +59,15 @@ const POINT_PAYLOAD = {
 const ANSWERED_BY = {
   type: 'object',
   additionalProperties: false,
-  required: ['store', 'collection', 'model_id', 'model_version'],
-  description: 'The index version that answered: its store and collection, and the model its vectors (and the query\'s) were made with.',
+  required: ['store', 'alias', 'collection', 'model_id', 'model_version', 'text_version'],
+  description: 'The index version that answered: the alias, the physical collection it pointed to, the model its vectors (and the query\'s) were made with and the text version.',
   properties: {
     store: { enum: ['qdrant', 'lancedb'] },
-    collection: { type: 'string' },
+    alias: { type: 'string', description: 'The stable index name (VECTOR_COLLECTION).' },
+    collection: { type: 'string', description: 'The physical collection of the version that answered.' },
     model_id: { type: 'string' },
-    model_version: { type: 'string' },
+    model_version: { type: 'string', description: 'Hash of the model\'s manifest / ONNX file.' },
+    text_version: { type: ['integer', 'null'], description: 'Version of the text renderer; null for an unversioned (legacy) index.' },
   },
 };
 

@@ -1,4 +1,5 @@
 import { AuraError } from '../errors.js';
+import type { IndexVersion } from '../contracts/index-version.js';
 import type { EmbedderInfo, OrderBy, PointPayload, VectorReader } from '../ports.js';
 import { compileQuery, type CompiledQuery, type ContextQuery, type QueryKind } from './context-query.js';
 import { fieldPath } from './fields.js';
@@ -10,12 +11,17 @@ export interface ContextHit {
   payload: PointPayload;
 }
 
-/** Which index and model answered: readers must never mix versions, so every answer names its own. */
+/** Which index version answered: readers must never mix versions, so every answer names its own. */
 export interface AnsweredBy {
   store: 'qdrant' | 'lancedb';
+  /** The stable name readers use (VECTOR_COLLECTION): an alias, or a legacy collection's name. */
+  alias: string;
+  /** The physical collection the alias pointed to when the query ran. */
   collection: string;
   model_id: string;
   model_version: string;
+  /** Text renderer version of the collection; null when unknown (a legacy, unversioned index). */
+  text_version: number | null;
 }
 
 export interface ContextAnswer {
@@ -26,9 +32,12 @@ export interface ContextAnswer {
 
 /** What a query needs: the index, and (for text) the model its points were embedded with. */
 export interface ContextReader {
+  /** The physical collection to read (the alias's target). */
   reader: VectorReader;
   /** Encodes a question; needed only for queries with text. */
   embedder?: EmbedderInfo & { embed(texts: string[]): Promise<Float32Array[]> };
+  /** The alias and the version its target records (src/cli/index-versions.ts resolveAliasTarget). */
+  index?: { alias: string; version: IndexVersion | undefined };
 }
 
 /** A payload field's value (dotted paths reach into maps); undefined when absent or null. */
@@ -57,12 +66,18 @@ export function orderHits(hits: ContextHit[], orderBy: OrderBy): ContextHit[] {
 export async function searchContext(ports: ContextReader, query: ContextQuery | CompiledQuery): Promise<ContextAnswer> {
   const q = 'kind' in query && 'filter' in query ? (query as CompiledQuery) : compileQuery(query);
   const { reader, embedder } = ports;
-  const answered_by = (model?: { model_id: string; model_version: string }): AnsweredBy => ({
-    store: reader.kind,
-    collection: reader.collection,
-    model_id: model?.model_id ?? 'unknown',
-    model_version: model?.model_version ?? 'unknown',
-  });
+  // The version the alias target records wins; else the query's model, else the points' own.
+  const answered_by = (model?: { model_id: string; model_version: string; text_version?: number }): AnsweredBy => {
+    const v = ports.index?.version ?? model;
+    return {
+      store: reader.kind,
+      alias: ports.index?.alias ?? reader.collection,
+      collection: reader.collection,
+      model_id: v?.model_id ?? 'unknown',
+      model_version: v?.model_version ?? 'unknown',
+      text_version: v?.text_version ?? null,
+    };
+  };
   if (q.text === undefined) {
     // No model loaded: the points name the model that embedded them.
     const rows = await reader.find({ ...q.filter, orderBy: q.orderBy!, limit: q.limit });

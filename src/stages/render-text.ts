@@ -1,6 +1,13 @@
 import type { ContextAggregated } from '../contracts/snapshot.js';
 import { snapshotFacts, type SnapshotFacts } from './snapshot-facts.js';
 
+/**
+ * Version of the text this renderer writes: raise it with every change of `renderText`'s output.
+ * Part of the index version (src/contracts/index-version.ts): a new text version is a new
+ * collection, built by `aura-stream reindex` (docs/reindex.md).
+ */
+export const TEXT_VERSION = 1;
+
 /** A snapshot before its text is rendered. */
 export type SnapshotWithoutText = Omit<ContextAggregated, 'text'>;
 

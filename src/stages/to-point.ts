@@ -1,6 +1,7 @@
 import { utcDay } from '../contracts/ids.js';
 import type { ContextAggregated } from '../contracts/snapshot.js';
 import type { EmbedderInfo, PointPayload, SourceRecord, VectorPoint } from '../ports.js';
+import { TEXT_VERSION } from './render-text.js';
 import { snapshotFacts } from './snapshot-facts.js';
 
 /** A decoded snapshot with the record it was read from and its point id. */
@@ -15,7 +16,7 @@ export interface PointItem {
  * and hybrid queries), the text, the plain-language facts behind the text, the model, and where
  * the snapshot came from. Pure: equal inputs give equal payloads, key order included.
  */
-export function toPoint(item: PointItem, vector: Float32Array, embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion'>): VectorPoint {
+export function toPoint(item: PointItem, vector: Float32Array, embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion'>, textVersion: number = TEXT_VERSION): VectorPoint {
   const s = item.snapshot;
   const facts = snapshotFacts(s);
   const payload: PointPayload = {
@@ -53,6 +54,7 @@ export function toPoint(item: PointItem, vector: Float32Array, embedder: Pick<Em
     aggregator_version: s.aggregator_version,
     model_id: embedder.modelId,
     model_version: embedder.modelVersion,
+    text_version: textVersion,
     snapshot_topic: item.record.topic,
     snapshot_partition: item.record.partition,
     snapshot_offset: Number(item.record.offset),

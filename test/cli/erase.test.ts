@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatErasure, userDeleted, validUserId } from '../../src/cli/erase.js';
+import { confirmationTimeout, formatErasure, userDeleted, validUserId } from '../../src/cli/erase.js';
 import { AuraError } from '../../src/errors.js';
+import { createMetrics } from '../../src/metrics.js';
 import { erasureCompleted } from '../support/erasure-records.js';
 
 describe('erase: input checks (no servers)', () => {
@@ -31,5 +32,14 @@ describe('erase: input checks (no servers)', () => {
     assert.deepEqual(formatErasure(request), ['erasure e-1 of user u-1: UserDeleted at ev partition 2 offset 17']);
     const completed = { ...erasureCompleted('e-1', 'u-1'), points_deleted: 12, cache_entries_deleted: 1, partition: 0, offset: '3' };
     assert.match(formatErasure({ ...request, completed })[1] ?? '', /store lancedb \(collection c\), 12 point\(s\) deleted, 1 embedding-cache entry deleted/);
+  });
+
+  it('the --wait timeout names only metrics the stages export', async () => {
+    const e = confirmationTimeout('e-1', 'erased', 4000);
+    assert.equal(e.code, 'TIMEOUT');
+    const named = e.message.match(/aura_[a-z_]+/g) ?? [];
+    assert.ok(named.length >= 2, `the message points at lag and dead-letter metrics: ${e.message}`);
+    const exported = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+    for (const name of named) assert.ok(exported.has(name), `${name} named in the timeout message is a metric of src/metrics.ts`);
   });
 });

@@ -151,6 +151,8 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
       KAFKA_SSL_CERT_FILE: certs.files.clientCert,
       KAFKA_SSL_KEY_FILE: certs.files.clientKey,
       SCHEMA_REGISTRY_URL: proxy.url,
+      // The authenticating proxy listens on plain http (loopback): the explicit opt-in the stages demand for that.
+      ALLOW_INSECURE_CREDENTIALS: 'true',
       SCHEMA_REGISTRY_BASIC_AUTH_FILE: secret('registry-auth', REGISTRY_BASIC),
       QDRANT_URL: double.url,
       QDRANT_API_KEY_FILE: secret('qdrant-key', QDRANT_KEY),

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import { LanceDbSink } from '../../src/adapters/lancedb-sink.js';
-import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { createTransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
+import { createVectorStore, indexVersionOf, openWriterIndex } from '../../src/cli/index-versions.js';
 import { startServe } from '../../src/cli/serve.js';
 import { loadConfig } from '../../src/config.js';
 import { pointId } from '../../src/contracts/ids.js';
@@ -67,6 +66,7 @@ for (const store of ['lancedb', 'qdrant'] as const) {
     let double: QdrantDouble | undefined;
     let served: { port: number; close(): Promise<void> };
     let sink: VectorSink;
+    let version: { collection: string; model_id: string; model_version: string; text_version: number };
     let stored: PointPayload[];
     let base: string;
 
@@ -85,20 +85,22 @@ for (const store of ['lancedb', 'qdrant'] as const) {
       if (store === 'qdrant') {
         double = await startQdrantDouble();
         env['QDRANT_URL'] = double.url;
-        sink = new QdrantSink({ url: double.url, collection: 'serve_test' });
-      } else {
-        sink = new LanceDbSink({ dir: join(dir, 'lancedb'), collection: 'serve_test' });
       }
+      const config = loadConfig(env);
+      // As the vectorize stage writes: the model's version collection, the alias pointing at it.
+      const catalog = createVectorStore(config);
       const embedder = await createTransformersEmbedder({ modelPath: MODEL, threads: 1 });
       try {
-        await sink.ensureCollection(embedder.dimension);
+        const writer = await openWriterIndex(catalog, indexVersionOf(embedder), embedder.dimension);
+        sink = writer.sink;
+        version = { ...writer.version, collection: writer.sink.collection };
         const vectors = await embedder.embed(snapshots.map((s) => s.text));
         await sink.upsert(snapshots.map((s, i) => toPoint({ record: { topic: 't', partition: 0, offset: String(i) }, snapshot: s, pointId: pointId(s.user_id, s.window_end) }, vectors[i]!, embedder)));
       } finally {
         await embedder.close();
+        await catalog.close();
       }
       stored = (await sink.scroll()).map((p) => p.payload);
-      const config = loadConfig(env);
       served = await startServe({ config, logger: createLogger('warn') });
       base = `http://127.0.0.1:${served.port}`;
     });
@@ -153,7 +155,9 @@ for (const store of ['lancedb', 'qdrant'] as const) {
       assert.deepEqual(r.body.hits.map((h: { payload: PointPayload }) => h.payload.day), expected.map((p) => p.day), 'lowest mood first');
       assert.deepEqual(r.body.hits.map((h: { score: null }) => h.score), [null, null, null]);
       assert.equal(r.body.kind, 'structured');
-      assert.deepEqual(r.body.answered_by, { store, collection: 'serve_test', model_id: stored[0]!.model_id, model_version: stored[0]!.model_version });
+      assert.ok(version.collection.startsWith('serve_test__'), `a version collection behind the alias: ${version.collection}`);
+      assert.deepEqual(r.body.answered_by, { store, alias: 'serve_test', collection: version.collection, model_id: version.model_id, model_version: version.model_version, text_version: version.text_version });
+      assert.equal(stored[0]!.model_id, version.model_id, 'the points record the same model');
     });
 
     it('scopes a bound token to its user when the query names none', async () => {
@@ -211,7 +215,7 @@ for (const store of ['lancedb', 'qdrant'] as const) {
       const ready = await fetch(`${base}/readyz`);
       const readyBody = (await ready.json()) as Record<string, unknown>;
       assert.equal(ready.status, 200, JSON.stringify(readyBody));
-      assert.deepEqual([readyBody['store'], readyBody['collection'], readyBody['model_id']], [store, 'serve_test', stored[0]!.model_id]);
+      assert.deepEqual([readyBody['store'], readyBody['alias'], readyBody['collection'], readyBody['model_id'], readyBody['text_queries']], [store, 'serve_test', version.collection, version.model_id, true]);
       const doc = (await (await fetch(`${base}/openapi.json`)).json()) as Record<string, unknown>;
       assert.deepEqual(doc, JSON.parse(readFileSync(join(ROOT, 'docs/openapi/serve.json'), 'utf8')), 'the committed document is the served one');
       const metrics = await (await fetch(`${base}/metrics`)).text();

@@ -20,7 +20,9 @@ import addFormats from 'ajv-formats';
  *   collection's size; unknown collection → 404; `must`/`must_not`/`should` filters with
  *   `match: { value | any }`, `range`, `has_id` and nested filters; cosine scoring on normalised
  *   vectors (stored normalised, as Qdrant does); `wait=true` → status `completed`, else
- *   `acknowledged`; 409 when creating an existing collection.
+ *   `acknowledged`; 409 when creating an existing collection; collection metadata; collection
+ *   aliases (list, atomic change of several actions, resolved wherever a collection name is
+ *   accepted, dropped with their collection).
  * - Features the double does not emulate (named vectors, batch upserts, prefetch, ordering...) →
  *   501, never a silent approximation.
  * - Fault injection: `setUnavailable(true)` destroys every socket (open ones and new ones), as a
@@ -64,6 +66,8 @@ export interface DoubleCollection {
   points: Map<string, DoublePoint>;
   /** Payload field → index type (`keyword`, `integer`, ...). */
   payloadIndexes: Map<string, string>;
+  /** Collection metadata (`metadata` of the create request); null when none. */
+  metadata: Record<string, unknown> | null;
 }
 
 export interface RecordedRequest {
@@ -93,6 +97,8 @@ export interface QdrantDouble {
   /** Responses the double built that its own OpenAPI document rejects (must stay empty). */
   responseViolations: ResponseViolation[];
   collections: Map<string, DoubleCollection>;
+  /** Alias name → collection name. */
+  aliases: Map<string, string>;
   /** `reset` (default) drops connections like a dead server; `503` answers Service Unavailable. */
   setUnavailable(down: boolean, mode?: 'reset' | '503'): void;
   setDelayMs(ms: number): void;
@@ -420,6 +426,8 @@ interface Ctx {
 
 interface State {
   collections: Map<string, DoubleCollection>;
+  /** Alias name → collection name. */
+  aliases: Map<string, string>;
   version: string;
   operation: number;
 }
@@ -433,7 +441,9 @@ interface Route {
 }
 
 function collectionOf(ctx: Ctx): DoubleCollection {
-  const name = ctx.params.collection_name ?? '';
+  const given = ctx.params.collection_name ?? '';
+  // Qdrant resolves an alias wherever a collection name is accepted.
+  const name = ctx.state.aliases.get(given) ?? given;
   const collection = ctx.state.collections.get(name);
   if (!collection) throw new HttpError(404, `Not found: Collection \`${name}\` doesn't exist!`);
   return collection;
@@ -471,6 +481,7 @@ function collectionInfo(c: DoubleCollection): Json {
       },
       wal_config: { wal_capacity_mb: 32, wal_segments_ahead: 0 },
       quantization_config: null,
+      ...(c.metadata !== null && { metadata: c.metadata }),
     },
     payload_schema: payloadSchema,
   };
@@ -504,6 +515,7 @@ const ROUTES: Route[] = [
       const name = ctx.params.collection_name ?? '';
       if (ctx.state.collections.has(name)) throw new HttpError(409, `Wrong input: Collection \`${name}\` already exists!`);
       notNull(ctx.body, 'sparse_vectors', 'sharding_method', 'quantization_config');
+      if (ctx.state.aliases.has(name)) throw new HttpError(409, `Wrong input: Alias with name \`${name}\` already exists!`);
       const vectors = ctx.body.vectors as Json | undefined;
       if (!vectors || typeof vectors.size !== 'number' || typeof vectors.distance !== 'string') {
         throw new HttpError(501, 'the double only emulates collections with one unnamed vector ({ vectors: { size, distance } })');
@@ -514,7 +526,61 @@ const ROUTES: Route[] = [
         distance: vectors.distance as DoubleCollection['distance'],
         points: new Map(),
         payloadIndexes: new Map(),
+        metadata: (ctx.body.metadata as Record<string, unknown> | null | undefined) ?? null,
       });
+      return true;
+    },
+  },
+  {
+    method: 'GET',
+    path: '/collections',
+    handle: (ctx) => ({ collections: [...ctx.state.collections.keys()].sort().map((name) => ({ name })) }),
+  },
+  {
+    method: 'DELETE',
+    path: '/collections/{collection_name}',
+    handle: (ctx) => {
+      const name = ctx.params.collection_name ?? '';
+      const existed = ctx.state.collections.delete(name);
+      // Qdrant drops the aliases of a deleted collection with it.
+      for (const [alias, target] of ctx.state.aliases) if (target === name) ctx.state.aliases.delete(alias);
+      return existed;
+    },
+  },
+  {
+    method: 'GET',
+    path: '/aliases',
+    handle: (ctx) => ({ aliases: [...ctx.state.aliases].map(([alias_name, collection_name]) => ({ alias_name, collection_name })) }),
+  },
+  {
+    method: 'GET',
+    path: '/collections/{collection_name}/aliases',
+    handle: (ctx) => {
+      const name = collectionOf(ctx).name;
+      return { aliases: [...ctx.state.aliases].filter(([, c]) => c === name).map(([alias_name, collection_name]) => ({ alias_name, collection_name })) };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/collections/aliases',
+    handle: (ctx) => {
+      // All actions apply or none (Qdrant: "alias changes are atomic"): applied to a copy first.
+      const next = new Map(ctx.state.aliases);
+      for (const action of ctx.body.actions as Json[]) {
+        if ('create_alias' in action) {
+          const { collection_name, alias_name } = action.create_alias as { collection_name: string; alias_name: string };
+          if (!ctx.state.collections.has(collection_name)) throw new HttpError(404, `Not found: Collection \`${collection_name}\` doesn't exist!`);
+          if (ctx.state.collections.has(alias_name)) throw new HttpError(409, `Wrong input: Collection with name \`${alias_name}\` already exists!`);
+          next.set(alias_name, collection_name);
+        } else if ('delete_alias' in action) {
+          const { alias_name } = action.delete_alias as { alias_name: string };
+          if (!next.delete(alias_name)) throw new HttpError(404, `Not found: Alias \`${alias_name}\` doesn't exist!`);
+        } else {
+          throw new HttpError(501, `the double does not emulate alias action ${JSON.stringify(action)}`);
+        }
+      }
+      ctx.state.aliases.clear();
+      for (const [a, c] of next) ctx.state.aliases.set(a, c);
       return true;
     },
   },
@@ -698,7 +764,7 @@ function compiledFor(path: string): { book: SchemaBook; routes: CompiledRoute[] 
 
 export async function startQdrantDouble(options: QdrantDoubleOptions = {}): Promise<QdrantDouble> {
   const { book, routes } = compiledFor(options.openApiPath ?? resolve(REPO_ROOT, QDRANT_OPENAPI_RELATIVE_PATH));
-  const state: State = { collections: new Map(), version: options.version ?? '1.19.0', operation: 0 };
+  const state: State = { collections: new Map(), aliases: new Map(), version: options.version ?? '1.19.0', operation: 0 };
   const requests: RecordedRequest[] = [];
   const responseViolations: ResponseViolation[] = [];
   const sockets = new Set<Socket>();
@@ -808,6 +874,7 @@ export async function startQdrantDouble(options: QdrantDoubleOptions = {}): Prom
     requests,
     responseViolations,
     collections: state.collections,
+    aliases: state.aliases,
     setUnavailable(value: boolean, mode: 'reset' | '503' = 'reset') {
       down = value ? mode : false;
       if (down === 'reset') for (const s of sockets) s.destroy();

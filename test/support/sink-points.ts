@@ -52,6 +52,7 @@ export function point(userId: string, isoDay: string, vector: Float32Array, text
     recent_notes: ['slept well', 'said "hi"'],
     aggregator_version: '1.0.0',
     model_id: 'Xenova/all-MiniLM-L6-v2',
+    text_version: 1,
     model_version: 'sha256:abc',
     snapshot_topic: 'aura360.context.aggregated',
     snapshot_partition: 1,
