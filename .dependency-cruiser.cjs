@@ -19,7 +19,7 @@ module.exports = {
       name: 'topology-only-wiring',
       comment:
         'topology/ is the wiring and nothing else: it takes ports and compiled config and returns ' +
-        'Observables. So it may import rxjs, src/stages, src/ports.ts, src/contracts, src/errors.ts, ' +
+        'Observables. So it may import rxjs, src/pipeline, src/ports.ts, src/contracts, src/errors.ts, ' +
         'src/config.ts (types, see topology-config-types-only), src/lifecycle.ts and other topology/ ' +
         'files - no client library (kafkajs, lmdb, @qdrant/*, @lancedb/*, @huggingface/*, ' +
         '@confluentinc/*, avsc, prom-client, pino, ...), no node built-in, and never src/adapters, ' +
@@ -29,7 +29,7 @@ module.exports = {
       to: {
         pathNot: [
           '^topology/',
-          '^src/stages/',
+          '^src/pipeline/',
           '^src/contracts/',
           '^src/ports\\.ts$',
           '^src/errors\\.ts$',
@@ -49,24 +49,46 @@ module.exports = {
       to: { path: '^src/config\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
-      name: 'stages-are-pure',
+      name: 'pipeline-is-pure',
       comment:
-        'src/stages/ holds pure reducers and operators: LMDB, Kafka, Qdrant and the model are only ' +
-        'reached through the port a stage is handed. So a stage imports rxjs, uuid, node built-ins, ' +
-        'src/contracts, src/ports.ts, src/errors.ts and other stages - no client library, no adapter, ' +
-        'no config, logger or metrics module (those carry pino / prom-client).',
+        'src/pipeline/ holds pure reducers and operators: LMDB, Kafka, Qdrant and the model are only ' +
+        'reached through the port an operator is handed. So a pipeline module imports rxjs, uuid, node ' +
+        'built-ins, src/contracts, src/ports.ts, src/errors.ts and other pipeline modules - no client ' +
+        'library, no adapter, no config, logger or metrics module (those carry pino / prom-client).',
       severity: 'error',
-      from: { path: '^src/stages/' },
+      from: { path: '^src/pipeline/' },
       to: {
         dependencyTypesNot: ['core'],
         pathNot: [
-          '^src/stages/',
+          '^src/pipeline/',
           '^src/contracts/',
           '^src/ports\\.ts$',
           '^src/errors\\.ts$',
           '^node_modules/(rxjs|uuid)/',
         ],
       },
+    },
+    {
+      name: 'domain-below-operators-and-state',
+      comment:
+        'src/pipeline/domain/ is the product\'s rules (windows, statistics, facts, text, validation, ' +
+        'record shapes) as plain functions and types; operators/ and state/ are built on it. A domain ' +
+        'module that needs an operator or a stateful helper would tie a rule to how it is run, so the ' +
+        'only edges allowed upwards are type-only ones (a fold that is handed a WindowCache).',
+      severity: 'error',
+      from: { path: '^src/pipeline/domain/' },
+      to: { path: '^src/pipeline/(operators|state)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'oracles-only-from-tests-and-bench',
+      comment:
+        'test/oracles/ holds reference implementations (aggregateBatch, rollWindow, toSnapshot): the ' +
+        'definition the running code is checked against, never run in production. The benchmarks may ' +
+        'import them to make input (bench/retrieval.ts, bench/vectorize.ts fold a seeded workload with ' +
+        'aggregateBatch) - no-test-code-in-product keeps them out of src/ and topology/.',
+      severity: 'error',
+      from: { pathNot: '^(test|bench)/' },
+      to: { path: '^test/oracles/' },
     },
     {
       name: 'adapters-not-to-topology-or-cli',
@@ -90,7 +112,7 @@ module.exports = {
       name: 'cli-is-the-root',
       comment:
         'src/cli is the composition root: it imports everything and nothing in the product imports ' +
-        'it (a module that needs something from the CLI needs it moved to a port, stage or config ' +
+        'it (a module that needs something from the CLI needs it moved to a port, pipeline module or config ' +
         'instead). Tests and benchmarks exercise the composition root and may import it.',
       severity: 'error',
       from: { pathNot: '^(src/cli|test|bench)/' },
@@ -100,10 +122,10 @@ module.exports = {
       name: 'stack-only-from-cli',
       comment:
         'src/stack/ fetches and runs the local Kafka / registry / model for development and tests; ' +
-        'the processing code (adapters, stages, topology) must run against any cluster and so must ' +
+        'the processing code (adapters, pipeline, topology) must run against any cluster and so must ' +
         'not depend on it.',
       severity: 'error',
-      from: { path: '^(src/adapters|src/stages|topology)/' },
+      from: { path: '^(src/adapters|src/pipeline|topology)/' },
       to: { path: '^src/stack/' },
     },
     {
@@ -122,7 +144,7 @@ module.exports = {
       name: 'no-circular',
       comment:
         'A cycle means two modules cannot be understood, tested or replaced apart; break it with a ' +
-        'port (dependency inversion) or by moving the shared piece down into contracts/stages.',
+        'port (dependency inversion) or by moving the shared piece down into contracts/pipeline.',
       severity: 'error',
       from: {},
       to: { circular: true },

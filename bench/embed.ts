@@ -64,7 +64,7 @@ const LEVELS = ['very low', 'low', 'moderate', 'good', 'excellent'];
 const TYPES = ['cardio', 'strength', 'flexibility', 'mindfulness'];
 const TAGS = ['sleep', 'work', 'family', 'exercise', 'stress', 'friends', 'food', 'weather'];
 
-/** A text shaped like the aggregate stage's rendered snapshot (see src/stages/render-text.ts). */
+/** A text shaped like the aggregate stage's rendered snapshot (see src/pipeline/domain/render-text.ts). */
 function snapshotText(rand: () => number, i: number): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const moods = 1 + Math.floor(rand() * 12);

@@ -10,7 +10,7 @@
  *    records included); one point per user per UTC day is kept, the last snapshot of the day, as
  *    the vectorize stage stores it.
  * 2. Each point is embedded three ways: the old statistics text (bench/lib/legacy-text.ts), the
- *    plain-language text (src/stages/render-text.ts), and the plain-language text as three aspect
+ *    plain-language text (src/pipeline/domain/render-text.ts), and the plain-language text as three aspect
  *    vectors (mood; activity; themes) scored by their best match (what Qdrant named vectors or
  *    separate points per aspect would give).
  * 3. Each query's ground truth is a predicate on the snapshot's statistics (never the text); a
@@ -31,22 +31,10 @@ import { pointId } from '../src/contracts/ids.js';
 import type { ContextAggregated } from '../src/contracts/snapshot.js';
 import type { UserWindow } from '../src/contracts/window.js';
 import { createTransformersEmbedder } from '../src/adapters/transformers-embedder.js';
-import { aggregateBatch, renderAspects, type AggregateInput } from '../src/stages/index.js';
+import { aggregateBatch, type AggregateInput } from '../test/oracles/aggregate-batch.js';
+import { renderAspects } from '../src/pipeline/index.js';
 import { generateEvents } from '../src/workload/index.js';
-import {
-  ALMOST_DAILY_SHARE,
-  DOMINANT_SHARE,
-  INTENSITY_SHARE,
-  MIN_SCORED_MOODS,
-  MOOD_GOOD_MIN,
-  MOOD_LOW_MAX,
-  RARELY_SHARE,
-  THEME_LEXICON,
-  THEME_MIN_MENTIONS,
-  THEME_MIN_MOOD_SHARE,
-  TREND_MIN_PER_DAY,
-  VARIABLE_SD_MIN,
-} from '../src/stages/snapshot-facts.js';
+import { ALMOST_DAILY_SHARE, DOMINANT_SHARE, INTENSITY_SHARE, MIN_SCORED_MOODS, MOOD_GOOD_MIN, MOOD_LOW_MAX, RARELY_SHARE, THEME_LEXICON, THEME_MIN_MENTIONS, THEME_MIN_MOOD_SHARE, TREND_MIN_PER_DAY, VARIABLE_SD_MIN } from '../src/pipeline/domain/snapshot-facts.js';
 import { renderLegacyText } from './lib/legacy-text.js';
 import { hostInfo, intEnv, writeResults } from './support.js';
 

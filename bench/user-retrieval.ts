@@ -38,7 +38,7 @@ import { createTransformersEmbedder } from '../src/adapters/transformers-embedde
 import { utcDay } from '../src/contracts/ids.js';
 import type { ContextAggregated } from '../src/contracts/snapshot.js';
 import { searchContext, type ContextQuery } from '../src/query/index.js';
-import { THEME_LEXICON, THEME_MIN_MENTIONS, THEME_MIN_MOOD_SHARE } from '../src/stages/snapshot-facts.js';
+import { THEME_LEXICON, THEME_MIN_MENTIONS, THEME_MIN_MOOD_SHARE } from '../src/pipeline/domain/snapshot-facts.js';
 import { historyPoint, userHistory } from './lib/user-history.js';
 import { hostInfo, intEnv, writeResults } from './support.js';
 

@@ -15,7 +15,7 @@
  * BATCH_MAX_WAIT_MS (200), EMBEDDING_THREADS (1, the stage's default), EMBEDDING_MODEL_PATH,
  * KAFKA_BROKERS, SCHEMA_REGISTRY_URL.
  *
- * The snapshots are the pure aggregate fold (src/stages aggregateBatch) over a seeded workload, so
+ * The snapshots are the pure aggregate fold (test/oracles/aggregate-batch.ts) over a seeded workload, so
  * their texts are the stage's real rendering; one per point, so the stage embeds every one of them.
  * Stage time runs from the partitions' assignment (start and group join excluded, reported apart)
  * to the commit of the last record; texts/s of the stage
@@ -41,7 +41,7 @@ import { pointId } from '../src/contracts/ids.js';
 import type { ContextAggregated } from '../src/contracts/snapshot.js';
 import type { UserWindow } from '../src/contracts/window.js';
 import { createLogger } from '../src/logger.js';
-import { aggregateBatch, type AggregateInput } from '../src/stages/index.js';
+import { aggregateBatch, type AggregateInput } from '../test/oracles/aggregate-batch.js';
 import { generateEvents } from '../src/workload/index.js';
 import type { VectorizeEvent } from '../topology/vectorize.js';
 

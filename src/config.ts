@@ -175,6 +175,12 @@ export const CONFIG_SPECS = {
   aggregateTxMaxMs: spec('AGGREGATE_TX_MAX_MS', '1000', 'aggregate: a transaction is cut once its records have been folding this long.', int(1, 600_000)),
   aggregatePartitionsConcurrently: spec('AGGREGATE_PARTITIONS_CONCURRENTLY', '3', 'aggregate: input partitions processed at once by one process (each in order).', int(1, 1024)),
   aggregateCacheMaxUsers: spec('AGGREGATE_CACHE_MAX_USERS', '10000', 'aggregate: running windows kept in memory per partition between transactions (least recently used dropped).', int(1, 10_000_000)),
+  aggregateCacheMaxBytes: spec(
+    'AGGREGATE_CACHE_MAX_BYTES',
+    '268435456',
+    'aggregate: estimated heap bytes of the running windows kept in memory, all partitions of the process together (least recently used dropped once committed; a window is estimated at 3.1 bytes per encoded byte + 12 KiB; measured 17 KiB per user at the produce default profile, 455 KiB at the heavy one, bench/state-size.ts). Size the memory limit with it (docs/operations.md, Sizing).',
+    int(1_048_576, 1_099_511_627_776),
+  ),
   aggregateFetchMaxBytes: spec('AGGREGATE_FETCH_MAX_BYTES', '1048576', 'aggregate: bytes fetched per partition per request from the input topic.', int(1024, 1_073_741_824)),
   stateRetentionDays: spec('STATE_RETENTION_DAYS', '0', 'aggregate: erase a user (changelog tombstone + ContextErased, cause retention) whose last accepted event is this many days of stream time (largest input record timestamp of the partition, ignoring any more than 24 h ahead of the clock) old; 0 = never. At most AGGREGATE_TX_MAX_RECORDS users expire per transaction.', int(0, 36_500)),
   transactionTimeoutMs: spec('TRANSACTION_TIMEOUT_MS', '60000', 'aggregate (exactly_once): broker aborts a transaction left open this long.', int(1000, 900_000)),

@@ -214,7 +214,7 @@ export interface EmbeddingCache {
 /**
  * Payload stored with every point (both stores carry the same fields, LanceDB as columns): the
  * snapshot's statistics as fields, so filters and hybrid queries can use them, plus its text, its
- * plain-language facts (src/stages/snapshot-facts.ts), the model, and where it came from.
+ * plain-language facts (src/pipeline/domain/snapshot-facts.ts), the model, and where it came from.
  */
 export interface PointPayload {
   user_id: string;

@@ -2,27 +2,7 @@ import { Observable, Subject, catchError, defer, map, merge, mergeMap, of, takeW
 import type { UserRecord } from '../src/contracts/events.js';
 import { classify } from '../src/errors.js';
 import type { AggregateCodec, BatchWriter, ChangelogReader, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
-import {
-  PartitionGate,
-  WindowCache,
-  awaitReady,
-  commitInOrder,
-  commitTransaction,
-  committedEvent,
-  decodeRecords,
-  foldWindows,
-  loadWindowState,
-  recordLimitsFor,
-  retryWithBackoff,
-  toOutRecords,
-  validateEvent,
-  type AggregateEvent,
-  type CommitOutcome,
-  type FoldedTransaction,
-  type PartitionFold,
-  type Retention,
-  type TransactionLimits,
-} from '../src/stages/index.js';
+import { CacheBudget, PartitionGate, WindowCache, awaitReady, commitInOrder, commitTransaction, committedEvent, decodeRecords, foldWindows, loadWindowState, recordLimitsFor, retryWithBackoff, toOutRecords, validateEvent, type AggregateEvent, type CommitOutcome, type FoldedTransaction, type PartitionFold, type Retention, type TransactionLimits } from '../src/pipeline/index.js';
 import { batches$, type BatchEnvelope } from './sources.js';
 import type { TopologyStep } from './steps.js';
 
@@ -45,6 +25,8 @@ export interface AggregateTopologyConfig {
   maxTransactionMs?: number;
   /** AGGREGATE_CACHE_MAX_USERS: running windows kept per partition between transactions. Default 10000. */
   cacheMaxUsers?: number;
+  /** AGGREGATE_CACHE_MAX_BYTES: estimated heap bytes of the running windows of all partitions. Default unbounded. */
+  cacheMaxBytes?: number;
   /**
    * STATE_RETENTION_DAYS: a user whose window ends this many days of stream time before the
    * partition's stream time is erased; at most `maxRecordsPerTransaction` users per transaction.
@@ -108,12 +90,13 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
 
   return new Observable<AggregateEvent>((subscriber) => {
     const folds = new Map<number, PartitionFold>();
+    const budget = new CacheBudget(config.cacheMaxBytes ?? Number.POSITIVE_INFINITY);
     const foldOf = (partition: number): PartitionFold => {
       let fold = folds.get(partition);
       if (!fold) {
         let tx = 0;
         fold = {
-          cache: new WindowCache(config.cacheMaxUsers ?? 10_000),
+          cache: new WindowCache(config.cacheMaxUsers ?? 10_000, budget),
           load: (userId) => {
             const stored = ports.store.get(userId);
             return stored === undefined ? undefined : loadWindowState(ports.codec.decodeWindow(stored), ports.codec.encodeEntry);
@@ -141,7 +124,12 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
       const restoring = gate.assign(assigned);
       // Running windows of a partition restored anew (or lost) may be ahead of its store.
       const kept = new Set(assigned.map((a) => a.partition));
-      for (const p of [...folds.keys()]) if (!kept.has(p) || restoring.includes(p)) folds.delete(p);
+      for (const [p, fold] of [...folds]) {
+        if (!kept.has(p) || restoring.includes(p)) {
+          fold.cache.clear(); // gives its bytes back to the shared budget
+          folds.delete(p);
+        }
+      }
       subscriber.next({ type: 'assigned', partitions: assigned.map((a) => a.partition), restoring });
     });
     const work = batches$(ports.source)

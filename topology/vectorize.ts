@@ -2,29 +2,7 @@ import { Observable, map, tap, type SchedulerLike } from 'rxjs';
 import { pointId } from '../src/contracts/ids.js';
 import { classify, type AuraError, type ErrorCode } from '../src/errors.js';
 import type { AggregatedRecord, Embedder, EmbeddingCache, RecordSource, RecordWriter, TopicPartition, VectorizeCodec, VectorWriter } from '../src/ports.js';
-import {
-  CommitTracker,
-  InFlightGate,
-  coalescePoints,
-  commitDone,
-  committer,
-  decodeOrDeadLetter,
-  embedCached,
-  markDone,
-  microBatch,
-  planErasures,
-  produceOutRecords,
-  retryWithBackoff,
-  storeBatch,
-  toErasedRecords,
-  toVectorizedRecords,
-  toPoints,
-  trackRecords,
-  type AggregatedItem,
-  type CommittableOffset,
-  type RetryStep,
-  type StoredBatch,
-} from '../src/stages/index.js';
+import { CommitTracker, InFlightGate, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, microBatch, planErasures, produceOutRecords, retryWithBackoff, storeBatch, toErasedRecords, toVectorizedRecords, toPoints, trackRecords, type AggregatedItem, type CommittableOffset, type RetryStep, type StoredBatch } from '../src/pipeline/index.js';
 import type { TopologyStep } from './steps.js';
 import { batches$ } from './sources.js';
 

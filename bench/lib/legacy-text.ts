@@ -1,8 +1,8 @@
 // The snapshot text as rendered before plain language (statistics as numbers), kept as the
 // baseline of bench/retrieval.ts. Not used by the pipeline.
 import { utcDay } from '../../src/contracts/ids.js';
-import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../../src/stages/snapshot-stats.js';
-import type { SnapshotWithoutText } from '../../src/stages/render-text.js';
+import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../../src/pipeline/domain/snapshot-stats.js';
+import type { SnapshotWithoutText } from '../../src/pipeline/domain/render-text.js';
 
 /**
  * Renders a snapshot as one compact English paragraph for an embedding model or an agent.

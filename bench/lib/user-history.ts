@@ -1,7 +1,8 @@
 import { pointId } from '../../src/contracts/ids.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { UserWindow } from '../../src/contracts/window.js';
-import { aggregateBatch, toPoint, type AggregateInput } from '../../src/stages/index.js';
+import { toPoint } from '../../src/pipeline/index.js';
+import { aggregateBatch, type AggregateInput } from '../../test/oracles/aggregate-batch.js';
 import type { VectorPoint } from '../../src/ports.js';
 import { generateEvents } from '../../src/workload/index.js';
 

@@ -167,10 +167,14 @@ export async function startEmbedderWorker(
 function spawnWorker(): Worker {
   const here = import.meta.url;
   // `--input-type` (a `node -e` caller's) applies to string input only; a file worker refuses it.
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  if (!here.endsWith('.ts')) return new Worker(new URL('./embedder-worker.js', here), { name: 'aura-embedder', execArgv });
+  // Otherwise the worker inherits the parent's options as they are: an explicit list is checked
+  // flag by flag, and Node 24's test runner hands its children per-process flags
+  // (`--secure-heap=0`, `--node-snapshot`…) that a worker refuses (ERR_WORKER_INVALID_EXEC_ARGV).
+  const filtered = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const execArgv = filtered.length === process.execArgv.length ? {} : { execArgv: filtered };
+  if (!here.endsWith('.ts')) return new Worker(new URL('./embedder-worker.js', here), { name: 'aura-embedder', ...execArgv });
   const api = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./embedder-worker.ts', here).href;
   const bootstrap = `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, name: 'aura-embedder', execArgv });
+  return new Worker(bootstrap, { eval: true, name: 'aura-embedder', ...execArgv });
 }

@@ -6,7 +6,7 @@ import { AuraError } from '../errors.js';
 import { describeVersion, isVersionOf, readVersion, sameVersion, type IndexVersion } from '../contracts/index-version.js';
 import type { FieldCondition, IndexCatalog, IndexCollection, OrderBy, PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
 import { QUERY_FIELDS, fieldPath } from '../query/index.js';
-import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../stages/snapshot-stats.js';
+import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../pipeline/domain/snapshot-stats.js';
 import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, storeWhere, type StoredPoint } from './vector-sink-common.js';
 
 /**

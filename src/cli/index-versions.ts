@@ -3,9 +3,19 @@ import type { Config } from '../config.js';
 import { AuraError } from '../errors.js';
 import { describeVersion, versionCollection, type IndexVersion } from '../contracts/index-version.js';
 import type { EmbedderInfo, IndexCatalog, VectorSink } from '../ports.js';
-import { LanceDbSink } from '../adapters/lancedb-sink.js';
 import { QdrantSink } from '../adapters/qdrant-sink.js';
-import { TEXT_VERSION } from '../stages/render-text.js';
+import { TEXT_VERSION } from '../pipeline/domain/render-text.js';
+
+/**
+ * The embedded LanceDB store, or why it is absent: an image built with `--build-arg
+ * VECTOR_STORES=qdrant` leaves its packages out (deploy/Dockerfile). Only a missing package counts
+ * as absent; any other failure to load is a defect and is thrown.
+ */
+const lancedb = await import('../adapters/lancedb-sink.js').catch((err: unknown) => {
+  const e = err as { code?: string; message?: string };
+  if (e.code === 'ERR_MODULE_NOT_FOUND' && /'(@lancedb\/lancedb|apache-arrow)'/.test(e.message ?? '')) return err as Error;
+  throw err;
+});
 
 /**
  * Versioned indexes behind an alias (docs/reindex.md): which physical collection a writer writes,
@@ -20,7 +30,10 @@ export function createVectorStore(config: Config): VectorStore {
   if (config.qdrantUrl) {
     return new QdrantSink({ url: config.qdrantUrl, collection: config.collection, timeoutMs: config.storeTimeoutMs, ...(config.qdrantApiKey && { apiKey: config.qdrantApiKey }), ...(config.qdrantCa && { ca: config.qdrantCa }) });
   }
-  return new LanceDbSink({ dir: resolve(config.stateDir, 'lancedb'), collection: config.collection });
+  if (lancedb instanceof Error) {
+    throw new AuraError('CONFIG', 'QDRANT_URL is unset and the embedded LanceDB store is not installed (an image built with VECTOR_STORES=qdrant). Fix: set QDRANT_URL, or build the image with the default VECTOR_STORES=qdrant,lancedb', { cause: lancedb });
+  }
+  return new lancedb.LanceDbSink({ dir: resolve(config.stateDir, 'lancedb'), collection: config.collection });
 }
 
 /** The index version a process with this embedder writes: its model and this build's text version. */

@@ -167,6 +167,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       maxBytesPerTransaction: config.aggregateTxMaxBytes,
       maxTransactionMs: config.aggregateTxMaxMs,
       cacheMaxUsers: config.aggregateCacheMaxUsers,
+      cacheMaxBytes: config.aggregateCacheMaxBytes,
       retentionDays: config.stateRetentionDays,
       retryInitialMs: config.retryInitialMs,
       retryMaxMs: config.retryMaxMs,

@@ -18,7 +18,7 @@ export interface IndexVersion {
   model_id: string;
   /** Content hash of the model (manifest / ONNX file hash: EmbedderInfo.modelVersion). */
   model_version: string;
-  /** Version of the text renderer (src/stages/render-text.ts TEXT_VERSION). */
+  /** Version of the text renderer (src/pipeline/domain/render-text.ts TEXT_VERSION). */
   text_version: number;
 }
 

@@ -1,5 +1,5 @@
 import { AuraError } from '../errors.js';
-import { MIN_OCCURRED_AT } from '../stages/validate-event.js';
+import { MIN_OCCURRED_AT } from '../pipeline/domain/validate-event.js';
 import { HEAVY_SPAN_DAYS, PROFILES, type Profile } from './profiles.js';
 
 export interface GenerateEventsOptions {

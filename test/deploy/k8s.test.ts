@@ -3,9 +3,9 @@
 // kubernetes-validate, KEDA CRD models from cloudcoil-models-keda, strict), then the operating rules
 // the README promises, asserted on the rendered documents.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { ROOT } from '../support/stack-env.js';
@@ -35,6 +35,7 @@ function render(dir: string): string {
 const failures = (rows: Row[]) => rows.filter((r) => !r.ok).map((r) => `${r.source} ${r.kind}/${r.name}: ${r.error}`);
 const base = join('deploy', 'k8s', 'base');
 const overlay = join('deploy', 'k8s', 'overlays', 'example');
+const secure = join('deploy', 'k8s', 'overlays', 'secure');
 
 describe('deploy/k8s manifests', () => {
   // One validator run (loading the schemas is the slow part) over the resource files and both
@@ -46,8 +47,17 @@ describe('deploy/k8s manifests', () => {
     const kustomization = readFileSync(join(ROOT, base, 'kustomization.yaml'), 'utf8');
     files.push(...[...kustomization.matchAll(/^ {2}- (\S+\.yaml)$/gm)].map((m) => join(base, m[1]!)));
     files.push(join(base, 'secret.example.yaml'), join(overlay, 'namespace.yaml'));
-    for (const [name, dir] of [['base', base], ['overlay', overlay]] as const) writeFileSync(join(tmp, `${name}.yaml`), render(dir));
-    const result = validate([...files, join(tmp, 'base.yaml'), join(tmp, 'overlay.yaml')]);
+    const secureFiles = ['triggerauthentication.yaml', 'secrets.example.yaml'].map((f) => join(secure, f));
+    // a copy of the base config with other names: the ScaledObjects must follow (replacements)
+    const renamed = join(tmp, 'renamed');
+    mkdirSync(renamed);
+    // the example overlay's kustomization as a user would copy it, plus a ConfigMap patch
+    const example = readFileSync(join(ROOT, overlay, 'kustomization.yaml'), 'utf8').replaceAll('../../base', relative(renamed, join(ROOT, base))).replace(/^patches:\n  - path: config.yaml\n  - path: vectorize-resources.yaml\n/m, 'patches:\n  - path: names.yaml\n').replace(/^  - namespace.yaml\n/m, '');
+    assert.ok(example.includes('names.yaml') && example.includes('replacements:'), example);
+    writeFileSync(join(renamed, 'kustomization.yaml'), example);
+    writeFileSync(join(renamed, 'names.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: aura-stream-config}\ndata: {APPLICATION_ID: other, INPUT_TOPIC: other.events, AGGREGATED_TOPIC: other.aggregated, AGGREGATE_GROUP_ID: other-agg, VECTORIZE_GROUP_ID: other-vec}\n');
+    for (const [name, dir] of [['base', base], ['overlay', overlay], ['secure', secure], ['renamed', renamed]] as const) writeFileSync(join(tmp, `${name}.yaml`), render(dir));
+    const result = validate([...files, ...secureFiles, ...['base', 'overlay', 'secure', 'renamed'].map((n) => join(tmp, `${n}.yaml`))]);
     assert.ok(result.rows.length > 0, `the validator ran: ${result.stderr}`);
     rows = result.rows;
   });
@@ -57,10 +67,16 @@ describe('deploy/k8s manifests', () => {
   it('every resource file of the base validates on its own', () => {
     const own = rows.filter((r) => files.includes(r.source));
     assert.deepEqual(failures(own), []);
-    assert.deepEqual(own.map((r) => r.kind).sort(), ['ConfigMap', 'Deployment', 'Deployment', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'PodDisruptionBudget', 'ScaledObject', 'ScaledObject', 'Secret', 'Service']);
+    assert.deepEqual(own.map((r) => r.kind).sort(), ['ConfigMap', 'Deployment', 'Deployment', 'Deployment', 'Namespace', 'NetworkPolicy', 'NetworkPolicy', 'PodDisruptionBudget', 'PodDisruptionBudget', 'ScaledObject', 'ScaledObject', 'Secret', 'Service']);
   });
 
-  for (const name of ['base', 'overlay']) {
+  it('the secure overlay\'s own files validate: two TriggerAuthentications and the Secrets it mounts', () => {
+    const own = rows.filter((r) => r.source.startsWith(secure));
+    assert.deepEqual(failures(own), []);
+    assert.deepEqual(own.map((r) => r.kind).sort(), ['Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'TriggerAuthentication', 'TriggerAuthentication']);
+  });
+
+  for (const name of ['base', 'overlay', 'secure']) {
     it(`the ${name} renders with kustomize and every rendered document validates`, () => {
       const rendered = from(join(tmp, `${name}.yaml`));
       assert.deepEqual(failures(rendered), []);
@@ -136,6 +152,49 @@ describe('deploy/k8s manifests', () => {
       assert.equal(t.metadata.topic, inputOf[stage]);
       assert.equal(t.metadata.bootstrapServersFromEnv, 'KAFKA_BROKERS');
       assert.ok(Number(t.metadata.activationLagThreshold) > config.topicPartitions, `${stage}: the marker lag of 1 per partition never activates`);
+      assert.ok(so.spec.fallback.failureThreshold >= 1 && so.spec.fallback.replicas >= so.spec.minReplicaCount && so.spec.fallback.replicas <= so.spec.maxReplicaCount, `${stage}: a fallback replica count within min..max when the lag cannot be read`);
+    }
+  });
+
+  it('KEDA watches the topics and groups named in aura-stream-config: renaming them in a copy of the example overlay renames them in the ScaledObjects', () => {
+    const docs = from(join(tmp, 'renamed.yaml')).map((r) => r.document);
+    assert.deepEqual(failures(from(join(tmp, 'renamed.yaml'))), []);
+    const config = loadConfig({ ...docs.find((d) => d.kind === 'ConfigMap')!.data, EMBEDDING_MODEL_PATH: '/m' });
+    const trigger = (name: string) => docs.find((d) => d.kind === 'ScaledObject' && d.metadata.name === name)!.spec.triggers[0].metadata;
+    assert.deepEqual([trigger('aura-stream-aggregate').topic, trigger('aura-stream-aggregate').consumerGroup], [config.inputTopic, config.aggregateGroupId]);
+    assert.deepEqual([trigger('aura-stream-vectorize').topic, trigger('aura-stream-vectorize').consumerGroup], [config.aggregatedTopic, config.vectorizeGroupId]);
+    assert.deepEqual([config.inputTopic, config.aggregateGroupId, config.vectorizeGroupId], ['other.events', 'other-agg', 'other-vec'], 'the patch took');
+  });
+
+  it('the sizes follow the formula of docs/operations.md (Sizing): ephemeral-storage covers the emptyDirs, aggregate memory covers its cache bound', () => {
+    const bytes = (q: string) => {
+      const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(q);
+      assert.ok(m, `a quantity in Ki/Mi/Gi: ${q}`);
+      return Number(m[1]) * { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, '': 1 }[m[2] ?? '']!;
+    };
+    // measured (docs/operations.md): idle RSS of the aggregate stage, bytes in flight, LMDB per user
+    const IDLE = 135 * 1024 ** 2;
+    const IN_FLIGHT = 60 * 1024 ** 2;
+    const LMDB_PER_DEFAULT_USER = 5.5 * 1024;
+    for (const name of ['base', 'overlay', 'secure']) {
+      const docs = from(join(tmp, `${name}.yaml`)).map((r) => r.document);
+      const data = docs.find((d) => d.kind === 'ConfigMap')!.data as Record<string, string>;
+      assert.ok(data.AGGREGATE_CACHE_MAX_BYTES, `${name}: the cache bound is set next to the memory limit it sizes`);
+      const config = loadConfig({ AGGREGATE_CACHE_MAX_BYTES: data.AGGREGATE_CACHE_MAX_BYTES, EMBEDDING_MODEL_PATH: '/m' });
+      for (const d of docs.filter((x) => x.kind === 'Deployment')) {
+        const c = d.spec.template.spec.containers[0];
+        const emptyDirs = (d.spec.template.spec.volumes as { emptyDir?: { sizeLimit: string } }[]).filter((v) => v.emptyDir).map((v) => bytes(v.emptyDir!.sizeLimit));
+        const request = bytes(c.resources.requests['ephemeral-storage']);
+        assert.ok(request >= emptyDirs.reduce((a, b) => a + b, 0), `${name} ${d.metadata.name}: ephemeral-storage request ${request} covers the emptyDirs ${emptyDirs}`);
+        assert.ok(bytes(c.resources.limits['ephemeral-storage']) > request, `${name} ${d.metadata.name}: room for logs above the request`);
+        if (d.metadata.name === 'aura-stream-aggregate') {
+          const needed = 1.25 * (IDLE + config.aggregateCacheMaxBytes + IN_FLIGHT);
+          assert.ok(bytes(c.resources.limits.memory) >= needed, `${name}: memory limit ${c.resources.limits.memory} >= 1.25 x (idle + AGGREGATE_CACHE_MAX_BYTES + in flight) = ${(needed / 1024 ** 2).toFixed(0)} MiB`);
+          assert.ok(bytes(c.resources.requests.memory) <= bytes(c.resources.limits.memory));
+          const state = (d.spec.template.spec.volumes as { name: string; emptyDir?: { sizeLimit: string } }[]).find((v) => v.name === 'state')!;
+          assert.ok(bytes(state.emptyDir!.sizeLimit) / (1.5 * LMDB_PER_DEFAULT_USER) >= 200_000, `${name}: the state volume holds 200k default-profile users`);
+        }
+      }
     }
   });
 
@@ -164,4 +223,74 @@ describe('deploy/k8s manifests', () => {
     assert.deepEqual(service.spec.selector, serve.spec.selector.matchLabels, 'the Service selects the serve pods');
     assert.equal(service.spec.ports[0].targetPort, 'http');
   });
+
+  it('the NetworkPolicy selects exactly the stage pods and lets in only the metrics port', () => {
+    for (const name of ['base', 'secure']) {
+      const docs = from(join(tmp, `${name}.yaml`)).map((r) => r.document);
+      const policy = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'aura-stream-stages')!;
+      assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
+      for (const d of docs.filter((x) => x.kind === 'Deployment' && x.spec.template.spec.containers[0].args[0] === 'run')) {
+        const labels = d.spec.template.metadata.labels as Record<string, string>;
+        const selected = (policy.spec.podSelector.matchExpressions as { key: string; operator: string; values: string[] }[]).every((e) => e.operator === 'In' && e.values.includes(labels[e.key]!));
+        assert.ok(selected, `${name}: ${d.metadata.name} is selected`);
+      }
+      assert.deepEqual(policy.spec.ingress.flatMap((i: { ports: { port: number }[] }) => i.ports.map((p) => p.port)), [9464]);
+      const egressPorts = policy.spec.egress.flatMap((e: { ports: { port: number }[] }) => e.ports.map((p) => p.port));
+      assert.ok(egressPorts.includes(53), `${name}: DNS`);
+    }
+    const secured = from(join(tmp, 'secure.yaml')).map((r) => r.document).find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'aura-stream-stages')!;
+    assert.ok(secured.spec.egress.every((e: { to?: unknown[] }) => (e.to ?? []).length > 0), 'secure: every egress rule names its destination');
+  });
+
+  it('the secure overlay: SASL_SSL, https, no topic creation, one principal per stage from mounted Secrets, KEDA authenticated with it', () => {
+    const docs = from(join(tmp, 'secure.yaml')).map((r) => r.document);
+    const configMap = docs.find((d) => d.kind === 'ConfigMap')!.data as Record<string, string>;
+    const kafkaSecretOf: Record<string, string> = {};
+    const dir = mkdtempSync(join(tmp, 'files-'));
+    for (const d of docs.filter((x) => x.kind === 'Deployment' && x.spec.template.spec.containers[0].args[0] === 'run')) {
+      const stage = d.spec.template.spec.containers[0].args[1] as string;
+      const pod = d.spec.template.spec;
+      const c = pod.containers[0];
+      assert.deepEqual(c.envFrom.map((e: Record<string, { name: string }>) => Object.keys(e)[0]), ['configMapRef'], `${stage}: no Secret as environment`);
+      const env: Record<string, string> = { ...configMap };
+      for (const e of c.env as { name: string; value: string }[]) env[e.name] = e.value;
+      // every _FILE path lies in a read-only mount of a Secret volume that has that file as an item
+      const files = Object.entries(env).filter(([k]) => k.endsWith('_FILE'));
+      assert.ok(files.length >= 4, `${stage}: credentials and CA from files (${files.map(([k]) => k).join(', ')})`);
+      const local: Record<string, string> = {};
+      for (const [key, path] of files) {
+        const mount = (c.volumeMounts as { name: string; mountPath: string; readOnly?: boolean }[]).find((m) => path.startsWith(`${m.mountPath}/`));
+        assert.ok(mount?.readOnly, `${stage}: ${key}=${path} is in a read-only mount`);
+        const volume = (pod.volumes as { name: string; secret?: { secretName: string; items: { path: string }[] } }[]).find((v) => v.name === mount!.name)!;
+        assert.ok(volume.secret?.items.some((i) => `${mount!.mountPath}/${i.path}` === path), `${stage}: ${path} is an item of Secret ${volume.secret?.secretName}`);
+        if (key === 'KAFKA_SASL_USERNAME_FILE') kafkaSecretOf[stage] = volume.secret!.secretName;
+        // the app reads the files: stand-ins with the right shape
+        const file = join(dir, `${stage}-${key}`);
+        writeFileSync(file, key.includes('CA') ? TEST_PEM : key.includes('BASIC_AUTH') ? 'user:pass' : 'value');
+        local[key] = file;
+      }
+      const config = loadConfig({ ...env, ...local, EMBEDDING_MODEL_PATH: '/app/models/m' });
+      assert.equal(config.kafkaSecurityProtocol, 'SASL_SSL');
+      assert.ok(config.kafkaSaslUsername && config.kafkaSaslPassword && config.kafkaSslCa, `${stage}: SASL credentials and the CA are read from the files`);
+      assert.match(config.schemaRegistryUrl, /^https:/);
+      assert.match(config.qdrantUrl!, /^https:/);
+      assert.equal(config.createTopics, false);
+      if (stage === 'vectorize') assert.ok(config.qdrantApiKey, 'vectorize: the Qdrant key from its file');
+
+      const so = docs.find((x) => x.kind === 'ScaledObject' && x.spec.scaleTargetRef.name === d.metadata.name)!;
+      const trigger = so.spec.triggers[0];
+      assert.equal(trigger.metadata.sasl, 'scram_sha512', `${stage}: KEDA's SASL mechanism matches KAFKA_SASL_MECHANISM`);
+      assert.equal(config.kafkaSaslMechanism?.toLowerCase().replaceAll('-', '_').replace('sha_', 'sha'), trigger.metadata.sasl, `${stage}: KAFKA_SASL_MECHANISM ${config.kafkaSaslMechanism} in KEDA's spelling`);
+      assert.equal(trigger.metadata.tls, 'enable');
+      const auth = docs.find((x) => x.kind === 'TriggerAuthentication' && x.metadata.name === trigger.authenticationRef.name)!;
+      assert.ok(auth, `${stage}: its TriggerAuthentication is rendered`);
+      const refs = Object.fromEntries((auth.spec.secretTargetRef as { parameter: string; name: string; key: string }[]).map((r) => [r.parameter, r.name]));
+      assert.deepEqual(Object.keys(refs).sort(), ['ca', 'password', 'username']);
+      assert.equal(refs.username, kafkaSecretOf[stage], `${stage}: KEDA uses the stage's own principal`);
+    }
+    assert.notEqual(kafkaSecretOf.aggregate, kafkaSecretOf.vectorize, 'one principal per stage');
+  });
 });
+
+// A syntactically valid PEM block (the config checks the shape, the TLS stack the content).
+const TEST_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ==\n-----END CERTIFICATE-----\n';

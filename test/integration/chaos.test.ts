@@ -6,7 +6,7 @@ import type { Kafka, Message } from 'kafkajs';
 import { createKafka } from '../../src/adapters/kafka/client.js';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { createLogger } from '../../src/logger.js';
-import { DLQ_HEADERS } from '../../src/stages/index.js';
+import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { generateEvents, recordEncoder, summarize, type GeneratedRecord } from '../../src/workload/index.js';
 import { oracleOf } from '../support/oracle-input.js';
 import { startOwnBroker, type OwnBroker } from '../support/own-broker.js';

@@ -4,7 +4,7 @@ import type { Kafka } from 'kafkajs';
 import type { ActivityCreated, UserEvent } from '../../src/contracts/events.js';
 import type { ErrorCode } from '../../src/errors.js';
 import type { SourceRecord } from '../../src/ports.js';
-import { DLQ_HEADERS } from '../../src/stages/index.js';
+import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { POISON_ERROR_CODES, POISON_KINDS, generateEvents, type GeneratedRecord, type PoisonKind } from '../../src/workload/index.js';
 import { oracleOf } from '../support/oracle-input.js';
 import { decodeSnapshots, lastSnapshotPerUser, type SnapshotRecord } from '../support/snapshots.js';

@@ -13,8 +13,8 @@ import { EVENT_FULL_NAMES, type UserRecord } from '../../src/contracts/events.js
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import { createLogger } from '../../src/logger.js';
 import type { SourceRecord } from '../../src/ports.js';
-import { PartitionGate } from '../../src/stages/partition-gate.js';
-import { mood, uuid } from '../stages/aggregate-fixtures.js';
+import { PartitionGate } from '../../src/pipeline/state/partition-gate.js';
+import { mood, uuid } from '../support/aggregate-fixtures.js';
 import {
   createStageTopics,
   dropTestResources,

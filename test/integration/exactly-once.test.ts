@@ -4,7 +4,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { decodeWindow } from '../../src/adapters/codecs.js';
 import type { UserWindow } from '../../src/contracts/window.js';
-import { DLQ_HEADERS } from '../../src/stages/index.js';
+import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { generateEvents, summarize, type GeneratedRecord } from '../../src/workload/index.js';
 import { oracleOf } from '../support/oracle-input.js';
 import { decodeSnapshots, lastSnapshotPerUser } from '../support/snapshots.js';

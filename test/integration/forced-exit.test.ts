@@ -4,7 +4,7 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
-import { aggregateBatch } from '../../src/stages/index.js';
+import { aggregateBatch } from '../oracles/aggregate-batch.js';
 import { generateEvents } from '../../src/workload/index.js';
 import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
 import {

@@ -5,7 +5,7 @@ import { topicRecordSubject } from '../../src/adapters/avro-serde.js';
 import { USER_DELETED_FULL_NAME, type UserDeleted } from '../../src/contracts/erasure.js';
 import { type ActivityCreated, type MoodCreated, type UserEvent } from '../../src/contracts/events.js';
 import { DLQ_DROPPED_HEADER } from '../../src/adapters/kafka/produce-limits.js';
-import { DLQ_HEADERS, NOTE_MAX_LENGTH } from '../../src/stages/index.js';
+import { DLQ_HEADERS, NOTE_MAX_LENGTH } from '../../src/pipeline/index.js';
 import { recordEncoder } from '../../src/workload/index.js';
 import { Prng } from '../../src/workload/prng.js';
 import { decodeMarkers, decodeSnapshots } from '../support/snapshots.js';

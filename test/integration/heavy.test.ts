@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { decodeWindow } from '../../src/adapters/codecs.js';
-import { DLQ_HEADERS } from '../../src/stages/index.js';
+import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { HEAVY_NOTE_LENGTH } from '../../src/workload/index.js';
 import { oracleOf } from '../support/oracle-input.js';
 import { decodeSnapshots, lastSnapshotPerUser } from '../support/snapshots.js';

@@ -10,7 +10,7 @@ import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { classify } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
-import { DLQ_HEADERS } from '../../src/stages/index.js';
+import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { produceWorkload } from '../../src/workload/index.js';
 import { startAuthProxy, type AuthProxy } from '../support/auth-proxy.js';
 import { oracleOf } from '../support/oracle-input.js';

@@ -8,7 +8,7 @@ import { CONTEXT_AGGREGATED, createAggregateCodec } from '../../src/adapters/cod
 import { EVENT_FULL_NAMES, type ActivityCreated, type MoodCreated, type UserEvent } from '../../src/contracts/events.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import { AuraError } from '../../src/errors.js';
-import { validateEvent } from '../../src/stages/index.js';
+import { validateEvent } from '../../src/pipeline/index.js';
 import { generateEvents } from '../../src/workload/index.js';
 import { aggregateOracle } from '../oracles/aggregate-oracle.js';
 import { DEFAULT_SNAPSHOT_CONFIG } from '../support/oracle-input.js';

@@ -1,8 +1,8 @@
 import type { SourcePosition, UserEvent, UserRecord } from '../../src/contracts/events.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { WindowConfig, WindowEntry } from '../../src/contracts/window.js';
-import { toSnapshot } from '../../src/stages/to-snapshot.js';
-import type { SnapshotConfig } from '../../src/stages/to-snapshot.js';
+import { toSnapshot } from './to-snapshot.js';
+import type { SnapshotConfig } from '../../src/pipeline/domain/snapshot-of.js';
 
 /**
  * The aggregate oracle (docs/ARCHITECTURE.md §3b): what the pipeline must end with, computed from the whole input log by

@@ -4,11 +4,11 @@ import type { SourcePosition, UserEvent } from '../../src/contracts/events.js';
 import { pointId } from '../../src/contracts/ids.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { UserWindow } from '../../src/contracts/window.js';
-import { aggregateBatch } from '../../src/stages/aggregate-partition.js';
+import { aggregateBatch } from './aggregate-batch.js';
 import { aggregateOracle } from './aggregate-oracle.js';
 import { pointOracle } from './point-oracle.js';
-import type { SnapshotConfig } from '../../src/stages/to-snapshot.js';
-import { DAY, HOUR, activity, at, mood, records, seeded, uuid } from '../stages/aggregate-fixtures.js';
+import type { SnapshotConfig } from '../../src/pipeline/domain/snapshot-of.js';
+import { DAY, HOUR, activity, at, mood, records, seeded, uuid } from '../support/aggregate-fixtures.js';
 
 type LogRecord = { position: SourcePosition; key: string; event: UserEvent };
 

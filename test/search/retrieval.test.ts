@@ -9,8 +9,9 @@ import { localStackModel } from '../../src/config.js';
 import type { ActivityType, Intensity, MoodLevel, UserEvent } from '../../src/contracts/events.js';
 import { pointId } from '../../src/contracts/ids.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
-import { aggregateBatch, toPoint } from '../../src/stages/index.js';
-import { activity, at, mood, records } from '../stages/aggregate-fixtures.js';
+import { aggregateBatch } from '../oracles/aggregate-batch.js';
+import { toPoint } from '../../src/pipeline/index.js';
+import { activity, at, mood, records } from '../support/aggregate-fixtures.js';
 
 // A fixed handful of users, the real fold, text and model, an embedded LanceDB: plain-language
 // questions must rank the one user who fits first. bench/retrieval.ts measures the same at scale.

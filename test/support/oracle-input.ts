@@ -3,9 +3,9 @@
 import { AGGREGATOR_VERSION } from '../../src/config.js';
 import { classify, type AuraError } from '../../src/errors.js';
 import type { AggregateCodec, SourceRecord } from '../../src/ports.js';
-import { validateEvent } from '../../src/stages/index.js';
+import { validateEvent } from '../../src/pipeline/index.js';
 import { aggregateOracle, type OracleRecord, type OracleResult } from '../oracles/aggregate-oracle.js';
-import type { SnapshotConfig } from '../../src/stages/to-snapshot.js';
+import type { SnapshotConfig } from '../../src/pipeline/domain/snapshot-of.js';
 
 /** The stage's defaults (WINDOW_DAYS, WINDOW_MAX_EVENTS, aggregator version). */
 export const DEFAULT_SNAPSHOT_CONFIG: SnapshotConfig = { windowDays: 7, maxEvents: 512, aggregatorVersion: AGGREGATOR_VERSION };

@@ -4,7 +4,7 @@ import { decodeWindow } from '../../src/adapters/codecs.js';
 import type { UserWindow } from '../../src/contracts/window.js';
 import { AuraError } from '../../src/errors.js';
 import type { AggregateCodec, SourceRecord } from '../../src/ports.js';
-import { DLQ_HEADERS } from '../../src/stages/index.js';
+import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { POISON_ERROR_CODES, POISON_KINDS, generateEvents, summarize, type GeneratedRecord, type PoisonKind } from '../../src/workload/index.js';
 import type { AggregateEvent } from '../../topology/aggregate.js';
 import { oracleOf } from '../support/oracle-input.js';

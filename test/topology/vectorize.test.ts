@@ -8,7 +8,7 @@ import { pointId } from '../../src/contracts/ids.js';
 import type { ContextAggregated, ContextVectorized } from '../../src/contracts/snapshot.js';
 import { AuraError } from '../../src/errors.js';
 import type { OutRecord, PartitionBatch, RecordSource, RecordWriter, SourceRecord, TopicPartition, VectorizeCodec } from '../../src/ports.js';
-import { DLQ_HEADERS } from '../../src/stages/index.js';
+import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { generateEvents } from '../../src/workload/index.js';
 import { pointOracle } from '../oracles/point-oracle.js';
 import { vectorizeTopology, type VectorizeEvent, type VectorizeTopologyConfig } from '../../topology/vectorize.js';

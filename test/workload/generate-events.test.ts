@@ -3,11 +3,11 @@ import { describe, test } from 'node:test';
 import type { UserEvent } from '../../src/contracts/events.js';
 import { AuraError } from '../../src/errors.js';
 import type { UserWindow } from '../../src/contracts/window.js';
-import { aggregateBatch } from '../../src/stages/aggregate-partition.js';
-import type { AggregateInput } from '../../src/stages/aggregate-partition.js';
+import { aggregateBatch } from '../oracles/aggregate-batch.js';
+import type { AggregateInput } from '../oracles/aggregate-batch.js';
 import { v5 as uuidv5 } from 'uuid';
 import { GENERATOR_NAMESPACE, HEAVY_NOTE_LENGTH, generateEvents, generatorUuid, latestTimestampMs, POISON_ERROR_CODES, POISON_KINDS, WIRE_POISON_KINDS } from '../../src/workload/index.js';
-import { validateEvent } from '../../src/stages/validate-event.js';
+import { validateEvent } from '../../src/pipeline/domain/validate-event.js';
 import type { GeneratedRecord, GenerateEventsOptions, PoisonKind } from '../../src/workload/index.js';
 import { createTally, formatSummary, summarize } from '../../src/workload/index.js';
 

@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import kafkajs, { type Admin, type Message, type RecordMetadata, type TopicMessages } from 'kafkajs';
 import type { OutRecord, WrittenOffsets } from '../../ports.js';
-import { batchBudget, recordBytes, splitByBytes } from '../../stages/index.js';
-import { DLQ_HEADERS } from '../../stages/dead-letter.js';
+import { batchBudget, recordBytes, splitByBytes } from '../../pipeline/index.js';
+import { DLQ_HEADERS } from '../../pipeline/domain/dead-letter.js';
 
 // kafkajs is CommonJS: Node's ESM loader only sees the names its static analysis finds.
 const { CompressionTypes, ConfigResourceTypes } = kafkajs;
