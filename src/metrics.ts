@@ -91,6 +91,14 @@ export function createMetrics(registry = new Registry()) {
     inFlightBatches: new Gauge({ name: 'aura_inflight_batches', help: 'vectorize micro-batches in flight.', registers: r }),
     consumerPaused: new Gauge({ name: 'aura_consumer_paused', help: '1 while the consumer is paused for back-pressure.', labelNames: ['stage'], registers: r }),
     rebalances: new Counter({ name: 'aura_consumer_rebalances_total', help: 'Consumer-group joins (each completed rebalance, the first join included).', labelNames: ['stage'], registers: r }),
+    reindexPoints: new Counter({ name: 'aura_reindex_points_total', help: 'Points written into the version a reindex builds, by phase: copy | catchup.', labelNames: ['phase'], registers: r }),
+    reindexRemaining: new Gauge({
+      name: 'aura_reindex_remaining',
+      help: 'What a reindex still has to do, by phase: copy (points left to copy) | catchup (records of lag behind the aggregated topic).',
+      labelNames: ['phase'],
+      registers: r,
+    }),
+    reindexSkipped: new Counter({ name: 'aura_reindex_erased_skipped_total', help: 'Points a reindex did not write (or deleted right after writing) because the live stage had erased them.', registers: r }),
     commitSeconds: new Histogram({
       name: 'aura_commit_seconds',
       help: 'Time to commit consumed offsets: the transaction commit (aggregate, exactly_once) or the offset commit.',

@@ -340,6 +340,8 @@ export interface VectorWriter {
    * the number of matching points counted just before it (0 when they are already gone: idempotent).
    */
   deleteUser(userId: string, before?: number): Promise<number>;
+  /** Deletes the points of these ids (absent ones are ignored); resolves after the store confirmed. */
+  deleteIds(ids: string[]): Promise<void>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -361,6 +363,8 @@ export interface VectorReader {
   /** Every stored point matching the filter; ordered by id. */
   scroll(options?: PointFilter): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>>;
   count(): Promise<number>;
+  /** Which of `ids` are stored now (in no particular order). */
+  existing(ids: string[]): Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -379,6 +379,19 @@ export class LanceDbSink implements VectorSink, IndexCatalog {
     return this.guard('count', () => table.countRows());
   }
 
+  async deleteIds(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const table = await this.openTable();
+    await this.guard('delete points', () => table.delete(`id IN (${ids.map(sqlString).join(', ')})`));
+  }
+
+  async existing(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const table = await this.openTable();
+    const rows = (await this.guard('select ids', () => table.query().where(`id IN (${ids.map(sqlString).join(', ')})`).select(['id']).toArray())) as Row[];
+    return rows.map((r) => String(r.id));
+  }
+
   async ping(): Promise<void> {
     const db = await this.connect();
     await this.guard('ping', () => db.tableNames());

@@ -310,6 +310,20 @@ export class QdrantSink implements VectorSink, IndexCatalog {
     return result.count;
   }
 
+  async deleteIds(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const result = await this.call('delete points', () => this.client.delete(this.collection, { wait: true, points: ids }));
+    if (result.status !== 'completed') throw new AuraError('TIMEOUT', `Qdrant delete of ${ids.length} points in "${this.collection}" at ${this.location} was not confirmed (status ${result.status})`);
+  }
+
+  async existing(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const page = await this.call('scroll ids', () =>
+      this.client.scroll(this.collection, { filter: { must: [{ has_id: ids }] }, limit: ids.length, with_payload: false, with_vector: false }),
+    );
+    return page.points.map((p) => String(p.id));
+  }
+
   async ping(): Promise<void> {
     await this.call('ping', () => this.client.versionInfo());
   }

@@ -4,7 +4,7 @@ import { AuraError } from '../errors.js';
 import { describeVersion, versionCollection, type IndexVersion } from '../contracts/index-version.js';
 import type { EmbedderInfo, IndexCatalog, VectorSink } from '../ports.js';
 import { QdrantSink } from '../adapters/qdrant-sink.js';
-import { TEXT_VERSION } from '../pipeline/domain/render-text.js';
+import { TEXT_VERSION } from '../pipeline/index.js';
 
 /**
  * The embedded LanceDB store, or why it is absent: an image built with `--build-arg

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import type { Admin } from 'kafkajs';
 import { configTable, loadConfig, type Config } from '../config.js';
 import { AuraError, classify } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -205,6 +206,70 @@ export function buildCli(): Command {
         onProduced: (e) => console.log(formatErasure(e)[0]),
       });
       for (const line of formatErasure(done).slice(1)) console.log(line);
+    });
+
+  program
+    .command('reindex')
+    .description('Build the index version of the configured model and text version from the current one, then keep it caught up from the aggregated topic (docs/reindex.md). Resumable after kill -9.')
+    .option('--until-caught-up', 'exit once the lag is at most --max-lag (default: keep the new version fresh until SIGTERM)', false)
+    .option('--max-lag <n>', 'records of lag that count as caught up', intArg('--max-lag'), 100)
+    .option('--chunk <n>', 'points per copy chunk (one upsert and one checkpoint each)', intArg('--chunk', 1), 64)
+    .action(async (opts: { untilCaughtUp: boolean; maxLag: number; chunk: number }) => {
+      const { runReindex } = await import('./reindex.js');
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel);
+      const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-reindex`, logger, retry: { initialRetryTime: config.retryInitialMs, maxRetryTime: config.retryMaxMs, retries: 5 } });
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
+      try {
+        process.exit(await runReindex({ kafka, serde, config, logger, metrics: createMetrics() }, { untilCaughtUp: opts.untilCaughtUp, maxLag: opts.maxLag, chunk: opts.chunk, progress: process.stderr.isTTY === true }));
+      } catch (err) {
+        const e = classify(err);
+        console.error(`aura-stream: ${e.code}: ${e.message}`);
+        process.exit(e.code === 'CONFIG' ? 2 : 1);
+      }
+    });
+
+  const index = program.command('index').description('Versions of the vector index behind the alias VECTOR_COLLECTION (docs/reindex.md).');
+  const withAdmin = async <T>(fn: (config: Config, admin: Admin) => Promise<T>): Promise<T> => {
+    const config = loadConfig();
+    const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-index`, logger: createLogger('warn') });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await fn(config, admin);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  index
+    .command('status')
+    .description('Versions, point counts, lag per version and the alias target.')
+    .option('--json', 'one JSON object', false)
+    .action(async (opts: { json: boolean }) => {
+      const { indexStatus, formatStatus } = await import('./index-cmd.js');
+      const status = await withAdmin(indexStatus);
+      console.log(opts.json ? JSON.stringify(status) : formatStatus(status).join('\n'));
+    });
+  index
+    .command('promote')
+    .description('Point the alias at a version once it has caught up (atomic: a search reads the old or the new version, never none or both).')
+    .argument('[collection]', 'the version collection (default: the only one besides the current)')
+    .option('--max-lag <n>', 'refuse while the version is more records behind than this', intArg('--max-lag'), 100)
+    .action(async (collection: string | undefined, opts: { maxLag: number }) => {
+      const { promote } = await import('./index-cmd.js');
+      const { describeVersion } = await import('../contracts/index-version.js');
+      const r = await withAdmin((config, admin) => promote(config, admin, { maxLag: opts.maxLag, ...(collection !== undefined && { collection }) }));
+      console.log(`alias now → ${r.to} (${describeVersion(r.version)}), lag ${r.lag}; was ${r.from}`);
+      console.log(`next: run the vectorize stage with this version's model, stop \`aura-stream reindex\`, then \`aura-stream index drop ${r.from}\``);
+    });
+  index
+    .command('drop')
+    .description('Remove a version that is not the alias target: its collection, reindex checkpoint and consumer group.')
+    .argument('<collection>', 'the version collection (see `index status`)')
+    .action(async (collection: string) => {
+      const { dropVersion } = await import('./index-cmd.js');
+      const r = await withAdmin((config, admin) => dropVersion(config, admin, collection));
+      console.log(`dropped ${collection} (${r.points} points)`);
     });
 
   program

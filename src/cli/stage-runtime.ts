@@ -10,7 +10,7 @@ import { lifecycle$, type LifecycleSignal, type Phases } from '../../topology/li
 
 /** One running stage as the process sees it. */
 export interface StageHandle {
-  name: 'aggregate' | 'vectorize';
+  name: 'aggregate' | 'vectorize' | 'reindex';
   /** States as lifecycle$ derives them; read-only for the runtime. */
   lifecycle: Lifecycle;
   /** The runtime's drain/closed signals into the stage's lifecycle$. */

@@ -226,5 +226,18 @@ export function vectorSinkContract(name: string, open: () => Promise<SinkUnderTe
         await reader.close();
       }
     });
+
+    it('tells which ids are stored and deletes points by id, ignoring absent ones', async () => {
+      await sink.ensureCollection(DIM);
+      const a = point('a', '2025-03-01', unit(1, 0, 0, 0));
+      const b = point('b', '2025-03-01', unit(0, 1, 0, 0));
+      await sink.upsert([a, b]);
+      const absent = point('c', '2025-03-01', unit(1, 0, 0, 0)).id;
+      assert.deepEqual((await sink.existing([a.id, absent, b.id])).sort(), [a.id, b.id].sort(), 'only the stored ids');
+      assert.deepEqual(await sink.existing([]), []);
+      await sink.deleteIds([a.id, absent]);
+      assert.deepEqual((await sink.scroll()).map((p) => p.id), [b.id], 'the deleted id is gone, the other kept');
+      await sink.deleteIds([]);
+    });
   });
 }

@@ -11,6 +11,9 @@ export const TEXT_VERSION = 1;
 /** A snapshot before its text is rendered. */
 export type SnapshotWithoutText = Omit<ContextAggregated, 'text'>;
 
+/** What the text is rendered from: the window fields only (a stored point's payload holds them too). */
+export type RenderInput = Pick<SnapshotWithoutText, 'window_days' | 'mood' | 'activity' | 'recent_notes'>;
+
 /**
  * Renders a snapshot as a few short plain-language sentences, for an embedding model (semantic
  * search by questions such as "mood getting worse" or "mostly mindfulness") and for an agent.
@@ -40,13 +43,13 @@ export type SnapshotWithoutText = Omit<ContextAggregated, 'text'>;
  *     | No activity logged.
  *   [Often mentions <theme>[, <theme>] and <theme>.]
  */
-export function renderText(snapshot: SnapshotWithoutText): string {
+export function renderText(snapshot: RenderInput): string {
   const { mood, activity, notes } = renderAspects(snapshot);
   return [mood, activity, notes].filter((s) => s !== '').join(' ');
 }
 
 /** The text's sentences by aspect (mood; activity; themes, '' when none): `renderText` joins them. */
-export function renderAspects(snapshot: SnapshotWithoutText): { mood: string; activity: string; notes: string } {
+export function renderAspects(snapshot: RenderInput): { mood: string; activity: string; notes: string } {
   const facts = snapshotFacts(snapshot);
   return {
     mood: moodSentence(snapshot.mood, facts),
@@ -60,7 +63,7 @@ const LEVEL_MOOD = { low: 'Mostly low mood', mixed: 'Mixed mood', good: 'Mostly 
 const CONSISTENCY_WORDS = { 'almost daily': 'Active almost every day', 'some days': 'Active some days', rarely: 'Rarely active' } as const;
 const INTENSITY_WORDS = { gentle: 'mostly gentle sessions', moderate: 'mostly moderate sessions', hard: 'mostly hard sessions', mixed: '' } as const;
 
-function moodSentence(mood: SnapshotWithoutText['mood'], facts: SnapshotFacts): string {
+function moodSentence(mood: RenderInput['mood'], facts: SnapshotFacts): string {
   if (mood.count === 0) return 'No moods logged.';
   const logged = ` (${mood.count.toFixed(0)} logged).`;
   if (facts.moodLevel === null) return `Mood not rated${logged}`;
@@ -75,7 +78,7 @@ function moodSentence(mood: SnapshotWithoutText['mood'], facts: SnapshotFacts): 
   return `${LEVEL_MOOD[facts.moodLevel]}${logged}`;
 }
 
-function activitySentences(activity: SnapshotWithoutText['activity'], windowDays: number, facts: SnapshotFacts): string[] {
+function activitySentences(activity: RenderInput['activity'], windowDays: number, facts: SnapshotFacts): string[] {
   if (activity.sessions === 0) return ['No activity logged.'];
   const types = facts.activityTypes.map(label);
   const what =

@@ -76,6 +76,12 @@ export class MemoryVectorSink implements VectorSink {
   async count(): Promise<number> {
     return this.points.size;
   }
+  async deleteIds(ids: string[]): Promise<void> {
+    for (const id of ids) this.points.delete(id);
+  }
+  async existing(ids: string[]): Promise<string[]> {
+    return ids.filter((id) => this.points.has(id));
+  }
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 
