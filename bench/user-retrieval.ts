@@ -218,9 +218,8 @@ async function main(): Promise<void> {
     const cached = {
       modelId: embedder.modelId,
       modelVersion: embedder.modelVersion,
-      dimension: embedder.dimension,
-      embed: async (texts: string[]) => {
-        for (const t of texts.filter((t) => !memo.has(t))) memo.set(t, (await embedder.embed([t]))[0]!);
+      embedQueries: async (texts: string[]) => {
+        for (const t of texts.filter((t) => !memo.has(t))) memo.set(t, (await embedder.embedQueries([t]))[0]!);
         return texts.map((t) => memo.get(t)!);
       },
     };

@@ -2,11 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AuraError } from './errors.js';
 import { findProjectRoot } from './stack/options.js';
-import { MODEL_ID } from './stack/model.js';
+import { MODEL_ID, MODEL_IDS } from './stack/model.js';
 
 /**
- * Configuration: environment variables → Options (raw strings) → WithDefaults → Compiled.
- * Validated once at start-up; an error names the variable, the value and what is accepted.
+ * Configuration: environment variables (or their `_FILE` twins) → `CONFIG_SPECS`, one row per
+ * variable with its default and parser → `Parsed` → `Config` (`loadConfig`: derived names such as
+ * the changelog topic and the group ids filled in). Validated once at start-up; an error names the
+ * variable, the value and what is accepted.
  * Every variable documents its default here; `aura-stream config` prints this table.
  */
 type Parser<T> = (raw: string, name: string) => T;
@@ -39,6 +41,9 @@ function fail(name: string, raw: string, accepted: string): never {
 
 const str: Parser<string> = (raw, name) => (raw.trim() === '' ? fail(name, raw, 'a non-empty string') : raw.trim());
 const optStr: Parser<string | undefined> = (raw) => (raw.trim() === '' ? undefined : raw.trim());
+function optInt(min: number, max: number): Parser<number | undefined> {
+  return (raw, name) => (raw.trim() === '' ? undefined : int(min, max)(raw, name));
+}
 function int(min: number, max: number): Parser<number> {
   return (raw, name) => {
     const n = Number(raw);
@@ -80,6 +85,13 @@ const optUserPass: Parser<string | undefined> = (raw, name) => {
   if (v === '') return undefined;
   const colon = v.indexOf(':');
   if (colon <= 0) throw new AuraError('CONFIG', `${name} is not valid (value not shown): expected user:password, with a non-empty user before the first colon`);
+  return v;
+};
+/** An HMAC key: at least 32 characters (e.g. `openssl rand -base64 32`); the value itself is never echoed. */
+const optSigningKey: Parser<string | undefined> = (raw, name) => {
+  const v = raw.trim();
+  if (v === '') return undefined;
+  if (v.length < 32) throw new AuraError('CONFIG', `${name} is too short (value not shown): expected at least 32 characters, e.g. the output of \`openssl rand -base64 32\`, the same on the aggregate stage and wherever \`aura-stream erase\` runs`);
   return v;
 };
 const saslMechanism: Parser<'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined> = (raw, name) => {
@@ -146,7 +158,10 @@ export const CONFIG_SPECS = {
   aggregateGroupId: spec('AGGREGATE_GROUP_ID', '', 'Consumer group of the aggregate stage (default: <APPLICATION_ID>-aggregate).', optStr),
   vectorizeGroupId: spec('VECTORIZE_GROUP_ID', '', 'Consumer group of the vectorize stage (default: <APPLICATION_ID>-vectorize).', optStr),
   processingGuarantee: spec('PROCESSING_GUARANTEE', 'exactly_once', 'aggregate: exactly_once (Kafka transactions) | at_least_once.', oneOf('exactly_once', 'at_least_once')),
-  createTopics: spec('CREATE_TOPICS', 'true', 'Create missing topics at start.', bool),
+  createTopics: spec('CREATE_TOPICS', 'true', 'Create missing topics at start (each stage its own). Production: false, with the topics made by `aura-stream topics apply`.', bool),
+  registerSchemas: spec('REGISTER_SCHEMAS', 'true', 'Register the local schemas at start. false: only look them up (a registry principal that may not register); `aura-stream topics apply` registers them.', bool),
+  topicMinInsyncReplicas: spec('TOPIC_MIN_INSYNC_REPLICAS', '', 'min.insync.replicas of topics `topics apply` creates (default: TOPIC_REPLICATION_FACTOR − 1, at least 1).', optInt(1, 32)),
+  changelogMaxCompactionLagMs: spec('CHANGELOG_MAX_COMPACTION_LAG_MS', '86400000', 'max.compaction.lag.ms of the changelog `topics apply` creates: the longest an erased or expired window stays readable behind its tombstone.', int(1000, 31_536_000_000)),
   topicPartitions: spec('TOPIC_PARTITIONS', '6', 'Partitions of topics created at start (the changelog always copies the input\'s count).', int(1, 10_000)),
   topicReplicationFactor: spec('TOPIC_REPLICATION_FACTOR', '1', 'Replication factor of topics created at start.', int(1, 32)),
   produceRequestMaxBytes: spec('PRODUCE_REQUEST_MAX_BYTES', '1048576', 'Largest produce request (bytes); each write is cut into requests under it and under every topic\'s max.message.bytes.', int(65_536, 104_857_600)),
@@ -154,11 +169,22 @@ export const CONFIG_SPECS = {
   stateDir: spec('STATE_DIR', '.aura-state', 'Folder of LMDB window state, embedding cache and the embedded LanceDB store.', str),
   windowDays: spec('WINDOW_DAYS', '7', 'Event-time length of the per-user window, days.', int(1, 366)),
   windowMaxEvents: spec('WINDOW_MAX_EVENTS', '512', 'Cap on events kept per user window.', int(1, 100_000)),
-  embeddingModel: spec('EMBEDDING_MODEL', 'Xenova/all-MiniLM-L6-v2', 'Model id (hub id when EMBEDDING_MODEL_PATH is unset).', str),
+  embeddingModel: spec(
+    'EMBEDDING_MODEL',
+    MODEL_ID,
+    `Embedding model: a folder under EMBEDDING_MODELS_DIR (${MODEL_IDS.join(' | ')}; see docs/retrieval.md), or a Hugging Face hub id when no such folder exists. Ignored when EMBEDDING_MODEL_PATH is set.`,
+    str,
+  ),
+  embeddingModelsDir: spec(
+    'EMBEDDING_MODELS_DIR',
+    '',
+    'Folder of model folders (one per model, as `aura-stream stack up` and the image lay them out). Default: <AURA_STACK_DIR or .cache/stack>/models.',
+    optStr,
+  ),
   embeddingModelPath: spec(
     'EMBEDDING_MODEL_PATH',
     '',
-    `Local model folder (offline). Default: the local stack's model (<AURA_STACK_DIR or .cache/stack>/models/${MODEL_ID}) when \`aura-stream stack up\` laid it out, else the hub id EMBEDDING_MODEL.`,
+    'Local model folder (offline), overriding EMBEDDING_MODEL. Default: <EMBEDDING_MODELS_DIR>/<EMBEDDING_MODEL> when that folder exists, else the hub id EMBEDDING_MODEL.',
     optStr,
   ),
   embeddingThreads: spec('EMBEDDING_THREADS', '1', 'ONNX Runtime intra-op threads per process.', int(1, 64)),
@@ -167,6 +193,12 @@ export const CONFIG_SPECS = {
   qdrantApiKey: secret('QDRANT_API_KEY', 'Qdrant API key.', optStr),
   qdrantCa: spec('QDRANT_CA', '', 'PEM of the CA that signed Qdrant\'s certificate (an https QDRANT_URL with a private CA).', optPem, { file: true }),
   collection: spec('VECTOR_COLLECTION', 'aura_context', 'Qdrant collection / LanceDB table.', str),
+  retrievalMode: spec(
+    'RETRIEVAL_MODE',
+    'dense',
+    'search: how a text query ranks: dense (the model\'s vectors) | sparse (words, BM25) | hybrid (both fused by RRF); see docs/hybrid-retrieval.md for the benchmark behind the default.',
+    oneOf('dense', 'sparse', 'hybrid'),
+  ),
   batchMaxSize: spec('BATCH_MAX_SIZE', '64', 'vectorize: flush a micro-batch at this many records.', int(1, 4096)),
   batchMaxWaitMs: spec('BATCH_MAX_WAIT_MS', '200', 'vectorize: flush a micro-batch this long after its first record.', int(1, 600_000)),
   maxInFlightBatches: spec('MAX_IN_FLIGHT_BATCHES', '2', 'vectorize: batches in flight before the consumer pauses.', int(1, 64)),
@@ -182,6 +214,12 @@ export const CONFIG_SPECS = {
     int(1_048_576, 1_099_511_627_776),
   ),
   aggregateFetchMaxBytes: spec('AGGREGATE_FETCH_MAX_BYTES', '1048576', 'aggregate: bytes fetched per partition per request from the input topic.', int(1024, 1_073_741_824)),
+  erasureSigningKey: secret(
+    'ERASURE_SIGNING_KEY',
+    'HMAC key (at least 32 characters) that `aura-stream erase` signs UserDeleted requests with and the aggregate stage verifies; only its holders can erase. Unset: erase refuses to run and the aggregate stage dead-letters every UserDeleted (ERASURE_UNAUTHORIZED). docs/erasure.md.',
+    optSigningKey,
+  ),
+  erasureMaxAgeMs: spec('ERASURE_MAX_AGE_MS', '86400000', 'aggregate: a signed UserDeleted whose requested_at is older than this, measured against the partition\'s stream time, is refused as a replay (ERASURE_REPLAYED); within it, a request id seen before is refused too. Keep it above producers\' clock skew.', int(60_000, 31_536_000_000)),
   stateRetentionDays: spec('STATE_RETENTION_DAYS', '0', 'aggregate: erase a user (changelog tombstone + ContextErased, cause retention) whose last accepted event is this many days of stream time (largest input record timestamp of the partition, ignoring any more than 24 h ahead of the clock) old; 0 = never. At most AGGREGATE_TX_MAX_RECORDS users expire per transaction.', int(0, 36_500)),
   transactionTimeoutMs: spec('TRANSACTION_TIMEOUT_MS', '60000', 'aggregate (exactly_once): broker aborts a transaction left open this long.', int(1000, 900_000)),
   restoreTimeoutMs: spec('RESTORE_TIMEOUT_MS', '600000', 'aggregate: a changelog restore that has not reached the end by then fails with RESTORE_TIMEOUT (retried).', int(1000, 86_400_000)),
@@ -191,6 +229,7 @@ export const CONFIG_SPECS = {
   retryMaxMs: spec('RETRY_MAX_MS', '10000', 'Cap of the back-off delay.', int(1, 3_600_000)),
   storeTimeoutMs: spec('STORE_TIMEOUT_MS', '10000', 'Timeout of one vector-store request.', int(100, 600_000)),
   shutdownTimeoutMs: spec('SHUTDOWN_TIMEOUT_MS', '30000', 'Forced exit after this long in draining.', int(100, 3_600_000)),
+  lagRefreshMs: spec('LAG_REFRESH_MS', '10000', 'How often each stage reads its partitions\' end offsets and its group\'s committed offsets from the broker for aura_consumer_lag_records / _seconds (a timer, independent of commits: a stuck consumer shows rising lag).', int(1000, 600_000)),
   metricsPort: spec('METRICS_PORT', '9464', 'HTTP port of /metrics, /healthz, /readyz (0 = ephemeral, -1 = off).', int(-1, 65_535)),
   searchTokens: secret(
     'SEARCH_TOKENS',
@@ -241,18 +280,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /**
- * The model folder `aura-stream stack up` lays out, when it exists: the same default as the
+ * The folder of the model EMBEDDING_MODEL names (default MODEL_ID) under EMBEDDING_MODELS_DIR
+ * (default: the models `aura-stream stack up` lays out), when it exists: the same default as the
  * brokers and registry of the local stack, so that a command run after `stack up` or the demo
  * needs no settings. Undefined when there is none (the embedder then names the fix).
  */
 export function localStackModel(env: NodeJS.ProcessEnv = process.env): string | undefined {
   let dir: string;
   try {
-    dir = env['AURA_STACK_DIR'] ? resolve(env['AURA_STACK_DIR']) : join(findProjectRoot(), '.cache', 'stack');
+    const modelsDir = env['EMBEDDING_MODELS_DIR']?.trim();
+    dir = modelsDir ? resolve(modelsDir) : join(env['AURA_STACK_DIR'] ? resolve(env['AURA_STACK_DIR']) : join(findProjectRoot(), '.cache', 'stack'), 'models');
   } catch {
     return undefined; // not inside the project (an installed package): no local stack
   }
-  const model = join(dir, 'models', MODEL_ID);
+  const name = env['EMBEDDING_MODEL']?.trim() || MODEL_ID;
+  // A hub id such as Xenova/all-MiniLM-L6-v2 is not a folder name here.
+  if (name.includes('/') || name.includes('\\') || name === '..' || name === '.') return undefined;
+  const model = join(dir, name);
   return existsSync(join(model, 'config.json')) ? model : undefined;
 }
 

@@ -1,8 +1,8 @@
 import { Observable, Subject, catchError, defer, map, merge, mergeMap, of, takeWhile, tap, type SchedulerLike } from 'rxjs';
 import type { UserRecord } from '../src/contracts/events.js';
-import { classify } from '../src/errors.js';
+import { classify, isRetriable } from '../src/errors.js';
 import type { AggregateCodec, BatchWriter, ChangelogReader, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
-import { CacheBudget, PartitionGate, WindowCache, awaitReady, commitInOrder, commitTransaction, committedEvent, decodeRecords, foldWindows, loadWindowState, recordLimitsFor, retryWithBackoff, toOutRecords, validateEvent, type AggregateEvent, type CommitOutcome, type FoldedTransaction, type PartitionFold, type Retention, type TransactionLimits } from '../src/pipeline/index.js';
+import { CacheBudget, PartitionGate, WindowCache, awaitReady, commitInOrder, commitTransaction, committedEvent, decodeRecords, foldWindows, loadWindowState, recordLimitsFor, retryWithBackoff, toOutRecords, validateEvent, type AggregateEvent, type CommitOutcome, type ErasureAuth, type FoldedTransaction, type PartitionFold, type Retention, type TransactionLimits } from '../src/pipeline/index.js';
 import { batches$, type BatchEnvelope } from './sources.js';
 import type { TopologyStep } from './steps.js';
 
@@ -33,6 +33,8 @@ export interface AggregateTopologyConfig {
    * Default 0 (off).
    */
   retentionDays?: number;
+  /** ERASURE_SIGNING_KEY / ERASURE_MAX_AGE_MS: who may erase, and the replay window (required: no default lets anyone erase). */
+  erasureAuth: ErasureAuth;
   /** RETRY_INITIAL_MS / RETRY_MAX_MS: back-off of transient faults. Defaults 200 / 10000. */
   retryInitialMs?: number;
   retryMaxMs?: number;
@@ -105,6 +107,7 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
           encodeEntry: ports.codec.encodeEntry,
           encodeWindowParts: ports.codec.encodeWindowParts,
           loadStreamTime: () => ports.store.streamTime(partition),
+          erasureAuth: config.erasureAuth,
           nextTx: () => tx++,
           now,
         };
@@ -163,7 +166,7 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
         maxMs: config.retryMaxMs ?? 10_000,
         factor: 2,
         jitter: 0.5,
-        isRetriable: (e) => classify(e).action === 'retry',
+        isRetriable,
         onRetry: (e) => {
           const error = classify(e);
           gate.invalidate(partition, error);

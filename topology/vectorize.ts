@@ -1,6 +1,6 @@
 import { Observable, map, tap, type SchedulerLike } from 'rxjs';
 import { pointId } from '../src/contracts/ids.js';
-import { classify, type AuraError, type ErrorCode } from '../src/errors.js';
+import { classify, isRetriable, type AuraError, type ErrorCode } from '../src/errors.js';
 import type { AggregatedRecord, Embedder, EmbeddingCache, RecordSource, RecordWriter, TopicPartition, VectorizeCodec, VectorWriter } from '../src/ports.js';
 import { CommitTracker, InFlightGate, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, microBatch, planErasures, produceOutRecords, retryWithBackoff, storeBatch, toErasedRecords, toVectorizedRecords, toPoints, trackRecords, type AggregatedItem, type CommittableOffset, type RetryStep, type StoredBatch } from '../src/pipeline/index.js';
 import type { TopologyStep } from './steps.js';
@@ -38,7 +38,8 @@ export interface VectorizePorts {
 
 export type VectorizeEvent =
   | { type: 'assigned'; partitions: number[] }
-  | { type: 'dead-lettered'; partition: number; offset: string; code: ErrorCode; message: string }
+  /** `message` may quote the record (DLQ headers only, never a log); `field` names the field at fault. */
+  | { type: 'dead-lettered'; partition: number; offset: string; code: ErrorCode; message: string; field: string | undefined }
   | ({ type: 'stored' } & StoredBatch)
   | { type: 'committed'; offsets: CommittableOffset[] }
   | { type: 'retrying'; step: string; attempt: number; delayMs: number; error: AuraError }
@@ -98,7 +99,7 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
         maxMs: config.retryMaxMs,
         factor: 2,
         jitter: 0.5,
-        isRetriable: (e) => classify(e).retriable,
+        isRetriable,
         onRetry: (e, attempt, delayMs) => emit({ type: 'retrying', step, attempt, delayMs, error: classify(e) }),
         ...(ports.scheduler && { scheduler: ports.scheduler }),
         ...(ports.random && { random: ports.random }),
@@ -126,7 +127,7 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
           retry,
           onDeadLettered: async (record, e) => {
             tracker.done(record.topic, record.partition, record.offset);
-            emit({ type: 'dead-lettered', partition: record.partition, offset: record.offset, code: e.code, message: e.message });
+            emit({ type: 'dead-lettered', partition: record.partition, offset: record.offset, code: e.code, message: e.message, field: e.field });
             // A run of poison alone must still move the committed offset; a failed try waits for the next batch.
             await commit().catch(() => undefined);
           },

@@ -28,7 +28,7 @@ export function userHistory(options: { seed: string; users: number; days: number
 }
 
 /** The stored point of a snapshot with `vector`, as the vectorize stage builds it. */
-export function historyPoint(snapshot: ContextAggregated, vector: Float32Array, model: { modelId: string; modelVersion: string }, offset: number): VectorPoint {
+export function historyPoint(snapshot: ContextAggregated, vector: Float32Array, model: Parameters<typeof toPoint>[2], offset: number): VectorPoint {
   const id = pointId(snapshot.user_id, snapshot.window_end);
   return toPoint({ record: { topic: 'bench.context.aggregated', partition: 0, offset: String(offset) }, snapshot, pointId: id }, vector, model);
 }

@@ -124,9 +124,14 @@ export class AvroSerde {
   private readonly resolvers = new Map<number, avro.Resolver | 'same'>();
   private readonly subjectIds = new Map<string, number>();
 
+  /**
+   * `register: false` (REGISTER_SCHEMAS=false): `register` only looks the local schema up under its
+   * subject, for principals the registry does not let register (`aura-stream topics apply` does).
+   */
   constructor(
     readonly client: Client,
     readonly local: Map<string, LocalSchema> = loadLocalSchemas(),
+    private readonly options: { register: boolean } = { register: true },
   ) {}
 
   schema(fullName: string): LocalSchema {
@@ -142,11 +147,15 @@ export class AvroSerde {
   async register(subject: string, fullName: string): Promise<number> {
     const s = this.schema(fullName);
     try {
-      const id = await this.client.register(subject, { schemaType: 'AVRO', schema: s.text }, false);
+      const schema = { schemaType: 'AVRO', schema: s.text };
+      const id = this.options.register ? await this.client.register(subject, schema, false) : await this.client.getId(subject, schema, false);
       this.subjectIds.set(subject, id);
       return id;
     } catch (err) {
-      const e = registryError(err, `registering ${fullName} under subject ${subject}`);
+      if (!this.options.register && (err as RestLikeError).status === 404) {
+        throw new AuraError('CONFIG', `${fullName} is not registered under subject ${subject} and REGISTER_SCHEMAS=false: register the schemas first with \`aura-stream topics apply\` (or \`schemas register\`) as a principal the registry lets register`, { cause: err });
+      }
+      const e = registryError(err, `${this.options.register ? 'registering' : 'looking up'} ${fullName} under subject ${subject}`);
       if (e.code === 'UNKNOWN_SCHEMA_ID') throw new AuraError('CONFIG', e.message, { cause: err });
       throw e;
     }

@@ -96,7 +96,11 @@ export async function createAggregateCodec(serde: AvroSerde, topics: { input: st
   return {
     async decodeEvent(value): Promise<UserRecord> {
       const decoded = await serde.decode(value);
-      if (decoded.fullName === USER_DELETED_FULL_NAME) return { ...plain<Omit<UserDeleted, 'type'>>(decoded.value), type: 'UserDeleted' };
+      if (decoded.fullName === USER_DELETED_FULL_NAME) {
+        // Written before `requester` / `signature` existed: absent means null (the schema's defaults).
+        const d = plain<Omit<UserDeleted, 'type'>>(decoded.value);
+        return { ...d, requester: d.requester ?? null, signature: d.signature ?? null, type: 'UserDeleted' };
+      }
       const type = TYPE_BY_FULL_NAME.get(decoded.fullName);
       if (!type) throw new AuraError('UNKNOWN_RECORD_TYPE', `record type ${decoded.fullName} is not a user record this stage reads`);
       return { ...plain<Omit<UserEvent, 'type'>>(decoded.value), type } as UserEvent;
@@ -126,7 +130,11 @@ export async function createVectorizeCodec(serde: AvroSerde, topics: { input: st
     async decodeAggregated(value) {
       const decoded = await serde.decode(value);
       if (decoded.fullName === CONTEXT_AGGREGATED) return { kind: 'snapshot', snapshot: plain<ContextAggregated>(decoded.value) };
-      if (decoded.fullName === CONTEXT_ERASED_FULL_NAME) return { kind: 'erasure', erasure: plain<ContextErased>(decoded.value) };
+      if (decoded.fullName === CONTEXT_ERASED_FULL_NAME) {
+        // A marker written before `requester` / `reason` existed: absent means null (the schema's defaults).
+        const erasure = plain<ContextErased>(decoded.value);
+        return { kind: 'erasure', erasure: { ...erasure, requester: erasure.requester ?? null, reason: erasure.reason ?? null } };
+      }
       throw new AuraError('UNKNOWN_RECORD_TYPE', `record type ${decoded.fullName} is neither a ContextAggregated nor a ContextErased`);
     },
     encodeVectorized: (record) => serde.encode(outSubject, CONTEXT_VECTORIZED, record),

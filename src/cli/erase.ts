@@ -1,11 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 import type { Admin, Kafka } from 'kafkajs';
 import { loadConfig, type Config } from '../config.js';
-import { AuraError, classify } from '../errors.js';
+import { kafkaError } from '../adapters/kafka/errors.js';
+import { AuraError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { AvroSerde, createRegistryClient, registryAuth, topicRecordSubject } from '../adapters/avro-serde.js';
 import { createKafka, kafkaConnection } from '../adapters/kafka/client.js';
-import { ERASURE_COMPLETED_FULL_NAME, USER_DELETED_FULL_NAME, type ErasureCompleted, type UserDeleted } from '../contracts/erasure.js';
+import { ERASURE_COMPLETED_FULL_NAME, USER_DELETED_FULL_NAME, signErasure, type ErasureCompleted, type UserDeleted } from '../contracts/erasure.js';
 import { prepareInputTopic } from './run-aggregate.js';
 
 /**
@@ -19,6 +21,8 @@ export interface EraseOptions {
   user: string;
   /** Audit text (a ticket id), never personal data; default none. */
   reason?: string;
+  /** Who asks, for the audit trail (signed); default the operating-system user running `erase`. */
+  requester?: string;
   /** Wait for the vectorize stage's ErasureCompleted; default false. */
   wait: boolean;
   /** How long `wait` waits, ms; default 120000. */
@@ -48,16 +52,33 @@ export function validUserId(user: string | undefined): string {
   return user;
 }
 
-/** The UserDeleted record of one request: a fresh erasure id, requested now. */
-export function userDeleted(userId: string, reason: string | undefined, now = Date.now()): UserDeleted {
-  return {
-    type: 'UserDeleted',
+/** Who runs `erase` when `--requester` is not given: the operating-system user. */
+export function defaultRequester(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The ERASURE_SIGNING_KEY `erase` signs with, or a CONFIG error saying where it comes from. */
+export function signingKey(config: Pick<Config, 'erasureSigningKey'>): string {
+  if (config.erasureSigningKey === undefined) {
+    throw new AuraError('CONFIG', 'ERASURE_SIGNING_KEY is not set: `erase` signs each request with the key the aggregate stage verifies, and an unsigned request erases nothing. Set ERASURE_SIGNING_KEY or ERASURE_SIGNING_KEY_FILE to the same key as the stage (docs/erasure.md)');
+  }
+  return config.erasureSigningKey;
+}
+
+/** The UserDeleted record of one request: a fresh erasure id, requested now, signed with `key`. */
+export function userDeleted(userId: string, reason: string | undefined, key: string, now = Date.now(), requester: string = defaultRequester()): UserDeleted {
+  const unsigned = {
     event_id: randomUUID(),
     user_id: userId,
     requested_at: now,
     reason: reason === undefined || reason.trim() === '' ? null : reason,
-    trace_id: randomBytes(16).toString('hex'),
+    requester: requester.trim() === '' ? null : requester.trim(),
   };
+  return { type: 'UserDeleted', ...unsigned, trace_id: randomBytes(16).toString('hex'), signature: signErasure(unsigned, key) };
 }
 
 /** The TIMEOUT of `--wait`: what to check, naming metrics the stages export (a unit test holds it to src/metrics.ts). */
@@ -100,7 +121,7 @@ async function waitForConfirmation(kafka: Kafka, serde: AvroSerde, admin: Admin,
   try {
     return await new Promise<NonNullable<Erasure['completed']>>((resolve, reject) => {
       const timer = setTimeout(() => reject(timeout()), Math.max(0, deadline - Date.now()));
-      consumer.on(consumer.events.CRASH, (e) => (clearTimeout(timer), reject(classify(e.payload.error))));
+      consumer.on(consumer.events.CRASH, (e) => (clearTimeout(timer), reject(kafkaError(e.payload.error))));
       void consumer
         .connect()
         .then(() => consumer.subscribe({ topics: [topic], fromBeginning: true }))
@@ -117,7 +138,7 @@ async function waitForConfirmation(kafka: Kafka, serde: AvroSerde, admin: Admin,
             },
           }),
         )
-        .catch((err: unknown) => (clearTimeout(timer), reject(classify(err))));
+        .catch((err: unknown) => (clearTimeout(timer), reject(kafkaError(err))));
     });
   } finally {
     await consumer.disconnect().catch(() => undefined);
@@ -128,10 +149,11 @@ async function waitForConfirmation(kafka: Kafka, serde: AvroSerde, admin: Admin,
 /** Produces the UserDeleted (idempotent producer, acks=all) and, with `wait`, waits for its confirmation. */
 export async function erase(options: EraseOptions, config: Config = loadConfig()): Promise<Erasure> {
   const userId = validUserId(options.user);
+  const key = signingKey(config);
   const logger = createLogger(config.logLevel);
   const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-erase`, logger });
   await prepareInputTopic(kafka, config);
-  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
+  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)), undefined, { register: config.registerSchemas });
   const subject = topicRecordSubject(config.inputTopic, USER_DELETED_FULL_NAME);
   await serde.register(subject, USER_DELETED_FULL_NAME);
 
@@ -139,7 +161,7 @@ export async function erase(options: EraseOptions, config: Config = loadConfig()
   await admin.connect();
   try {
     const from = options.wait ? await endOffsets(admin, config.erasedTopic) : undefined;
-    const { type: _type, ...body } = userDeleted(userId, options.reason);
+    const { type: _type, ...body } = userDeleted(userId, options.reason, key, Date.now(), options.requester);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
     let sent;

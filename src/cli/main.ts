@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { Admin } from 'kafkajs';
 import { configTable, loadConfig, type Config } from '../config.js';
-import { AuraError, classify } from '../errors.js';
+import { kafkaError } from '../adapters/kafka/errors.js';
+import { AuraError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { AvroSerde, createRegistryClient, registryAuth, loadLocalSchemas, topicSubject } from '../adapters/avro-serde.js';
@@ -55,8 +56,8 @@ async function runStages(which: 'aggregate' | 'vectorize' | 'all'): Promise<neve
     logger,
     retry: { initialRetryTime: config.retryInitialMs, maxRetryTime: config.retryMaxMs, retries: 5 },
   });
-  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
-  await prepareTopics(kafka, config);
+  const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)), undefined, { register: config.registerSchemas });
+  await prepareTopics(kafka, config, which);
   const stages: StageHandle[] = [];
   if (which === 'aggregate' || which === 'all') stages.push(await startAggregate({ kafka, serde, config, logger, metrics }));
   if (which === 'vectorize' || which === 'all') {
@@ -106,6 +107,21 @@ export function buildCli(): Command {
       if (!info.ok) process.exitCode = 1;
     });
 
+  program
+    .command('topics')
+    .description('Topics and schemas for production (run once, as a principal allowed to create topics and register schemas).')
+    .command('apply')
+    .description('Create the missing topics with min.insync.replicas (the changelog compacted, with max.compaction.lag.ms) and register every schema, so the stages can run with CREATE_TOPICS=false and REGISTER_SCHEMAS=false. Idempotent; reports settings that differ; exit 1 if any does.')
+    .action(async () => {
+      const config = loadConfig();
+      const { applyTopics, formatApply } = await import('./topics-apply.js');
+      const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-topics`, logger: createLogger(config.logLevel) });
+      const serde = new AvroSerde(createRegistryClient(config.schemaRegistryUrl, registryAuth(config)));
+      const lines = await applyTopics(kafka, serde, config, subjectPlan(config));
+      for (const l of formatApply(lines)) console.log(l);
+      if (lines.some((l) => l.what === 'differs')) process.exitCode = 1;
+    });
+
   const schemas = program.command('schemas').description('Avro contracts in schemas/ against the registry.');
   schemas
     .command('register')
@@ -144,7 +160,7 @@ export function buildCli(): Command {
       } catch (err) {
         // A start-up failure (topics, registry, model, ...): clients already connected must not
         // keep the process alive, so exit here with the same message and status as main().
-        const e = classify(err);
+        const e = kafkaError(err); // any error; Kafka ones from the CLI's own admin and producer calls too
         console.error(`aura-stream: ${e.code}: ${e.message}`);
         process.exit(e.code === 'CONFIG' ? 2 : 1);
       }
@@ -191,18 +207,20 @@ export function buildCli(): Command {
 
   program
     .command('erase')
-    .description('Erase a user end to end: one UserDeleted on the user-events topic; the stages drop the window and delete the points and cache entries (README "Erasing a user").')
+    .description('Erase a user end to end: one UserDeleted, signed with ERASURE_SIGNING_KEY, on the user-events topic; the stages drop the window and delete the points and cache entries (docs/erasure.md).')
     .requiredOption('--user <id>', 'the user id (the key of the user\'s events)')
     .option('--reason <text>', 'audit text such as a ticket id, never personal data (default: none)')
+    .option('--requester <name>', 'who asks, recorded in the marker and the confirmation (default: the operating-system user)')
     .option('--wait', 'wait for the vectorize stage\'s ErasureCompleted on ERASED_TOPIC', false)
     .option('--timeout-ms <n>', 'how long --wait waits', intArg('--timeout-ms', 1), 120_000)
-    .action(async (opts: { user: string; reason?: string; wait: boolean; timeoutMs: number }) => {
+    .action(async (opts: { user: string; reason?: string; requester?: string; wait: boolean; timeoutMs: number }) => {
       const { erase, formatErasure } = await import('./erase.js');
       const done = await erase({
         user: opts.user,
         wait: opts.wait,
         timeoutMs: opts.timeoutMs,
         ...(opts.reason !== undefined && { reason: opts.reason }),
+        ...(opts.requester !== undefined && { requester: opts.requester }),
         onProduced: (e) => console.log(formatErasure(e)[0]),
       });
       for (const line of formatErasure(done).slice(1)) console.log(line);
@@ -223,7 +241,7 @@ export function buildCli(): Command {
       try {
         process.exit(await runReindex({ kafka, serde, config, logger, metrics: createMetrics() }, { untilCaughtUp: opts.untilCaughtUp, maxLag: opts.maxLag, chunk: opts.chunk, progress: process.stderr.isTTY === true }));
       } catch (err) {
-        const e = classify(err);
+        const e = kafkaError(err);
         console.error(`aura-stream: ${e.code}: ${e.message}`);
         process.exit(e.code === 'CONFIG' ? 2 : 1);
       }
@@ -350,7 +368,7 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {
-    const e = classify(err);
+    const e = kafkaError(err); // any error; Kafka ones from the CLI's own admin and producer calls too
     console.error(`aura-stream: ${e.code}: ${e.message}`);
     process.exitCode = e.code === 'CONFIG' ? 2 : 1;
   }

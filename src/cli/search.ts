@@ -153,7 +153,7 @@ export async function runSearch(text: string | undefined, options: SearchOptions
     const embedder = query.text === undefined ? undefined : await createEmbedder(config, createLogger(process.env['LOG_LEVEL'] ? config.logLevel : 'warn'));
     try {
       if (embedder) requireQueryModel(target, embedder);
-      const answer = await searchContext({ reader: sink, ...(embedder && { embedder }), index: target }, query);
+      const answer = await searchContext({ reader: sink, ...(embedder && { embedder }), index: target, mode: config.retrievalMode }, query);
       if (options.json) {
         for (const h of answer.hits) print(hitJson(h));
         return;

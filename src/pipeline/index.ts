@@ -8,7 +8,7 @@ export type { Coalesced } from './domain/coalesce.js';
 export { DLQ_HEADERS, toDeadLetter } from './domain/dead-letter.js';
 export type { AggregateCounters } from './domain/fold-transactions.js';
 export { foldTransactions } from './domain/fold-transactions.js';
-export type { FoldedTransaction, PartitionFold, RecordLimits, Retention, TransactionLimits } from './domain/fold-transactions.js';
+export type { ErasureAuth, FoldedTransaction, PartitionFold, RecordLimits, Retention, TransactionLimits } from './domain/fold-transactions.js';
 export { SNAPSHOT_ALLOWANCE_BYTES, recordLimitsFor } from './domain/record-limits.js';
 export { renderAspects, renderText, TEXT_VERSION } from './domain/render-text.js';
 export type { RenderInput, SnapshotWithoutText } from './domain/render-text.js';
@@ -60,6 +60,9 @@ export type { HandedBatch } from './operators/track-records.js';
 // state/: per-process state the operators share (partition gate, commit tracker, window cache, in-flight gate)
 // and the transaction that makes a fold durable.
 export { CommitTracker } from './state/commit-tracker.js';
+export { ConsumerLag } from './state/consumer-lag.js';
+export type { PartitionLag, PartitionOffsets } from './state/consumer-lag.js';
+export { UnconfirmedRecords } from './state/unconfirmed-records.js';
 export type { CommittableOffset } from './state/commit-tracker.js';
 export { commitTransaction } from './state/commit-transaction.js';
 export type { CommitOutcome } from './state/commit-transaction.js';

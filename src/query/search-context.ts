@@ -1,6 +1,6 @@
 import { AuraError } from '../errors.js';
 import type { IndexVersion } from '../contracts/index-version.js';
-import type { EmbedderInfo, OrderBy, PointPayload, VectorReader } from '../ports.js';
+import type { EmbedderInfo, OrderBy, PointPayload, RetrievalMode, VectorReader } from '../ports.js';
 import { compileQuery, type CompiledQuery, type ContextQuery, type QueryKind } from './context-query.js';
 import { fieldPath } from './fields.js';
 
@@ -34,8 +34,10 @@ export interface ContextAnswer {
 export interface ContextReader {
   /** The physical collection to read (the alias's target). */
   reader: VectorReader;
-  /** Encodes a question; needed only for queries with text. */
-  embedder?: EmbedderInfo & { embed(texts: string[]): Promise<Float32Array[]> };
+  /** Encodes a question (with the model's query prefix); needed only for queries with text. */
+  embedder?: Pick<EmbedderInfo, 'modelId' | 'modelVersion'> & { embedQueries(texts: string[]): Promise<Float32Array[]> };
+  /** How a text query ranks (RETRIEVAL_MODE): dense, sparse or hybrid; dense when absent. */
+  mode?: RetrievalMode;
   /** The alias and the version its target records (src/cli/index-versions.ts resolveAliasTarget). */
   index?: { alias: string; version: IndexVersion | undefined };
 }
@@ -84,13 +86,13 @@ export async function searchContext(ports: ContextReader, query: ContextQuery | 
     return { kind: q.kind, answered_by: answered_by(rows[0]?.payload), hits: rows.map((r) => ({ id: r.id, score: null, payload: r.payload })) };
   }
   if (!embedder) throw new AuraError('INTERNAL', 'searchContext: a query with text needs an embedder (the model of the index)');
-  const [vector] = await embedder.embed([q.text]);
+  const [vector] = await embedder.embedQueries([q.text]);
   if (!vector) throw new AuraError('MODEL_LOAD', 'the embedder returned no vector for the query text');
   const by = answered_by({ model_id: embedder.modelId, model_version: embedder.modelVersion });
   if (q.orderBy === undefined) {
-    const hits = await reader.search(vector, { ...q.filter, limit: q.limit });
+    const hits = await reader.search(vector, { ...q.filter, limit: q.limit, mode: ports.mode ?? 'dense', text: q.text });
     return { kind: q.kind, answered_by: by, hits };
   }
-  const nearest = await reader.search(vector, { ...q.filter, limit: q.candidates });
+  const nearest = await reader.search(vector, { ...q.filter, limit: q.candidates, mode: ports.mode ?? 'dense', text: q.text });
   return { kind: q.kind, answered_by: by, hits: orderHits(nearest, q.orderBy).slice(0, q.limit) };
 }

@@ -19,6 +19,8 @@ const erasure: ContextErased = {
   event_partition: 2,
   event_offset: 40,
   aggregator_version: '1.0.0',
+  requester: 'system:retention',
+  reason: 'retention: no accepted event since 2025-12-17T00:00:00.000Z of stream time (STATE_RETENTION_DAYS)',
 };
 
 describe('createVectorizeCodec', () => {
@@ -55,7 +57,7 @@ describe('createVectorizeCodec', () => {
     const codec = await createVectorizeCodec(serde, { input: 'agg', output: 'vec', erased: 'gone' });
     const done: ErasureCompleted = {
       erasure_id: erasure.erasure_id, user_id: 'u1', cause: 'user_deleted', requested_at: 5, before: null, completed_at: 9, store: 'lancedb', collection: 'c',
-      points_deleted: 3, cache_entries_deleted: 2, trace_id: 't', snapshot_topic: 'agg', snapshot_partition: 1, snapshot_offset: 12,
+      points_deleted: 3, cache_entries_deleted: 2, trace_id: 't', snapshot_topic: 'agg', snapshot_partition: 1, snapshot_offset: 12, requester: 'ops@example', reason: 'TICKET-7',
     };
     const decoded = await serde.decode(codec.encodeErasureCompleted(done));
     assert.equal(decoded.fullName, ERASURE_COMPLETED_FULL_NAME);

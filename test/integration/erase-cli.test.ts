@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { topicRecordSubject, topicSubject } from '../../src/adapters/avro-serde.js';
 import { erase } from '../../src/cli/erase.js';
-import { ERASURE_COMPLETED_FULL_NAME, USER_DELETED_FULL_NAME, type ErasureCompleted } from '../../src/contracts/erasure.js';
-import { erasureCompleted as confirmation } from '../support/erasure-records.js';
+import { ERASURE_COMPLETED_FULL_NAME, USER_DELETED_FULL_NAME, erasureSignatureValid, type ErasureCompleted, type UserDeleted } from '../../src/contracts/erasure.js';
+import { TEST_ERASURE_KEY, erasureCompleted as confirmation } from '../support/erasure-records.js';
 import { ROOT, configOf, dropTestResources, readTopic, removeDir, requireStack, runCli, testKafka, testSerde, uniqueNames, waitFor, within, type TestNames } from '../support/stack-env.js';
 
 /**
@@ -52,7 +52,7 @@ describe('erase on the real stack (Kafka + registry, the CLI as a child process)
   it('produces one UserDeleted keyed by the user that decodes with the registry as the request printed', async () => {
     const names = fresh('erase-cli');
     const beforeMs = Date.now();
-    const run = await runCli(['erase', '--user', 'u-erase-1', '--reason', 'TICKET-42'], names.env, 60_000);
+    const run = await runCli(['erase', '--user', 'u-erase-1', '--reason', 'TICKET-42', '--requester', 'alice@ops'], names.env, 60_000);
     const afterMs = Date.now();
     assert.equal(run.code, 0, `erase exits 0 (stderr: ${run.stderr})`);
     const m = REQUEST_LINE.exec(run.stdout);
@@ -75,6 +75,19 @@ describe('erase on the real stack (Kafka + registry, the CLI as a child process)
     const requestedAt = v['requested_at'] as number;
     assert.ok(requestedAt >= beforeMs && requestedAt <= afterMs, `requested_at is the time of the request (${requestedAt} within [${beforeMs}, ${afterMs}])`);
     assert.equal(r!.headers['trace_id']?.toString('utf8'), v['trace_id'], 'the trace id travels as a header too');
+    assert.equal(v['requester'], 'alice@ops', 'who asked is recorded');
+    const request = { ...(v as unknown as UserDeleted), type: 'UserDeleted' as const };
+    assert.ok(erasureSignatureValid(request, TEST_ERASURE_KEY), 'signed with the ERASURE_SIGNING_KEY the stages verify');
+    assert.ok(!erasureSignatureValid({ ...request, user_id: 'u-erase-other' }, TEST_ERASURE_KEY), 'a signature for this user only');
+  });
+
+  it('refuses to erase without ERASURE_SIGNING_KEY (CONFIG, naming the variable), producing nothing', async () => {
+    const names = fresh('erase-nokey');
+    const { ERASURE_SIGNING_KEY: _key, ...env } = names.env;
+    const run = await runCli(['erase', '--user', 'u-erase-5'], { ...env, ERASURE_SIGNING_KEY: '' }, 60_000);
+    assert.equal(run.code, 2, `exits 2, as every CONFIG error (stdout: ${run.stdout})`);
+    assert.match(run.stderr, /CONFIG: ERASURE_SIGNING_KEY is not set/, run.stderr);
+    assert.doesNotMatch(run.stdout, REQUEST_LINE, 'no request printed');
   });
 
   it('--wait gives up after --timeout-ms with a TIMEOUT naming what to check, and still printed the request', async () => {

@@ -15,6 +15,7 @@ import { createLogger } from '../../src/logger.js';
 import type { SourceRecord } from '../../src/ports.js';
 import { PartitionGate } from '../../src/pipeline/state/partition-gate.js';
 import { mood, uuid } from '../support/aggregate-fixtures.js';
+import { signed } from '../support/erasure-records.js';
 import {
   createStageTopics,
   dropTestResources,
@@ -98,7 +99,7 @@ async function restoredStore(kafka: Kafka, names: TestNames, partitions: number)
   return store;
 }
 
-const deleted = (n: number, user: string): UserDeleted => ({ type: 'UserDeleted', event_id: uuid(900_000 + n), user_id: user, requested_at: Date.now(), reason: 'ticket-7', trace_id: `trace-del-${n}` });
+const deleted = (n: number, user: string): UserDeleted => signed({ type: 'UserDeleted', event_id: uuid(900_000 + n), user_id: user, requested_at: Date.now(), reason: 'ticket-7', trace_id: `trace-del-${n}`, requester: 'ops@example' });
 
 describe('erasure: UserDeleted drops the window end to end on the real stack', () => {
   let kafka: Kafka;
@@ -176,7 +177,7 @@ describe('erasure: UserDeleted drops the window end to end on the real stack', (
     assert.deepEqual(afterErasure.at(-1), [{ tag: 'new', count: 2 }], 'no tag of the erased window survives');
   });
 
-  test('the marker names the UserDeleted: erasure id, cause, request time, trace, input position', () => {
+  test('the marker names the UserDeleted: erasure id, cause, request time, trace, input position, requester and reason', () => {
     const input = inputs.filter((r) => r.key!.toString() === 'y').at(-1)!; // the UserDeleted: y's last input record
     const marker = output.find((o) => o.key === 'y' && o.fullName.endsWith('ContextErased'))!;
     const expected = deleted(2, 'y');
@@ -184,8 +185,8 @@ describe('erasure: UserDeleted drops the window end to end on the real stack', (
     const m = marker.value as ContextErased;
     assert.deepEqual(
       { ...m, requested_at: 0 },
-      { erasure_id: expected.event_id, user_id: 'y', cause: 'user_deleted', requested_at: 0, before: null, trace_id: 'trace-del-2', event_partition: input.partition, event_offset: Number(input.offset), aggregator_version: m.aggregator_version },
-      'marker fields',
+      { erasure_id: expected.event_id, user_id: 'y', cause: 'user_deleted', requested_at: 0, before: null, trace_id: 'trace-del-2', event_partition: input.partition, event_offset: Number(input.offset), aggregator_version: m.aggregator_version, requester: 'ops@example', reason: 'ticket-7' },
+      'marker fields, who asked and why included',
     );
     assert.equal(marker.partition, output.find((o) => o.key === 'y')!.partition, 'same partition as the user\'s snapshots (keyed by user)');
   });
@@ -284,7 +285,9 @@ describe('retention: record timestamps drive the stream time that expires an idl
       event_partition: 0,
       event_offset: Number(firstOfPhase2.offset),
       aggregator_version: m.aggregator_version,
-    }, 'named by the record that moved the stream time');
+      requester: 'system:retention',
+      reason: `retention: no accepted event since ${new Date(before).toISOString()} of stream time (STATE_RETENTION_DAYS)`,
+    }, 'named by the record that moved the stream time; the system asked, by the retention rule');
     assert.equal(expired, 1, 'aura_erasures_total{cause="retention"}');
   });
 

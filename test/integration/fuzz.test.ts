@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Kafka, Message } from 'kafkajs';
 import { topicRecordSubject } from '../../src/adapters/avro-serde.js';
@@ -9,6 +10,7 @@ import { DLQ_HEADERS, NOTE_MAX_LENGTH } from '../../src/pipeline/index.js';
 import { recordEncoder } from '../../src/workload/index.js';
 import { Prng } from '../../src/workload/prng.js';
 import { decodeMarkers, decodeSnapshots } from '../support/snapshots.js';
+import { signed } from '../support/erasure-records.js';
 import {
   OffsetProbe,
   createStageTopics,
@@ -49,7 +51,7 @@ interface Case {
   expect: string[] | 'none' | 'any-poison' | 'erased';
 }
 
-const POISON_CODES = ['WRONG_MAGIC_BYTE', 'UNKNOWN_SCHEMA_ID', 'UNDECODABLE', 'UNKNOWN_RECORD_TYPE', 'MISSING_USER_ID', 'KEY_MISMATCH', 'FUTURE_TIMESTAMP', 'OUT_OF_RANGE', 'INVALID_FIELD', 'FIELD_TOO_LONG', 'RECORD_TOO_LARGE'];
+const POISON_CODES = ['ERASURE_UNAUTHORIZED', 'ERASURE_REPLAYED', 'WRONG_MAGIC_BYTE', 'UNKNOWN_SCHEMA_ID', 'UNDECODABLE', 'UNKNOWN_RECORD_TYPE', 'MISSING_USER_ID', 'KEY_MISMATCH', 'FUTURE_TIMESTAMP', 'OUT_OF_RANGE', 'INVALID_FIELD', 'FIELD_TOO_LONG', 'RECORD_TOO_LARGE'];
 
 function randomBytes(rng: Prng, n: number): Buffer {
   const b = Buffer.alloc(n);
@@ -129,10 +131,18 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
     const start = now - 2 * DAY;
     let n = 0;
     const uuid = () => `00000000-0000-4000-8000-${(++n).toString(16).padStart(12, '0')}`;
-    const mood = (user: string, at: number, fields: Partial<MoodCreated> = {}): MoodCreated => ({
+    // What the log must never hold (issue 17): every user id and note text of the corpus.
+    const personal = new Set<string>();
+    const remember = <E extends UserEvent>(e: E): E => {
+      personal.add(e.user_id);
+      const text = e.type === 'MoodCreated' ? e.note : e.notes;
+      if (text) personal.add(text);
+      return e;
+    };
+    const mood = (user: string, at: number, fields: Partial<MoodCreated> = {}): MoodCreated => remember({
       type: 'MoodCreated', event_id: uuid(), user_id: user, occurred_at: at, trace_id: null, source: 'app', mood_id: `m-${n}`, level: 'good', recorded_at: at, note: 'fine', tags: ['work'], ...fields,
     });
-    const activity = (user: string, at: number, fields: Partial<ActivityCreated> = {}): ActivityCreated => ({
+    const activity = (user: string, at: number, fields: Partial<ActivityCreated> = {}): ActivityCreated => remember({
       type: 'ActivityCreated', event_id: uuid(), user_id: user, occurred_at: at, trace_id: null, source: 'app', activity_id: `a-${n}`, activity_type: 'cardio', intensity: 'moderate', duration_minutes: 30, session_date: at, notes: null, ...fields,
     });
     const event = (e: UserEvent, key: string | null = e.user_id, timestampMs = Math.max(e.occurred_at, start) + 1000): Message =>
@@ -144,7 +154,8 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
     const deletedSubject = topicRecordSubject(names.inputTopic, USER_DELETED_FULL_NAME);
     await serde.register(deletedSubject, USER_DELETED_FULL_NAME);
     const userDeleted = (user: string, fields: Partial<UserDeleted> = {}, key: string | null = user): Message => {
-      const { type: _type, ...body }: UserDeleted = { type: 'UserDeleted', event_id: uuid(), user_id: user, requested_at: now, reason: 'fuzz', trace_id: null, ...fields };
+      const { type: _type, ...body }: UserDeleted = { ...signed({ type: 'UserDeleted', event_id: uuid(), user_id: user, requested_at: now, reason: 'fuzz', trace_id: null, requester: 'fuzz-ops' }), ...fields };
+      personal.add(user);
       return raw(key, serde.encode(deletedSubject, USER_DELETED_FULL_NAME, body));
     };
     const deletedSchemaId = (userDeleted('x').value as Buffer).subarray(1, 5);
@@ -210,6 +221,18 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
     add('UserDeleted of a user with a window', userDeleted('normal-3'), 'erased');
     add('UserDeleted of a user never seen', userDeleted('ghost-1'), 'erased');
     add('UserDeleted again', userDeleted('ghost-1'), 'erased');
+    // Only a holder of the signing key may erase (issue 17).
+    const resigned = (user: string, fields: Partial<UserDeleted>, key?: string) => {
+      const { type: _type, ...body } = signed({ type: 'UserDeleted', event_id: uuid(), user_id: user, requested_at: now, reason: 'fuzz', trace_id: null, requester: 'fuzz-ops', ...fields }, key);
+      return raw(user, serde.encode(deletedSubject, USER_DELETED_FULL_NAME, body));
+    };
+    add('UserDeleted without a signature', userDeleted('normal-4', { signature: null }), ['ERASURE_UNAUTHORIZED']);
+    add('UserDeleted signed with another key', resigned('normal-5', {}, 'another-key-0123456789abcdef0123456789'), ['ERASURE_UNAUTHORIZED']);
+    add('UserDeleted whose signed fields were altered', userDeleted('normal-6', { requester: 'someone-else' }), ['ERASURE_UNAUTHORIZED']);
+    const once = userDeleted('ghost-2');
+    add('UserDeleted, valid', once, 'erased');
+    add('the same UserDeleted produced again (a replay)', { ...once, headers: {} }, ['ERASURE_REPLAYED']);
+    add('UserDeleted signed, but requested 3 days ago', resigned('normal-7', { requested_at: now - 3 * DAY }), ['ERASURE_REPLAYED']);
     add('UserDeleted with an event_id not a UUID', userDeleted('del-2', { event_id: 'del-2' }), ['INVALID_FIELD']);
     add('UserDeleted under another user\'s key', userDeleted('del-3', {}, 'del-4'), ['KEY_MISMATCH']);
     add('UserDeleted without a key', userDeleted('del-3', {}, null), ['KEY_MISMATCH']);
@@ -235,7 +258,8 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
       await producer.disconnect();
     }
 
-    const stage = await runStage(names.env, 'aggregate', { readyTimeoutMs: 120_000 });
+    // At debug, so every log line the stage (and kafkajs through it) can write is in the capture.
+    const stage = await runStage({ ...names.env, LOG_LEVEL: 'debug' }, 'aggregate', { readyTimeoutMs: 120_000 });
     const probe = new OffsetProbe(kafka);
     const counted: Record<string, number> = {};
     try {
@@ -301,5 +325,24 @@ describe('fuzzing aggregate on the real stack: every hostile record accounted fo
     assert.equal(tooLargeForDlq.headers[DLQ_HEADERS.code]?.toString(), 'FIELD_TOO_LONG');
     const exoticUser = snapshots.find((s) => s.snapshot.user_id === '\u05D0\u{1F600}\u0000-user');
     assert.ok(exoticUser, 'an exotic but valid user id gets its snapshot, byte for byte');
+
+    // No personal data in the log: no user id and no note of the corpus, neither in the raw text
+    // nor in any decoded string of a log line. Ids and notes of 4 characters or fewer ('x', 'fine',
+    // 'ran') are left out: they would match ordinary words. Long notes are looked for by a 24-character piece.
+    const needles = [...personal].filter((p) => p.trim().length > 4).map((p) => (p.length > 24 ? p.slice(0, 24) : p));
+    const rawLog = readFileSync(stage.logFile, 'utf8');
+    const strings: string[] = [];
+    const collect = (v: unknown): void => {
+      if (typeof v === 'string') strings.push(v);
+      else if (v && typeof v === 'object') for (const x of Object.values(v)) collect(x);
+    };
+    for (const line of stage.logLines()) collect(line);
+    const decodedLog = strings.join('\n');
+    const leaked = needles.filter((p) => rawLog.includes(p) || decodedLog.includes(p));
+    assert.deepEqual(leaked.map((p) => JSON.stringify(p.slice(0, 40))), [], `no user id or note of the corpus in the log (${rawLog.split('\n').length} lines, ${needles.length} values looked for)`);
+    // The search can find them: the dead letters' reasons (which the log used to echo) quote some.
+    const reasons = dlq.map((r) => r.headers[DLQ_HEADERS.message]?.toString() ?? '').join('\n');
+    assert.ok(needles.filter((p) => reasons.includes(p)).length > 0, 'the same search finds corpus values in the DLQ reasons, so it would find them in the log');
+    assert.ok(stage.logLines().some((l) => l.msg === 'dead-lettered' && typeof l['code'] === 'string' && 'offset' in l), 'dead letters are still logged: code, field, topic, partition, offset');
   });
 });

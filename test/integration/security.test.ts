@@ -8,20 +8,19 @@ import { createRegistryClient, registryError } from '../../src/adapters/avro-ser
 import { createKafka, kafkaConnection } from '../../src/adapters/kafka/client.js';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { classify } from '../../src/errors.js';
+import { kafkaError } from '../../src/adapters/kafka/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { produceWorkload } from '../../src/workload/index.js';
 import { startAuthProxy, type AuthProxy } from '../support/auth-proxy.js';
 import { oracleOf } from '../support/oracle-input.js';
 import { startOwnBroker, type OwnBroker } from '../support/own-broker.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import { lastSnapshotPerUser } from '../support/snapshots.js';
 import {
   OffsetProbe,
   ROOT,
   STACK,
-  createStageTopics,
   dropTestResources,
   killAllStages,
   readTopic,
@@ -36,6 +35,7 @@ import {
   type TestNames,
 } from '../support/stack-env.js';
 import { makeTestCerts, type TestCerts } from '../support/test-certs.js';
+import { TEST_ERASURE_KEY } from '../support/erasure-records.js';
 import { MODEL_PATH, assertDoubleClean, assertPointsEqualOracle, endsOf, pointsOracle, readSnapshots, requireModel, vectorizeGroupOf, waitCommittedThrough } from '../support/vectorize-env.js';
 
 /**
@@ -44,13 +44,17 @@ import { MODEL_PATH, assertDoubleClean, assertPointsEqualOracle, endsOf, pointsO
  * written at format time and the StandardAuthorizer with exactly the ACLs the README lists;
  * certificates made here with openssl. Both stages run as child processes of the real CLI with
  * every secret given through its `_FILE` twin; the registry sits behind a proxy that demands basic
- * auth (Apicurio's own auth needs an identity server); Qdrant (the double) is served over HTTPS
+ * auth (Apicurio's own auth needs an identity server); Qdrant (its engine behind the validating front) is served over HTTPS
  * with a private CA and an API key. The outputs must equal the oracle; no secret may appear in
  * /readyz or the logs; a wrong password must stop the stage at start with an AUTH error.
  */
 
 const DAY = 86_400_000;
-const APP_USER = { name: 'aura-app', password: 'scram-256-S3CRET' };
+// One principal per stage (issue 17), plus the one that runs `topics apply` and the one that runs `erase`.
+const APP_USER = { name: 'aura-aggregate', password: 'scram-256-S3CRET' };
+const VECTORIZE_USER = { name: 'aura-vectorize', password: 'scram-256-vec-S3CRET' };
+const ERASE_USER = { name: 'aura-erase', password: 'scram-256-erase-S3CRET' };
+const TOPICS_USER = { name: 'aura-topics', password: 'scram-256-topics-S3CRET' };
 const USER_512 = { name: 'aura-512', password: 'scram-512-S3CRET' };
 const PLAIN_USER = { name: 'aura-plain', password: 'plain-S3CRET' };
 const REGISTRY_BASIC = 'registry-user:registry-S3CRET';
@@ -58,11 +62,12 @@ const REGISTRY_TOKEN = 'bearer-token-S3CRET';
 const QDRANT_KEY = 'qdrant-key-S3CRET';
 // kafkajs is CommonJS: its enums are reached through the default export
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
-const SECRETS = [APP_USER.password, REGISTRY_BASIC.split(':')[1]!, QDRANT_KEY];
+const SECRETS = [APP_USER.password, VECTORIZE_USER.password, ERASE_USER.password, TOPICS_USER.password, REGISTRY_BASIC.split(':')[1]!, QDRANT_KEY, TEST_ERASURE_KEY];
 
-/** The ACLs a secured cluster needs for one APPLICATION_ID (mirrors README "Kafka ACLs"). */
-function requiredAcls(config: Config, principal: string): AclEntry[] {
-  const entry = (resourceType: AclEntry['resourceType'], resourceName: string, operation: AclEntry['operation'], resourcePatternType: AclEntry['resourcePatternType'] = ResourcePatternTypes.LITERAL): AclEntry => ({
+/** The ACLs a secured cluster needs for one APPLICATION_ID, one principal per role (mirrors docs/security.md "Kafka ACLs"). */
+function requiredAcls(config: Config, principals: { topics: string; aggregate: string; vectorize: string; erase: string }): AclEntry[] {
+  const { READ, WRITE, DESCRIBE, CREATE, DELETE, DESCRIBE_CONFIGS } = AclOperationTypes;
+  const entry = (principal: string, resourceType: AclEntry['resourceType'], resourceName: string, operation: AclEntry['operation'], resourcePatternType: AclEntry['resourcePatternType'] = ResourcePatternTypes.LITERAL): AclEntry => ({
     resourceType,
     resourceName,
     resourcePatternType,
@@ -71,22 +76,33 @@ function requiredAcls(config: Config, principal: string): AclEntry[] {
     operation,
     permissionType: AclPermissionTypes.ALLOW,
   });
-  const topic = (name: string, ...ops: Array<AclEntry['operation']>) => ops.map((op) => entry(AclResourceTypes.TOPIC, name, op));
-  const { READ, WRITE, DESCRIBE, CREATE, DELETE, DESCRIBE_CONFIGS } = AclOperationTypes;
+  const topic = (principal: string, name: string, ...ops: Array<AclEntry['operation']>) => ops.map((op) => entry(principal, AclResourceTypes.TOPIC, name, op));
+  const all = [config.inputTopic, config.aggregatedTopic, config.vectorizedTopic, config.erasedTopic, config.changelogTopic, config.inputDlqTopic, config.aggregatedDlqTopic];
+  const { topics, aggregate, vectorize, erase } = principals;
   return [
-    ...topic(config.inputTopic, READ, DESCRIBE, CREATE),
-    ...topic(config.aggregatedTopic, WRITE, READ, DESCRIBE, CREATE, DESCRIBE_CONFIGS),
-    ...topic(config.vectorizedTopic, WRITE, DESCRIBE, CREATE),
-    ...topic(config.erasedTopic, WRITE, DESCRIBE, CREATE),
-    ...topic(config.changelogTopic, READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS),
-    ...topic(config.inputDlqTopic, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS),
-    ...topic(config.aggregatedDlqTopic, WRITE, DESCRIBE, CREATE),
-    entry(AclResourceTypes.GROUP, config.aggregateGroupId, READ),
-    entry(AclResourceTypes.GROUP, config.vectorizeGroupId, READ),
-    entry(AclResourceTypes.GROUP, `${config.applicationId}-restore-`, READ, ResourcePatternTypes.PREFIXED),
-    entry(AclResourceTypes.GROUP, `${config.applicationId}-restore-`, DELETE, ResourcePatternTypes.PREFIXED),
-    entry(AclResourceTypes.TRANSACTIONAL_ID, `${config.applicationId}-`, WRITE, ResourcePatternTypes.PREFIXED),
-    entry(AclResourceTypes.TRANSACTIONAL_ID, `${config.applicationId}-`, DESCRIBE, ResourcePatternTypes.PREFIXED),
+    // topics apply: creates the topics, reads their settings back
+    ...all.flatMap((t) => topic(topics, t, CREATE, DESCRIBE, DESCRIBE_CONFIGS)),
+    // aggregate
+    ...topic(aggregate, config.inputTopic, READ, DESCRIBE),
+    ...topic(aggregate, config.aggregatedTopic, WRITE, DESCRIBE, DESCRIBE_CONFIGS),
+    ...topic(aggregate, config.changelogTopic, READ, WRITE, DESCRIBE, DESCRIBE_CONFIGS),
+    ...topic(aggregate, config.inputDlqTopic, WRITE, DESCRIBE, DESCRIBE_CONFIGS),
+    entry(aggregate, AclResourceTypes.GROUP, config.aggregateGroupId, READ),
+    entry(aggregate, AclResourceTypes.GROUP, `${config.applicationId}-restore-`, READ, ResourcePatternTypes.PREFIXED),
+    entry(aggregate, AclResourceTypes.GROUP, `${config.applicationId}-restore-`, DELETE, ResourcePatternTypes.PREFIXED),
+    entry(aggregate, AclResourceTypes.TRANSACTIONAL_ID, `${config.applicationId}-`, WRITE, ResourcePatternTypes.PREFIXED),
+    entry(aggregate, AclResourceTypes.TRANSACTIONAL_ID, `${config.applicationId}-`, DESCRIBE, ResourcePatternTypes.PREFIXED),
+    // vectorize
+    ...topic(vectorize, config.aggregatedTopic, READ, DESCRIBE),
+    ...topic(vectorize, config.vectorizedTopic, WRITE, DESCRIBE),
+    ...topic(vectorize, config.erasedTopic, WRITE, DESCRIBE),
+    ...topic(vectorize, config.aggregatedDlqTopic, WRITE, DESCRIBE),
+    entry(vectorize, AclResourceTypes.GROUP, config.vectorizeGroupId, READ),
+    // erase (and --wait)
+    ...topic(erase, config.inputTopic, WRITE, DESCRIBE),
+    ...topic(erase, config.erasedTopic, READ, DESCRIBE),
+    entry(erase, AclResourceTypes.GROUP, `${config.applicationId}-erase-`, READ, ResourcePatternTypes.PREFIXED),
+    entry(erase, AclResourceTypes.GROUP, `${config.applicationId}-erase-`, DELETE, ResourcePatternTypes.PREFIXED),
   ];
 }
 
@@ -111,9 +127,11 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
   let broker: OwnBroker;
   let harness: Kafka;
   let proxy: AuthProxy;
-  let double: QdrantDouble;
+  let double: QdrantEngine;
   let names: TestNames;
   let secureEnv: Record<string, string>;
+  /** secureEnv as each principal: its own SASL user and password file. */
+  let envOf: Record<'aggregate' | 'vectorize' | 'erase' | 'topics', Record<string, string>>;
   const children: StageProcess[] = [];
 
   before(async () => {
@@ -125,7 +143,7 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
       secure: {
         certs,
         scramUsers: [
-          { mechanism: 'SCRAM-SHA-256', name: APP_USER.name, password: APP_USER.password },
+          ...[APP_USER, VECTORIZE_USER, ERASE_USER, TOPICS_USER].map((u) => ({ mechanism: 'SCRAM-SHA-256' as const, name: u.name, password: u.password })),
           { mechanism: 'SCRAM-SHA-512', name: USER_512.name, password: USER_512.password },
         ],
         plainUsers: { [PLAIN_USER.name]: PLAIN_USER.password },
@@ -134,7 +152,7 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
     });
     harness = createKafka({ brokers: [broker.internal], clientId: 'security-harness', logger: createLogger('error') });
     proxy = await startAuthProxy(STACK.registryUrl, `Basic ${Buffer.from(REGISTRY_BASIC).toString('base64')}`);
-    double = await startQdrantDouble({ tls: { cert: certs.serverCert, key: certs.serverKey }, apiKey: QDRANT_KEY });
+    double = await startQdrantEngine({ tls: { cert: certs.serverCert, key: certs.serverKey }, apiKey: QDRANT_KEY });
     const secret = (name: string, value: string) => {
       const path = join(names.stateDir, name);
       writeFileSync(path, `${value}\n`);
@@ -157,13 +175,21 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
       QDRANT_URL: double.url,
       QDRANT_API_KEY_FILE: secret('qdrant-key', QDRANT_KEY),
       QDRANT_CA_FILE: certs.files.ca,
+      ERASURE_SIGNING_KEY: '',
+      ERASURE_SIGNING_KEY_FILE: secret('erasure-key', TEST_ERASURE_KEY),
       VECTOR_COLLECTION: 'secured',
       EMBEDDING_MODEL_PATH: MODEL_PATH,
     };
+    const as = (user: { name: string; password: string }) => ({ ...secureEnv, KAFKA_SASL_USERNAME: user.name, KAFKA_SASL_PASSWORD_FILE: secret(`kafka-password-${user.name}`, user.password) });
+    // Production mode: topics and schemas come from `topics apply`; the stages neither create nor register.
+    const stage = { CREATE_TOPICS: 'false', REGISTER_SCHEMAS: 'false' };
+    envOf = { aggregate: { ...as(APP_USER), ...stage }, vectorize: { ...as(VECTORIZE_USER), ...stage }, erase: { ...as(ERASE_USER), ...stage }, topics: as(TOPICS_USER) };
     const admin = harness.admin();
     await admin.connect();
     try {
-      await admin.createAcls({ acl: requiredAcls(loadConfig(secureEnv), `User:${APP_USER.name}`) });
+      await admin.createAcls({
+        acl: requiredAcls(loadConfig(secureEnv), { topics: `User:${TOPICS_USER.name}`, aggregate: `User:${APP_USER.name}`, vectorize: `User:${VECTORIZE_USER.name}`, erase: `User:${ERASE_USER.name}` }),
+      });
     } finally {
       await admin.disconnect();
     }
@@ -179,16 +205,16 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
     if (names) removeDir(names.stateDir);
   });
 
-  test('both stages run over SASL_SSL (SCRAM-SHA-256, client certificate, ACLs only) with every secret from a file; outputs equal the oracle; no secret in /readyz or logs', async (t) => {
-    const config = loadConfig(secureEnv);
-    const app = createKafka({ ...kafkaConnection(config), clientId: 'security-test-app', logger: createLogger('error') });
-    await createStageTopics(app, secureEnv); // as the app user: topic CREATE is one of its ACLs
+  test('both stages run over SASL_SSL (SCRAM-SHA-256, client certificate, ACLs only), each as its own principal, on topics made by `topics apply`, with every secret from a file; outputs equal the oracle; erase works as its own principal; no secret in /readyz or logs', async (t) => {
+    const applied = await runToExit(envOf.topics, ['topics', 'apply'], 120_000);
+    assert.equal(applied.code, 0, `topics apply as ${TOPICS_USER.name} creates the topics and registers the schemas:\n${applied.output.slice(-2000)}`);
+    assert.match(applied.output, /^created\s+/m, 'it created the topics');
     const sent = await produceWorkload(harness, testSerde(), { topic: names.inputTopic, seed: 'security', users: 6, events: 240, rate: 0, startMs: Date.now() - 10 * DAY, lateFraction: 0.02, duplicateFraction: 0.02, poisonFraction: 0.02, windowDays: 7, maxEvents: 512 });
 
     const started = Date.now();
-    const aggregate = await runStage(secureEnv, 'aggregate', { label: 'sec-aggregate', readyTimeoutMs: 180_000 });
+    const aggregate = await runStage(envOf.aggregate, 'aggregate', { label: 'sec-aggregate', readyTimeoutMs: 180_000 });
     children.push(aggregate);
-    const vectorize = await runStage(secureEnv, 'vectorize', { label: 'sec-vectorize', readyTimeoutMs: 180_000 });
+    const vectorize = await runStage(envOf.vectorize, 'vectorize', { label: 'sec-vectorize', readyTimeoutMs: 180_000 });
     children.push(vectorize);
     t.diagnostic(`both stages ready over SASL_SSL after ${Date.now() - started} ms`);
 
@@ -217,6 +243,12 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
       for (const secret of [...SECRETS, certs.clientKey.split('\n')[1]!]) assert.ok(!r.body.includes(secret), `/readyz carries no secret: ${r.body}`);
     }
     assert.match(readiness[1]!.body, /"vectorStore":"ok"/, 'vectorize reaches Qdrant over TLS');
+
+    // erase as its own principal: Write on the input, Read on the erased topic and its own throwaway groups.
+    const victim = snapshots[0]!.snapshot.user_id;
+    const erased = await runToExit(envOf.erase, ['erase', '--user', victim, '--reason', 'SEC-1', '--requester', 'security-test', '--wait', '--timeout-ms', '120000'], 180_000);
+    assert.equal(erased.code, 0, `erase --wait as ${ERASE_USER.name}:\n${erased.output.slice(-2000)}`);
+    assert.match(erased.output, /confirmed by the vectorize stage: store qdrant \(collection secured\), \d+ point\(s\) deleted/, erased.output.slice(-1000));
     assert.equal(await aggregate.stop(), 0, 'aggregate stops cleanly');
     assert.equal(await vectorize.stop(), 0, 'vectorize stops cleanly');
     for (const s of [aggregate, vectorize]) {
@@ -237,7 +269,7 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
     const sink = new QdrantSink({ url: double.url, collection: 'secured', apiKey: QDRANT_KEY, ca: certs.ca });
     const points = await sink.scroll();
     await sink.close();
-    assertPointsEqualOracle(points, pointsOracle(snapshots), 'Qdrant over TLS');
+    assertPointsEqualOracle(points, pointsOracle(snapshots.filter((x) => x.snapshot.user_id !== victim)), 'Qdrant over TLS, without the erased user');
     assertDoubleClean(double, 'Qdrant over TLS');
 
     assert.ok(proxy.seen.length > 0, 'the stages used the registry through the authenticating proxy');
@@ -260,7 +292,7 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
     assert.equal(await connect({ KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: PLAIN_USER.name, KAFKA_SASL_PASSWORD: PLAIN_USER.password }), 1);
     assert.equal(await connect({ KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: USER_512.name, KAFKA_SASL_PASSWORD: USER_512.password }), 1);
     const scram = { KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: APP_USER.name, KAFKA_SASL_PASSWORD: APP_USER.password };
-    const failure = async (env: Record<string, string>) => classify(await connect({ ...scram, ...env }).then(() => assert.fail('connected'), (e: unknown) => e));
+    const failure = async (env: Record<string, string>) => kafkaError(await connect({ ...scram, ...env }).then(() => assert.fail('connected'), (e: unknown) => e));
     const wrongCa = await failure({ KAFKA_SSL_CA_FILE: certs.files.otherCa });
     assert.equal(wrongCa.code, 'AUTH', wrongCa.message);
     assert.match(wrongCa.message, /TLS certificate is not trusted.*KAFKA_SSL_CA/);

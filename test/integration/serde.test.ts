@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import avro from 'avsc';
 import { AvroSerde, createRegistryClient, loadLocalSchemas, parseSchema, topicRecordSubject, topicSubject } from '../../src/adapters/avro-serde.js';
-import { CONTEXT_AGGREGATED, createAggregateCodec } from '../../src/adapters/codecs.js';
+import { CONTEXT_AGGREGATED, createAggregateCodec, createVectorizeCodec } from '../../src/adapters/codecs.js';
+import { CONTEXT_ERASED_FULL_NAME, ERASURE_COMPLETED_FULL_NAME, USER_DELETED_FULL_NAME } from '../../src/contracts/erasure.js';
 import { EVENT_FULL_NAMES, type ActivityCreated, type MoodCreated, type UserEvent } from '../../src/contracts/events.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import { AuraError } from '../../src/errors.js';
@@ -112,6 +113,31 @@ describe('Avro serde through the real registry', () => {
     assert.deepEqual(await codec.decodeEvent(writer.encode(activitySubject, ACTIVITY, body(activity))), activity, 'for both record types');
   });
 
+  test('ContextAggregated gained source_timestamp compatibly: registered over the version without it under BACKWARD_TRANSITIVE, an old record reads as null', async () => {
+    const current = JSON.parse(readFileSync(join(ROOT, 'schemas', 'ContextAggregated.avsc'), 'utf8')) as AvscRecord;
+    const added = current.fields.find((f) => f.name === 'source_timestamp');
+    assert.ok(added && added.default === null, 'an optional field with a null default');
+    const previous: AvscRecord = { ...current, fields: current.fields.filter((f) => f.name !== 'source_timestamp') };
+    const s = subject(topicRecordSubject(names.aggregatedTopic, CONTEXT_AGGREGATED));
+    const old = serdeWith(previous);
+    const oldId = await old.register(s, CONTEXT_AGGREGATED);
+    const check = await serdeWith().checkCompatible(s, CONTEXT_AGGREGATED);
+    assert.equal(check.compatible, true, `the new version is compatible (${check.compatible ? '' : check.reason})`);
+    const writer = serdeWith();
+    const newId = await writer.register(s, CONTEXT_AGGREGATED);
+    assert.notEqual(newId, oldId, 'a second version');
+
+    const { source_timestamp: _, ...snapshot } = sampleSnapshot();
+    const codec = await createVectorizeCodec(serdeWith(), { input: names.aggregatedTopic, output: names.vectorizedTopic, erased: names.erasedTopic });
+    const fromOld = await codec.decodeAggregated(old.encode(s, CONTEXT_AGGREGATED, snapshot));
+    assert.ok(fromOld.kind === 'snapshot');
+    assert.equal(fromOld.snapshot.source_timestamp ?? null, null, 'written before the field: unknown, no freshness observed');
+    const fresh = { ...snapshot, source_timestamp: 1_800_000_000_123 };
+    const fromNew = await codec.decodeAggregated(writer.encode(s, CONTEXT_AGGREGATED, fresh));
+    assert.ok(fromNew.kind === 'snapshot');
+    assert.equal(fromNew.snapshot.source_timestamp, 1_800_000_000_123, 'carried through the registry');
+  });
+
   test('registering the same schema again is idempotent: same id', async () => {
     const s = subject(topicRecordSubject(names.inputTopic, MOOD));
     const first = await serdeWith().register(s, MOOD);
@@ -134,6 +160,35 @@ describe('Avro serde through the real registry', () => {
     header.writeInt32BE(id, 1);
     const foreign = Buffer.concat([header, independent.toBuffer(body(activity))]);
     assert.deepEqual(plain((await serdeWith().decode(foreign)).value), body(activity), 'hand-built frame decodes');
+  });
+
+  test('the erasure schemas with who-asked fields (requester, reason, signature) are BACKWARD_TRANSITIVE-compatible with their first versions, and the stage reads first-version bytes with nulls', async () => {
+    const v1Dir = join(ROOT, 'test', 'fixtures', 'schemas', 'erasure-v1');
+    const cases = [
+      { file: 'UserDeleted.avsc', fullName: USER_DELETED_FULL_NAME, subject: subject(topicRecordSubject(`${names.inputTopic}-erasure`, USER_DELETED_FULL_NAME)) },
+      { file: 'ContextErased.avsc', fullName: CONTEXT_ERASED_FULL_NAME, subject: subject(topicRecordSubject(`${names.aggregatedTopic}-erasure`, CONTEXT_ERASED_FULL_NAME)) },
+      { file: 'ErasureCompleted.avsc', fullName: ERASURE_COMPLETED_FULL_NAME, subject: subject(topicSubject(`${names.erasedTopic}-erasure`)) },
+    ];
+    for (const c of cases) {
+      const local = loadLocalSchemas();
+      local.set(...parseSchema(readFileSync(join(v1Dir, c.file), 'utf8')));
+      const first = new AvroSerde(createRegistryClient(STACK.registryUrl), local);
+      const id1 = await first.register(c.subject, c.fullName);
+      const check = await serdeWith().checkCompatible(c.subject, c.fullName);
+      assert.equal(check.compatible, true, `${c.fullName}: the current schema is compatible with the first version (${check.reason})`);
+      assert.notEqual(await serdeWith().register(c.subject, c.fullName), id1, `${c.fullName}: registered as a new version`);
+    }
+    // A request written by a producer of the first version: the new fields read as null (and so it is unsigned).
+    const local = loadLocalSchemas();
+    local.set(...parseSchema(readFileSync(join(v1Dir, 'UserDeleted.avsc'), 'utf8')));
+    const old = new AvroSerde(createRegistryClient(STACK.registryUrl), local);
+    await old.register(cases[0]!.subject, USER_DELETED_FULL_NAME); // looks up the first version's id
+    const request = { event_id: '00000000-0000-4000-8000-0000000000aa', user_id: 'u-old', requested_at: Date.UTC(2026, 1, 1), reason: 'TICKET-1', trace_id: null };
+    const bytes = old.encode(cases[0]!.subject, USER_DELETED_FULL_NAME, request);
+    const codec = await createAggregateCodec(serdeWith(), { input: `${names.inputTopic}-erasure`, output: `${names.aggregatedTopic}-erasure` });
+    for (const s of [...Object.values(EVENT_FULL_NAMES)].map((n) => topicRecordSubject(`${names.inputTopic}-erasure`, n))) subjects.push(s);
+    subjects.push(topicRecordSubject(`${names.aggregatedTopic}-erasure`, CONTEXT_AGGREGATED));
+    assert.deepEqual(await codec.decodeEvent(bytes), { ...request, type: 'UserDeleted', requester: null, signature: null }, 'absent fields are null: an old producer\'s request is unsigned');
   });
 
   test('a v2 MoodCreated with one added optional field is accepted, and v1 and v2 readers read each other\'s bytes', async () => {

@@ -16,14 +16,14 @@ import type { PointPayload, VectorSink } from '../../src/ports.js';
 import { toPoint } from '../../src/pipeline/index.js';
 import { aggregateBatch, type AggregateInput } from '../oracles/aggregate-batch.js';
 import { generateEvents } from '../../src/workload/index.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import { ROOT } from '../support/stack-env.js';
 
 /**
  * `aura-stream serve` end to end on the real model: an index of three users' real histories
  * (workload → aggregate fold → text → real embeddings → store), the service started as the CLI
  * starts it, and every response checked against docs/openapi/serve.json. Once per store: the
- * embedded LanceDB and Qdrant (the OpenAPI-validating double).
+ * embedded LanceDB and Qdrant's own engine (qdrant-edge behind the OpenAPI-validating shim).
  */
 
 const ALL = 'all-users-token-0123456789';
@@ -64,7 +64,7 @@ for (const store of ['lancedb', 'qdrant'] as const) {
     const [u1, u2] = users as [string, string];
     const check = responseValidators();
     let dir: string;
-    let double: QdrantDouble | undefined;
+    let double: QdrantEngine | undefined;
     let served: { port: number; close(): Promise<void> };
     let sink: VectorSink;
     let version: { collection: string; model_id: string; model_version: string; text_version: number };
@@ -84,7 +84,7 @@ for (const store of ['lancedb', 'qdrant'] as const) {
         LOG_LEVEL: 'warn',
       };
       if (store === 'qdrant') {
-        double = await startQdrantDouble();
+        double = await startQdrantEngine();
         env['QDRANT_URL'] = double.url;
       }
       const config = loadConfig(env);

@@ -3,7 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { ensureTopics } from '../../src/adapters/kafka/topics.js';
 import { AuraError } from '../../src/errors.js';
-import { createStageTopics, dropTestResources, requireStack, runStage, testKafka, uniqueNames, type TestNames } from '../support/stack-env.js';
+import { createStageTopics, dropTestResources, requireStack, runCli, runStage, testKafka, testSerde, uniqueNames, type TestNames } from '../support/stack-env.js';
+import { subjectPlan } from '../../src/cli/main.js';
+import { loadConfig } from '../../src/config.js';
 
 describe('topics at start-up (real broker)', () => {
   let kafka: Kafka;
@@ -79,5 +81,65 @@ describe('topics at start-up (real broker)', () => {
     } finally {
       await admin.disconnect();
     }
+  });
+
+  test('`topics apply` creates every topic with min.insync.replicas, the changelog compacted with max.compaction.lag.ms, registers the schemas; a second run changes nothing and says so; the stages then start without creating or registering', async () => {
+    const names = uniqueNames('topics-apply', { partitions: 3 });
+    created.push(names);
+    const env = { ...names.env, TOPIC_MIN_INSYNC_REPLICAS: '1', CHANGELOG_MAX_COMPACTION_LAG_MS: '3600000' };
+    const config = loadConfig(env);
+    const topics = [names.inputTopic, names.aggregatedTopic, names.vectorizedTopic, names.erasedTopic, names.dlqTopic, config.aggregatedDlqTopic, names.changelogTopic];
+    const subjects = subjectPlan(config).map((p) => p.subject);
+
+    const first = await runCli(['topics', 'apply'], env, 120_000);
+    assert.equal(first.code, 0, `the first run succeeds (stderr: ${first.stderr})`);
+    for (const t of topics) assert.match(first.stdout, new RegExp(`^created\\s+${t.replace(/\./g, '\\.')}  `, 'm'), `${t} created:\n${first.stdout}`);
+    for (const s of subjects) assert.match(first.stdout, new RegExp(`^registered\\s+${s.replace(/\./g, '\\.')}  schema id \\d+`, 'm'), `${s} registered`);
+    assert.match(first.stdout, /7 created or registered|14 created or registered/, first.stdout);
+
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      assert.deepEqual(Object.fromEntries(meta.topics.map((t) => [t.name, t.partitions.length])), Object.fromEntries(topics.map((t) => [t, 3])), 'TOPIC_PARTITIONS everywhere; the changelog copies the input');
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ type: 2, name, configNames: ['min.insync.replicas', 'cleanup.policy', 'max.compaction.lag.ms'] })) });
+      for (const r of described.resources) {
+        const entry = (n: string) => r.configEntries.find((e) => e.configName === n);
+        assert.equal(entry('min.insync.replicas')?.configValue, '1', `${r.resourceName}: min.insync.replicas`);
+        assert.equal(entry('min.insync.replicas')?.isDefault, false, `${r.resourceName}: min.insync.replicas set on the topic, not the broker default`);
+        if (r.resourceName === names.changelogTopic) {
+          assert.equal(entry('cleanup.policy')?.configValue, 'compact', 'the changelog is compacted');
+          assert.equal(entry('max.compaction.lag.ms')?.configValue, '3600000', 'and bounds how long a tombstoned window stays readable');
+        } else {
+          assert.equal(entry('cleanup.policy')?.configValue, 'delete', `${r.resourceName} keeps every record until retention`);
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const serde = testSerde();
+    for (const s of subjects) assert.ok(((await serde.client.getLatestSchemaMetadata(s)).id ?? 0) > 0, `${s} is registered`);
+
+    const second = await runCli(['topics', 'apply'], env, 120_000);
+    assert.equal(second.code, 0, second.stderr);
+    assert.doesNotMatch(second.stdout, /^(created|registered|differs)/m, `the second run creates and registers nothing:\n${second.stdout}`);
+    assert.equal(second.stdout.match(/^unchanged /gm)?.length, topics.length + subjects.length, 'every topic and subject reported unchanged');
+    assert.match(second.stdout, /nothing changed: every topic and schema is as planned/);
+
+    const drift = await runCli(['topics', 'apply'], { ...env, CHANGELOG_MAX_COMPACTION_LAG_MS: '7200000' }, 120_000);
+    assert.equal(drift.code, 1, 'a setting that differs from the plan exits 1');
+    assert.match(drift.stdout, new RegExp(`^differs\\s+${names.changelogTopic.replace(/\./g, '\\.')}  max\\.compaction\\.lag\\.ms=3600000, planned 7200000.*not altered`, 'm'), drift.stdout);
+
+    // Production mode: no topic creation, no schema registration by the stage.
+    const stage = await runStage({ ...env, CREATE_TOPICS: 'false', REGISTER_SCHEMAS: 'false' }, 'aggregate', { readyTimeoutMs: 90_000 });
+    assert.equal(await stage.stop(), 0, 'the aggregate stage ran on the applied topics and looked its schemas up');
+  });
+
+  test('with REGISTER_SCHEMAS=false a schema nobody registered is a CONFIG error naming `topics apply`', async () => {
+    const names = uniqueNames('topics-noreg');
+    created.push(names);
+    const run = await runCli(['run', 'aggregate'], { ...names.env, REGISTER_SCHEMAS: 'false' }, 90_000);
+    assert.notEqual(run.code, 0, 'the stage does not start');
+    assert.match(run.stderr, /CONFIG: .* is not registered under subject .* REGISTER_SCHEMAS=false: register the schemas first with `aura-stream topics apply`/, run.stderr.slice(-1500));
   });
 });

@@ -118,6 +118,8 @@ describe('vectorize erasure end to end (real Kafka, registry and model; LanceDB)
         event_partition: 0,
         event_offset: n,
         aggregator_version: '1.0.0',
+        requester: before === null ? 'ops@example' : 'system:retention',
+        reason: before === null ? 'TICKET-1' : 'retention',
       });
       await producer.send({
         topic,

@@ -29,7 +29,7 @@ export function rollWindow(window: UserWindow | undefined, event: UserEvent, seq
   const windowMs = config.windowDays * DAY_MS;
   if (window !== undefined) {
     if (window.user_id !== event.user_id) {
-      throw new AuraError('INTERNAL', `rollWindow: window of user ${JSON.stringify(window.user_id)} handed an event of user ${JSON.stringify(event.user_id)}`);
+      throw new AuraError('INTERNAL', 'rollWindow: a window handed an event of another user (user ids not shown: they are personal data and this message reaches the log)');
     }
     if (event.occurred_at <= window.end - windowMs) return { outcome: 'late', window };
     if (window.entries.some((e) => e.event_id === event.event_id)) return { outcome: 'duplicate', window };

@@ -132,7 +132,7 @@ describe('searchContext: one query path for every reader', () => {
     point('u1', '2026-03-03', unit(0, 1, 0, 0), 'c', { mood_mean: 1, activity_minutes: 50 }),
     point('u2', '2026-03-03', unit(1, 0, 0, 0), 'z', { mood_mean: 1, activity_minutes: 500 }),
   ];
-  const embedder = { modelId: 'm', modelVersion: 'v1', dimension: 4, embed: async (texts: string[]) => texts.map(() => unit(1, 0, 0, 0)) };
+  const embedder = { modelId: 'm', modelVersion: 'v1', embedQueries: async (texts: string[]) => texts.map(() => unit(1, 0, 0, 0)) };
   const texts = (a: { hits: Array<{ payload: { text: string } }> }) => a.hits.map((h) => h.payload.text);
 
   it('answers structured queries without a model, naming the index and the points\' model', async () => {

@@ -1,6 +1,7 @@
 // Helpers for integration tests on the real local stack (Kafka + schema registry), not a test file.
 // Every test gets fresh topics, group ids and state folder (`uniqueNames`), so tests neither see
 // each other's records nor depend on a previous run; stages run as child processes of the real CLI.
+import { TEST_ERASURE_KEY } from './erasure-records.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -129,6 +130,7 @@ export function uniqueNames(prefix: string, options: { partitions?: number; guar
     METRICS_PORT: '0',
     LOG_LEVEL: 'info',
     SHUTDOWN_TIMEOUT_MS: '20000',
+    ERASURE_SIGNING_KEY: TEST_ERASURE_KEY,
   };
   return { ...names, env };
 }

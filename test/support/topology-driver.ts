@@ -1,6 +1,7 @@
 // An in-process driver for the aggregate topology (like Kafka Streams' TopologyTestDriver): no
 // broker, no LMDB. An in-memory log stands for Kafka (topics, partitions, offsets, group offsets);
 // the fakes implement the same ports the Kafka and LMDB adapters do. Not a test file.
+import { TEST_ERASURE_KEY } from './erasure-records.js';
 import { createHash } from 'node:crypto';
 import { ReplaySubject, Subject } from 'rxjs';
 import { MockClient } from '@confluentinc/schemaregistry/dist/mock-schemaregistry-client.js';
@@ -328,6 +329,7 @@ export function driverConfig(overrides: Partial<DriverConfig> = {}): DriverConfi
     windowDays: 7,
     maxEvents: 512,
     aggregatorVersion: '1.0.0',
+    erasureAuth: { key: TEST_ERASURE_KEY, maxAgeMs: 86_400_000 },
     partitions: 3,
     groupId: 'aura-aggregate',
     ...overrides,

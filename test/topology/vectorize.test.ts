@@ -269,6 +269,8 @@ function erasureValue(user: string, n: number, before: number | null = null): Bu
     event_partition: 0,
     event_offset: n,
     aggregator_version: '1.0.0',
+    requester: before === null ? 'ops@example' : 'system:retention',
+    reason: before === null ? 'TICKET-1' : 'retention',
   };
   const value = serde.encode(topicRecordSubject(IN, CONTEXT_ERASED_FULL_NAME), CONTEXT_ERASED_FULL_NAME, erasure);
   erasureByValue.set(value.toString('base64'), erasure);

@@ -18,7 +18,8 @@ export type AggregateEvent =
       erased: number;
       /** Erasure markers written, by cause (UserDeleted records and retention expiries). */
       erasures: { user_deleted: number; retention: number };
-      dlq: Array<{ offset: string; code: ErrorCode; message: string }>;
+      /** `message` may quote the record (it goes to the DLQ headers, never to a log); `field` names the field at fault. */
+      dlq: Array<{ offset: string; code: ErrorCode; message: string; field: string | undefined }>;
       produced: { output: number; changelog: number; dlq: number };
       /** From the start of the transaction's fold to its commit. */
       seconds: number;
@@ -32,7 +33,7 @@ export type AggregateEvent =
 
 /** The `committed` event of a transaction that committed at `committedAt` (ms). */
 export function committedEvent(t: FoldedTransaction, committedAt: number, highWatermark: string): Extract<AggregateEvent, { type: 'committed' }> {
-  const dlq = t.poison.map(({ record, poison }) => ({ offset: record.offset, code: poison.code, message: poison.message }));
+  const dlq = t.poison.map(({ record, poison }) => ({ offset: record.offset, code: poison.code, message: poison.message, field: poison.field }));
   return {
     type: 'committed',
     partition: t.partition,

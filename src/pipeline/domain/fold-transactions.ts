@@ -1,4 +1,4 @@
-import { retentionErasureId, type ContextErased, type UserDeleted } from '../../contracts/erasure.js';
+import { RETENTION_REQUESTER, erasureSignatureValid, retentionErasureId, type ContextErased, type UserDeleted } from '../../contracts/erasure.js';
 import type { SourcePosition, UserEvent, UserRecord } from '../../contracts/events.js';
 import type { ContextAggregated } from '../../contracts/snapshot.js';
 import { AuraError } from '../../errors.js';
@@ -100,6 +100,19 @@ export interface Retention {
   expiring: (before: number) => Iterable<{ userId: string; end: number }>;
 }
 
+/**
+ * Who may erase (docs/erasure.md). A UserDeleted erases only when it carries a valid HMAC of
+ * `key` (else ERASURE_UNAUTHORIZED), its requested_at is no older than `maxAgeMs` before the
+ * partition's stream time, and its request id was not accepted before within that span (else
+ * ERASURE_REPLAYED). Refused requests are dead-lettered and erase nothing.
+ */
+export interface ErasureAuth {
+  /** ERASURE_SIGNING_KEY; undefined = no request can be valid (every UserDeleted is refused). */
+  key: string | undefined;
+  /** ERASURE_MAX_AGE_MS. */
+  maxAgeMs: number;
+}
+
 /** What the fold of one partition needs besides the records. */
 export interface PartitionFold {
   cache: WindowCache;
@@ -109,6 +122,8 @@ export interface PartitionFold {
   loadStreamTime: () => StreamTime | undefined;
   /** Absent = windows are kept until erased (STATE_RETENTION_DAYS=0). */
   retention?: Retention;
+  /** How UserDeleted requests are authenticated and replays refused. */
+  erasureAuth: ErasureAuth;
   config: SnapshotConfig;
   encodeEntry: EntryEncoder;
   encodeWindowParts: (userId: string, end: number, entries: readonly string[]) => Buffer;
@@ -191,6 +206,11 @@ export function* foldTransactions(decoded: readonly Decoded<UserRecord>[], fold:
       // A producer with a wrong clock must not expire every user of the partition at once.
       if (timestamp <= fold.now() + MAX_FUTURE_SKEW_MS) fold.cache.advance(timestamp, d.record.offset, fold.loadStreamTime);
       if (d.value.type === 'UserDeleted') {
+        const refused = refuseErasure(d.value, timestamp, fold);
+        if (refused) {
+          t.poison.push({ record: d.record, poison: refused });
+          continue;
+        }
         const marker = userDeletedMarker(d.value, d.record, fold.config.aggregatorVersion);
         erase(marker);
         t.counters.erased += 1;
@@ -233,6 +253,32 @@ export function* foldTransactions(decoded: readonly Decoded<UserRecord>[], fold:
   }
 }
 
+/**
+ * Why a UserDeleted must not erase, or undefined when it may (and then its id is remembered).
+ * Age is measured against the partition's stream time (the request's own record included), not
+ * the wall clock: a replay of the input topic from its start meets each request at its own time
+ * and honours it, while a copy produced later meets a later stream time.
+ */
+function refuseErasure(d: UserDeleted, timestamp: number, fold: PartitionFold): AuraError | undefined {
+  const { key, maxAgeMs } = fold.erasureAuth;
+  if (key === undefined) {
+    return new AuraError('ERASURE_UNAUTHORIZED', 'UserDeleted refused: this aggregate stage has no ERASURE_SIGNING_KEY, so no erasure request can be verified. Fix: set ERASURE_SIGNING_KEY (or _FILE) on the stage and wherever `aura-stream erase` runs', { field: 'signature' });
+  }
+  if (!erasureSignatureValid(d, key)) {
+    const what = d.signature === null || d.signature === undefined ? 'carries no signature' : 'carries a signature that does not match ERASURE_SIGNING_KEY';
+    return new AuraError('ERASURE_UNAUTHORIZED', `UserDeleted refused: it ${what}; only \`aura-stream erase\` with the stage's ERASURE_SIGNING_KEY may erase. Nothing was erased`, { field: 'signature' });
+  }
+  const now = fold.cache.streamTime(fold.loadStreamTime)?.time ?? timestamp;
+  const keepAfter = now - maxAgeMs;
+  if (d.requested_at < keepAfter) {
+    return new AuraError('ERASURE_REPLAYED', `UserDeleted refused: requested_at ${d.requested_at} is more than ERASURE_MAX_AGE_MS=${maxAgeMs} before the partition's stream time ${now}: a replayed or stale request. Nothing was erased; issue a new request with \`aura-stream erase\``, { field: 'requested_at' });
+  }
+  if (!fold.cache.acceptErasure(d.event_id, d.requested_at, keepAfter, fold.loadStreamTime)) {
+    return new AuraError('ERASURE_REPLAYED', `UserDeleted refused: request ${d.event_id} was already carried out (a replay). Nothing was erased again`, { field: 'event_id' });
+  }
+  return undefined;
+}
+
 /** The marker of a UserDeleted record: erase everything of the user. */
 function userDeletedMarker(d: UserDeleted, record: SourceRecord, aggregatorVersion: string): ContextErased {
   return {
@@ -245,6 +291,8 @@ function userDeletedMarker(d: UserDeleted, record: SourceRecord, aggregatorVersi
     event_partition: record.partition,
     event_offset: offsetToNumber(record.offset),
     aggregator_version: aggregatorVersion,
+    requester: d.requester ?? null,
+    reason: d.reason ?? null,
   };
 }
 
@@ -260,12 +308,14 @@ function retentionMarker(userId: string, before: number, stream: StreamTime, par
     event_partition: partition,
     event_offset: offsetToNumber(stream.offset),
     aggregator_version: aggregatorVersion,
+    requester: RETENTION_REQUESTER,
+    reason: `retention: no accepted event since ${new Date(before).toISOString()} of stream time (STATE_RETENTION_DAYS)`,
   };
 }
 
 /** Upper estimate of a marker's encoded size (plus its tombstone's key). */
 function markerBytes(m: ContextErased): number {
-  return 256 + 2 * m.user_id.length + (m.trace_id?.length ?? 0);
+  return 256 + 2 * m.user_id.length + (m.trace_id?.length ?? 0) + 2 * ((m.requester?.length ?? 0) + (m.reason?.length ?? 0));
 }
 
 /** Upper estimate of a snapshot's encoded size: its free-text strings plus a fixed allowance for ids, names, numbers and tags. */

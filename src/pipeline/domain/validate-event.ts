@@ -31,7 +31,7 @@ const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * value and the rule. Checks run in a fixed order and the first failure wins:
  * type → user_id → key → event_id → occurred_at → envelope optionals → type-specific fields.
  * A UserDeleted has no occurred_at: type → user_id → key → event_id → requested_at → trace_id →
- * reason (at most NOTE_MAX_LENGTH characters); its requested_at is not checked against time (an
+ * reason (at most NOTE_MAX_LENGTH characters) → requester → signature (at most ID_MAX_LENGTH); its requested_at is not checked against time (an
  * erasure asked for at any instant is honoured).
  *
  * Decisions where docs/ARCHITECTURE.md is silent:
@@ -74,6 +74,9 @@ export function validateEvent(event: UserRecord, key: string | null, kafkaTimest
     integerMs('requested_at', body.requested_at);
     optionalString('trace_id', body.trace_id, ID_MAX_LENGTH);
     optionalString('reason', body.reason, NOTE_MAX_LENGTH);
+    // Absent (a producer older than the fields) is null; whether it may erase is the fold's check.
+    optionalString('requester', body.requester ?? null, ID_MAX_LENGTH);
+    optionalString('signature', body.signature ?? null, ID_MAX_LENGTH);
     return;
   }
 
@@ -115,7 +118,7 @@ export function validateEvent(event: UserRecord, key: string | null, kafkaTimest
 
 /** Throws `<field> <value> <rule>`, e.g. `duration_minutes -5 must be an integer from 0 to 1440`. */
 function fail(code: ErrorCode, field: string, value: unknown, rule: string, shown: string = show(value)): never {
-  throw new AuraError(code, `${field} ${shown} ${rule}`);
+  throw new AuraError(code, `${field} ${shown} ${rule}`, { field });
 }
 
 function integerMs(field: string, value: unknown): number {

@@ -109,7 +109,7 @@ export function foldEvent(
   const windowMs = config.windowDays * DAY_MS;
   if (state !== undefined) {
     if (state.userId !== event.user_id) {
-      throw new AuraError('INTERNAL', `foldEvent: window of user ${JSON.stringify(state.userId)} handed an event of user ${JSON.stringify(event.user_id)}`);
+      throw new AuraError('INTERNAL', 'foldEvent: a window handed an event of another user (user ids not shown: they are personal data and this message reaches the log)');
     }
     if (event.occurred_at <= state.end - windowMs) return { outcome: 'late', state };
     if (state.ids.has(event.event_id)) return { outcome: 'duplicate', state };

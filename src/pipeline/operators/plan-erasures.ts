@@ -64,6 +64,7 @@ export function planErasures(): OperatorFunction<AggregatedItem[], BatchWork> {
     embedSeconds: 0,
     points: [],
     upsertSeconds: 0,
+    storedAt: 0,
     outputs: [],
   }));
 }
@@ -91,5 +92,7 @@ export function toErasureCompleted(
     snapshot_topic: item.record.topic,
     snapshot_partition: item.record.partition,
     snapshot_offset: Number(item.record.offset),
+    requester: e.requester ?? null,
+    reason: e.reason ?? null,
   };
 }

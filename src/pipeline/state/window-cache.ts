@@ -103,7 +103,26 @@ export class WindowCache {
   /** Moves the stream time to `time` (the record at `offset`) when that is later; never back. */
   advance(time: number, offset: string, load: () => StreamTime | undefined): void {
     const current = this.streamTime(load);
-    if (Number.isFinite(time) && time >= 0 && (current === undefined || time > current.time)) this.stream = { value: { time, offset } };
+    if (Number.isFinite(time) && time >= 0 && (current === undefined || time > current.time)) {
+      this.stream = { value: { time, offset, ...(current?.erasures && { erasures: current.erasures }) } };
+    }
+  }
+
+  /**
+   * Records an accepted erasure request of the partition: false when `requestId` was accepted
+   * before (a replay). Requests older than `keepAfter` (stream time − ERASURE_MAX_AGE_MS) are
+   * pruned: they are refused by age anyway. Needs a stream time (the request's record set one).
+   */
+  acceptErasure(requestId: string, requestedAt: number, keepAfter: number, load: () => StreamTime | undefined): boolean {
+    const current = this.streamTime(load);
+    if (current === undefined) return true;
+    const seen = current.erasures ?? {};
+    if (Object.hasOwn(seen, requestId)) return false;
+    const erasures: Record<string, number> = {};
+    for (const [id, at] of Object.entries(seen)) if (at >= keepAfter) erasures[id] = at;
+    erasures[requestId] = requestedAt;
+    this.stream = { value: { ...current, erasures } };
+    return true;
   }
 
   touch(userId: string, state: WindowState | undefined, tx: number): void {

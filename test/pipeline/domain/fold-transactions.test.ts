@@ -13,6 +13,7 @@ import { WindowCache } from '../../../src/pipeline/state/window-cache.js';
 import { loadWindowState } from '../../../src/pipeline/domain/window-state.js';
 import { MemoryWindowStore } from '../../support/topology-driver.js';
 import { DAY, activity, at, mood, seeded, uuid } from '../../support/aggregate-fixtures.js';
+import { TEST_ERASURE_KEY, signed } from '../../support/erasure-records.js';
 
 const config = { windowDays: 7, maxEvents: 20, aggregatorVersion: 'test' };
 
@@ -33,7 +34,7 @@ function workload(n: number): Array<Decoded<UserEvent>> {
 
 function partitionFold(clock: () => number = () => 0): PartitionFold {
   let tx = 0;
-  return { cache: new WindowCache(100), load: () => undefined, loadStreamTime: () => undefined, config, encodeEntry, encodeWindowParts, nextTx: () => tx++, now: clock };
+  return { cache: new WindowCache(100), load: () => undefined, loadStreamTime: () => undefined, erasureAuth: { key: TEST_ERASURE_KEY, maxAgeMs: DAY }, config, encodeEntry, encodeWindowParts, nextTx: () => tx++, now: clock };
 }
 
 const limits = (l: Partial<TransactionLimits>): TransactionLimits => ({ maxRecords: 1000, maxBytes: 1 << 30, maxMs: 1e9, ...l });
@@ -112,8 +113,9 @@ function rec(offset: number, user: string, timestamp = at('2026-03-09')): Source
   return { topic: 'in', partition: P, offset: String(offset), timestamp: String(timestamp), key: Buffer.from(user), value: Buffer.alloc(40), headers: {} };
 }
 
+/** A UserDeleted signed with the tests' key (as `aura-stream erase` makes it); `fields` are signed too. */
 function deleted(n: number, user: string, fields: Partial<UserDeleted> = {}): UserDeleted {
-  return { type: 'UserDeleted', event_id: uuid(1_000_000 + n), user_id: user, requested_at: at('2026-03-09') + n, reason: 'ticket-1', trace_id: null, ...fields };
+  return signed({ type: 'UserDeleted', event_id: uuid(1_000_000 + n), user_id: user, requested_at: at('2026-03-09') + n, reason: 'ticket-1', trace_id: null, requester: 'ops@example', ...fields });
 }
 
 /** Decoded records at consecutive offsets from 0 (timestamps from `timestamp`, default a fixed instant). */
@@ -147,6 +149,7 @@ function storeFold(store: MemoryWindowStore, extra: Partial<PartitionFold> = {})
       return b === undefined ? undefined : loadWindowState(decodeWindow(b), encodeEntry);
     },
     loadStreamTime: () => store.streamTime(P),
+    erasureAuth: { key: TEST_ERASURE_KEY, maxAgeMs: DAY },
     config,
     encodeEntry,
     encodeWindowParts,
@@ -194,7 +197,9 @@ describe('foldTransactions: UserDeleted', () => {
       event_partition: P,
       event_offset: 3,
       aggregator_version: 'test',
-    }, 'marker fields from the UserDeleted and its record');
+      requester: 'ops@example',
+      reason: 'ticket-1',
+    }, 'marker fields from the UserDeleted and its record: who asked and why included');
   });
 
   test('an erasure that is the user\'s last record writes a tombstone to the input\'s changelog partition', () => {
@@ -205,8 +210,8 @@ describe('foldTransactions: UserDeleted', () => {
     assert.deepEqual(changelog.map((r) => [r.key, r.value, r.partition]), [['a', null, P], ['b', t!.states.get('b'), P]], 'tombstone keyed by the user, explicit changelog partition');
   });
 
-  test('a UserDeleted for a user without a window still writes the marker and the tombstone; a repeated one again', () => {
-    const values: UserRecord[] = [deleted(1, 'ghost'), deleted(1, 'ghost')];
+  test('a UserDeleted for a user without a window still writes the marker and the tombstone; a second request again', () => {
+    const values: UserRecord[] = [deleted(1, 'ghost'), deleted(2, 'ghost')];
     const [t] = [...foldTransactions(input(values), partitionFold(), limits({}))];
     assert.deepEqual(outputOrder(t!), [['ghost', 'erased:user_deleted'], ['ghost', 'erased:user_deleted']], 'one marker per UserDeleted');
     assert.deepEqual([...t!.states], [['ghost', null]], 'one tombstone');
@@ -235,6 +240,64 @@ describe('foldTransactions: UserDeleted', () => {
     fold.cache.clear(); // as after a failed transaction: the next use loads from the store
     const t3 = txs.next().value!;
     assert.equal(t3.snapshots[0]!.snapshot.event_count, 1, 'after the commit the store has no window either');
+  });
+});
+
+describe('foldTransactions: only a signed, fresh, first-seen UserDeleted erases', () => {
+  const d0 = at('2026-03-08');
+  const poisonOf = (t: FoldedTransaction) => t.poison.map((p) => [p.record.offset, p.poison.code, p.poison.field]);
+
+  test('a forged request (unsigned, another key, altered fields) is dead-lettered as ERASURE_UNAUTHORIZED and erases nothing', () => {
+    const values: UserRecord[] = [
+      mood(1, d0, { user_id: 'a' }),
+      { ...deleted(2, 'a'), signature: null },
+      signed({ ...deleted(3, 'a'), signature: null }, 'another-key-0123456789abcdef0123456789'),
+      { ...deleted(4, 'b'), user_id: 'a' },
+      { ...deleted(5, 'a'), reason: 'a different reason' },
+      mood(6, d0 + 1, { user_id: 'a' }),
+    ];
+    const [t] = [...foldTransactions(input(values), partitionFold(), limits({}))];
+    assert.deepEqual(poisonOf(t!), [['1', 'ERASURE_UNAUTHORIZED', 'signature'], ['2', 'ERASURE_UNAUTHORIZED', 'signature'], ['3', 'ERASURE_UNAUTHORIZED', 'signature'], ['4', 'ERASURE_UNAUTHORIZED', 'signature']], 'each forgery refused');
+    assert.match(t!.poison[0]!.poison.message, /carries no signature.*Nothing was erased/);
+    assert.match(t!.poison[1]!.poison.message, /does not match ERASURE_SIGNING_KEY/);
+    assert.deepEqual(t!.erasures, [], 'no marker');
+    assert.equal(t!.counters.erased, 0);
+    assert.equal(t!.snapshots.at(-1)!.snapshot.event_count, 2, 'the window survived: the last event sees both');
+    assert.ok(t!.states.get('a'), 'no tombstone: the changelog keeps the window');
+  });
+
+  test('a stage without ERASURE_SIGNING_KEY refuses every UserDeleted, naming the fix', () => {
+    const fold = { ...partitionFold(), erasureAuth: { key: undefined, maxAgeMs: DAY } };
+    const [t] = [...foldTransactions(input([deleted(1, 'a')]), fold, limits({}))];
+    assert.equal(t!.poison[0]!.poison.code, 'ERASURE_UNAUTHORIZED');
+    assert.match(t!.poison[0]!.poison.message, /no ERASURE_SIGNING_KEY.*Fix: set ERASURE_SIGNING_KEY/);
+    assert.deepEqual(t!.erasures, []);
+  });
+
+  test('a replayed request (its id seen before, or older than ERASURE_MAX_AGE_MS of stream time) is ERASURE_REPLAYED; a valid one erases', () => {
+    const store = new MemoryWindowStore();
+    const fold = storeFold(store);
+    const ts = at('2026-03-09');
+    const valid = deleted(1, 'a', { requester: 'alice@ops', reason: 'TICKET-9' });
+    const stale = deleted(2, 'b', { requested_at: ts - DAY - 1 });
+    const values: UserRecord[] = [mood(10, d0, { user_id: 'a' }), valid, mood(11, d0 + 1, { user_id: 'a' }), valid, stale];
+    const [t] = [...foldTransactions(input(values, () => ts), fold, limits({}))];
+    assert.deepEqual(t!.erasures.map((e) => [e.marker.erasure_id, e.marker.requester, e.marker.reason]), [[valid.event_id, 'alice@ops', 'TICKET-9']], 'the valid request erases, recording who asked and why');
+    assert.deepEqual(poisonOf(t!), [['3', 'ERASURE_REPLAYED', 'event_id'], ['4', 'ERASURE_REPLAYED', 'requested_at']], 'the replay and the stale request are refused');
+    assert.match(t!.poison[0]!.poison.message, /already carried out.*Nothing was erased again/);
+    assert.match(t!.poison[1]!.poison.message, /more than ERASURE_MAX_AGE_MS=86400000 before the partition's stream time/);
+    assert.equal(t!.snapshots.at(-1)!.snapshot.event_count, 1, 'the fresh window after the erasure survives the replay');
+    commit(t!, store, fold);
+
+    // A restart (a new cache over the same store) still knows the request: the id is kept with the stream time.
+    const restarted = storeFold(store);
+    const [again] = [...foldTransactions([{ record: rec(5, 'a', ts + 1), value: valid }], restarted, limits({}))];
+    assert.deepEqual(poisonOf(again!), [['5', 'ERASURE_REPLAYED', 'event_id']], 'refused after a restart too');
+    // Past the window the id is pruned, and the age check refuses the request instead.
+    const later = ts + 2 * DAY;
+    const [old] = [...foldTransactions([{ record: rec(6, 'c', later), value: deleted(7, 'c', { requested_at: later }) }, { record: rec(7, 'a', later), value: valid }], restarted, limits({}))];
+    assert.deepEqual(poisonOf(old!), [['7', 'ERASURE_REPLAYED', 'requested_at']], 'the old request is refused by age');
+    assert.deepEqual(Object.keys(old!.streamTime?.erasures ?? {}), [uuid(1_000_007)], 'only requests within the window are remembered');
   });
 });
 

@@ -31,7 +31,7 @@ function writer(changelogBytes: number, snapshotTooBig: (r: OutRecord) => boolea
 
 function fold(w: ReturnType<typeof writer> | object): PartitionFold {
   let tx = 0;
-  const f: PartitionFold = { cache: new WindowCache(100), load: () => undefined, loadStreamTime: () => undefined, config, encodeEntry, encodeWindowParts, nextTx: () => tx++, now: () => 0 };
+  const f: PartitionFold = { cache: new WindowCache(100), load: () => undefined, loadStreamTime: () => undefined, erasureAuth: { key: undefined, maxAgeMs: 86_400_000 }, config, encodeEntry, encodeWindowParts, nextTx: () => tx++, now: () => 0 };
   const limits = recordLimitsFor(w, { snapshot: (s) => Buffer.from(JSON.stringify(s)), windowParts: encodeWindowParts }, { output: 'out', changelog: 'log' }, 0);
   if (limits) f.recordLimits = limits;
   return f;

@@ -119,7 +119,7 @@ describe('validateEvent', () => {
 });
 
 describe('validateEvent: UserDeleted', () => {
-  const goodDelete: UserDeleted = { type: 'UserDeleted', event_id: uuid(9), user_id: 'u-1', requested_at: recordTs, reason: 'ticket-42', trace_id: null };
+  const goodDelete: UserDeleted = { type: 'UserDeleted', event_id: uuid(9), user_id: 'u-1', requested_at: recordTs, reason: 'ticket-42', trace_id: null, requester: 'ops@example', signature: 'c2lnbmF0dXJl' };
   const asEvent = (fields: Record<string, unknown>) => ({ ...goodDelete, ...fields }) as unknown as UserEvent;
 
   test('a well-formed UserDeleted passes, whenever it was requested (requested_at is not checked against time)', () => {

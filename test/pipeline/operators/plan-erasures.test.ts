@@ -45,6 +45,8 @@ const marker = (partition: number, offset: number, user: string, before: number 
     event_partition: 3,
     event_offset: 42,
     aggregator_version: '1.0.0',
+    requester: before === null ? 'ops@example' : 'system:retention',
+    reason: before === null ? 'TICKET-1' : 'retention',
   } satisfies ContextErased,
 });
 
@@ -88,7 +90,8 @@ describe('erasurePlan', () => {
 });
 
 describe('planErasures → … → storeBatch → toErasedRecords → markDone', () => {
-  const embedder: Embedder = { modelId: 'm', modelVersion: 'v', dimension: 2, embed: async (ts) => ts.map((t) => Float32Array.from([t.length, 1])), close: async () => undefined };
+  const vectors = async (ts: string[]) => ts.map((t) => Float32Array.from([t.length, 1]));
+  const embedder: Embedder = { modelId: 'm', modelVersion: 'v', manifestSha256: 'h', queryPrefix: '', dimension: 2, embed: vectors, embedQueries: vectors, close: async () => undefined };
   const noRetry: RetryStep = <T>() => ((s) => s) as MonoTypeOperatorFunction<T>;
   const codec = {
     encodeVectorized: (v: unknown) => Buffer.from(JSON.stringify(v)),
@@ -172,6 +175,8 @@ describe('planErasures → … → storeBatch → toErasedRecords → markDone',
       snapshot_topic: 'agg',
       snapshot_partition: 0,
       snapshot_offset: 12,
+      requester: 'ops@example',
+      reason: 'TICKET-1',
     });
     assert.deepEqual(work.outputs.map((o) => o.topic), ['vec', 'vec', 'erased'], 'ContextVectorized of the two points, then the confirmation');
     assert.deepEqual([stored.records, stored.points, stored.superseded, stored.erased], [5, 2, 1, 1], 'u1@13 superseded by u1@14, u1@10 erased');
