@@ -62,7 +62,7 @@ export async function startServe(options: { config?: Config; logger?: Logger } =
             throw new AuraError('MODEL_LOAD', (err as Error).message);
           }
         }
-        return searchContext({ reader: sinkOf(target.collection), embedder, index: target }, query);
+        return searchContext({ reader: sinkOf(target.collection), embedder, index: target, mode: config.retrievalMode }, query);
       },
       readiness: async () => {
         try {
