@@ -46,6 +46,11 @@ describe('/readyz with the broker down (a closed loopback port)', { timeout: 60_
     const stage: StageHandle = { name: 'aggregate', lifecycle, signals: new Subject(), details: () => ({}), stop: async () => undefined };
     const abort = new AbortController();
     const done = supervise({ config, logger, metrics: createMetrics(), stages: [stage], checks: { kafka: probe }, closeChecks: broker.close, signal: abort.signal });
+    // A failed assertion must still stop the server and the probes, or the test process never ends.
+    t.after(async () => {
+      abort.abort();
+      await done;
+    });
     let httpPort: number | undefined;
     for (let i = 0; i < 200 && httpPort === undefined; i++) {
       const served = lines.map((l) => JSON.parse(l) as { msg: string; port?: number }).find((l) => l.msg.startsWith('serving'));
@@ -85,5 +90,6 @@ describe('/readyz with the broker down (a closed loopback port)', { timeout: 60_
 
     abort.abort();
     assert.equal(await done, 0, 'the process stops cleanly');
+    assert.equal(admins, 1, 'stopping created no further admin client');
   });
 });
