@@ -124,6 +124,7 @@ function syntheticPoint(i: number, rnd: () => number, old: IndexVersion): Vector
     aggregator_version: 'bench',
     model_id: old.model_id,
     model_version: old.model_version,
+    manifest_sha256: '',
     text_version: old.text_version,
     snapshot_topic: 'bench.aggregated',
     snapshot_partition: i % 6,

@@ -19,7 +19,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SUITE=bookworm
-MIRROR=http://deb.debian.org/debian
 NODE_VERSION=${AURA_BASE_NODE_VERSION:-24.18.0}
 NPM_VERSION=11.21.3
 cache=${AURA_IMAGE_CACHE:-/var/cache/aura-stream}
@@ -54,7 +53,7 @@ if ! has_image "$debian"; then
   rootfs="$cache/rootfs-$SUITE-r$DEBIAN_REV"
   drop_rootfs "$rootfs"
   log "debootstrap --variant=minbase $SUITE (about a minute)"
-  debootstrap --variant=minbase --cache-dir="$cache/debs" "$SUITE" "$rootfs" "$MIRROR" >"$cache/debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase --cache-dir="$cache/debs" "$SUITE" "$rootfs" >"$cache/debootstrap.log" 2>&1 \
     || { tail -20 "$cache/debootstrap.log" >&2; exit 1; }
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   ctr=$("${buildah[@]}" from scratch)

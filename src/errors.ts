@@ -83,16 +83,6 @@ export class AuraError extends Error {
   }
 }
 
-const TRANSIENT_NAMES = new Set([
-  'KafkaJSConnectionError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSNumberOfRetriesExceeded',
-  'KafkaJSBrokerNotFound',
-  'KafkaJSLockTimeout',
-  'KafkaJSConnectionClosedError',
-  // no coordinator while a broker restarts or moves partitions; kafkajs marks it non-retriable
-  'KafkaJSGroupCoordinatorNotFound',
-]);
 const TRANSIENT_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** Node TLS codes for a server certificate this process does not trust: the CA setting is wrong, not the network. */
@@ -107,58 +97,17 @@ export const TLS_UNTRUSTED_CODES = new Set([
   'CERT_SIGNATURE_FAILURE',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
-/** OpenSSL alerts a server sends when it refuses this process's client certificate (or its absence). */
-const TLS_CLIENT_REFUSED = /^ERR_SSL_(SSLV3|TLSV1|TLSV13)_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED)$/;
 
 /**
- * Kafka credentials or certificates refused, found on the error or its cause (kafkajs wraps a
- * socket's TLS failure in KafkaJSConnectionError and that in KafkaJSNumberOfRetriesExceeded).
- * The message names the variables to fix and never carries a credential.
- */
-function kafkaAuthFailure(err: Error & { code?: string; cause?: unknown }): AuraError | undefined {
-  if (err.name === 'KafkaJSSASLAuthenticationError') {
-    return new AuraError(
-      'AUTH',
-      `Kafka refused the SASL credentials: ${err.message}. Fix: check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (or their _FILE twins) and KAFKA_SASL_MECHANISM against the user's credentials on the cluster`,
-      { cause: err },
-    );
-  }
-  const type = [(err as { type?: string }).type, (err.cause as { type?: string } | undefined)?.type].find((t) => t?.endsWith('_AUTHORIZATION_FAILED'));
-  if (type) {
-    return new AuraError('AUTH', `Kafka refused an operation (${type}): ${err.message}. Fix: grant the principal the ACLs listed in docs/security.md ("Kafka ACLs"; one principal per stage)`, { cause: err });
-  }
-  const codes = [err.code, (err.cause as { code?: string } | undefined)?.code].filter((c): c is string => typeof c === 'string');
-  const untrusted = codes.find((c) => TLS_UNTRUSTED_CODES.has(c));
-  if (untrusted && err.name.startsWith('KafkaJS')) {
-    return new AuraError('AUTH', `the Kafka broker's TLS certificate is not trusted (${untrusted}: ${err.message}). Fix: set KAFKA_SSL_CA (or KAFKA_SSL_CA_FILE) to the CA that signed the brokers' certificates`, { cause: err });
-  }
-  const refused = codes.find((c) => TLS_CLIENT_REFUSED.test(c));
-  if (refused && err.name.startsWith('KafkaJS')) {
-    return new AuraError('AUTH', `the Kafka broker refused this client's TLS certificate (${refused}). Fix: set KAFKA_SSL_CERT and KAFKA_SSL_KEY (or their _FILE twins) to a certificate the brokers trust`, { cause: err });
-  }
-  return undefined;
-}
-
-/**
- * Classifies any thrown value without throwing: an AuraError keeps its code; refused Kafka
- * credentials or certificates are AUTH; kafkajs errors marked
- * `retriable`, socket errors and timeouts become transient; everything else is INTERNAL.
+ * Classifies any thrown value without throwing: an AuraError keeps its code; timeouts and aborts
+ * are TIMEOUT; socket errors are STORE_UNAVAILABLE; everything else is INTERNAL. Kafka errors are
+ * translated where Kafka is called (src/adapters/kafka/errors.ts), so none reaches here raw.
  */
 export function classify(error: unknown): AuraError {
   if (error instanceof AuraError) return error;
   const err = error instanceof Error ? error : new Error(String(error));
-  const anyErr = err as Error & { retriable?: boolean; code?: string; type?: string; cause?: unknown };
+  const anyErr = err as Error & { code?: string; cause?: unknown };
   const causeCode = (anyErr.cause as { code?: string } | undefined)?.code;
-  if (anyErr.name === 'KafkaJSProducerFencedError' || anyErr.type === 'INVALID_PRODUCER_EPOCH' || anyErr.type === 'PRODUCER_FENCED') {
-    return new AuraError('FENCED', `producer fenced by a newer owner of the partition: ${err.message}`, { cause: err });
-  }
-  const auth = kafkaAuthFailure(anyErr);
-  if (auth) return auth;
-  // kafkajs' retrier wraps the last error in KafkaJSNonRetriableError: judge by what it wraps
-  const wrapped = anyErr.name === 'KafkaJSNonRetriableError' ? (anyErr.cause as { name?: string } | undefined)?.name : undefined;
-  if (TRANSIENT_NAMES.has(anyErr.name) || (wrapped !== undefined && TRANSIENT_NAMES.has(wrapped)) || anyErr.retriable === true) {
-    return new AuraError('BROKER_UNAVAILABLE', err.message, { cause: err });
-  }
   if (anyErr.name === 'TimeoutError' || anyErr.name === 'AbortError') {
     return new AuraError('TIMEOUT', err.message, { cause: err });
   }
@@ -166,4 +115,9 @@ export function classify(error: unknown): AuraError {
     return new AuraError('STORE_UNAVAILABLE', err.message, { cause: err });
   }
   return new AuraError('INTERNAL', err.message, { cause: err });
+}
+
+/** The one retry predicate of both stages: the error's code has the action `retry`. */
+export function isRetriable(error: unknown): boolean {
+  return classify(error).action === 'retry';
 }

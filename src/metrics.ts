@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
 import type { Embedder } from './ports.js';
+import type { PartitionLag } from './pipeline/state/consumer-lag.js';
 
 export type StageName = 'aggregate' | 'vectorize';
 
@@ -38,6 +39,8 @@ export function createMetrics(registry = new Registry()) {
   // counts stay available per type as nodejs_active_handles / _requests / _resources.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const r = [registry];
+  /** Per stage: the Kafka timestamp of its oldest fetched, unconfirmed record (read at scrape time). */
+  const unconfirmedSources = new Map<StageName, () => number | undefined>();
   const buildInfo = new Gauge({ name: 'aura_build_info', help: 'Always 1; labels name the running build.', labelNames: ['version', 'node_version'], registers: r });
   buildInfo.set({ version: packageVersion(), node_version: process.version }, 1);
   const metrics = {
@@ -69,7 +72,7 @@ export function createMetrics(registry = new Registry()) {
     }),
     lateness: new Histogram({
       name: 'aura_record_lateness_seconds',
-      help: 'For accepted events: window end before the event minus its occurred_at (0 when in order).',
+      help: 'For accepted events: the window end after folding the event minus its occurred_at (0 when in order; above 0 for an out-of-order event still inside the window).',
       labelNames: ['stage'],
       buckets: [0, 60, 600, 3600, 21600, 86400, 259200, 604800],
       registers: r,
@@ -77,8 +80,51 @@ export function createMetrics(registry = new Registry()) {
     transactions: new Counter({ name: 'aura_transactions_total', help: 'Kafka transactions by result: committed | aborted.', labelNames: ['stage', 'result'], registers: r }),
     restoreRecords: new Counter({ name: 'aura_restore_records_total', help: 'Changelog records replayed into LMDB.', labelNames: ['stage'], registers: r }),
     restoreSeconds: new Histogram({ name: 'aura_restore_seconds', help: 'Duration of one restore of newly assigned partitions.', labelNames: ['stage'], buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300], registers: r }),
+    kafkajsInternals: new Gauge({
+      name: 'aura_kafkajs_internals_ok',
+      help: "1 when the kafkajs internals a part relies on passed the start-up self-test, 0 when that part falls back (direct_restore: changelog replay through a consumer group; gzip_codec: kafkajs' own codec).",
+      labelNames: ['part'],
+      registers: r,
+    }),
     retries: new Counter({ name: 'aura_retries_total', help: 'Retries of transient faults, by error code.', labelNames: ['stage', 'code'], registers: r }),
-    consumerLag: new Gauge({ name: 'aura_consumer_lag_records', help: 'High watermark minus the last processed offset, per partition.', labelNames: ['stage', 'topic', 'partition'], registers: r }),
+    consumerLag: new Gauge({
+      name: 'aura_consumer_lag_records',
+      help: "End offset minus the group's committed offset, per owned partition, read from the broker on a timer (LAG_REFRESH_MS), independent of the stage's commits.",
+      labelNames: ['stage', 'topic', 'partition'],
+      registers: r,
+    }),
+    consumerLagSeconds: new Gauge({
+      name: 'aura_consumer_lag_seconds',
+      help: 'Per owned partition with lag: now minus the Kafka timestamp of the oldest fetched, unconfirmed record, or (none fetched) minus when the committed offset was first seen behind; 0 when caught up.',
+      labelNames: ['stage', 'topic', 'partition'],
+      registers: r,
+    }),
+    committedOffset: new Gauge({
+      name: 'aura_consumer_committed_offset',
+      help: "The group's committed offset per owned partition, as the broker reports it (flat while records wait = a stuck consumer).",
+      labelNames: ['stage', 'topic', 'partition'],
+      registers: r,
+    }),
+    lagRefreshFailures: new Counter({ name: 'aura_lag_refresh_failures_total', help: 'Lag refreshes that failed (broker unreachable); the lag series keep their last values.', labelNames: ['stage'], registers: r }),
+    oldestUnconfirmedAge: new Gauge({
+      name: 'aura_oldest_unconfirmed_record_age_seconds',
+      help: 'Now minus the Kafka timestamp of the oldest record fetched and not yet confirmed (committed after the sink or transaction confirmed); 0 when none is held.',
+      labelNames: ['stage'],
+      registers: r,
+      collect() {
+        for (const [stage, oldest] of unconfirmedSources) {
+          const ts = oldest();
+          this.set({ stage }, ts === undefined ? 0 : Math.max(0, (Date.now() - ts) / 1000));
+        }
+      },
+    }),
+    freshness: new Histogram({
+      name: 'aura_index_freshness_seconds',
+      help: "From the input event's Kafka timestamp (carried in the snapshot as source_timestamp) to its point confirmed stored in the vector store.",
+      labelNames: ['stage'],
+      buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300, 600, 1800],
+      registers: r,
+    }),
     assignedPartitions: new Gauge({ name: 'aura_assigned_partitions', help: 'Partitions assigned to this process.', labelNames: ['stage'], registers: r }),
     state: new Gauge({ name: 'aura_stage_state', help: '1 for the current lifecycle state of the stage.', labelNames: ['stage', 'state'], registers: r }),
     embedSeconds: new Histogram({ name: 'aura_embed_seconds', help: 'Forward pass time of one embedding batch.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r }),
@@ -124,6 +170,13 @@ export function createMetrics(registry = new Registry()) {
       metrics.rebalances.inc({ stage }, 0);
       metrics.assignedPartitions.set({ stage }, 0);
       metrics.consumerPaused.set({ stage }, 0);
+      metrics.lagRefreshFailures.inc({ stage }, 0);
+      metrics.oldestUnconfirmedAge.set({ stage }, 0);
+      if (stage === 'vectorize') metrics.freshness.zero({ stage });
+    },
+    /** Reads the stage's oldest unconfirmed record timestamp at every scrape (aura_oldest_unconfirmed_record_age_seconds). */
+    watchUnconfirmed(stage: StageName, oldest: () => number | undefined): void {
+      unconfirmedSources.set(stage, oldest);
     },
     /** A new assignment: counts the rebalance and drops the lag series of partitions no longer owned. */
     assign(stage: StageName, topic: string, partitions: readonly number[]): void {
@@ -131,13 +184,21 @@ export function createMetrics(registry = new Registry()) {
       metrics.assignedPartitions.set({ stage }, partitions.length);
       const key = `${stage}\0${topic}`;
       const now = new Set(partitions.map(String));
-      for (const p of assigned.get(key) ?? []) if (!now.has(p)) metrics.consumerLag.remove({ stage, topic, partition: p });
+      for (const p of assigned.get(key) ?? []) {
+        if (now.has(p)) continue;
+        for (const g of [metrics.consumerLag, metrics.consumerLagSeconds, metrics.committedOffset]) g.remove({ stage, topic, partition: p });
+      }
       assigned.set(key, now);
     },
-    /** Lag of one owned partition: high watermark minus the next offset to commit; ignored once revoked. */
-    setLag(stage: StageName, topic: string, partition: number, lag: number): void {
-      if (!assigned.get(`${stage}\0${topic}`)?.has(String(partition))) return;
-      metrics.consumerLag.set({ stage, topic, partition: String(partition) }, Math.max(0, lag));
+    /** Lag of owned partitions (records, seconds, committed offset); partitions no longer owned are ignored. */
+    setLag(stage: StageName, topic: string, rows: readonly PartitionLag[]): void {
+      for (const row of rows) {
+        if (!assigned.get(`${stage}\0${topic}`)?.has(String(row.partition))) continue;
+        const labels = { stage, topic, partition: String(row.partition) };
+        metrics.consumerLag.set(labels, row.records);
+        metrics.consumerLagSeconds.set(labels, row.seconds);
+        metrics.committedOffset.set(labels, row.committedOffset);
+      }
     },
   };
 }
@@ -156,8 +217,19 @@ export function countingEmbedder(embedder: Embedder, onError: () => void): Embed
     get dimension() {
       return embedder.dimension;
     },
+    get manifestSha256() {
+      return embedder.manifestSha256;
+    },
+    get queryPrefix() {
+      return embedder.queryPrefix;
+    },
     embed: (texts) =>
       embedder.embed(texts).catch((err: unknown) => {
+        onError();
+        throw err;
+      }),
+    embedQueries: (texts) =>
+      embedder.embedQueries(texts).catch((err: unknown) => {
         onError();
         throw err;
       }),

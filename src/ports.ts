@@ -188,14 +188,25 @@ export interface ChangelogReader {
 export interface EmbedderInfo {
   /** e.g. `Xenova/all-MiniLM-L6-v2` or the local folder's id. */
   modelId: string;
-  /** Content version of the model (hash of the ONNX file), part of the cache key. */
+  /** Content version of the model (hash of the ONNX file). */
   modelVersion: string;
+  /**
+   * sha256 (hex) of the model folder's manifest in canonical form: files, pooling, query prefix,
+   * normalisation. Two embedders with equal hashes give equal vectors for equal texts; part of
+   * the embedding cache key and of every point's payload.
+   */
+  manifestSha256: string;
+  /** Text prepended to a query by `embedQueries` (empty for models that take none). */
+  queryPrefix: string;
   dimension: number;
 }
 
-/** Texts to vectors: mean pooled, L2 normalised. Never returns zero or random vectors. */
+/** Texts to vectors as the model's manifest says (pooling, normalisation). Never returns zero or random vectors. */
 export interface Embedder extends EmbedderInfo {
+  /** Documents (the stored texts): embedded as they are. */
   embed(texts: string[]): Promise<Float32Array[]>;
+  /** Questions: embedded with `queryPrefix` in front, so an asymmetric model sees them as queries. */
+  embedQueries(texts: string[]): Promise<Float32Array[]>;
   close(): Promise<void>;
 }
 
@@ -268,8 +279,12 @@ export interface PointPayload {
   /** Up to 3 newest notes, newest first. */
   recent_notes: string[];
   aggregator_version: string;
+  /** The embedding model's id (folder name for a local model). */
   model_id: string;
+  /** First 16 hex digits of the model's ONNX sha256. */
   model_version: string;
+  /** EmbedderInfo.manifestSha256 of the model that made the vector (files, pooling, query prefix); '' when not recorded. */
+  manifest_sha256: string;
   /** Version of the renderer that wrote `text` (TEXT_VERSION); with the model, the index version. */
   text_version: number;
   snapshot_topic: string;
@@ -290,6 +305,29 @@ export interface SearchHit {
   id: string;
   score: number;
   payload: PointPayload;
+}
+
+/** Non-zero dimensions of a sparse vector: indices ascending and distinct, one value each. */
+export interface SparseVector {
+  indices: number[];
+  values: number[];
+}
+
+/**
+ * How a search ranks: `dense` by the cosine of the query's vector; `sparse` by words (BM25 with
+ * IDF over the collection: Qdrant's sparse vector, LanceDB's full-text index); `hybrid` both,
+ * fused by reciprocal rank fusion (score = Σ 1/(RRF_K + rank), ranks from 0), with the filters
+ * applied inside each of the two.
+ */
+export type RetrievalMode = 'dense' | 'sparse' | 'hybrid';
+
+/** A search: filters, how many, and for `sparse`/`hybrid` the query's own words. */
+export interface SearchOptions extends PointFilter {
+  limit: number;
+  /** `dense` when absent. */
+  mode?: RetrievalMode;
+  /** The query text; required by `sparse` and `hybrid`. */
+  text?: string;
 }
 
 /** Filters of a search or scroll; every one is optional and they combine with AND. */
@@ -332,8 +370,12 @@ export interface VectorReader {
   readonly kind: 'qdrant' | 'lancedb';
   readonly location: string;
   readonly collection: string;
-  /** Best matches first (score = cosine similarity), ties by id. */
-  search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]>;
+  /**
+   * Best matches first, ties by id; score = cosine similarity (`dense`), BM25 (`sparse`) or the
+   * RRF sum (`hybrid`). `sparse`/`hybrid` without `text` → INTERNAL error; on a collection made
+   * before hybrid retrieval (no sparse vector or full-text index) → CONFIG error naming the fix.
+   */
+  search(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]>;
   /** Every stored point matching the filter; ordered by id. */
   scroll(options?: PointFilter): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>>;
   count(): Promise<number>;

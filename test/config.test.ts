@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configTable, loadConfig } from '../src/config.js';
-import { MODEL_ID } from '../src/stack/model.js';
+import { MODEL_ID, MODELS } from '../src/stack/model.js';
 import { AuraError } from '../src/errors.js';
 
 describe('loadConfig', () => {
@@ -41,6 +41,23 @@ describe('loadConfig', () => {
       assert.equal(loadConfig({ AURA_STACK_DIR: stack, EMBEDDING_MODEL_PATH: '/models/mine' }).embeddingModelPath, '/models/mine', 'an explicit folder wins');
     } finally {
       rmSync(stack, { recursive: true, force: true });
+    }
+  });
+
+  it('EMBEDDING_MODEL picks any laid-out model folder under EMBEDDING_MODELS_DIR (MiniLM stays selectable)', () => {
+    const models = mkdtempSync(join(tmpdir(), 'aura-models-'));
+    try {
+      for (const spec of Object.values(MODELS)) {
+        mkdirSync(join(models, spec.id));
+        writeFileSync(join(models, spec.id, 'config.json'), '{}');
+      }
+      assert.equal(loadConfig({ EMBEDDING_MODELS_DIR: models }).embeddingModelPath, join(models, MODEL_ID), 'the default model');
+      assert.equal(loadConfig({ EMBEDDING_MODELS_DIR: models, EMBEDDING_MODEL: MODELS.minilm.id }).embeddingModelPath, join(models, MODELS.minilm.id));
+      assert.equal(loadConfig({ EMBEDDING_MODELS_DIR: models, EMBEDDING_MODEL: MODELS.bge.id }).embeddingModelPath, join(models, MODELS.bge.id));
+      const hub = loadConfig({ EMBEDDING_MODELS_DIR: models, EMBEDDING_MODEL: 'Xenova/all-MiniLM-L6-v2' });
+      assert.deepEqual([hub.embeddingModelPath, hub.embeddingModel], [undefined, 'Xenova/all-MiniLM-L6-v2'], 'a hub id is never read as a folder');
+    } finally {
+      rmSync(models, { recursive: true, force: true });
     }
   });
 });

@@ -39,24 +39,42 @@ describe('createMetrics', () => {
     assert.doesNotMatch(await v.registry.metrics(), /aura_transactions_total\{/, 'vectorize runs no transactions');
   });
 
-  it('counts rebalances and drops the lag series of revoked partitions', async () => {
+  it('counts rebalances and drops the lag series (records, seconds, committed offset) of revoked partitions', async () => {
     const m = createMetrics();
+    const row = (partition: number, records: number, seconds = 0, committedOffset = 100) => ({ partition, records, seconds, committedOffset });
     m.assign('vectorize', 't', [0, 1, 2]);
-    m.setLag('vectorize', 't', 0, 5);
-    m.setLag('vectorize', 't', 1, 7);
-    m.setLag('vectorize', 't', 2, 0);
+    m.setLag('vectorize', 't', [row(0, 5, 2.5), row(1, 7, 4, 40), row(2, 0)]);
     let text = await m.registry.metrics();
-    assert.equal(metricValue(text, 'aura_consumer_lag_records', { stage: 'vectorize', partition: '1' }), 7);
+    assert.equal(metricValue(text, 'aura_consumer_lag_records', { stage: 'vectorize', partition: '1' }), 7, 'lag in records of partition 1');
+    assert.equal(metricValue(text, 'aura_consumer_lag_seconds', { stage: 'vectorize', partition: '0' }), 2.5, 'lag in seconds of partition 0');
+    assert.equal(metricValue(text, 'aura_consumer_committed_offset', { stage: 'vectorize', partition: '1' }), 40, 'committed offset of partition 1');
     assert.equal(metricValue(text, 'aura_assigned_partitions', { stage: 'vectorize' }), 3);
 
     m.assign('vectorize', 't', [2, 3]);
-    m.setLag('vectorize', 't', 1, 9); // a late commit of a revoked partition: ignored
-    m.setLag('vectorize', 't', 3, -4); // a high watermark older than the commit: clamped to 0
+    m.setLag('vectorize', 't', [row(1, 9), row(3, 0)]); // partition 1 is no longer owned: ignored
     text = await m.registry.metrics();
-    const lagLines = text.split('\n').filter((l) => l.startsWith('aura_consumer_lag_records{'));
-    assert.deepEqual(lagLines.sort(), ['aura_consumer_lag_records{stage="vectorize",topic="t",partition="2"} 0', 'aura_consumer_lag_records{stage="vectorize",topic="t",partition="3"} 0']);
+    for (const name of ['aura_consumer_lag_records', 'aura_consumer_lag_seconds']) {
+      const lines = text.split('\n').filter((l) => l.startsWith(`${name}{`));
+      assert.deepEqual(lines.sort(), [`${name}{stage="vectorize",topic="t",partition="2"} 0`, `${name}{stage="vectorize",topic="t",partition="3"} 0`], `${name}: only owned partitions`);
+    }
     assert.equal(metricValue(text, 'aura_consumer_rebalances_total', { stage: 'vectorize' }), 2);
     assert.equal(metricValue(text, 'aura_assigned_partitions', { stage: 'vectorize' }), 2);
+  });
+
+  it('reads the age of the oldest unconfirmed record at scrape time, 0 when none is held', async () => {
+    const m = createMetrics();
+    m.initStage('aggregate');
+    m.initStage('vectorize');
+    let oldest: number | undefined = Date.now() - 42_000;
+    m.watchUnconfirmed('aggregate', () => oldest);
+    let text = await m.registry.metrics();
+    const age = metricValue(text, 'aura_oldest_unconfirmed_record_age_seconds', { stage: 'aggregate' });
+    assert.ok(age >= 42 && age < 60, `age of a record 42 s old, got ${age}`);
+    assert.equal(metricValue(text, 'aura_oldest_unconfirmed_record_age_seconds', { stage: 'vectorize' }), 0, 'a stage without a source reports 0');
+    oldest = undefined;
+    text = await m.registry.metrics();
+    assert.equal(metricValue(text, 'aura_oldest_unconfirmed_record_age_seconds', { stage: 'aggregate' }), 0, 'nothing held: 0');
+    assert.match(text, /^aura_index_freshness_seconds_count\{stage="vectorize"\} 0$/m, 'the freshness histogram exists from the start for vectorize');
   });
 });
 
@@ -67,19 +85,26 @@ describe('countingEmbedder', () => {
     const inner = {
       modelId: 'm',
       modelVersion: 'v1',
+      manifestSha256: 'h',
+      queryPrefix: 'q: ',
       dimension: 2,
       embed: async (texts: string[]) => {
         if (fail) throw new Error('onnx: bad input');
+        return texts.map(() => vector);
+      },
+      embedQueries: async (texts: string[]) => {
+        if (fail) throw new Error('onnx: bad query');
         return texts.map(() => vector);
       },
       close: async () => undefined,
     };
     let errors = 0;
     const e = countingEmbedder(inner, () => errors++);
-    assert.deepEqual([e.modelId, e.modelVersion, e.dimension], ['m', 'v1', 2]);
+    assert.deepEqual([e.modelId, e.modelVersion, e.manifestSha256, e.queryPrefix, e.dimension], ['m', 'v1', 'h', 'q: ', 2]);
     assert.deepEqual(await e.embed(['a', 'b']), [vector, vector]);
     fail = true;
     await assert.rejects(e.embed(['c']), /onnx: bad input/);
-    assert.equal(errors, 1);
+    await assert.rejects(e.embedQueries(['d']), /onnx: bad query/);
+    assert.equal(errors, 2, 'a failed document embed and a failed query embed each count');
   });
 });

@@ -1,6 +1,6 @@
 import { Observable, Subject, catchError, defer, map, merge, mergeMap, of, takeWhile, tap, type SchedulerLike } from 'rxjs';
 import type { UserRecord } from '../src/contracts/events.js';
-import { classify } from '../src/errors.js';
+import { classify, isRetriable } from '../src/errors.js';
 import type { AggregateCodec, BatchWriter, ChangelogReader, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
 import { CacheBudget, PartitionGate, WindowCache, awaitReady, commitInOrder, commitTransaction, committedEvent, decodeRecords, foldWindows, loadWindowState, recordLimitsFor, retryWithBackoff, toOutRecords, validateEvent, type AggregateEvent, type CommitOutcome, type ErasureAuth, type FoldedTransaction, type PartitionFold, type Retention, type TransactionLimits } from '../src/pipeline/index.js';
 import { batches$, type BatchEnvelope } from './sources.js';
@@ -166,7 +166,7 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
         maxMs: config.retryMaxMs ?? 10_000,
         factor: 2,
         jitter: 0.5,
-        isRetriable: (e) => classify(e).action === 'retry',
+        isRetriable,
         onRetry: (e) => {
           const error = classify(e);
           gate.invalidate(partition, error);

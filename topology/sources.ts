@@ -30,10 +30,3 @@ export function batches$(source: RecordSource): Observable<BatchEnvelope> {
     return () => failures.unsubscribe();
   });
 }
-
-/** Splits a batch's records into runs of at most `size` (one transaction each). */
-export function chunksOf<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}

@@ -1,6 +1,6 @@
 import { Observable, map, tap, type SchedulerLike } from 'rxjs';
 import { pointId } from '../src/contracts/ids.js';
-import { classify, type AuraError, type ErrorCode } from '../src/errors.js';
+import { classify, isRetriable, type AuraError, type ErrorCode } from '../src/errors.js';
 import type { AggregatedRecord, Embedder, EmbeddingCache, RecordSource, RecordWriter, TopicPartition, VectorizeCodec, VectorWriter } from '../src/ports.js';
 import { CommitTracker, InFlightGate, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, microBatch, planErasures, produceOutRecords, retryWithBackoff, storeBatch, toErasedRecords, toVectorizedRecords, toPoints, trackRecords, type AggregatedItem, type CommittableOffset, type RetryStep, type StoredBatch } from '../src/pipeline/index.js';
 import type { TopologyStep } from './steps.js';
@@ -99,7 +99,7 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
         maxMs: config.retryMaxMs,
         factor: 2,
         jitter: 0.5,
-        isRetriable: (e) => classify(e).retriable,
+        isRetriable,
         onRetry: (e, attempt, delayMs) => emit({ type: 'retrying', step, attempt, delayMs, error: classify(e) }),
         ...(ports.scheduler && { scheduler: ports.scheduler }),
         ...(ports.random && { random: ports.random }),

@@ -63,10 +63,24 @@ export interface TransformersEmbedder extends Embedder {
   readonly inference: Inference;
 }
 
+/** How token vectors become one vector, and what precedes a query (from the model's manifest.json). */
+export interface EmbeddingRecipe {
+  pooling: 'mean' | 'cls';
+  normalize: boolean;
+  /** Prepended to queries only (`embedQueries`), never to documents. */
+  queryPrefix: string;
+  /** Expected output dimension, checked at load when given. */
+  dimension?: number;
+}
+
 /** What a load reports (logged by the caller's thread when the model runs in a worker). */
 export interface LoadReport {
   modelId: string;
   modelVersion: string;
+  manifestSha256: string;
+  pooling: EmbeddingRecipe['pooling'];
+  normalize: boolean;
+  queryPrefix: string;
   dimension: number;
   threads: number;
   forwardPass: ForwardPass;

@@ -135,18 +135,20 @@ export async function startEmbedderWorker(
   }
   const { model, report } = loaded;
   let closed = false;
+  const embed = async (texts: string[]): Promise<Float32Array[]> => {
+    if (closed) throw new AuraError('INTERNAL', 'embedder used after close()');
+    if (texts.length === 0) return [];
+    const { vectors } = await thread.request<Extract<FromWorker, { type: 'embedded' }>>({ type: 'embed', model, texts });
+    if (vectors.length !== texts.length) throw new AuraError('INTERNAL', `the embedding worker returned ${vectors.length} vectors for ${texts.length} texts`);
+    return vectors;
+  };
 
   return {
     ...report,
     inference: 'worker',
     loadReport: report,
-    async embed(texts: string[]): Promise<Float32Array[]> {
-      if (closed) throw new AuraError('INTERNAL', 'embedder used after close()');
-      if (texts.length === 0) return [];
-      const { vectors } = await thread.request<Extract<FromWorker, { type: 'embedded' }>>({ type: 'embed', model, texts });
-      if (vectors.length !== texts.length) throw new AuraError('INTERNAL', `the embedding worker returned ${vectors.length} vectors for ${texts.length} texts`);
-      return vectors;
-    },
+    embed,
+    embedQueries: (texts: string[]) => embed(texts.map((t) => report.queryPrefix + t)),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { connect, type Connection, type Table } from '@lancedb/lancedb';
+import { connect, Index, type Connection, type Table } from '@lancedb/lancedb';
 import { Bool, DataType, Field, FixedSizeList, Float32, Float64, Int32, Int64, List, Schema, Struct, Utf8 } from 'apache-arrow';
 import { AuraError } from '../errors.js';
 import { describeVersion, isVersionOf, readVersion, sameVersion, type IndexVersion } from '../contracts/index-version.js';
-import type { IndexCatalog, IndexCollection, PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
+import type { IndexCatalog, IndexCollection, PointFilter, PointPayload, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../ports.js';
 import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../pipeline/domain/snapshot-stats.js';
-import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, storeWhere, type StoredPoint } from './vector-sink-common.js';
+import { byId, byScore, dimensionMismatch, guarded, lastById, prefetchLimit, requireDimension, rrfFuse, searchMode, storeWhere, type StoredPoint } from './vector-sink-common.js';
 
 /**
  * VectorSink on an embedded LanceDB (@lancedb/lancedb 0.31): the default when QDRANT_URL is unset.
@@ -19,6 +19,11 @@ import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, 
  * (`user_id = '<id>'`, quotes doubled by sqlString, plus `window_end < <before>`), then deletes
  * them with the same predicate; search is an exact (unindexed) cosine search with
  * score = 1 - cosine distance, the same scale as Qdrant's Cosine score.
+ *
+ * Words: a full-text (BM25) index on `text` (FTS_INDEX, English stemming, no stop-word removal,
+ * made by ensureCollection; rows added after it are searched too, unindexed until an optimize).
+ * `sparse` searches it; `hybrid` runs the cosine search and the full-text search, each with the
+ * filter, and fuses them by RRF exactly as Qdrant does (rrfFuse, k = RRF_K).
  *
  * Versions (IndexCatalog, docs/reindex.md), two small JSON files next to the tables:
  *   <dir>/<table>.version.json := { "model_id": s, "model_version": s, "text_version": n }
@@ -37,6 +42,9 @@ export interface LanceDbSinkOptions {
 }
 
 type Row = Record<string, unknown>;
+
+/** LanceDB's default name of the full-text index on `text`. */
+export const FTS_INDEX = 'text_idx';
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]+$/;
 
@@ -106,6 +114,8 @@ export const PAYLOAD_COLUMNS: { [K in keyof PointPayload]-?: Column } = {
   aggregator_version: UTF8,
   model_id: UTF8,
   model_version: UTF8,
+  // Absent in tables written before models were recorded (read as '').
+  manifest_sha256: { type: () => new Utf8(), read: (v) => (v === null || v === undefined ? '' : String(v)) },
   // Absent in tables written before versions (read as 0: no text version recorded).
   text_version: { type: () => new Int32(), read: (v) => (v === null || v === undefined ? 0 : Number(v)) },
   snapshot_topic: UTF8,
@@ -182,6 +192,7 @@ export class LanceDbSink implements VectorSink, IndexCatalog {
         );
     try {
       await this.checkSchema(table, dimension);
+      await this.ensureTextIndex(table);
     } catch (err) {
       table.close();
       throw err;
@@ -280,17 +291,41 @@ export class LanceDbSink implements VectorSink, IndexCatalog {
     return count;
   }
 
-  async search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]> {
+  async search(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
+    const mode = searchMode(options);
     if (options.limit <= 0) return [];
     const table = await this.openTable();
-    let query = table.vectorSearch(vector).distanceType('cosine').limit(options.limit);
     const where = sqlFilter(options);
+    if (mode === 'dense') return this.denseSearch(table, vector, where, options.limit);
+    if (mode === 'sparse') return this.textSearch(table, options.text!, where, options.limit);
+    const candidates = prefetchLimit(options.limit);
+    const [dense, words] = await Promise.all([this.denseSearch(table, vector, where, candidates), this.textSearch(table, options.text!, where, candidates)]);
+    return rrfFuse([dense, words], options.limit);
+  }
+
+  private async denseSearch(table: Table, vector: Float32Array, where: string | undefined, limit: number): Promise<SearchHit[]> {
+    let query = table.vectorSearch(vector).distanceType('cosine').limit(limit);
     // LanceDB prefilters by default: the filter picks the candidates, then the nearest are taken.
     if (where !== undefined) query = query.where(where);
     const rows = (await this.guard('search', () => query.toArray())) as Row[];
     return rows
       .map((r) => ({ id: String(r.id), score: 1 - Number(r._distance), payload: toPayload(r) }))
       .sort(byScore);
+  }
+
+  /** BM25 over the full-text index, the filter applied before the limit; score = `_score`. */
+  private async textSearch(table: Table, text: string, where: string | undefined, limit: number): Promise<SearchHit[]> {
+    if (!(await this.guard('list indices', () => table.listIndices())).some((i) => i.name === FTS_INDEX)) {
+      throw new AuraError(
+        'CONFIG',
+        `LanceDB table "${this.collection}" in ${this.location} has no full-text index on its text (it was made before hybrid retrieval), so a words search cannot run there. ` +
+          'Fix: search with RETRIEVAL_MODE=dense, or start the vectorize stage on this STATE_DIR once (it adds the index).',
+      );
+    }
+    let query = table.query().fullTextSearch(text, { columns: 'text' }).limit(limit);
+    if (where !== undefined) query = query.where(where);
+    const rows = (await this.guard('text search', () => query.toArray())) as Row[];
+    return rows.map((r) => ({ id: String(r.id), score: Number(r._score), payload: toPayload(r) })).sort(byScore);
   }
 
   async scroll(options: PointFilter = {}): Promise<StoredPoint[]> {
@@ -366,6 +401,19 @@ export class LanceDbSink implements VectorSink, IndexCatalog {
     }
     this.table = await this.guard('open table', () => db.openTable(this.collection));
     return this.table;
+  }
+
+  /** Creates the full-text index on `text` when missing (a table of an older aura-stream gets it on start). */
+  private async ensureTextIndex(table: Table): Promise<void> {
+    const indices = await this.guard('list indices', () => table.listIndices());
+    if (indices.some((i) => i.name === FTS_INDEX)) return;
+    await this.guard('create text index', () =>
+      table.createIndex('text', { name: FTS_INDEX, replace: false, config: Index.fts({ stem: true, language: 'English', removeStopWords: false, lowercase: true, asciiFolding: true }) }),
+    ).catch(async (err: unknown) => {
+      // Another process created it meanwhile.
+      if ((await this.guard('list indices', () => table.listIndices())).some((i) => i.name === FTS_INDEX)) return;
+      throw err;
+    });
   }
 
   private async checkSchema(table: Table, dimension: number): Promise<void> {

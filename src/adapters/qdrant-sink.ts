@@ -1,14 +1,21 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { AuraError, TLS_UNTRUSTED_CODES, classify } from '../errors.js';
 import { describeVersion, isVersionOf, readVersion, sameVersion, type IndexVersion } from '../contracts/index-version.js';
-import type { IndexCatalog, IndexCollection, PointFilter, PointPayload, SearchHit, VectorPoint, VectorSink } from '../ports.js';
+import type { IndexCatalog, IndexCollection, PointFilter, PointPayload, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../ports.js';
 import { trustCaForOrigin } from './origin-ca.js';
-import { byId, byScore, dimensionMismatch, guarded, lastById, requireDimension, storeWhere, type StoredPoint } from './vector-sink-common.js';
+import { encodeDocument, encodeQuery, SPARSE_VECTOR_NAME } from './sparse-text.js';
+import { byId, byScore, dimensionMismatch, guarded, lastById, prefetchLimit, requireDimension, RRF_K, searchMode, storeWhere, type StoredPoint } from './vector-sink-common.js';
 
 /**
  * VectorSink on Qdrant through @qdrant/js-client-rest 1.19 (REST).
  *
  * - One unnamed dense vector per point, Cosine distance; point ids are the UUIDs of VectorPoint.
+ * - Next to it the named sparse vector SPARSE_VECTOR_NAME (`text_bm25`, IDF modifier): the BM25
+ *   term frequencies of the payload's text (src/adapters/sparse-text.ts), computed here at upsert.
+ *   A collection made before hybrid retrieval has none: its points are written dense only, and a
+ *   `sparse`/`hybrid` search there is a CONFIG error naming the fix.
+ * - Searches use the Query API: `dense` a plain nearest query; `sparse` the sparse vector;
+ *   `hybrid` two prefetches (dense and sparse, each with the filter) fused by `rrf` with k = RRF_K.
  * - Payload = PointPayload as is (maps such as `minutes_by_type` are nested objects, `top_tags` an
  *   array of objects); PAYLOAD_INDEXES lists the indexed fields (user, day, time and the main
  *   statistics and facts), so filters and hybrid queries on them stay fast.
@@ -73,6 +80,7 @@ export interface QdrantSinkOptions {
 type CollectionInfo = Awaited<ReturnType<QdrantClient['getCollection']>>;
 type QdrantCondition = { key: string; match: { value: string } } | { key: string; range: { gte: number } | { lt: number } };
 type QdrantFilter = { must: QdrantCondition[] };
+type QueryRequest = Parameters<QdrantClient['query']>[1];
 
 /** Duck type of the client's ApiError (not exported by the package). */
 interface HttpFailure {
@@ -100,6 +108,24 @@ function qdrantFilter(filter: PointFilter): QdrantFilter | undefined {
   return must.length > 0 ? { must } : undefined;
 }
 
+/** The unnamed dense vector of a point as read back: the list itself, or `""` of a vector map. */
+function denseOf(value: unknown): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[''] : value;
+}
+
+function hasSparseVector(info: CollectionInfo): boolean {
+  return info.config.params.sparse_vectors?.[SPARSE_VECTOR_NAME] !== undefined;
+}
+
+/** A point's vectors as sent: the dense one alone, or with the sparse vector of its text under SPARSE_VECTOR_NAME. */
+function pointVectors(p: VectorPoint, sparse: boolean): number[] | Record<string, number[] | { indices: number[]; values: number[] }> {
+  const dense = Array.from(p.vector);
+  if (!sparse) return dense;
+  const words = encodeDocument(p.payload.text);
+  // A text without a single word has no sparse vector (an empty one is not a vector).
+  return words.indices.length > 0 ? { '': dense, [SPARSE_VECTOR_NAME]: words } : { '': dense };
+}
+
 function toVector(value: unknown): Float32Array | undefined {
   return Array.isArray(value) && value.every((v) => typeof v === 'number') ? Float32Array.from(value as number[]) : undefined;
 }
@@ -111,6 +137,8 @@ export class QdrantSink implements VectorSink, IndexCatalog {
   readonly collection: string;
   private readonly client: QdrantClient;
   private readonly timeoutMs: number;
+  /** Whether the collection has the sparse vector; undefined until ensureCollection or the first upsert read it. */
+  private hasSparse: boolean | undefined;
   private readonly options: QdrantSinkOptions;
 
   constructor(options: QdrantSinkOptions) {
@@ -155,6 +183,7 @@ export class QdrantSink implements VectorSink, IndexCatalog {
       try {
         await this.client.createCollection(this.collection, {
           vectors: { size: dimension, distance: 'Cosine' },
+          sparse_vectors: { [SPARSE_VECTOR_NAME]: { modifier: 'idf' } },
           ...(version && { metadata: { [VERSION_METADATA_KEY]: { ...version } } }),
         });
       } catch (err) {
@@ -165,6 +194,7 @@ export class QdrantSink implements VectorSink, IndexCatalog {
       if (!info) throw new AuraError('STORE_UNAVAILABLE', `Qdrant collection "${this.collection}" at ${this.location} is missing right after its creation`);
     }
     this.checkVectors(info, dimension);
+    this.hasSparse = hasSparseVector(info);
     if (version) {
       const recorded = readVersion(info.config.metadata?.[VERSION_METADATA_KEY]);
       if (!recorded || !sameVersion(recorded, version)) {
@@ -191,12 +221,19 @@ export class QdrantSink implements VectorSink, IndexCatalog {
 
   async upsert(points: VectorPoint[]): Promise<void> {
     const unique = lastById(points);
+    if (unique.length === 0) return;
+    if (this.hasSparse === undefined) {
+      const info = await this.collectionInfo();
+      if (!info) throw new AuraError('CONFIG', `Qdrant collection "${this.collection}" at ${this.location} does not exist. The collection is created on start (ensureCollection); was it deleted?`);
+      this.hasSparse = hasSparseVector(info);
+    }
+    const sparse = this.hasSparse;
     for (let i = 0; i < unique.length; i += UPSERT_CHUNK) {
       const chunk = unique.slice(i, i + UPSERT_CHUNK);
       const result = await this.call('upsert', () =>
         this.client.upsert(this.collection, {
           wait: true,
-          points: chunk.map((p) => ({ id: p.id, vector: Array.from(p.vector), payload: { ...p.payload } })),
+          points: chunk.map((p) => ({ id: p.id, vector: pointVectors(p, sparse), payload: { ...p.payload } })),
         }),
       );
       if (result.status !== 'completed') {
@@ -219,18 +256,42 @@ export class QdrantSink implements VectorSink, IndexCatalog {
     return count;
   }
 
-  async search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]> {
+  async search(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
+    const mode = searchMode(options);
     if (options.limit <= 0) return [];
     const filter = qdrantFilter(options);
-    const result = await this.call('query', () =>
-      this.client.query(this.collection, {
-        query: Array.from(vector),
-        ...(filter ? { filter } : {}),
-        limit: options.limit,
-        with_payload: true,
-        with_vector: false,
-      }),
-    );
+    const where = filter ? { filter } : {};
+    const dense = Array.from(vector);
+    const sparse = mode === 'dense' ? undefined : encodeQuery(options.text ?? '');
+    let request: QueryRequest;
+    if (mode === 'dense') {
+      request = { query: dense, ...where };
+    } else if (mode === 'sparse') {
+      request = { query: sparse!, using: SPARSE_VECTOR_NAME, ...where };
+    } else {
+      const candidates = prefetchLimit(options.limit);
+      request = {
+        prefetch: [
+          { query: dense, ...where, limit: candidates },
+          { query: sparse!, using: SPARSE_VECTOR_NAME, ...where, limit: candidates },
+        ],
+        query: { rrf: { k: RRF_K } },
+      };
+    }
+    let result: Awaited<ReturnType<QdrantClient['query']>>;
+    try {
+      result = await this.client.query(this.collection, { ...request, limit: options.limit, with_payload: true, with_vector: false });
+    } catch (err) {
+      if (mode !== 'dense' && isHttpFailure(err) && err.status === 400 && /vector name/i.test(qdrantMessage(err.data) ?? '')) {
+        throw new AuraError(
+          'CONFIG',
+          `Qdrant collection "${this.collection}" at ${this.location} has no sparse vector "${SPARSE_VECTOR_NAME}" (it was made before hybrid retrieval), so a ${mode} search cannot run there. ` +
+            `Fix: search with RETRIEVAL_MODE=dense, or rebuild the index into a new collection (aura-stream reindex), which gets it.`,
+          { cause: err },
+        );
+      }
+      throw this.fail('query', err);
+    }
     return result.points.map((p) => ({ id: String(p.id), score: p.score, payload: p.payload as unknown as PointPayload })).sort(byScore);
   }
 
@@ -250,7 +311,7 @@ export class QdrantSink implements VectorSink, IndexCatalog {
         }),
       );
       for (const r of page.points) {
-        const vector = toVector(r.vector);
+        const vector = toVector(denseOf(r.vector));
         out.push({ id: String(r.id), payload: r.payload as unknown as PointPayload, ...(vector ? { vector } : {}) });
       }
       const next = page.next_page_offset;

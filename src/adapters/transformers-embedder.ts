@@ -4,12 +4,13 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FeatureExtractionPipeline, PretrainedModelOptions } from '@huggingface/transformers';
 import { AuraError } from '../errors.js';
-import type { ForwardPass, LoadReport, TransformersEmbedder, TransformersEmbedderOptions } from './embedder-types.js';
+import type { EmbeddingRecipe, ForwardPass, LoadReport, TransformersEmbedder, TransformersEmbedderOptions } from './embedder-types.js';
 import { startEmbedderWorker } from './embedder-worker-client.js';
 
 /**
- * The embedding model through @huggingface/transformers v3 (onnxruntime-node underneath):
- * all-MiniLM-L6-v2, 8-bit quantized, mean pooled over the attention mask, L2 normalised.
+ * An embedding model through @huggingface/transformers v3 (onnxruntime-node underneath), 8-bit
+ * quantized: bge-small-en-v1.5 (CLS pooled, queries prefixed) or all-MiniLM-L6-v2 (mean pooled),
+ * as the model folder's manifest says.
  *
  * Local model folder (`modelPath`, the stack lays it out from the langchain4j jar):
  *
@@ -19,8 +20,8 @@ import { startEmbedderWorker } from './embedder-worker-client.js';
  *                                        "model_max_length": 256, …}
  *   <modelPath>/onnx/model_quantized.onnx  inputs input_ids, attention_mask, token_type_ids;
  *                                        output last_hidden_state [batch, tokens, 384]
- *   <modelPath>/manifest.json           optional; `onnx_sha256` is checked against the ONNX file,
- *                                        `model_id` names the model (default: the folder's name)
+ *   <modelPath>/manifest.json           optional (grammar at `readManifest`): model id, ONNX sha256,
+ *                                        pooling, query prefix, dimension, normalisation
  *
  * transformers.js resolves the ONNX file as `<subfolder>/<model_file_name><dtype suffix>.onnx`;
  * this adapter always asks for subfolder `onnx`, file `model`, dtype `q8` (suffix `_quantized`).
@@ -32,9 +33,20 @@ import { startEmbedderWorker } from './embedder-worker-client.js';
  * are the same bytes as in-thread (same code, same session options, Float32Arrays moved as is).
  */
 
-export type { EmbedderLogger, ForwardPass, Inference, LoadReport, TransformersEmbedder, TransformersEmbedderOptions } from './embedder-types.js';
+export type { EmbedderLogger, EmbeddingRecipe, ForwardPass, Inference, LoadReport, TransformersEmbedder, TransformersEmbedderOptions } from './embedder-types.js';
+
+/** What `readManifest` found: the recipe always, the rest when the folder has a manifest. */
+interface Manifest {
+  modelId?: string;
+  sha256?: string;
+  recipe: EmbeddingRecipe;
+  /** The parsed manifest.json, hashed into `manifestSha256`. */
+  canonical?: Record<string, unknown>;
+}
 
 export const DEFAULT_MODEL_ID = 'Xenova/all-MiniLM-L6-v2';
+/** What a folder without manifest.json (or a hub model) is taken to be: all-MiniLM-L6-v2's recipe. */
+export const DEFAULT_EMBEDDING: EmbeddingRecipe = { pooling: 'mean', normalize: true, queryPrefix: '' };
 export const DEFAULT_MAX_TOKENS = 256;
 const DTYPE = 'q8';
 const SUBFOLDER = 'onnx';
@@ -108,11 +120,12 @@ export async function loadInThread(options: TransformersEmbedderOptions): Promis
   let extractor: FeatureExtractionPipeline;
   let modelId: string;
   let modelVersion: string;
+  let manifest: Manifest = { recipe: DEFAULT_EMBEDDING };
   try {
     let localVersion: string | undefined;
     if (folder !== undefined) {
       checkFolder(folder);
-      const manifest = readManifest(folder);
+      manifest = readManifest(folder);
       localVersion = versionOf(join(folder, ONNX_FILE), manifest.sha256);
       modelId = manifest.modelId ?? basename(folder);
       // transformers.js looks a bare id up under env.localModelPath; these are process-wide and read
@@ -124,7 +137,9 @@ export async function loadInThread(options: TransformersEmbedderOptions): Promis
       modelId = hubId;
       env.allowRemoteModels = true;
     }
-    extractor = await loadFeatureExtraction('feature-extraction', modelId, {
+    // transformers.js finds a local model as <localModelPath>/<id>: the folder's own name, whatever
+    // id the manifest reports.
+    extractor = await loadFeatureExtraction('feature-extraction', folder !== undefined ? basename(folder) : modelId, {
       dtype: DTYPE,
       subfolder: SUBFOLDER,
       model_file_name: MODEL_FILE,
@@ -142,12 +157,13 @@ export async function loadInThread(options: TransformersEmbedderOptions): Promis
   tokenizer.model_max_length = Math.min(tokenizer.model_max_length ?? Infinity, maxTokens);
   const hiddenSize = (extractor.model.config as { hidden_size?: unknown }).hidden_size;
 
+  const { pooling, normalize, queryPrefix } = manifest.recipe;
   let closed = false;
   let dimension = 0;
   const pass = async (texts: string[]): Promise<Float32Array[]> => {
     if (closed) throw new AuraError('INTERNAL', 'embedder used after close()');
-    const output = await extractor(texts, { pooling: 'mean', normalize: true });
-    return unpack(output.dims, output.data, texts.length, dimension || undefined);
+    const output = await extractor(texts, { pooling, normalize });
+    return unpack(output.dims, output.data, texts.length, dimension || undefined, normalize);
   };
   const run = async (texts: string[]): Promise<Float32Array[]> => {
     if (texts.length === 0) return [];
@@ -165,6 +181,9 @@ export async function loadInThread(options: TransformersEmbedderOptions): Promis
     if (typeof hiddenSize === 'number' && hiddenSize !== dimension) {
       throw new Error(`config.json says hidden_size ${hiddenSize} but the network outputs ${dimension} values per token`);
     }
+    if (manifest.recipe.dimension !== undefined && manifest.recipe.dimension !== dimension) {
+      throw new Error(`manifest.json says dimension ${manifest.recipe.dimension} but the network outputs ${dimension} values`);
+    }
     const [a, b, c] = probe as [Float32Array, Float32Array, Float32Array];
     const paraphrase = dot(a, b);
     const unrelated = dot(a, c);
@@ -179,9 +198,14 @@ export async function loadInThread(options: TransformersEmbedderOptions): Promis
     throw loadError(where, error);
   }
 
+  const manifestSha256 = manifestHash(manifest.canonical ?? { model_id: modelId, onnx_sha256: modelVersion, embedding: DEFAULT_EMBEDDING });
   const loadReport: LoadReport = {
     modelId,
     modelVersion,
+    manifestSha256,
+    pooling,
+    normalize,
+    queryPrefix,
     dimension,
     threads,
     forwardPass,
@@ -194,6 +218,8 @@ export async function loadInThread(options: TransformersEmbedderOptions): Promis
   return {
     modelId,
     modelVersion,
+    manifestSha256,
+    queryPrefix,
     dimension,
     threads,
     forwardPass,
@@ -201,6 +227,7 @@ export async function loadInThread(options: TransformersEmbedderOptions): Promis
     loadReport,
     source: loadReport.source,
     embed: run,
+    embedQueries: (texts) => run(texts.map((t) => queryPrefix + t)),
     async close() {
       if (closed) return;
       closed = true;
@@ -238,20 +265,69 @@ function checkFolder(folder: string): void {
 }
 
 /**
- * What this adapter reads from the optional `manifest.json` (other fields are ignored):
- *   { "model_id"?: string, "onnx_sha256"?: "<64 hex>" }   (`sha256` is accepted for the latter)
- * `model_id` becomes `modelId` (default: the folder's name); the sha256 is checked against the file.
+ * What this adapter reads from the optional `manifest.json` (other fields are kept for the hash
+ * but not interpreted):
+ *   { "model_id"?: string, "onnx_sha256"?: "<64 hex>"  (`sha256` is accepted for the latter),
+ *     "embedding"?: { "pooling"?: "mean" | "cls", "normalize"?: boolean, "dimension"?: number,
+ *                     "query_prefix"?: string } }
+ * `model_id` becomes `modelId` (default: the folder's name); the sha256 is checked against the
+ * file; `embedding` says how token vectors become one vector (default: mean pooled, normalised)
+ * and which text precedes a query (default none; documents never get one). A bad value is a load
+ * error, not a silent default: a wrong pooling gives plausible but wrong vectors.
  */
-function readManifest(folder: string): { modelId?: string; sha256?: string } {
+function readManifest(folder: string): Manifest {
   const path = join(folder, 'manifest.json');
-  if (!existsSync(path)) return {};
+  if (!existsSync(path)) return { recipe: DEFAULT_EMBEDDING };
   const manifest = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   const sha = manifest.onnx_sha256 ?? manifest.sha256;
   const id = manifest.model_id;
   return {
     ...(typeof id === 'string' && id !== '' ? { modelId: id } : {}),
     ...(typeof sha === 'string' && /^[0-9a-f]{64}$/i.test(sha) ? { sha256: sha.toLowerCase() } : {}),
+    recipe: recipeOf(manifest.embedding),
+    canonical: manifest,
   };
+}
+
+function recipeOf(raw: unknown): EmbeddingRecipe {
+  if (raw === undefined) return DEFAULT_EMBEDDING;
+  if (raw === null || typeof raw !== 'object') throw new Error('manifest.json: embedding must be an object');
+  const e = raw as Record<string, unknown>;
+  const pooling = e.pooling ?? DEFAULT_EMBEDDING.pooling;
+  if (pooling !== 'mean' && pooling !== 'cls') throw new Error(`manifest.json: embedding.pooling must be mean or cls, got ${JSON.stringify(e.pooling)}`);
+  const normalize = e.normalize ?? DEFAULT_EMBEDDING.normalize;
+  if (typeof normalize !== 'boolean') throw new Error(`manifest.json: embedding.normalize must be a boolean, got ${JSON.stringify(e.normalize)}`);
+  const queryPrefix = e.query_prefix ?? DEFAULT_EMBEDDING.queryPrefix;
+  if (typeof queryPrefix !== 'string') throw new Error(`manifest.json: embedding.query_prefix must be a string, got ${JSON.stringify(e.query_prefix)}`);
+  const dimension = e.dimension;
+  if (dimension !== undefined && !(Number.isInteger(dimension) && (dimension as number) > 0)) {
+    throw new Error(`manifest.json: embedding.dimension must be a positive integer, got ${JSON.stringify(dimension)}`);
+  }
+  return { pooling, normalize, queryPrefix, ...(dimension !== undefined && { dimension: dimension as number }) };
+}
+
+/** Manifest fields that record when or how a folder was made, not what its vectors are. */
+const VOLATILE_MANIFEST_FIELDS = new Set(['created_at']);
+
+/**
+ * sha256 (hex) of the manifest in canonical JSON (keys sorted, volatile fields dropped): equal for
+ * two layouts of the same files and recipe, different when a file, the pooling or the prefix
+ * changes. A folder without manifest hashes its model id, ONNX version and the default recipe.
+ */
+export function manifestHash(manifest: Record<string, unknown>): string {
+  const canonical = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(canonical);
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(
+        Object.keys(v)
+          .filter((k) => !VOLATILE_MANIFEST_FIELDS.has(k))
+          .sort()
+          .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+      );
+    }
+    return v;
+  };
+  return createHash('sha256').update(JSON.stringify(canonical(manifest))).digest('hex');
 }
 
 /** Model version = first 16 hex digits of the ONNX file's sha256; checked against `expected`. */
@@ -276,7 +352,7 @@ function findHubFile(hubId: string, dirs: Array<string | null | undefined>): str
 }
 
 /** Splits the pooled `[n, dim]` tensor into rows and checks each: finite, unit length. */
-function unpack(dims: readonly number[], data: unknown, n: number, expectedDim: number | undefined): Float32Array[] {
+function unpack(dims: readonly number[], data: unknown, n: number, expectedDim: number | undefined, normalized: boolean): Float32Array[] {
   const [rows, dim] = dims;
   if (dims.length !== 2 || rows !== n || dim === undefined || dim < 1 || (expectedDim !== undefined && dim !== expectedDim)) {
     throw new AuraError('INTERNAL', `embedding output has shape [${dims.join(', ')}], expected [${n}, ${expectedDim ?? 'dim'}]`);
@@ -293,7 +369,7 @@ function unpack(dims: readonly number[], data: unknown, n: number, expectedDim: 
       sumSq += x * x;
     }
     const norm = Math.sqrt(sumSq);
-    if (Math.abs(norm - 1) > NORM_TOLERANCE) {
+    if (normalized && Math.abs(norm - 1) > NORM_TOLERANCE) {
       throw new AuraError('INTERNAL', `embedding ${i} of ${n} has L2 norm ${norm}, expected 1 (±${NORM_TOLERANCE})`);
     }
     out.push(row);

@@ -1,5 +1,5 @@
 import { AuraError } from '../errors.js';
-import type { PointPayload, SearchHit, VectorPoint } from '../ports.js';
+import type { PointPayload, SearchHit, SearchOptions, VectorPoint } from '../ports.js';
 
 /**
  * What the Qdrant and LanceDB sinks share: which point of a repeated id is written, how a
@@ -59,3 +59,36 @@ export async function guarded<T>(fn: () => Promise<T>, toError: (err: unknown) =
 
 /** A scrolled point. */
 export type StoredPoint = { id: string; payload: PointPayload; vector?: Float32Array };
+
+/**
+ * Reciprocal rank fusion's k in both stores: a point's fused score is Σ 1/(RRF_K + rank) over the
+ * rankings it appears in, ranks from 0 (Qdrant's formula). 60 is the customary value; Qdrant's own
+ * default (2) lets the first few ranks of one list dominate.
+ */
+export const RRF_K = 60;
+
+/** Candidates each side of a hybrid query contributes before fusion. */
+export function prefetchLimit(limit: number): number {
+  return Math.max(4 * limit, 40);
+}
+
+/** Fuses rankings (best first) by RRF; the result is ordered by fused score, ties by id. */
+export function rrfFuse(rankings: ReadonlyArray<readonly SearchHit[]>, limit: number): SearchHit[] {
+  const fused = new Map<string, SearchHit>();
+  for (const ranking of rankings) {
+    ranking.forEach((hit, rank) => {
+      const prev = fused.get(hit.id);
+      fused.set(hit.id, { id: hit.id, payload: hit.payload, score: (prev?.score ?? 0) + 1 / (RRF_K + rank) });
+    });
+  }
+  return [...fused.values()].sort(byScore).slice(0, limit);
+}
+
+/** The mode of a search, checked: `sparse` and `hybrid` need the query text. */
+export function searchMode(options: SearchOptions): NonNullable<SearchOptions['mode']> {
+  const mode = options.mode ?? 'dense';
+  if (mode !== 'dense' && (options.text === undefined || options.text.trim() === '')) {
+    throw new AuraError('INTERNAL', `a ${mode} search needs the query text (options.text)`);
+  }
+  return mode;
+}

@@ -127,7 +127,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     for (const [k, v] of rows) console.log(`  ${k.padEnd(30)} ${v}`);
 
     const embedder = await createEmbedder(config, logger);
-    const [vector] = await embedder.embed([options.query]);
+    const [vector] = await embedder.embedQueries([options.query]);
     const results = await sink.search(vector!, { limit: 3 });
     console.log(`\nSearch "${options.query}":`);
     for (const r of results) console.log(`  ${r.score.toFixed(3)}  ${r.payload.user_id} ${r.payload.day}  ${r.payload.text}`);

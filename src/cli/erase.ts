@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { Admin, Kafka } from 'kafkajs';
 import { loadConfig, type Config } from '../config.js';
-import { AuraError, classify } from '../errors.js';
+import { kafkaError } from '../adapters/kafka/errors.js';
+import { AuraError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { AvroSerde, createRegistryClient, registryAuth, topicRecordSubject } from '../adapters/avro-serde.js';
 import { createKafka, kafkaConnection } from '../adapters/kafka/client.js';
@@ -120,7 +121,7 @@ async function waitForConfirmation(kafka: Kafka, serde: AvroSerde, admin: Admin,
   try {
     return await new Promise<NonNullable<Erasure['completed']>>((resolve, reject) => {
       const timer = setTimeout(() => reject(timeout()), Math.max(0, deadline - Date.now()));
-      consumer.on(consumer.events.CRASH, (e) => (clearTimeout(timer), reject(classify(e.payload.error))));
+      consumer.on(consumer.events.CRASH, (e) => (clearTimeout(timer), reject(kafkaError(e.payload.error))));
       void consumer
         .connect()
         .then(() => consumer.subscribe({ topics: [topic], fromBeginning: true }))
@@ -137,7 +138,7 @@ async function waitForConfirmation(kafka: Kafka, serde: AvroSerde, admin: Admin,
             },
           }),
         )
-        .catch((err: unknown) => (clearTimeout(timer), reject(classify(err))));
+        .catch((err: unknown) => (clearTimeout(timer), reject(kafkaError(err))));
     });
   } finally {
     await consumer.disconnect().catch(() => undefined);

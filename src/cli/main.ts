@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { Admin } from 'kafkajs';
 import { configTable, loadConfig, type Config } from '../config.js';
-import { AuraError, classify } from '../errors.js';
+import { kafkaError } from '../adapters/kafka/errors.js';
+import { AuraError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { AvroSerde, createRegistryClient, registryAuth, loadLocalSchemas, topicSubject } from '../adapters/avro-serde.js';
@@ -159,7 +160,7 @@ export function buildCli(): Command {
       } catch (err) {
         // A start-up failure (topics, registry, model, ...): clients already connected must not
         // keep the process alive, so exit here with the same message and status as main().
-        const e = classify(err);
+        const e = kafkaError(err); // any error; Kafka ones from the CLI's own admin and producer calls too
         console.error(`aura-stream: ${e.code}: ${e.message}`);
         process.exit(e.code === 'CONFIG' ? 2 : 1);
       }
@@ -240,7 +241,7 @@ export function buildCli(): Command {
       try {
         process.exit(await runReindex({ kafka, serde, config, logger, metrics: createMetrics() }, { untilCaughtUp: opts.untilCaughtUp, maxLag: opts.maxLag, chunk: opts.chunk, progress: process.stderr.isTTY === true }));
       } catch (err) {
-        const e = classify(err);
+        const e = kafkaError(err);
         console.error(`aura-stream: ${e.code}: ${e.message}`);
         process.exit(e.code === 'CONFIG' ? 2 : 1);
       }
@@ -334,7 +335,7 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {
-    const e = classify(err);
+    const e = kafkaError(err); // any error; Kafka ones from the CLI's own admin and producer calls too
     console.error(`aura-stream: ${e.code}: ${e.message}`);
     process.exitCode = e.code === 'CONFIG' ? 2 : 1;
   }

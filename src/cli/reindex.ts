@@ -251,7 +251,7 @@ export async function copyVersion(deps: {
       const checkpoint = cp;
       writing = (async () => {
         if (fresh.length > 0) await cache.putMany(keys.flatMap((k, j) => (cached[j] === undefined ? [{ ...k, vector: byText.get(k.text)! }] : [])));
-        await guarded.upsert(chunk.map((p, j) => reindexedPoint(p, texts[j]!, cached[j] ?? byText.get(texts[j]!)!, plan.version)));
+        await guarded.upsert(chunk.map((p, j) => reindexedPoint(p, texts[j]!, cached[j] ?? byText.get(texts[j]!)!, plan.version, embedder.manifestSha256)));
         checkpoint.copied += chunk.length;
         checkpoint.copiedThrough = chunk[chunk.length - 1]!.id;
         checkpoints.save(checkpoint);

@@ -1,21 +1,23 @@
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
-import { classify } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AvroSerde } from '../adapters/avro-serde.js';
 import { createAggregateCodec } from '../adapters/codecs.js';
 import { AtLeastOnceBatchWriter, TransactionalBatchWriter } from '../adapters/kafka/batch-writer.js';
 import { KafkaChangelogReader } from '../adapters/kafka/changelog-reader.js';
+import { kafkajsInternals, type InternalsCheck } from '../adapters/kafka/internals.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
+import { kafkaError } from '../adapters/kafka/errors.js';
+import { LagMonitor } from '../adapters/kafka/lag-monitor.js';
 import { ProduceLimits, readMaxMessageBytes } from '../adapters/kafka/produce-limits.js';
 import { ensureTopics } from '../adapters/kafka/topics.js';
 import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
 import { AGGREGATE_STAGE, aggregateTopology, type AggregateEvent } from '../../topology/aggregate.js';
 import { aggregatePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
-import { runEvents, type StageHandle } from './stage-runtime.js';
+import { logIllegalMove, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Topics of both stages, created when missing; the changelog copies the input's partition count. */
 export async function prepareTopics(kafka: Kafka, config: Config, stage: 'aggregate' | 'vectorize' | 'all' = 'all'): Promise<void> {
@@ -67,7 +69,7 @@ async function produceLimits(kafka: Kafka, config: Config): Promise<ProduceLimit
       deadLetterTopics: new Set([config.inputDlqTopic]),
     });
   } catch (err) {
-    throw classify(err);
+    throw kafkaError(err);
   } finally {
     await admin.disconnect();
   }
@@ -89,6 +91,8 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     sessionTimeoutMs: config.kafkaSessionTimeoutMs,
     logger,
     onCommit,
+    // Both guarantees resolve a batch's records only after their offsets are committed.
+    confirmedBy: 'resolve',
   });
   const exactlyOnce = config.processingGuarantee === 'exactly_once';
   const limits = await produceLimits(kafka, config);
@@ -107,15 +111,33 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     maxBytesPerPartition: config.restoreFetchMaxBytes,
     fetchMaxWaitMs: config.restoreFetchMaxWaitMs,
   });
+  reportKafkajsInternals(kafkajsInternals(), logger, metrics);
   changelog.warm();
   logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');
 
   const stage = { stage: AGGREGATE_STAGE };
   metrics.initStage(AGGREGATE_STAGE);
+  metrics.watchUnconfirmed(AGGREGATE_STAGE, () => source.unconfirmed.oldest());
+  let owned: number[] = [];
+  const lag = LagMonitor.forKafka(kafka, {
+    groupId: config.aggregateGroupId,
+    topic: config.inputTopic,
+    intervalMs: config.lagRefreshMs,
+    owned: () => owned,
+    oldestUnconfirmed: (p) => source.unconfirmed.oldest(p),
+    consumedThrough: (p) => source.unconfirmed.consumedThrough(p),
+    onLag: (rows) => metrics.setLag(AGGREGATE_STAGE, config.inputTopic, rows),
+    onError: (err) => {
+      metrics.lagRefreshFailures.inc(stage);
+      logger.debug({ err }, 'lag refresh failed');
+    },
+  });
   const onEvent = (e: AggregateEvent) => {
     switch (e.type) {
       case 'assigned':
         metrics.assign(AGGREGATE_STAGE, config.inputTopic, e.partitions);
+        owned = e.partitions;
+        lag.start();
         break;
       case 'restored':
         metrics.restoreRecords.inc(stage, e.records);
@@ -143,7 +165,6 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.processLatency.observe(stage, e.seconds);
         for (const s of e.e2eSeconds) metrics.e2eLatency.observe(stage, s);
         for (const s of e.latenessSeconds) metrics.lateness.observe(stage, s);
-        metrics.setLag(AGGREGATE_STAGE, config.inputTopic, e.partition, e.lag);
         logger.debug({ partition: e.partition, nextOffset: e.nextOffset, consumed: e.consumed, accepted: e.accepted, late: e.late, duplicate: e.duplicate, erased: e.erased, expired: e.erasures.retention, trace_ids: e.traceIds.slice(0, 5) }, 'committed');
         break;
       case 'abandoned':
@@ -178,7 +199,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       retryMaxMs: config.retryMaxMs,
     },
   );
-  const { lifecycle, signals, subscription } = runEvents(events$, aggregatePhases, onEvent);
+  const { lifecycle, signals, subscription } = runEvents(events$, aggregatePhases, onEvent, logIllegalMove(logger));
 
   return {
     name: AGGREGATE_STAGE,
@@ -187,6 +208,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     subscription,
     details: () => ({ guarantee: config.processingGuarantee, stateDir, windowStore: 'lmdb' }),
     stop: async () => {
+      await lag.stop();
       await source.stop();
       subscription.unsubscribe();
       await writer.close();
@@ -194,4 +216,22 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
       await store.close();
     },
   };
+}
+
+/**
+ * The start-up self-test of the kafkajs internals (src/adapters/kafka/internals.ts) as a metric
+ * per part, and a warning naming what did not look as expected and what falls back.
+ */
+export function reportKafkajsInternals(check: InternalsCheck, logger: Pick<Logger, 'warn'>, metrics: Pick<Metrics, 'kafkajsInternals'>): void {
+  metrics.kafkajsInternals.set({ part: 'direct_restore' }, check.directRestore.length === 0 ? 1 : 0);
+  metrics.kafkajsInternals.set({ part: 'gzip_codec' }, check.gzipCodec.length === 0 ? 1 : 0);
+  if (check.directRestore.length > 0) {
+    logger.warn(
+      { kafkajsVersion: check.version, problems: check.directRestore },
+      `kafkajs ${check.version} does not look as direct restore expects (${check.directRestore.join('; ')}): changelogs are replayed through a consumer group instead (slower, same result). Fix: install the kafkajs version package.json pins`,
+    );
+  }
+  if (check.gzipCodec.length > 0) {
+    logger.warn({ kafkajsVersion: check.version, problems: check.gzipCodec }, `kafkajs ${check.version}: the GZIP codec table does not look as expected (${check.gzipCodec.join('; ')}): kafkajs' own GZIP codec is used`);
+  }
 }

@@ -9,13 +9,14 @@ import type { AvroSerde } from '../adapters/avro-serde.js';
 import { createVectorizeCodec } from '../adapters/codecs.js';
 import { KafkaRecordWriter } from '../adapters/kafka/batch-writer.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
+import { LagMonitor } from '../adapters/kafka/lag-monitor.js';
 import { openEmbeddingCache } from '../adapters/lmdb-embedding-cache.js';
 import { createTransformersEmbedder } from '../adapters/transformers-embedder.js';
 import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
 import { createVectorStore, versionedWriter, indexVersionOf, openWriterIndex } from './index-versions.js';
-import { runEvents, type StageHandle } from './stage-runtime.js';
+import { logIllegalMove, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly); named after the alias. */
 export const createVectorSink = createVectorStore;
@@ -35,7 +36,10 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   const logger = deps.logger.child({ stage: VECTORIZE_STAGE });
   const codec = await createVectorizeCodec(serde, { input: config.aggregatedTopic, output: config.vectorizedTopic, erased: config.erasedTopic });
   const embedder = countingEmbedder(await createEmbedder(config, logger), () => metrics.embedErrors.inc());
-  const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: embedder.modelVersion, maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
+  const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId,
+    // The manifest hash, not only the ONNX file's: the same file pooled another way gives other vectors.
+    modelVersion: `${embedder.modelVersion}/${embedder.manifestSha256.slice(0, 16)}`,
+    maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
   // Failpoints (src/cli/failpoints.ts) by method name: deleteUser is guarded wherever the sink has it.
   const vectorStore = createVectorStore(config);
   const index = await openWriterIndex(vectorStore, indexVersionOf(embedder), embedder.dimension);
@@ -60,11 +64,28 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   const store = { store: sink.kind };
   metrics.initStage(VECTORIZE_STAGE);
   metrics.erasedPoints.inc(store, 0);
+  metrics.watchUnconfirmed(VECTORIZE_STAGE, () => source.unconfirmed.oldest());
+  let owned: number[] = [];
+  const lag = LagMonitor.forKafka(kafka, {
+    groupId: config.vectorizeGroupId,
+    topic: config.aggregatedTopic,
+    intervalMs: config.lagRefreshMs,
+    owned: () => owned,
+    oldestUnconfirmed: (p) => source.unconfirmed.oldest(p),
+    consumedThrough: (p) => source.unconfirmed.consumedThrough(p),
+    onLag: (rows) => metrics.setLag(VECTORIZE_STAGE, config.aggregatedTopic, rows),
+    onError: (err) => {
+      metrics.lagRefreshFailures.inc(stage);
+      logger.debug({ err }, 'lag refresh failed');
+    },
+  });
 
   const onEvent = (e: VectorizeEvent) => {
     switch (e.type) {
       case 'assigned':
         metrics.assign(VECTORIZE_STAGE, config.aggregatedTopic, e.partitions);
+        owned = e.partitions;
+        lag.start();
         break;
       case 'dead-lettered':
         metrics.recordsConsumed.inc(stage);
@@ -85,6 +106,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
         metrics.pointsUpserted.inc(store, e.points);
         metrics.recordsProduced.inc({ ...stage, kind: 'output' }, e.points);
         for (const s of e.e2eSeconds) metrics.e2eLatency.observe(stage, s);
+        for (const s of e.freshnessSeconds) metrics.freshness.observe(stage, s);
         metrics.recordsOutcome.inc({ ...stage, outcome: 'superseded' }, e.erased);
         for (const x of e.erasures) {
           metrics.erasures.inc({ ...stage, cause: x.cause });
@@ -95,10 +117,6 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
         logger.debug({ records: e.records, points: e.points, superseded: e.superseded, hits: e.cacheHits, misses: e.cacheMisses, trace_ids: e.traceIds.slice(0, 5) }, 'stored batch');
         break;
       case 'committed':
-        for (const o of e.offsets) {
-          const lag = source.lagOf(o.partition, o.offset);
-          if (lag !== undefined) metrics.setLag(VECTORIZE_STAGE, o.topic, o.partition, lag);
-        }
         logger.debug({ offsets: e.offsets }, 'committed');
         break;
       case 'retrying':
@@ -126,7 +144,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
       retryMaxMs: config.retryMaxMs,
     },
   );
-  const { lifecycle, signals, subscription, events$: shared } = runEvents(events$, vectorizePhases, onEvent);
+  const { lifecycle, signals, subscription, events$: shared } = runEvents(events$, vectorizePhases, onEvent, logIllegalMove(logger));
 
   return {
     name: VECTORIZE_STAGE,
@@ -144,6 +162,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
       cache: { hits: cache.hits, misses: cache.misses },
     }),
     stop: async () => {
+      await lag.stop();
       subscription.unsubscribe();
       await source.stop();
       await writer.close();

@@ -77,8 +77,8 @@ export async function runSearch(text: string, options: SearchOptions, print: (li
     const embedder = await createEmbedder(config, createLogger(process.env['LOG_LEVEL'] ? config.logLevel : 'warn'));
     try {
       requireQueryModel(target, embedder);
-      const [vector] = await embedder.embed([text]);
-      const hits = await sink.search(vector!, { limit: options.limit, ...(options.user !== undefined && { userId: options.user }), ...(sinceMs !== undefined && { sinceMs }) });
+      const [vector] = await embedder.embedQueries([text]);
+      const hits = await sink.search(vector!, { limit: options.limit, mode: config.retrievalMode, text, ...(options.user !== undefined && { userId: options.user }), ...(sinceMs !== undefined && { sinceMs }) });
       if (options.json) {
         for (const h of hits) print(hitJson(h));
         return;

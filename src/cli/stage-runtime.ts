@@ -1,12 +1,11 @@
 import { Subject, share, type Observable, type Subscription } from 'rxjs';
 import type { Config } from '../config.js';
 import { AuraError, classify } from '../errors.js';
-import { Lifecycle, type StageState } from '../lifecycle.js';
+import { Lifecycle, lifecycle$, type LifecycleSignal, type OnIllegalMove, type Phases, type StageState } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { startHttpServer, type Readiness } from '../adapters/http-server.js';
 import { DependencyMonitor, type Probe } from './dependency-monitor.js';
-import { lifecycle$, type LifecycleSignal, type Phases } from '../../topology/lifecycle.js';
 
 /** One running stage as the process sees it. */
 export interface StageHandle {
@@ -25,14 +24,28 @@ export interface StageHandle {
 }
 
 /**
- * Runs a stage's event stream once: `onEvent` turns events into metrics and logs, and lifecycle$
- * (topology/lifecycle.ts) turns them, with the runtime's signals, into the stage's states.
+ * A running process logs an illegal lifecycle move and keeps its state (src/lifecycle.ts
+ * OnIllegalMove); this is the one place that decides it for `run`, `demo` and the benchmarks.
  */
-export function runEvents<E>(events$: Observable<E>, phases: Phases<E>, onEvent: (e: E) => void): { lifecycle: Lifecycle; signals: Subject<LifecycleSignal>; subscription: Subscription; events$: Observable<E> } {
-  const lifecycle = new Lifecycle();
+export function logIllegalMove(logger: Pick<Logger, 'error'>): OnIllegalMove {
+  return (error) => logger.error({ err: error, code: error.code }, error.message);
+}
+
+/**
+ * Runs a stage's event stream once: `onEvent` turns events into metrics and logs, and lifecycle$
+ * (src/lifecycle.ts) turns them, with the runtime's signals, into the states of the stage's one
+ * Lifecycle. `onIllegalMove` is `logIllegalMove(logger)` in a running process.
+ */
+export function runEvents<E>(
+  events$: Observable<E>,
+  phases: Phases<E>,
+  onEvent: (e: E) => void,
+  onIllegalMove?: OnIllegalMove,
+): { lifecycle: Lifecycle; signals: Subject<LifecycleSignal>; subscription: Subscription; events$: Observable<E> } {
+  const lifecycle = new Lifecycle(onIllegalMove);
   const signals = new Subject<LifecycleSignal>();
   const shared = events$.pipe(share());
-  shared.pipe(lifecycle$(phases, signals)).subscribe((s) => lifecycle.to(s.state, s.error && classify(s.error)));
+  shared.pipe(lifecycle$(phases, signals, lifecycle)).subscribe();
   // A failure reaches lifecycle$ (failed); this subscriber only must not rethrow it.
   const subscription = shared.subscribe({ next: onEvent, error: () => undefined });
   return { lifecycle, signals, subscription, events$: shared };

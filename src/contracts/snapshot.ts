@@ -61,6 +61,11 @@ export interface ContextAggregated {
   source_partition: number;
   source_offset: number;
   aggregator_version: string;
+  /**
+   * Kafka timestamp (epoch ms) of the input event at source_offset: where the index's freshness is
+   * measured from. Optional in the schema (added later, default null); absent or null means unknown.
+   */
+  source_timestamp?: number | null;
 }
 
 export type { ActivityType, Intensity, MoodLevel };

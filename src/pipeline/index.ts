@@ -60,6 +60,9 @@ export type { HandedBatch } from './operators/track-records.js';
 // state/: per-process state the operators share (partition gate, commit tracker, window cache, in-flight gate)
 // and the transaction that makes a fold durable.
 export { CommitTracker } from './state/commit-tracker.js';
+export { ConsumerLag } from './state/consumer-lag.js';
+export type { PartitionLag, PartitionOffsets } from './state/consumer-lag.js';
+export { UnconfirmedRecords } from './state/unconfirmed-records.js';
 export type { CommittableOffset } from './state/commit-tracker.js';
 export { commitTransaction } from './state/commit-transaction.js';
 export type { CommitOutcome } from './state/commit-transaction.js';

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { AuraError } from '../errors.js';
 import type { CompiledStackOptions, StackPaths } from './options.js';
+import { MODELS, modelJarPath } from './model.js';
 import { checkMaven } from './prerequisites.js';
 import { runToLog, tailFile } from './process.js';
 
@@ -13,6 +14,7 @@ export interface StackVersions {
   readonly slf4j: string;
   readonly apicurio: string;
   readonly minilm: string;
+  readonly bge: string;
 }
 
 /** `fetched.json`: written last, so its presence means the fetch completed. */
@@ -39,6 +41,7 @@ export function readPom(pomPath: string): { sha256: string; versions: StackVersi
       slf4j: prop('slf4j.version'),
       apicurio: prop('apicurio.version'),
       minilm: prop('minilm.version'),
+      bge: prop('bge.version'),
     },
   };
 }
@@ -54,7 +57,7 @@ export function readFetchStamp(paths: StackPaths): FetchStamp | undefined {
 function complete(paths: StackPaths): boolean {
   return (
     existsSync(paths.apicurioTarball) &&
-    existsSync(paths.modelJar) &&
+    Object.values(MODELS).every((spec) => existsSync(modelJarPath(paths, spec))) &&
     existsSync(paths.kafkaLibs) &&
     readdirSync(paths.kafkaLibs).some((f) => f.startsWith('kafka_2.13-'))
   );
@@ -71,7 +74,7 @@ export async function ensureFetched(opts: CompiledStackOptions, paths: StackPath
   if (stamp && stamp.pomSha256 === pom.sha256 && complete(paths)) return { stamp, fetched: false };
 
   const maven = checkMaven(opts.env);
-  opts.log(`fetching Kafka ${pom.versions.kafka}, Apicurio Registry ${pom.versions.apicurio} and the MiniLM model (${pom.versions.minilm}) with Maven ${maven} …`);
+  opts.log(`fetching Kafka ${pom.versions.kafka}, Apicurio Registry ${pom.versions.apicurio} and the embedding models (MiniLM ${pom.versions.minilm}, bge-small ${pom.versions.bge}) with Maven ${maven} …`);
   const started = Date.now();
   rmSync(paths.fetchTmp, { recursive: true, force: true });
   mkdirSync(paths.logs, { recursive: true });

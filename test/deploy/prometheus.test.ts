@@ -39,6 +39,22 @@ describe('deploy/prometheus', () => {
     assert.match(changed.stdout + changed.stderr, /AuraStreamDeadLetters/);
   });
 
+  it('every alert links its own section of docs/runbook.md, and none is keyed on instance', () => {
+    const runbook = readFileSync(join(ROOT, 'docs', 'runbook.md'), 'utf8');
+    // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens
+    const anchors = new Set([...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    const problems: string[] = [];
+    for (const rule of alertRules()) {
+      const url = rule.annotations?.runbook_url ?? '';
+      const m = /^docs\/runbook\.md#([a-z0-9-]+)$/.exec(url);
+      if (!m) problems.push(`${rule.alert}: runbook_url ${JSON.stringify(url)} is not docs/runbook.md#<section>`);
+      else if (m[1] !== rule.alert.toLowerCase()) problems.push(`${rule.alert}: links #${m[1]}, not its own section`);
+      else if (!anchors.has(m[1])) problems.push(`${rule.alert}: docs/runbook.md has no section "${rule.alert}"`);
+      if (/\binstance\b/.test(rule.expr) || /\$labels\.instance/.test(JSON.stringify(rule.annotations))) problems.push(`${rule.alert}: keyed on instance`);
+    }
+    assert.deepEqual(problems, []);
+  });
+
   it('the local (static) scrape config passes `promtool check config`, rules included', () => {
     const r = run(tool('promtool'), ['check', 'config', join(ROOT, 'deploy', 'prometheus', 'prometheus.local.yml')]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
@@ -57,14 +73,15 @@ describe('deploy/grafana dashboard', () => {
   it('has a datasource variable, unique refIds per panel, and the panels the README lists', () => {
     const dash = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as { uid: string; templating: { list: Array<{ name: string }> }; panels: Array<{ title: string; targets?: Array<{ refId: string; datasource: { uid: string } }> }> };
     assert.equal(dash.uid, 'aura-stream');
-    assert.deepEqual(dash.templating.list.map((v) => v.name), ['datasource', 'stage', 'instance']);
+    assert.deepEqual(dash.templating.list.map((v) => v.name), ['datasource', 'stage', 'namespace', 'pod']);
+    assert.doesNotMatch(readFileSync(DASHBOARD_FILE, 'utf8'), /\binstance\b/, 'scoped by namespace and pod, never instance');
     for (const p of dash.panels) {
       const refs = (p.targets ?? []).map((t) => t.refId);
       assert.equal(new Set(refs).size, refs.length, `${p.title}: unique refIds`);
       for (const t of p.targets ?? []) assert.equal(t.datasource.uid, '${datasource}');
     }
     const titles = dash.panels.map((p) => p.title).join(' | ');
-    for (const want of ['by outcome', 'Consumer lag', 'End-to-end latency', 'Batch latency', 'Dead-lettered', 'Restore', 'Embedding cache hit rate', 'upsert latency', 'Event-loop lag', 'Commit latency']) {
+    for (const want of ['by outcome', 'Consumer lag', 'End-to-end latency', 'Batch latency', 'Dead-lettered', 'Restore', 'Embedding cache hit rate', 'upsert latency', 'Event-loop lag', 'Commit latency', 'Index freshness (p50, p99)', 'Oldest unconfirmed record age', 'Consumer lag (seconds)', 'Committed offset moves']) {
       assert.ok(titles.includes(want), `a panel for ${want}`);
     }
   });

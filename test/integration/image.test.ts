@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseDockerfile } from '../support/dockerfile.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import { ROOT, dropTestResources, readLogLines, requireStack, sleep, testKafka, uniqueNames, waitFor } from '../support/stack-env.js';
 
 const TAG = 'localhost/aura-stream:test';
@@ -59,7 +59,7 @@ describe('the image, built with buildah on local bases and run', { timeout: 1_50
   const argv = [...final.find((i) => i.cmd === 'ENTRYPOINT')!.value];
   const containers: string[] = [];
   const children: ChildProcess[] = [];
-  let double: QdrantDouble | undefined;
+  let double: QdrantEngine | undefined;
 
   before(async () => {
     await requireStack();
@@ -116,7 +116,7 @@ describe('the image, built with buildah on local bases and run', { timeout: 1_50
   });
 
   it('runs the vectorize stage against the local stack and Qdrant until /readyz answers 200, as uid 10001 under tini', async () => {
-    double = await startQdrantDouble();
+    double = await startQdrantEngine();
     const names = uniqueNames('image', { partitions: 1 });
     const kafka = testKafka('image-test');
     const port = await freePort();
@@ -143,7 +143,8 @@ describe('the image, built with buildah on local bases and run', { timeout: 1_50
       assert.ok(readLogLines(logFile).some((l) => l.msg === 'serving /metrics, /healthz, /readyz'), tail());
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(metrics, /aura_/, 'serves its metrics');
-      assert.ok(double.collections.size > 0, `it created its collection in Qdrant (${double.requests.length} requests)`);
+      const listed = (await (await fetch(`${double.engineUrl}/collections`)).json()) as { result: { collections: unknown[] } };
+      assert.ok(listed.result.collections.length > 0, `it created its collection in Qdrant (${double.requests.length} requests)`);
       process.kill(tini, 'SIGTERM');
       await waitFor('the stage to stop on SIGTERM sent to tini', () => child.exitCode !== null, { timeoutMs: 40_000 });
       assert.deepEqual(pidsWithEnv(marker), [], 'no process left behind');

@@ -13,7 +13,7 @@ import { checkpointPath, type ReindexCheckpoint } from '../../src/cli/reindex.js
 import { TEXT_VERSION, rerenderText } from '../../src/pipeline/index.js';
 import type { Embedder, SourceRecord } from '../../src/ports.js';
 import { produceWorkload } from '../../src/workload/index.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import {
   ROOT,
   configOf,
@@ -38,7 +38,7 @@ import { MODEL_PATH, assertDoubleClean, committedOffsets, pointsOracle, readSnap
 
 /**
  * Changing the model of a live index (docs/reindex.md) on the real stack, on both stores at once
- * (LanceDB, and Qdrant through the OpenAPI-validating double): one aggregate and two vectorize
+ * (LanceDB, and Qdrant's engine behind the OpenAPI-validating front): one aggregate and two vectorize
  * processes on MiniLM build the first version; while a second workload keeps flowing, `aura-stream
  * reindex` builds the bge-small version, is killed by SIGKILL after its first checkpoint and
  * restarted (it resumes after the checkpoint), a user is erased with `erase --wait` in the middle,
@@ -58,7 +58,7 @@ const ERASED = 'user-0007';
 describe('reindex from MiniLM to bge-small while events flow, with an erase, a kill -9 and a promote under searches (real Kafka, registry and models)', { timeout: 300_000 }, () => {
   let kafka: Kafka;
   let serde: AvroSerde;
-  let double: QdrantDouble;
+  let double: QdrantEngine;
   let names: TestNames;
   let collection: string;
   const env = {} as Record<Store | 'aggregate', Record<string, string>>;
@@ -71,7 +71,7 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
     assert.ok(existsSync(join(NEW_MODEL_PATH, 'onnx', 'model_quantized.onnx')), `the new model is laid out in ${NEW_MODEL_PATH} (aura-stream stack up)`);
     kafka = testKafka('reindex');
     serde = testSerde();
-    double = await startQdrantDouble();
+    double = await startQdrantEngine();
     names = uniqueNames('reindex', { partitions: 3 });
     collection = `c_reindex_${Date.now().toString(36)}`;
     const common = { ...names.env, EMBEDDING_MODEL_PATH: MODEL_PATH, VECTOR_COLLECTION: collection, KAFKA_SESSION_TIMEOUT_MS: '6000', BATCH_MAX_WAIT_MS: '50' };

@@ -8,14 +8,14 @@ import { createRegistryClient, registryError } from '../../src/adapters/avro-ser
 import { createKafka, kafkaConnection } from '../../src/adapters/kafka/client.js';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { classify } from '../../src/errors.js';
+import { kafkaError } from '../../src/adapters/kafka/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { produceWorkload } from '../../src/workload/index.js';
 import { startAuthProxy, type AuthProxy } from '../support/auth-proxy.js';
 import { oracleOf } from '../support/oracle-input.js';
 import { startOwnBroker, type OwnBroker } from '../support/own-broker.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import { lastSnapshotPerUser } from '../support/snapshots.js';
 import {
   OffsetProbe,
@@ -44,7 +44,7 @@ import { MODEL_PATH, assertDoubleClean, assertPointsEqualOracle, endsOf, pointsO
  * written at format time and the StandardAuthorizer with exactly the ACLs the README lists;
  * certificates made here with openssl. Both stages run as child processes of the real CLI with
  * every secret given through its `_FILE` twin; the registry sits behind a proxy that demands basic
- * auth (Apicurio's own auth needs an identity server); Qdrant (the double) is served over HTTPS
+ * auth (Apicurio's own auth needs an identity server); Qdrant (its engine behind the validating front) is served over HTTPS
  * with a private CA and an API key. The outputs must equal the oracle; no secret may appear in
  * /readyz or the logs; a wrong password must stop the stage at start with an AUTH error.
  */
@@ -127,7 +127,7 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
   let broker: OwnBroker;
   let harness: Kafka;
   let proxy: AuthProxy;
-  let double: QdrantDouble;
+  let double: QdrantEngine;
   let names: TestNames;
   let secureEnv: Record<string, string>;
   /** secureEnv as each principal: its own SASL user and password file. */
@@ -152,7 +152,7 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
     });
     harness = createKafka({ brokers: [broker.internal], clientId: 'security-harness', logger: createLogger('error') });
     proxy = await startAuthProxy(STACK.registryUrl, `Basic ${Buffer.from(REGISTRY_BASIC).toString('base64')}`);
-    double = await startQdrantDouble({ tls: { cert: certs.serverCert, key: certs.serverKey }, apiKey: QDRANT_KEY });
+    double = await startQdrantEngine({ tls: { cert: certs.serverCert, key: certs.serverKey }, apiKey: QDRANT_KEY });
     const secret = (name: string, value: string) => {
       const path = join(names.stateDir, name);
       writeFileSync(path, `${value}\n`);
@@ -292,7 +292,7 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
     assert.equal(await connect({ KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: PLAIN_USER.name, KAFKA_SASL_PASSWORD: PLAIN_USER.password }), 1);
     assert.equal(await connect({ KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: USER_512.name, KAFKA_SASL_PASSWORD: USER_512.password }), 1);
     const scram = { KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: APP_USER.name, KAFKA_SASL_PASSWORD: APP_USER.password };
-    const failure = async (env: Record<string, string>) => classify(await connect({ ...scram, ...env }).then(() => assert.fail('connected'), (e: unknown) => e));
+    const failure = async (env: Record<string, string>) => kafkaError(await connect({ ...scram, ...env }).then(() => assert.fail('connected'), (e: unknown) => e));
     const wrongCa = await failure({ KAFKA_SSL_CA_FILE: certs.files.otherCa });
     assert.equal(wrongCa.code, 'AUTH', wrongCa.message);
     assert.match(wrongCa.message, /TLS certificate is not trusted.*KAFKA_SSL_CA/);

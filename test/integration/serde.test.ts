@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import avro from 'avsc';
 import { AvroSerde, createRegistryClient, loadLocalSchemas, parseSchema, topicRecordSubject, topicSubject } from '../../src/adapters/avro-serde.js';
-import { CONTEXT_AGGREGATED, createAggregateCodec } from '../../src/adapters/codecs.js';
+import { CONTEXT_AGGREGATED, createAggregateCodec, createVectorizeCodec } from '../../src/adapters/codecs.js';
 import { CONTEXT_ERASED_FULL_NAME, ERASURE_COMPLETED_FULL_NAME, USER_DELETED_FULL_NAME } from '../../src/contracts/erasure.js';
 import { EVENT_FULL_NAMES, type ActivityCreated, type MoodCreated, type UserEvent } from '../../src/contracts/events.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
@@ -111,6 +111,31 @@ describe('Avro serde through the real registry', () => {
     const codec = await createAggregateCodec(serdeWith(), { input: names.inputTopic, output: names.aggregatedTopic });
     assert.deepEqual(await codec.decodeEvent(writer.encode(moodSubject, MOOD, body(mood))), mood, 'the stage codec gives back the domain event');
     assert.deepEqual(await codec.decodeEvent(writer.encode(activitySubject, ACTIVITY, body(activity))), activity, 'for both record types');
+  });
+
+  test('ContextAggregated gained source_timestamp compatibly: registered over the version without it under BACKWARD_TRANSITIVE, an old record reads as null', async () => {
+    const current = JSON.parse(readFileSync(join(ROOT, 'schemas', 'ContextAggregated.avsc'), 'utf8')) as AvscRecord;
+    const added = current.fields.find((f) => f.name === 'source_timestamp');
+    assert.ok(added && added.default === null, 'an optional field with a null default');
+    const previous: AvscRecord = { ...current, fields: current.fields.filter((f) => f.name !== 'source_timestamp') };
+    const s = subject(topicRecordSubject(names.aggregatedTopic, CONTEXT_AGGREGATED));
+    const old = serdeWith(previous);
+    const oldId = await old.register(s, CONTEXT_AGGREGATED);
+    const check = await serdeWith().checkCompatible(s, CONTEXT_AGGREGATED);
+    assert.equal(check.compatible, true, `the new version is compatible (${check.compatible ? '' : check.reason})`);
+    const writer = serdeWith();
+    const newId = await writer.register(s, CONTEXT_AGGREGATED);
+    assert.notEqual(newId, oldId, 'a second version');
+
+    const { source_timestamp: _, ...snapshot } = sampleSnapshot();
+    const codec = await createVectorizeCodec(serdeWith(), { input: names.aggregatedTopic, output: names.vectorizedTopic, erased: names.erasedTopic });
+    const fromOld = await codec.decodeAggregated(old.encode(s, CONTEXT_AGGREGATED, snapshot));
+    assert.ok(fromOld.kind === 'snapshot');
+    assert.equal(fromOld.snapshot.source_timestamp ?? null, null, 'written before the field: unknown, no freshness observed');
+    const fresh = { ...snapshot, source_timestamp: 1_800_000_000_123 };
+    const fromNew = await codec.decodeAggregated(writer.encode(s, CONTEXT_AGGREGATED, fresh));
+    assert.ok(fromNew.kind === 'snapshot');
+    assert.equal(fromNew.snapshot.source_timestamp, 1_800_000_000_123, 'carried through the registry');
   });
 
   test('registering the same schema again is idempotent: same id', async () => {

@@ -6,7 +6,7 @@ import { LanceDbSink } from '../../src/adapters/lancedb-sink.js';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { createTransformersEmbedder, type TransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
 import { produceWorkload } from '../../src/workload/index.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import {
   OffsetProbe,
   createStageTopics,
@@ -42,7 +42,7 @@ import {
  * to a fresh input topic, `aura-stream run all` (a child process) aggregates and vectorizes it, and
  * the vector store must then hold exactly the oracle's points: one per (user, UTC day), carrying
  * the last snapshot of that day as read (read_committed) from the aggregated topic.
- * Once with Qdrant (the OpenAPI-validating double), once with the embedded LanceDB.
+ * Once with Qdrant (its engine behind the OpenAPI-validating front), once with the embedded LanceDB.
  */
 
 const DAY = 86_400_000;
@@ -58,7 +58,7 @@ interface Run {
 
 describe('vectorize end to end: produced events → points equal to the oracle (real Kafka, registry and model)', { timeout: 400_000 }, () => {
   let kafka: Kafka;
-  let double: QdrantDouble;
+  let double: QdrantEngine;
   let embedder: TransformersEmbedder;
   const children: StageProcess[] = [];
   const toDrop: TestNames[] = [];
@@ -68,7 +68,7 @@ describe('vectorize end to end: produced events → points equal to the oracle (
     await requireStack();
     requireModel();
     kafka = testKafka('vectorize-e2e');
-    double = await startQdrantDouble();
+    double = await startQdrantEngine();
     embedder = await createTransformersEmbedder({ modelPath: MODEL_PATH, threads: 1 });
   });
 
@@ -142,13 +142,13 @@ describe('vectorize end to end: produced events → points equal to the oracle (
     });
   }
 
-  test('with Qdrant (the validating double): the points equal the oracle, unit-norm 384-d vectors, every request valid', { timeout: 180_000 }, async () => {
+  test('with Qdrant (its engine, every request validated): the points equal the oracle, unit-norm 384-d vectors, every request valid', { timeout: 180_000 }, async () => {
     const run = await runAll('vec-e2e-qdrant', 'qdrant');
     runs.qdrant = run;
     assertPointsEqualOracle(run.points, run.oracle, 'Qdrant');
     assertUnitVectors(run.points, 'Qdrant');
     for (const p of run.points) assert.equal(p.payload.model_id, embedder.modelId, `point ${p.id} names the model`);
-    // The double stores vectors re-normalised and float32-rounded, as Qdrant does: equal up to rounding.
+    // Qdrant stores Cosine vectors re-normalised and float32-rounded: equal up to rounding.
     await assertVectorsAreTheModels(run, 'Qdrant', 1e-6);
     assertDoubleClean(double, 'Qdrant');
     const upserts = double.requests.filter((r) => r.operationId === 'upsert_points');

@@ -4,7 +4,7 @@ import type { Kafka } from 'kafkajs';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { produceWorkload } from '../../src/workload/index.js';
 import type { SnapshotRecord } from '../support/snapshots.js';
-import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double.js';
+import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import {
   OffsetProbe,
   createStageTopics,
@@ -39,7 +39,7 @@ import {
 /**
  * Chaos for the vectorize stage on the real stack with the real model (docs/ARCHITECTURE.md §4). The
  * aggregate stage runs first to completion, so the aggregated topic is fixed; then `run vectorize`
- * (a child process, Qdrant double as the store) is either SIGKILLed with upserts written but not
+ * (a child process, Qdrant's engine as the store) is either SIGKILLed with upserts written but not
  * committed and restarted, or has its store go away for a while. Either way it must end with the
  * oracle's points: nothing missing, nothing extra (re-delivered ContextVectorized are allowed:
  * at-least-once).
@@ -56,7 +56,7 @@ interface Prepared {
 
 describe('vectorize faults: kill -9 between upsert and commit, the store unavailable for a while', { timeout: 400_000 }, () => {
   let kafka: Kafka;
-  const doubles: QdrantDouble[] = [];
+  const doubles: QdrantEngine[] = [];
   const children: StageProcess[] = [];
   const toDrop: TestNames[] = [];
 
@@ -81,7 +81,7 @@ describe('vectorize faults: kill -9 between upsert and commit, the store unavail
   });
 
   /** Fresh topics, a seeded workload aggregated to completion by `run aggregate`, and the snapshots it wrote. */
-  async function prepare(label: string, double: QdrantDouble): Promise<Prepared> {
+  async function prepare(label: string, double: QdrantEngine): Promise<Prepared> {
     const names = uniqueNames(label, { partitions: 3 });
     toDrop.push(names);
     const collection = `c_${label.replace(/[^a-z0-9]/gi, '_')}`;
@@ -114,13 +114,13 @@ describe('vectorize faults: kill -9 between upsert and commit, the store unavail
     return { names, env, snapshots, collection };
   }
 
-  async function storedPoints(double: QdrantDouble, collection: string) {
+  async function storedPoints(double: QdrantEngine, collection: string) {
     const sink = new QdrantSink({ url: double.url, collection });
     return sink.scroll();
   }
 
   test('kill -9 of vectorize with upserts written but not committed, then a restart: the same point set as the oracle, nothing missing', { timeout: 180_000 }, async (t) => {
-    const double = await startQdrantDouble();
+    const double = await startQdrantEngine();
     doubles.push(double);
     const { names, env, snapshots, collection } = await prepare('vec-kill', double);
     const group = vectorizeGroupOf(names);
@@ -131,18 +131,18 @@ describe('vectorize faults: kill -9 between upsert and commit, the store unavail
 
     const first = await runStage(env, 'vectorize', { label: 'vec-kill-1' });
     children.push(first);
-    // (the double names a request's operation only once its delay is over: an in-flight upsert is matched by method and path)
+    // (the validating front names a request's operation only once its delay is over: an in-flight upsert is matched by method and path)
     await waitFor('a few upserts and an upsert in flight', () => upsertsOf(double) >= 3 && double.requests.some((r) => r.method === 'PUT' && r.path.endsWith('/points') && r.status === undefined), {
       timeoutMs: 60_000,
       intervalMs: 20,
     }).catch((err: unknown) => {
       const ops = double.requests.map((r) => `${r.method} ${r.path} ${r.operationId ?? '-'} ${r.status ?? 'in flight'}`);
-      throw new Error(`${(err as Error).message}; requests to the double: ${ops.slice(-8).join(', ')} (${ops.length}); stage log ${first.logFile}`);
+      throw new Error(`${(err as Error).message}; requests to Qdrant: ${ops.slice(-8).join(', ')} (${ops.length}); stage log ${first.logFile}`);
     });
     first.kill('SIGKILL');
     const exit = await first.exited;
     assert.equal(exit.signal, 'SIGKILL', 'the stage was killed');
-    await sleep(500); // the in-flight upsert lands in the double after its delay, as a store would apply it
+    await sleep(500); // the in-flight upsert reaches the engine after its delay, as a store would apply it
     const committedAt = await committedOffsets(kafka, group, names.aggregatedTopic);
     const committedAtKill = [...committedAt.values()].reduce((a, b) => a + (b > 0n ? b : 0n), 0n);
     const atKill = await storedPoints(double, collection);
@@ -168,7 +168,7 @@ describe('vectorize faults: kill -9 between upsert and commit, the store unavail
   });
 
   test('the store unavailable for a while: retries, no commit while it is down, no loss, recovery', { timeout: 180_000 }, async (t) => {
-    const double = await startQdrantDouble();
+    const double = await startQdrantEngine();
     doubles.push(double);
     const { names, env, snapshots, collection } = await prepare('vec-down', double);
     const group = vectorizeGroupOf(names);

@@ -49,6 +49,8 @@ describe('toSnapshot', () => {
     assert.equal(s.source_partition, 2, 'source partition');
     assert.equal(s.source_offset, 104, 'offset as a number');
     assert.equal(s.aggregator_version, '0.1.0-test', 'version from config');
+    assert.equal(s.source_timestamp, 1_800_000_000_000, "the input record's Kafka timestamp (freshness starts there)");
+    assert.equal(toSnapshot(window, trigger, { ...position(104, 2), timestamp: -1 }, config).source_timestamp, null, 'no timestamp (-1): null, never a made-up time');
   });
 
   test('the statistics are those of the window', () => {

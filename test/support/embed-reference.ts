@@ -3,11 +3,14 @@
 // onnxruntime-node 1.21 must not run sessions in two threads of one process (see
 // src/adapters/embedder-worker-client.ts).
 //
-//   node --import tsx test/support/embed-reference.ts < {"modelDir", "texts", "forwardPass"}
+//   node --import tsx test/support/embed-reference.ts < {"modelDir", "texts", "forwardPass", "pooling"?, "queryPrefix"?}
 //
 // Prints one JSON line: in-thread vectors (createTransformersEmbedder, inference 'in-thread'),
-// direct onnxruntime-node vectors (tokenizer → session → masked mean → L2 norm) of the same
-// passes, as base64 of their float32 bytes, and the tokenizer's ids of "Hello World".
+// direct onnxruntime-node vectors (tokenizer → session → masked mean, or the first ([CLS]) token
+// when `pooling` is cls → L2 norm) of the same passes, as base64 of their float32 bytes, the
+// tokenizer's ids of "Hello World", and with `queryPrefix`: the in-thread `embedQueries` vectors
+// and the direct vectors of `queryPrefix + text`. The pooling and prefix are the caller's, not read
+// from the folder's manifest: the reference must not share the code under test's reading of it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AutoTokenizer, type Tensor as HfTensor } from '@huggingface/transformers';
@@ -18,6 +21,8 @@ export interface ReferenceRequest {
   modelDir: string;
   texts: string[];
   forwardPass: ForwardPass;
+  pooling?: 'mean' | 'cls';
+  queryPrefix?: string;
 }
 export interface ReferenceAnswer {
   inThread: string[];
@@ -26,11 +31,14 @@ export interface ReferenceAnswer {
   passes: Array<{ seq: number; padded: boolean }>;
   outputNames: string[];
   helloWorldIds: number[];
+  /** With `queryPrefix`: embedQueries in-thread, and direct runs of the prefixed texts. */
+  inThreadQueries?: string[];
+  directQueries?: string[];
 }
 
 const b64 = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 
-async function direct(modelDir: string, texts: string[]) {
+async function direct(modelDir: string, texts: string[], pooling: 'mean' | 'cls') {
   const tokenizer = await AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
   const enc = tokenizer(texts, { padding: true, truncation: true, max_length: 256 }) as Record<string, HfTensor>;
   const session = await ort.InferenceSession.create(join(modelDir, ONNX_FILE), { intraOpNumThreads: 1 });
@@ -51,7 +59,8 @@ async function direct(modelDir: string, texts: string[]) {
     for (let b = 0; b < batch; b++) {
       const v = new Float64Array(dim);
       let count = 0;
-      for (let t = 0; t < seq; t++) {
+      // cls: the first token only (the tokenizer puts [CLS] there).
+      for (let t = 0; t < (pooling === 'cls' ? 1 : seq); t++) {
         if (m[b * seq + t] === 0n) continue;
         count++;
         for (let d = 0; d < dim; d++) v[d] = (v[d] as number) + (h[(b * seq + t) * dim + d] as number);
@@ -73,10 +82,15 @@ async function direct(modelDir: string, texts: string[]) {
 const request = JSON.parse(readFileSync(0, 'utf8')) as ReferenceRequest;
 const embedder = await createTransformersEmbedder({ modelPath: request.modelDir, threads: 1, forwardPass: request.forwardPass, inference: 'in-thread' });
 const inThread = await embedder.embed(request.texts);
+const prefix = request.queryPrefix;
+const inThreadQueries = prefix === undefined ? undefined : await embedder.embedQueries(request.texts);
 await embedder.close();
+const pooling = request.pooling ?? 'mean';
 const runs: Array<Awaited<ReturnType<typeof direct>>> = [];
-if (request.forwardPass === 'per-batch') runs.push(await direct(request.modelDir, request.texts));
-else for (const t of request.texts) runs.push(await direct(request.modelDir, [t]));
+if (request.forwardPass === 'per-batch') runs.push(await direct(request.modelDir, request.texts, pooling));
+else for (const t of request.texts) runs.push(await direct(request.modelDir, [t], pooling));
+const queryRuns: Array<Awaited<ReturnType<typeof direct>>> = [];
+if (prefix !== undefined) for (const t of request.texts) queryRuns.push(await direct(request.modelDir, [prefix + t], pooling));
 const tokenizer = await AutoTokenizer.from_pretrained(request.modelDir, { local_files_only: true });
 const hello = tokenizer('Hello World', {}) as Record<string, HfTensor>;
 const answer: ReferenceAnswer = {
@@ -85,5 +99,6 @@ const answer: ReferenceAnswer = {
   passes: runs.map((r) => ({ seq: r.seq, padded: r.padded })),
   outputNames: runs[0]?.outputNames ?? [],
   helloWorldIds: Array.from(hello.input_ids?.data as BigInt64Array, Number),
+  ...(inThreadQueries && { inThreadQueries: inThreadQueries.map(b64), directQueries: queryRuns.flatMap((r) => r.vectors.map(b64)) }),
 };
 process.stdout.write(`${JSON.stringify(answer)}\n`);

@@ -20,6 +20,7 @@ export interface AlertRule {
   expr: string;
   for?: string;
   labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 export function alertRules(): AlertRule[] {
@@ -46,7 +47,7 @@ export function dashboardQueries(): Array<{ panel: string; expr: string }> {
  * window of `rateWindow`.
  */
 export function substituteGrafana(expr: string, rateWindow: string): string {
-  return expr.replaceAll('$__rate_interval', rateWindow).replaceAll('$__range', rateWindow).replaceAll('$stage', '.*').replaceAll('$instance', '.*');
+  return expr.replaceAll('$__rate_interval', rateWindow).replaceAll('$__range', rateWindow).replaceAll('$stage', '.*').replaceAll('$namespace', '.*').replaceAll('$pod', '.*');
 }
 
 const BINARY = /^(?:and|or|unless)\b|^(?:==|!=|>=|<=|>|<)/;

@@ -28,6 +28,11 @@ import addFormats from 'ajv-formats';
  * - Fault injection: `setUnavailable(true)` destroys every socket (open ones and new ones), as a
  *   down server would look to a client; mode '503' answers 503 instead. `setDelayMs(n)` delays
  *   every response by n ms.
+ * - With `upstream` (test/support/qdrant-engine.ts: Qdrant's own engine behind a shim) the same
+ *   server is a validating proxy instead: every operation of the document is routed, a request
+ *   that validates is forwarded as sent, and the upstream's answer is validated like the double's
+ *   own; recording, API key, prefix, TLS and fault injection work the same. `collections` stays
+ *   empty then (the data lives in the engine).
  */
 
 export const QDRANT_OPENAPI_RELATIVE_PATH = 'test/fixtures/qdrant/openapi-v1.19.json';
@@ -46,6 +51,8 @@ export interface QdrantDoubleOptions {
   prefix?: string;
   /** Serve HTTPS with this certificate and key (PEM); `url` is then https://127.0.0.1:<port>. Default: HTTP. */
   tls?: { cert: string; key: string };
+  /** Base URL of a Qdrant REST server to forward valid requests to (proxy mode); default: none (the double answers). */
+  upstream?: string;
 }
 
 export interface DoublePoint {
@@ -104,6 +111,9 @@ export interface QdrantDouble {
   setDelayMs(ms: number): void;
   close(): Promise<void>;
 }
+
+/** What tests see of a Qdrant server behind the validating front: the double, or Qdrant's engine (qdrant-engine.ts). */
+export type QdrantServer = Omit<QdrantDouble, 'collections' | 'aliases'>;
 
 // ---------------------------------------------------------------------------------------------
 // OpenAPI 3.0 → JSON Schema (draft-07) for ajv
@@ -255,6 +265,11 @@ class SchemaBook {
       query: this.queryAjv.compile({ type: 'object', properties, required, additionalProperties: false }),
       responses,
     };
+  }
+
+  /** Every (path template, method) of the document. */
+  operations(): Array<{ path: string; method: string }> {
+    return Object.entries(this.doc.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => ['get', 'put', 'post', 'patch', 'delete'].includes(m)).map((m) => ({ path, method: m.toUpperCase() })));
   }
 
   errorsText(validate: ValidateFunction, dataVar: string): string {
@@ -695,8 +710,8 @@ interface CompiledRoute extends Route {
   validators: OperationValidators;
 }
 
-function compileRoutes(book: SchemaBook): CompiledRoute[] {
-  return ROUTES.map((route) => {
+function compileRoutes(book: SchemaBook, routes: Route[]): CompiledRoute[] {
+  return routes.map((route) => {
     const names: string[] = [];
     const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{([^}]+)\}/g, (_m, name: string) => {
       names.push(name);
@@ -724,19 +739,43 @@ function pickResponseValidator(validators: OperationValidators, status: number):
 }
 
 /** Compiling the validators takes seconds; routes hold no state, so doubles share them per document. */
-const compiled = new Map<string, { book: SchemaBook; routes: CompiledRoute[] }>();
-function compiledFor(path: string): { book: SchemaBook; routes: CompiledRoute[] } {
+const compiled = new Map<string, { book: SchemaBook; routes: CompiledRoute[]; proxied: CompiledRoute[] }>();
+function compiledFor(path: string): { book: SchemaBook; routes: CompiledRoute[]; proxied: CompiledRoute[] } {
   let entry = compiled.get(path);
   if (!entry) {
     const book = new SchemaBook(path);
-    entry = { book, routes: compileRoutes(book) };
+    // Proxy mode routes every operation of the document; literal paths first (`/collections/aliases`
+    // before `/collections/{collection_name}`). `handle` is never called there.
+    const all = book
+      .operations()
+      .map((op) => ({ ...op, bare: op.path === '/', handle: () => undefined }))
+      .sort((a, b) => (a.path.match(/\{/g)?.length ?? 0) - (b.path.match(/\{/g)?.length ?? 0));
+    entry = { book, routes: compileRoutes(book, ROUTES), proxied: compileRoutes(book, all) };
     compiled.set(path, entry);
   }
   return entry;
 }
 
+/** Sends a validated request on to the upstream as it came; resolves with its status and JSON body. */
+async function forward(upstream: string, method: string, pathAndQuery: string, text: string): Promise<{ status: number; body: Json }> {
+  const res = await fetch(upstream + pathAndQuery, {
+    method,
+    headers: text.length > 0 ? { 'content-type': 'application/json' } : {},
+    ...(text.length > 0 ? { body: text } : {}),
+  });
+  const raw = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(raw) as Json };
+  } catch {
+    throw new Error(`the upstream answered ${method} ${pathAndQuery} with HTTP ${res.status} and a body that is not JSON: ${raw.slice(0, 200)}`);
+  }
+}
+
 export async function startQdrantDouble(options: QdrantDoubleOptions = {}): Promise<QdrantDouble> {
-  const { book, routes } = compiledFor(options.openApiPath ?? resolve(REPO_ROOT, QDRANT_OPENAPI_RELATIVE_PATH));
+  const compiledDoc = compiledFor(options.openApiPath ?? resolve(REPO_ROOT, QDRANT_OPENAPI_RELATIVE_PATH));
+  const book = compiledDoc.book;
+  const upstream = options.upstream?.replace(/\/+$/, '');
+  const routes = upstream ? compiledDoc.proxied : compiledDoc.routes;
   const state: State = { collections: new Map(), aliases: new Map(), version: options.version ?? '1.19.0', operation: 0 };
   const requests: RecordedRequest[] = [];
   const responseViolations: ResponseViolation[] = [];
@@ -745,7 +784,11 @@ export async function startQdrantDouble(options: QdrantDoubleOptions = {}): Prom
   let delayMs = 0;
 
   function send(res: ServerResponse, record: RecordedRequest, route: CompiledRoute | undefined, status: number, body: Json, started: number): void {
-    const payload: Json = route?.bare && status === 200 ? (body.result as Json) : { ...body, time: (performance.now() - started) / 1000 };
+    sendPayload(res, record, route, status, route?.bare && status === 200 ? (body.result as Json) : { ...body, time: (performance.now() - started) / 1000 });
+  }
+
+  /** Validates `payload` against the route's response schema for `status`, then sends it. */
+  function sendPayload(res: ServerResponse, record: RecordedRequest, route: CompiledRoute | undefined, status: number, payload: Json): void {
     let finalStatus = status;
     let finalBody: Json = payload;
     if (route) {
@@ -815,6 +858,17 @@ export async function startQdrantDouble(options: QdrantDoubleOptions = {}): Prom
           throw new HttpError(400, `Format error in JSON body: ${book.errorsText(route.validators.body, 'body')}`);
         }
         body = record.body as Json;
+      }
+      if (upstream) {
+        let answer: { status: number; body: Json };
+        try {
+          answer = await forward(upstream, record.method, path + url.search, text);
+        } catch (err) {
+          console.error('qdrant proxy: the upstream failed:', err);
+          throw new HttpError(502, `qdrant proxy: the upstream engine failed: ${(err as Error).message}`);
+        }
+        sendPayload(res, record, route, answer.status, answer.body);
+        return;
       }
       const result = route.handle({ params, query, body, state });
       send(res, record, route, 200, { status: 'ok', result }, started);

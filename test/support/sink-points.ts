@@ -54,6 +54,7 @@ export function point(userId: string, isoDay: string, vector: Float32Array, text
     model_id: 'Xenova/all-MiniLM-L6-v2',
     text_version: 1,
     model_version: 'sha256:abc',
+    manifest_sha256: 'f'.repeat(64),
     snapshot_topic: 'aura360.context.aggregated',
     snapshot_partition: 1,
     snapshot_offset: 41,

@@ -42,5 +42,7 @@ export function fixtureSnapshot(user: string, windowEnd: number, n: number): Con
     source_partition: 0,
     source_offset: n,
     aggregator_version: '1.0.0',
+    // the input event reached Kafka a second after it occurred
+    source_timestamp: windowEnd + 1000,
   };
 }

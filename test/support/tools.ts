@@ -26,6 +26,13 @@ export function venvPython(): string {
   return path;
 }
 
+/** The venv's python with Qdrant's embedded engine (scripts/install-qdrant-engine.sh, called by install-tools.sh). */
+export function qdrantEnginePython(): string {
+  const path = join(ROOT, '.cache', 'tools', 'qdrant-venv', 'bin', 'python');
+  if (!existsSync(path)) throw new Error(`no Qdrant engine venv at ${path}: ${INSTALL}`);
+  return path;
+}
+
 export function run(cmd: string, args: string[], input?: string, env?: Record<string, string>): SpawnSyncReturns<string> {
   const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', input, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
   if (r.error) throw r.error;

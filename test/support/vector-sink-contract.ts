@@ -167,6 +167,83 @@ export function vectorSinkContract(name: string, open: () => Promise<SinkUnderTe
       assert.equal(await sink.deleteUser('nobody'), 0, 'a user without points: 0');
     });
 
+    describe('words: sparse and hybrid search', () => {
+      // Dense query unit(1,0,0,0) ranks A, C, D, B; the words "yoga stretching" rank B (both words),
+      // then C (one); A and D have neither.
+      const A = point('u1', '2025-03-01', unit(1, 0, 0, 0), 'Mostly good mood. Active most days, mainly running.');
+      const B = point('u1', '2025-03-02', unit(0, 0, 0, 1), 'Often mentions yoga and stretching; flexibility sessions on most days.');
+      const C = point('u1', '2025-03-03', unit(1, 0.5, 0, 0), 'Some yoga once. Mostly low mood.');
+      const D = point('u1', '2025-03-04', unit(1, 1.5, 0, 0), 'Rarely active. Mood steady.');
+      const QUERY = unit(1, 0, 0, 0);
+      const TEXT = 'yoga stretching';
+      /** RRF with k = 60, ranks from 0: Σ 1/(60 + rank). */
+      const rrf = (...ranks: number[]) => ranks.reduce((s, r) => s + 1 / (60 + r), 0);
+      const close = (actual: number | undefined, expected: number, what: string) => assert.ok(Math.abs((actual ?? NaN) - expected) < 1e-6, `${what}: ${actual} ≠ ${expected}`);
+
+      it('ranks by the query\'s words (BM25): the point with both words first, one without any word is not a match', async () => {
+        await sink.ensureCollection(DIM);
+        await sink.upsert([A, B, C, D]);
+        const hits = await sink.search(QUERY, { mode: 'sparse', text: TEXT, limit: 10 });
+        assert.deepEqual(hits.map((h) => h.payload.text), [B.payload.text, C.payload.text], 'only the points that share a word, the one with both first');
+        assert.ok((hits[0]?.score ?? 0) > (hits[1]?.score ?? 0) && (hits[1]?.score ?? 0) > 0, `BM25 scores: ${hits.map((h) => h.score).join(', ')}`);
+        const stemmed = await sink.search(QUERY, { mode: 'sparse', text: 'stretched', limit: 10 });
+        assert.deepEqual(stemmed.map((h) => h.id), [B.id], 'words meet by their stem ("stretched" finds "stretching")');
+        assert.deepEqual(await sink.search(QUERY, { mode: 'sparse', text: 'swimming', limit: 10 }), [], 'a word no point has finds nothing');
+      });
+
+      it('fuses the dense and the words ranking by RRF (k = 60): a point second in both beats one first in only one', async () => {
+        await sink.ensureCollection(DIM);
+        await sink.upsert([A, B, C, D]);
+        const hits = await sink.search(QUERY, { mode: 'hybrid', text: TEXT, limit: 10 });
+        assert.deepEqual(hits.map((h) => h.id), [C.id, B.id, A.id, D.id], `fused order C, B, A, D; got ${hits.map((h) => h.payload.text).join(' | ')}`);
+        close(hits[0]?.score, rrf(1, 1), 'C: second in both');
+        close(hits[1]?.score, rrf(3, 0), 'B: last dense, first by words');
+        close(hits[2]?.score, rrf(0), 'A: first dense, no word');
+        close(hits[3]?.score, rrf(2), 'D: third dense, no word');
+        assert.deepEqual(hits[0]?.payload, C.payload, 'hits carry the payload');
+        assert.deepEqual((await sink.search(QUERY, { mode: 'hybrid', text: TEXT, limit: 2 })).map((h) => h.id), [C.id, B.id], 'the limit cuts the fused ranking');
+        assert.deepEqual(
+          (await sink.search(QUERY, { limit: 2 })).map((h) => h.id),
+          [A.id, C.id],
+          'without a mode the search is dense, as before',
+        );
+      });
+
+      it('applies the user and since filters inside both rankings, also when other users crowd the candidates', async () => {
+        await sink.ensureCollection(DIM);
+        // 45 points of another user that would win both rankings (more than the 40 candidates a side).
+        const crowd = Array.from({ length: 45 }, (_, i) => point('u2', `2025-04-${String((i % 28) + 1).padStart(2, '0')}`, unit(1, 0, 0, 0), `Yoga and stretching, yoga every day ${i}.`));
+        await sink.upsert([A, B, C, D, ...crowd.slice(0, 28)]);
+        await sink.upsert(crowd.slice(28).map((p, i) => point('u3', `2025-04-${String(i + 1).padStart(2, '0')}`, unit(1, 0, 0, 0), p.payload.text)));
+        const mine = await sink.search(QUERY, { mode: 'hybrid', text: TEXT, userId: 'u1', limit: 10 });
+        assert.deepEqual(mine.map((h) => h.id), [C.id, B.id, A.id, D.id], 'within u1 the fused ranking is as without the others');
+        close(mine[0]?.score, rrf(1, 1), 'ranks count within the filter');
+        assert.deepEqual((await sink.search(QUERY, { mode: 'sparse', text: TEXT, userId: 'u1', limit: 2 })).map((h) => h.id), [B.id, C.id], 'words within u1 despite 45 better matches of others');
+        const since = Date.parse('2025-03-02T00:00:00Z');
+        const recent = await sink.search(QUERY, { mode: 'hybrid', text: TEXT, userId: 'u1', sinceMs: since, limit: 10 });
+        // A (ending before `since`) is out: dense C, D, B; words B, C.
+        assert.deepEqual(recent.map((h) => h.id), [C.id, B.id, D.id], 'since applies to both rankings');
+        close(recent[1]?.score, rrf(2, 0), 'B: third dense, first by words');
+        assert.ok(recent.every((h) => h.payload.user_id === 'u1' && h.payload.window_end >= since));
+        assert.deepEqual(await sink.search(QUERY, { mode: 'hybrid', text: TEXT, userId: 'nobody', limit: 5 }), []);
+      });
+
+      it('replaces a point\'s words when its text is upserted again', async () => {
+        await sink.ensureCollection(DIM);
+        await sink.upsert([A, B, C, D]);
+        await sink.upsert([{ ...B, payload: { ...B.payload, text: 'Mostly cycling, hard sessions.' } }]);
+        assert.deepEqual((await sink.search(QUERY, { mode: 'sparse', text: TEXT, limit: 10 })).map((h) => h.id), [C.id], 'B no longer has the words');
+        assert.deepEqual((await sink.search(QUERY, { mode: 'sparse', text: 'cycling', limit: 10 })).map((h) => h.id), [B.id], 'B has its new words');
+        assert.equal(await sink.count(), 4);
+      });
+
+      it('refuses a words search without the query text (INTERNAL: a caller bug)', async () => {
+        await sink.ensureCollection(DIM);
+        await rejectsWith(sink.search(QUERY, { mode: 'hybrid', limit: 3 }), 'INTERNAL', /needs the query text/);
+        await rejectsWith(sink.search(QUERY, { mode: 'sparse', text: '  ', limit: 3 }), 'INTERNAL', /needs the query text/);
+      });
+    });
+
     it('lets another instance on the same store read what was written', async () => {
       await sink.ensureCollection(DIM);
       const p = point('u1', '2025-03-01', unit(1, 0, 0, 0));

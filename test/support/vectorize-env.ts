@@ -8,7 +8,7 @@ import type { AvroSerde } from '../../src/adapters/avro-serde.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { PointPayload } from '../../src/ports.js';
 import { pointOracle } from '../oracles/point-oracle.js';
-import type { QdrantDouble } from './qdrant-double.js';
+import type { QdrantServer } from './qdrant-double.js';
 import { decodeSnapshots, type SnapshotRecord } from './snapshots.js';
 import { ROOT, readTopic, waitFor, type TestNames } from './stack-env.js';
 
@@ -129,18 +129,18 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return d;
 }
 
-/** Upserts the double accepted (status 200 on points upsert). */
-export function upsertsOf(double: QdrantDouble): number {
+/** Upserts Qdrant accepted (status 200 on points upsert). */
+export function upsertsOf(double: QdrantServer): number {
   return double.requests.filter((r) => r.operationId === 'upsert_points' && r.status === 200).length;
 }
 
-/** Asserts the double saw no request its OpenAPI document rejects and built no invalid response. */
-export function assertDoubleClean(double: QdrantDouble, where: string): void {
+/** Asserts the validating front saw no request its OpenAPI document rejects and built no invalid response. */
+export function assertDoubleClean(double: QdrantServer, where: string): void {
   const invalid = double.requests.filter((r) => r.status === 400 || r.status === 422 || r.status === 501 || r.status === 500 || r.operationId === undefined);
   assert.deepEqual(
     invalid.map((r) => `${r.method} ${r.path} → ${r.status}`),
     [],
-    `${where}: every request to the Qdrant double matched a route and validated against the OpenAPI document`,
+    `${where}: every request to Qdrant matched a route and validated against the OpenAPI document`,
   );
   assert.deepEqual(double.responseViolations, [], `${where}: every response of the double validated`);
 }

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { TestScheduler } from 'rxjs/testing';
 import { map } from 'rxjs';
 import type { AggregateEvent } from '../../topology/aggregate.js';
-import { aggregatePhases, lifecycle$, vectorizePhases, type LifecycleSignal, type StageStatus } from '../../topology/lifecycle.js';
+import { lifecycle$, type LifecycleSignal, type StageStatus } from '../../src/lifecycle.js';
+import { aggregatePhases, vectorizePhases } from '../../topology/lifecycle.js';
 import type { VectorizeEvent } from '../../topology/vectorize.js';
 
 // lifecycle$ in virtual time (marbles): states from the stage's events and the runtime's signals.

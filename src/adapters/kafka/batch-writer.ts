@@ -1,5 +1,6 @@
 import type { Kafka, Producer, RecordMetadata, Transaction } from 'kafkajs';
-import { AuraError, classify } from '../../errors.js';
+import { AuraError } from '../../errors.js';
+import { kafkaError } from './errors.js';
 import type { BatchWriter, OutRecord, RecordSource, TopicPartition, WrittenOffsets } from '../../ports.js';
 import type { Logger } from '../../logger.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, ProduceLimits, lastOffsets } from './produce-limits.js';
@@ -77,7 +78,7 @@ export class TransactionalBatchWriter implements BatchWriter {
       await tx.abort();
     } catch (err) {
       await producer.disconnect().catch(() => undefined);
-      throw classify(err);
+      throw kafkaError(err);
     }
     this.producers.set(key, producer);
     this.options.logger.debug({ transactionalId: this.transactionalId(topic, partition) }, 'claimed partition');
@@ -109,7 +110,7 @@ export class TransactionalBatchWriter implements BatchWriter {
       await tx.abort().catch(() => undefined);
       // The producer's transaction state is unknown now: drop it; the next claim re-initialises it.
       await this.release(input.topic, input.partition);
-      throw classify(err);
+      throw kafkaError(err);
     }
   }
 
@@ -158,7 +159,7 @@ export class AtLeastOnceBatchWriter implements BatchWriter {
     try {
       await this.connected();
     } catch (err) {
-      throw classify(err);
+      throw kafkaError(err);
     }
   }
 
@@ -172,7 +173,7 @@ export class AtLeastOnceBatchWriter implements BatchWriter {
       await this.source.commit([{ topic: input.topic, partition: input.partition, offset: input.nextOffset }]);
       return written;
     } catch (err) {
-      throw classify(err);
+      throw kafkaError(err);
     }
   }
 
@@ -207,7 +208,7 @@ export class KafkaRecordWriter {
       const producer = await this.producer;
       await sendWithin(this.limits, producer, records);
     } catch (err) {
-      throw classify(err);
+      throw kafkaError(err);
     }
   }
 

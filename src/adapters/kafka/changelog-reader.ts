@@ -2,8 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ChangelogReader, SourceRecord } from '../../ports.js';
 import type { Logger } from '../../logger.js';
-import { AuraError, classify } from '../../errors.js';
+import { AuraError } from '../../errors.js';
+import { kafkaError } from './errors.js';
 import { directFetchOf, type DirectFetch } from './direct-fetch.js';
+import { kafkajsInternals, type InternalsCheck } from './internals.js';
+
+/** RESTORE_FETCH_MAX_BYTES' default: bytes per changelog partition per fetch. */
+const DEFAULT_MAX_BYTES = 8 * 1_048_576;
+/** RESTORE_FETCH_MAX_WAIT_MS' default. */
+const DEFAULT_MAX_WAIT_MS = 5;
+/** RESTORE_TIMEOUT_MS' default. */
+const DEFAULT_TIMEOUT_MS = 600_000;
+const NO_HEADERS: Record<string, Buffer | undefined> = Object.freeze({}) as Record<string, Buffer | undefined>;
 
 /**
  * Replays changelog partitions from a checkpoint to the end, read_committed.
@@ -18,14 +28,6 @@ import { directFetchOf, type DirectFetch } from './direct-fetch.js';
  * asked partition to its checkpoint and pauses the others, deleted afterwards; its join, sync and
  * offset fetch are a fixed cost the direct read does not pay.
  */
-/** RESTORE_FETCH_MAX_BYTES' default: bytes per changelog partition per fetch. */
-const DEFAULT_MAX_BYTES = 8 * 1_048_576;
-/** RESTORE_FETCH_MAX_WAIT_MS' default. */
-const DEFAULT_MAX_WAIT_MS = 5;
-/** RESTORE_TIMEOUT_MS' default. */
-const DEFAULT_TIMEOUT_MS = 600_000;
-const NO_HEADERS: Record<string, Buffer | undefined> = Object.freeze({}) as Record<string, Buffer | undefined>;
-
 export class KafkaChangelogReader implements ChangelogReader {
   constructor(
     private readonly kafka: Kafka,
@@ -39,8 +41,16 @@ export class KafkaChangelogReader implements ChangelogReader {
       maxBytesPerPartition?: number;
       /** RESTORE_FETCH_MAX_WAIT_MS: how long the broker may hold a fetch of the direct read for data. Default 5. */
       fetchMaxWaitMs?: number;
+      /** The start-up self-test of the kafkajs internals direct restore relies on (internals.ts); tests hand in a mismatch. */
+      internals?: () => InternalsCheck;
     },
   ) {}
+
+  /** The direct read, unless the kafkajs internals it relies on do not look as expected: then undefined and the group replay. */
+  private directFetch(): Promise<DirectFetch | undefined> {
+    const check = (this.options.internals ?? kafkajsInternals)();
+    return check.directRestore.length > 0 ? Promise.resolve(undefined) : directFetchOf(this.kafka, this.options.topic);
+  }
 
   /** A connection opened by `warm` and not yet used by a restore. */
   private warming: Promise<DirectFetch | undefined> | undefined;
@@ -52,7 +62,7 @@ export class KafkaChangelogReader implements ChangelogReader {
    */
   warm(): void {
     if (this.warming) return;
-    const connecting = directFetchOf(this.kafka, this.options.topic);
+    const connecting = this.directFetch();
     connecting.catch(() => {
       if (this.warming === connecting) this.warming = undefined;
     });
@@ -76,9 +86,9 @@ export class KafkaChangelogReader implements ChangelogReader {
     const warm = this.warming;
     this.warming = undefined;
     try {
-      direct = (await warm?.catch(() => undefined)) ?? (await directFetchOf(this.kafka, this.options.topic));
+      direct = (await warm?.catch(() => undefined)) ?? (await this.directFetch());
     } catch (err) {
-      throw classify(err);
+      throw kafkaError(err);
     }
     if (!direct) return this.restoreThroughGroup(partitions, apply, heartbeat);
     const reader = direct;
@@ -98,7 +108,7 @@ export class KafkaChangelogReader implements ChangelogReader {
       );
       return result;
     } catch (err) {
-      throw classify(err);
+      throw kafkaError(err);
     } finally {
       // Closing the connection is not part of the restore.
       void reader.disconnect().catch(() => undefined);
@@ -186,7 +196,7 @@ export class KafkaChangelogReader implements ChangelogReader {
     }
   }
 
-  /** The replay through a throwaway consumer group (kafkajs without its cluster factory). */
+  /** The replay through a throwaway consumer group (kafkajs without its cluster factory, or internals that failed the self-test). */
   private async restoreThroughGroup(
     partitions: Array<{ partition: number; fromOffset: string }>,
     apply: (partition: number, records: SourceRecord[]) => void,
@@ -284,7 +294,7 @@ export class KafkaChangelogReader implements ChangelogReader {
       }
       return result;
     } catch (err) {
-      throw classify(err);
+      throw kafkaError(err);
     } finally {
       if (!adminInUse) await admin.disconnect().catch(() => undefined);
     }

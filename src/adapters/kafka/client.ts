@@ -2,6 +2,7 @@ import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } fr
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { installGzipCodec } from './gzip-codec.js';
+import { kafkajsInternals } from './internals.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -19,7 +20,8 @@ const QUIET = [
 /** A kafkajs client whose logs go through pino (kafkajs' info chatter is demoted to debug). */
 export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger } & Partial<KafkaConfig>): Kafka {
   const { logger, ...rest } = options;
-  installGzipCodec();
+  // kafkajs' own GZIP codec stays when its codec table does not look as expected (internals.ts).
+  if (kafkajsInternals().gzipCodec.length === 0) installGzipCodec();
   const log = logger.child({ component: 'kafkajs' });
   return new Kafka({
     connectionTimeout: 3000,

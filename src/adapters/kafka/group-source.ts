@@ -2,6 +2,8 @@ import { ReplaySubject, Subject } from 'rxjs';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { PartitionBatch, RecordSource, SourceRecord, TopicPartition } from '../../ports.js';
 import type { Logger } from '../../logger.js';
+import { UnconfirmedRecords } from '../../pipeline/state/unconfirmed-records.js';
+import { kafkaCall, kafkaError } from './errors.js';
 
 export interface GroupSourceOptions {
   groupId: string;
@@ -13,6 +15,12 @@ export interface GroupSourceOptions {
   logger: Logger;
   /** Called with the duration of each offset commit made through `commit` (metrics). */
   onCommit?: (seconds: number) => void;
+  /**
+   * What confirms a fetched record (for `unconfirmed`): `commit`, an offset commit through this
+   * source (a stage that commits after its sink confirms), or `resolve`, a batch's `resolve`
+   * (a stage that resolves only after its transaction committed). Default `commit`.
+   */
+  confirmedBy?: 'commit' | 'resolve';
 }
 
 function toSourceRecord(topic: string, partition: number, m: KafkaMessage): SourceRecord {
@@ -34,7 +42,8 @@ export class KafkaGroupSource implements RecordSource {
   readonly assignment$ = new ReplaySubject<TopicPartition[]>(1);
   readonly failure$ = new Subject<Error>();
   private consumer: Consumer | undefined;
-  private readonly highWatermarks = new Map<number, string>();
+  /** Records fetched and not yet confirmed, per partition (oldest-record age and lag in seconds). */
+  readonly unconfirmed = new UnconfirmedRecords();
 
   constructor(
     private readonly kafka: Kafka,
@@ -55,36 +64,42 @@ export class KafkaGroupSource implements RecordSource {
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assigned = Object.entries(e.payload.memberAssignment).flatMap(([t, parts]) => parts.map((partition) => ({ topic: t, partition })));
-      logger.info({ groupId, generationId: e.payload.groupId, assigned }, 'joined consumer group');
+      logger.info({ groupId, memberId: e.payload.memberId, isLeader: e.payload.isLeader, assigned }, 'joined consumer group');
+      // Eager protocol: every partition is fetched again from its committed offset.
+      this.unconfirmed.clear();
       this.assignment$.next(assigned);
     });
     consumer.on(consumer.events.CRASH, (e) => {
       logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
-      if (!e.payload.restart) this.failure$.next(e.payload.error);
+      if (!e.payload.restart) this.failure$.next(kafkaError(e.payload.error));
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
+    await kafkaCall(() => consumer.connect());
+    await kafkaCall(() => consumer.subscribe({ topics: [topic], fromBeginning: true }));
+    await kafkaCall(() => consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        this.highWatermarks.set(batch.partition, batch.highWatermark);
         if (batch.messages.length === 0) return;
+        this.unconfirmed.fetched(batch.partition, batch.messages, batch.highWatermark);
+        const byResolve = this.options.confirmedBy === 'resolve';
         await handler({
           topic: batch.topic,
           partition: batch.partition,
           records: batch.messages.map((m) => toSourceRecord(batch.topic, batch.partition, m)),
           highWatermark: batch.highWatermark,
           heartbeat,
-          resolve: (offset) => resolveOffset(offset),
+          resolve: (offset) => {
+            resolveOffset(offset);
+            if (byResolve) this.unconfirmed.confirmed(batch.partition, (BigInt(offset) + 1n).toString());
+          },
           isStale: () => !isRunning() || isStale(),
         });
         // Offsets are resolved by the handler (batch.resolve) only for what it committed; an
         // abandoned or failed remainder is fetched again.
         await heartbeat();
       },
-    });
+    }));
   }
 
   pause(partitions: TopicPartition[]): void {
@@ -98,23 +113,16 @@ export class KafkaGroupSource implements RecordSource {
   async commit(offsets: Array<TopicPartition & { offset: string }>): Promise<void> {
     if (!this.consumer || offsets.length === 0) return;
     const started = process.hrtime.bigint();
-    await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+    const consumer = this.consumer;
+    await kafkaCall(() => consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset }))));
+    for (const o of offsets) if (o.topic === this.options.topic) this.unconfirmed.confirmed(o.partition, o.offset);
     this.options.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9);
-  }
-
-  /**
-   * Records between `nextOffset` and the partition's high watermark as of the last fetch (for the
-   * lag gauge); undefined before the first fetch of the partition.
-   */
-  lagOf(partition: number, nextOffset: string): number | undefined {
-    const hw = this.highWatermarks.get(partition);
-    return hw === undefined ? undefined : Math.max(0, Number(BigInt(hw) - BigInt(nextOffset)));
   }
 
   async stop(): Promise<void> {
     const c = this.consumer;
     this.consumer = undefined;
-    if (c) await c.disconnect();
+    if (c) await kafkaCall(() => c.disconnect());
     this.assignment$.complete();
     this.failure$.complete();
   }

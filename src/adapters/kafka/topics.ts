@@ -1,5 +1,6 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
-import { AuraError, classify } from '../../errors.js';
+import { AuraError } from '../../errors.js';
+import { kafkaError } from './errors.js';
 
 /** Metadata of just-created topics takes a moment to reach every broker: retry for up to 30 s. */
 async function describeWhenReady(describe: (topics: string[]) => Promise<string[]>, topics: string[]): Promise<string[]> {
@@ -80,7 +81,7 @@ export async function ensureTopics(admin: Admin, plans: TopicPlan[], options: { 
       }
     }
   } catch (err) {
-    throw err instanceof AuraError ? err : classify(err);
+    throw kafkaError(err);
   }
   for (const plan of plans.filter((p) => p.copyOf)) {
     const own = counts.get(plan.topic);

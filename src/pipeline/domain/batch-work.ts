@@ -63,6 +63,8 @@ export interface BatchWork {
   embedSeconds: number;
   points: VectorPoint[];
   upsertSeconds: number;
+  /** Epoch ms at which the store confirmed the batch's upsert (0 until then). */
+  storedAt: number;
   outputs: OutRecord[];
 }
 

@@ -46,6 +46,7 @@ export function snapshotOf(statistics: WindowStatistics, trigger: UserEvent, pos
     source_partition: position.partition,
     source_offset: offsetToNumber(position.offset),
     aggregator_version: config.aggregatorVersion,
+    source_timestamp: Number.isFinite(position.timestamp) && position.timestamp >= 0 ? position.timestamp : null,
   };
   return { ...withoutText, text: renderText(withoutText) };
 }

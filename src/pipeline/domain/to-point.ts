@@ -13,10 +13,16 @@ export interface PointItem {
 
 /**
  * The point of a snapshot: its vector, and a payload with the statistics as fields (for filters
- * and hybrid queries), the text, the plain-language facts behind the text, the model, and where
- * the snapshot came from. Pure: equal inputs give equal payloads, key order included.
+ * and hybrid queries), the text, the plain-language facts behind the text, what made the vector
+ * (`model_id`, `manifest_sha256` of the model folder, `text_version` of the text), and where the
+ * snapshot came from. Pure: equal inputs give equal payloads, key order included.
  */
-export function toPoint(item: PointItem, vector: Float32Array, embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion'>, textVersion: number = TEXT_VERSION): VectorPoint {
+export function toPoint(
+  item: PointItem,
+  vector: Float32Array,
+  embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion' | 'manifestSha256'>,
+  textVersion: number = TEXT_VERSION,
+): VectorPoint {
   const s = item.snapshot;
   const facts = snapshotFacts(s);
   const payload: PointPayload = {
@@ -54,6 +60,7 @@ export function toPoint(item: PointItem, vector: Float32Array, embedder: Pick<Em
     aggregator_version: s.aggregator_version,
     model_id: embedder.modelId,
     model_version: embedder.modelVersion,
+    manifest_sha256: embedder.manifestSha256,
     text_version: textVersion,
     snapshot_topic: item.record.topic,
     snapshot_partition: item.record.partition,

@@ -18,6 +18,12 @@ export interface StoredBatch {
   upsertSeconds: number;
   /** Per input record: now minus its Kafka timestamp. */
   e2eSeconds: number[];
+  /**
+   * Per snapshot made searchable by this batch (kept or superseded by a later one of its point):
+   * the store's confirmation time minus the input event's Kafka timestamp (`source_timestamp`);
+   * snapshots without one are left out.
+   */
+  freshnessSeconds: number[];
   traceIds: string[];
 }
 
@@ -41,6 +47,7 @@ export function markDone(deps: { tracker: CommitTracker; now: () => number }): O
       embedSeconds: work.embedSeconds,
       upsertSeconds: work.upsertSeconds,
       e2eSeconds: work.batch.map((i) => Math.max(0, (t - Number(i.record.timestamp)) / 1000)),
+      freshnessSeconds: [...work.kept, ...work.superseded].flatMap(({ snapshot: { source_timestamp: ts } }) => (typeof ts === 'number' ? [Math.max(0, (work.storedAt - ts) / 1000)] : [])),
       traceIds: work.kept.flatMap((i) => (i.snapshot.trace_id ? [i.snapshot.trace_id] : [])),
     };
   });

@@ -64,6 +64,7 @@ export function planErasures(): OperatorFunction<AggregatedItem[], BatchWork> {
     embedSeconds: 0,
     points: [],
     upsertSeconds: 0,
+    storedAt: 0,
     outputs: [],
   }));
 }

@@ -20,7 +20,7 @@ export interface BackoffOptions {
 export interface RetryWithBackoffOptions extends BackoffOptions {
   /** Subscriptions in total, the first included; an integer ≥ 1. Default unlimited. */
   maxAttempts?: number;
-  /** Decides per error; a false answer passes the error on at once. Usually `(e) => classify(e).retriable`. */
+  /** Decides per error; a false answer passes the error on at once. Both stages pass `isRetriable` (src/errors.ts). */
   isRetriable: (error: unknown) => boolean;
   /** Called before each wait, with the 1-based retry number and the delay about to be waited. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;

@@ -22,7 +22,8 @@ export function storeBatch(deps: { sink: VectorWriter; now: () => number; retry:
     const upsert$ = defer(async () => {
       const t = deps.now();
       if (work.points.length > 0) await deps.sink.upsert(work.points);
-      return { ...work, erasureOutcomes: outcomes, upsertSeconds: (deps.now() - t) / 1000 };
+      const storedAt = deps.now();
+      return { ...work, erasureOutcomes: outcomes, upsertSeconds: (storedAt - t) / 1000, storedAt };
     }).pipe(deps.retry<BatchWork>('upsert'));
     return work.erasures.length > 0 ? concat(erase$.pipe(ignoreElements()), upsert$) : upsert$;
   });

@@ -90,16 +90,24 @@ describe('KafkaChangelogReader', () => {
     assert.equal(held(), before, 'no socket to the broker is left holding the process open');
   });
 
-  const clients: Array<[string, () => Kafka]> = [
-    ['the direct read by offset', () => kafka],
+  /** A client that fails the test when the direct read is attempted: only the group replay may run. */
+  const groupOnly = () => ({ admin: (o?: kafkajs.AdminConfig) => kafka.admin(o), consumer: (o: kafkajs.ConsumerConfig) => kafka.consumer(o) }) as unknown as Kafka;
+  /** The start-up self-test of the kafkajs internals, stubbed to a mismatch. */
+  const mismatch = () => ({ version: '2.2.4', directRestore: ['Batch.messages kept offsets 3,4,5,6,7, expected 3,7 (aborted and control records dropped)'], gzipCodec: [] });
+  const clients: Array<[string, () => Kafka, { internals?: typeof mismatch }]> = [
+    ['the direct read by offset', () => kafka, {}],
     // Only what the fallback uses: without the cluster factory's symbol the reader joins a group.
-    ['the consumer-group fallback', () => ({ admin: (o?: kafkajs.AdminConfig) => kafka.admin(o), consumer: (o: kafkajs.ConsumerConfig) => kafka.consumer(o) }) as unknown as Kafka],
+    ['the consumer-group fallback', groupOnly, {}],
+    // The real client, whose cluster factory is there: the failed self-test alone must send the restore to the group replay.
+    ['the group replay after a failed self-test of the kafkajs internals', () => new Proxy(kafka, { ownKeys: (target) => { const keys = Reflect.ownKeys(target); if (keys.some((k) => typeof k === 'symbol' && k.description === 'private:Kafka:createCluster')) directAttempts++; return keys; } }), { internals: mismatch }],
   ];
+  let directAttempts = 0;
 
-  for (const [how, client] of clients) {
+  for (const [how, client, extra] of clients) {
     test(`${how} replays the committed records after each checkpoint and none of the aborted transaction`, async () => {
       // 1 KiB per fetch: each transaction's record batch takes a fetch of its own (a batch above the limit still comes whole).
-      const reader = new KafkaChangelogReader(client(), { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000, maxBytesPerPartition: 1024 });
+      const attemptsBefore = directAttempts;
+      const reader = new KafkaChangelogReader(client(), { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000, maxBytesPerPartition: 1024, ...extra });
       const checkpoint1 = committed.get(1)![25]!.offset;
       const applied = new Map<number, Array<{ offset: string; key: string; value: string }>>();
       const result = await reader.restore(
@@ -116,6 +124,7 @@ describe('KafkaChangelogReader', () => {
       assert.deepEqual(applied.get(0), committed.get(0), 'partition 0: every committed record from offset 0, in order');
       assert.deepEqual(applied.get(1), committed.get(1)!.slice(25), 'partition 1: the committed records from its checkpoint on');
       assert.ok(![...applied.values()].flat().some((r) => r.value.startsWith('abort')), 'no record of the aborted transaction');
+      if (extra.internals) assert.equal(directAttempts, attemptsBefore, 'the direct read was never attempted after the failed self-test');
       const ends = kafka.admin();
       await ends.connect();
       const high = new Map((await ends.fetchTopicOffsets(names.changelogTopic)).map((o) => [o.partition, o.high]));
@@ -131,7 +140,7 @@ describe('KafkaChangelogReader', () => {
     });
 
     test(`${how} reads nothing for a partition already at its end`, async () => {
-      const reader = new KafkaChangelogReader(client(), { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000 });
+      const reader = new KafkaChangelogReader(client(), { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000, ...extra });
       const admin = kafka.admin();
       await admin.connect();
       const end = (await admin.fetchTopicOffsets(names.changelogTopic)).find((o) => o.partition === 0)!.high;

@@ -8,6 +8,7 @@ import { toPoint } from '../../../src/pipeline/domain/to-point.js';
 import { toSnapshot } from '../../oracles/to-snapshot.js';
 import { type SnapshotConfig } from '../../../src/pipeline/domain/snapshot-of.js';
 import { activity, at, mood, position } from '../../support/aggregate-fixtures.js';
+import { TEXT_VERSION } from '../../../src/pipeline/domain/render-text.js';
 
 const config: SnapshotConfig = { windowDays: 7, maxEvents: 512, aggregatorVersion: '1.0.0-test' };
 
@@ -29,7 +30,7 @@ describe('toPoint', () => {
   ];
   const snapshot = snapshotOf(events);
   const vector = Float32Array.from([1, 0, 0]);
-  const p = toPoint({ record: { topic: 'agg', partition: 4, offset: '77' }, snapshot, pointId: pointId('u-1', snapshot.window_end) }, vector, { modelId: 'm', modelVersion: 'v' });
+  const p = toPoint({ record: { topic: 'agg', partition: 4, offset: '77' }, snapshot, pointId: pointId('u-1', snapshot.window_end) }, vector, { modelId: 'm', modelVersion: 'v', manifestSha256: 'h'.repeat(64) });
 
   test('the payload carries the statistics as fields', () => {
     assert.equal(p.id, pointId('u-1', at('2026-03-04T08:00:00Z')));
@@ -50,6 +51,10 @@ describe('toPoint', () => {
     assert.deepEqual([q.model_id, q.model_version, q.snapshot_topic, q.snapshot_partition, q.snapshot_offset, q.event_partition, q.event_offset], ['m', 'v', 'agg', 4, 77, 2, 104]);
   });
 
+  test('the payload names the model, its manifest and the text version that made the point', () => {
+    assert.deepEqual([p.payload.model_id, p.payload.manifest_sha256, p.payload.text_version], ['m', 'h'.repeat(64), TEXT_VERSION]);
+  });
+
   test('the payload carries the facts the text states, for filters', () => {
     const q = p.payload;
     // mean 11/3 ≥ 3.5 → good; 3 scored moods falling by more than 0.1/day → worse; sd 1.25 → variable.
@@ -63,7 +68,7 @@ describe('toPoint', () => {
   });
 
   test('equal inputs give equal payloads, key order included', () => {
-    const again = toPoint({ record: { topic: 'agg', partition: 4, offset: '77' }, snapshot: snapshotOf(events), pointId: p.id }, vector, { modelId: 'm', modelVersion: 'v' });
+    const again = toPoint({ record: { topic: 'agg', partition: 4, offset: '77' }, snapshot: snapshotOf(events), pointId: p.id }, vector, { modelId: 'm', modelVersion: 'v', manifestSha256: 'h'.repeat(64) });
     assert.equal(JSON.stringify(again.payload), JSON.stringify(p.payload));
   });
 });

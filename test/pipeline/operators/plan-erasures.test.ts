@@ -90,7 +90,8 @@ describe('erasurePlan', () => {
 });
 
 describe('planErasures → … → storeBatch → toErasedRecords → markDone', () => {
-  const embedder: Embedder = { modelId: 'm', modelVersion: 'v', dimension: 2, embed: async (ts) => ts.map((t) => Float32Array.from([t.length, 1])), close: async () => undefined };
+  const vectors = async (ts: string[]) => ts.map((t) => Float32Array.from([t.length, 1]));
+  const embedder: Embedder = { modelId: 'm', modelVersion: 'v', manifestSha256: 'h', queryPrefix: '', dimension: 2, embed: vectors, embedQueries: vectors, close: async () => undefined };
   const noRetry: RetryStep = <T>() => ((s) => s) as MonoTypeOperatorFunction<T>;
   const codec = {
     encodeVectorized: (v: unknown) => Buffer.from(JSON.stringify(v)),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { defer, of, throwError } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { AuraError, classify } from '../../../src/errors.js';
+import { AuraError, isRetriable } from '../../../src/errors.js';
 import { backoffDelay, retryWithBackoff } from '../../../src/pipeline/operators/retry-with-backoff.js';
 
 const newScheduler = (): TestScheduler =>
@@ -20,7 +20,7 @@ function lcg(seed: number): () => number {
 
 const storeDown = (): AuraError => new AuraError('STORE_UNAVAILABLE', 'qdrant: connect ECONNREFUSED');
 const poison = (): AuraError => new AuraError('INVALID_FIELD', 'snapshot has no text');
-const isRetriable = (e: unknown): boolean => classify(e).retriable;
+
 
 /** A cold source that fails with `errors[i]` on subscription i and then succeeds with `value`. */
 function flaky<T>(errors: Array<() => unknown>, value: T): { source$: Observable<T>; attempts: () => number } {

@@ -4,7 +4,7 @@ import { firstValueFrom, from, lastValueFrom, of, tap, toArray, type MonoTypeOpe
 import type { ContextAggregated } from '../../../src/contracts/snapshot.js';
 import { AuraError } from '../../../src/errors.js';
 import type { Embedder, EmbeddingCache, OutRecord, SourceRecord, TopicPartition } from '../../../src/ports.js';
-import { CommitTracker, DLQ_HEADERS, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, planErasures, toVectorizedRecords, toPoints, trackRecords, type BatchWork, type RetryStep, type SnapshotItem } from '../../../src/pipeline/index.js';
+import { CommitTracker, DLQ_HEADERS, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, planErasures, storeBatch, toVectorizedRecords, toPoints, trackRecords, type BatchWork, type RetryStep, type SnapshotItem } from '../../../src/pipeline/index.js';
 
 // The vectorize stage's operators one by one, on plain values (the whole pipe runs in
 // test/topology/vectorize.test.ts).
@@ -132,8 +132,11 @@ describe('planErasures → coalescePoints → embedCached → toPoints → toVec
   const embedder = (calls: string[][]): Embedder => ({
     modelId: 'm',
     modelVersion: 'v',
+    manifestSha256: 'h',
+    queryPrefix: '',
     dimension: 2,
     embed: async (texts) => (calls.push(texts), texts.map(vector)),
+    embedQueries: async () => assert.fail('the stage embeds documents, never queries'),
     close: async () => undefined,
   });
   const cache = (): EmbeddingCache & { map: Map<string, Float32Array> } => {
@@ -201,8 +204,45 @@ describe('planErasures → coalescePoints → embedCached → toPoints → toVec
     assert.deepEqual(tracker.committable().map((o) => `${o.partition}@${o.offset}`).sort(), ['0@6', '1@4'], 'every record done, superseded included');
   });
 
+  it('freshness runs from each snapshot\'s source event timestamp to the store\'s confirmation, superseded snapshots included', async () => {
+    const tracker = new CommitTracker();
+    const withTs = (i: SnapshotItem, ts: number | null | undefined): SnapshotItem => {
+      const { source_timestamp: _, ...rest } = i.snapshot;
+      return { ...i, snapshot: ts === undefined ? rest : { ...rest, source_timestamp: ts } };
+    };
+    // u1@1 is superseded by u1@2 (same point); u2@3 comes from a writer without the field; u3@4 has null
+    const batch = [withTs(item(0, 1, 'u1', 'a'), 10_000), withTs(item(0, 2, 'u1', 'b'), 12_500), withTs(item(0, 3, 'u2', 'c'), undefined), withTs(item(0, 4, 'u3', 'd'), null)];
+    for (const i of batch) tracker.track(i.record.topic, i.record.partition, i.record.offset);
+    const e = embedder([]);
+    let clock = 20_000;
+    const upserted: number[] = [];
+    const sink = {
+      kind: 'qdrant' as const,
+      collection: 'c',
+      upsert: async (points: unknown[]) => {
+        upserted.push(points.length);
+        clock = 21_000; // the store confirms one second after the upsert started
+      },
+      deleteUser: async () => 0,
+    };
+    const retry: RetryStep = () => (source) => source;
+    const stored = await firstValueFrom(
+      of(batch).pipe(
+        planErasures(),
+        coalescePoints(),
+        embedCached({ embedder: e, cache: cache(), now: () => 0 }),
+        toPoints(e),
+        storeBatch({ sink: sink as never, now: () => clock, retry }),
+        tap(() => (clock = 99_000)), // later steps (produce) must not count
+        markDone({ tracker, now: () => clock }),
+      ),
+    );
+    assert.deepEqual(upserted, [3], 'one upsert of the three points');
+    assert.deepEqual(stored.freshnessSeconds.sort((a, b) => a - b), [8.5, 11], 'u1@2: 21.0-12.5 s, u1@1 (superseded, searchable in u1@2): 21.0-10.0 s; no timestamp: left out');
+  });
+
   it('an embedder that returns the wrong number of vectors fails the batch (never a made-up vector)', async () => {
-    const bad: Embedder = { modelId: 'm', modelVersion: 'v', dimension: 2, embed: async () => [], close: async () => undefined };
+    const bad: Embedder = { modelId: 'm', modelVersion: 'v', manifestSha256: 'h', queryPrefix: '', dimension: 2, embed: async () => [], embedQueries: async () => [], close: async () => undefined };
     const err = await firstValueFrom(of([item(0, 1, 'u1', 'fresh')]).pipe(planErasures(), coalescePoints(), embedCached({ embedder: bad, cache: cache(), now: () => 0 }))).catch((e: unknown) => e);
     assert.ok(err instanceof AuraError && err.code === 'INTERNAL' && /0 vectors for 1 texts/.test(err.message));
   });

@@ -13,6 +13,8 @@ export function hashVector(text: string, dimension: number): Float32Array {
 export class HashEmbedder implements Embedder {
   readonly modelId = 'fake-hash';
   readonly modelVersion = 'v1';
+  readonly manifestSha256 = 'fake-hash-manifest';
+  readonly queryPrefix = 'query: ';
   /** Every text passed to embed, in call order. */
   readonly texts: string[] = [];
   calls = 0;
@@ -21,6 +23,10 @@ export class HashEmbedder implements Embedder {
     this.calls += 1;
     this.texts.push(...texts);
     return texts.map((t) => hashVector(t, this.dimension));
+  }
+  /** Queries hash with the prefix in front, as a real asymmetric model sees them. */
+  async embedQueries(texts: string[]): Promise<Float32Array[]> {
+    return texts.map((t) => hashVector(this.queryPrefix + t, this.dimension));
   }
   async close(): Promise<void> {}
 }

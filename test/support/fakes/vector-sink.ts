@@ -1,6 +1,7 @@
 import { AuraError } from '../../../src/errors.js';
-import type { PointFilter, SearchHit, VectorPoint, VectorSink } from '../../../src/ports.js';
-import { byId, byScore, lastById, requireDimension, type StoredPoint } from '../../../src/adapters/vector-sink-common.js';
+import type { PointFilter, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../../../src/ports.js';
+import { encodeDocument, encodeQuery } from '../../../src/adapters/sparse-text.js';
+import { byId, byScore, lastById, prefetchLimit, requireDimension, rrfFuse, searchMode, type StoredPoint } from '../../../src/adapters/vector-sink-common.js';
 
 /**
  * A vector store in memory that keeps the VectorSink contract (test/support/vector-sink-contract.ts
@@ -54,12 +55,45 @@ export class MemoryVectorSink implements VectorSink {
     this.deletes.push([userId, before]);
     return gone.length;
   }
-  async search(vector: Float32Array, options: PointFilter & { limit: number }): Promise<SearchHit[]> {
+  async search(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
+    const mode = searchMode(options);
     if (options.limit <= 0) return [];
-    return this.matching(options)
-      .map((p) => ({ id: p.id, score: cosine(vector, p.vector), payload: structuredClone(p.payload) }))
+    const dense = (limit: number) =>
+      this.matching(options)
+        .map((p) => ({ id: p.id, score: cosine(vector, p.vector), payload: structuredClone(p.payload) }))
+        .sort(byScore)
+        .slice(0, limit);
+    if (mode === 'dense') return dense(options.limit);
+    if (mode === 'sparse') return this.words(options.text!, options, options.limit);
+    const candidates = prefetchLimit(options.limit);
+    return rrfFuse([dense(candidates), this.words(options.text!, options, candidates)], options.limit);
+  }
+
+  /** BM25 as Qdrant computes it on the sparse vectors: query terms weighted by IDF over every point. */
+  private words(text: string, filter: PointFilter, limit: number): SearchHit[] {
+    const docs = [...this.points.values()].map((p) => ({ p, v: encodeDocument(p.payload.text) }));
+    const df = new Map<number, number>();
+    for (const { v } of docs) for (const i of v.indices) df.set(i, (df.get(i) ?? 0) + 1);
+    const n = docs.length;
+    const query = encodeQuery(text);
+    const allowed = new Set(this.matching(filter).map((p) => p.id));
+    return docs
+      .filter(({ p }) => allowed.has(p.id))
+      .map(({ p, v }) => {
+        let score = 0;
+        let hit = false;
+        query.indices.forEach((i) => {
+          const at = v.indices.indexOf(i);
+          if (at < 0) return;
+          hit = true;
+          const d = df.get(i) ?? 0;
+          score += Math.log(1 + (n - d + 0.5) / (d + 0.5)) * v.values[at]!;
+        });
+        return hit ? { id: p.id, score, payload: structuredClone(p.payload) } : undefined;
+      })
+      .filter((h): h is SearchHit => h !== undefined)
       .sort(byScore)
-      .slice(0, options.limit);
+      .slice(0, limit);
   }
   async scroll(options: PointFilter = {}): Promise<StoredPoint[]> {
     return this.matching(options)
