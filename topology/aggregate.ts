@@ -9,6 +9,11 @@ import type { TopologyStep } from './steps.js';
 export const AGGREGATE_STAGE = 'aggregate';
 export type { AggregateEvent };
 
+/**
+ * Everything the aggregate pipe is told, every field required: compiled once from the
+ * configuration by `compileAggregateOptions` (src/cli/options.ts), where the defaults live
+ * (src/config.ts); nothing here has a default of its own.
+ */
 export interface AggregateTopologyConfig {
   inputTopic: string;
   outputTopic: string;
@@ -17,27 +22,27 @@ export interface AggregateTopologyConfig {
   windowDays: number;
   maxEvents: number;
   aggregatorVersion: string;
-  /** AGGREGATE_TX_MAX_RECORDS: input records per transaction. Default 5000. */
-  maxRecordsPerTransaction?: number;
-  /** AGGREGATE_TX_MAX_BYTES: input plus changelog bytes per transaction. Default 4 MiB. */
-  maxBytesPerTransaction?: number;
-  /** AGGREGATE_TX_MAX_MS: folding time per transaction. Default 1000. */
-  maxTransactionMs?: number;
-  /** AGGREGATE_CACHE_MAX_USERS: running windows kept per partition between transactions. Default 10000. */
-  cacheMaxUsers?: number;
-  /** AGGREGATE_CACHE_MAX_BYTES: estimated heap bytes of the running windows of all partitions. Default unbounded. */
-  cacheMaxBytes?: number;
+  /** AGGREGATE_TX_MAX_RECORDS: input records per transaction. */
+  maxRecordsPerTransaction: number;
+  /** AGGREGATE_TX_MAX_BYTES: input plus changelog bytes per transaction. */
+  maxBytesPerTransaction: number;
+  /** AGGREGATE_TX_MAX_MS: folding time per transaction. */
+  maxTransactionMs: number;
+  /** AGGREGATE_CACHE_MAX_USERS: running windows kept per partition between transactions. */
+  cacheMaxUsers: number;
+  /** AGGREGATE_CACHE_MAX_BYTES: estimated heap bytes of the running windows of all partitions. */
+  cacheMaxBytes: number;
   /**
    * STATE_RETENTION_DAYS: a user whose window ends this many days of stream time before the
    * partition's stream time is erased; at most `maxRecordsPerTransaction` users per transaction.
-   * Default 0 (off).
+   * 0: off.
    */
-  retentionDays?: number;
+  retentionDays: number;
   /** ERASURE_SIGNING_KEY / ERASURE_MAX_AGE_MS: who may erase, and the replay window (required: no default lets anyone erase). */
   erasureAuth: ErasureAuth;
-  /** RETRY_INITIAL_MS / RETRY_MAX_MS: back-off of transient faults. Defaults 200 / 10000. */
-  retryInitialMs?: number;
-  retryMaxMs?: number;
+  /** RETRY_INITIAL_MS / RETRY_MAX_MS: back-off of transient faults. */
+  retryInitialMs: number;
+  retryMaxMs: number;
 }
 
 export interface AggregatePorts {
@@ -79,9 +84,9 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
   const now = ports.now ?? Date.now;
   const snapshotConfig = { windowDays: config.windowDays, maxEvents: config.maxEvents, aggregatorVersion: config.aggregatorVersion };
   const limits: TransactionLimits = {
-    maxRecords: config.maxRecordsPerTransaction ?? 5000,
-    maxBytes: config.maxBytesPerTransaction ?? 4_194_304,
-    maxMs: config.maxTransactionMs ?? 1000,
+    maxRecords: config.maxRecordsPerTransaction,
+    maxBytes: config.maxBytesPerTransaction,
+    maxMs: config.maxTransactionMs,
   };
   const topics = { stage: AGGREGATE_STAGE, outputTopic: config.outputTopic, changelogTopic: config.changelogTopic, dlqTopic: config.dlqTopic };
   const decodeEvent = async (r: SourceRecord): Promise<UserRecord> => {
@@ -92,13 +97,13 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
 
   return new Observable<AggregateEvent>((subscriber) => {
     const folds = new Map<number, PartitionFold>();
-    const budget = new CacheBudget(config.cacheMaxBytes ?? Number.POSITIVE_INFINITY);
+    const budget = new CacheBudget(config.cacheMaxBytes);
     const foldOf = (partition: number): PartitionFold => {
       let fold = folds.get(partition);
       if (!fold) {
         let tx = 0;
         fold = {
-          cache: new WindowCache(config.cacheMaxUsers ?? 10_000, budget),
+          cache: new WindowCache(config.cacheMaxUsers, budget),
           load: (userId) => {
             const stored = ports.store.get(userId);
             return stored === undefined ? undefined : loadWindowState(ports.codec.decodeWindow(stored), ports.codec.encodeEntry);
@@ -111,7 +116,7 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
           nextTx: () => tx++,
           now,
         };
-        const retentionDays = config.retentionDays ?? 0;
+        const retentionDays = config.retentionDays;
         if (retentionDays > 0) {
           const retention: Retention = { retentionMs: retentionDays * 86_400_000, maxExpiries: limits.maxRecords, expiring: (before) => ports.store.expiring(partition, before) };
           fold.retention = retention;
@@ -162,8 +167,8 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
       }),
       takeWhile((e) => e.type !== 'abandoned', true),
       retryWithBackoff({
-        initialMs: config.retryInitialMs ?? 200,
-        maxMs: config.retryMaxMs ?? 10_000,
+        initialMs: config.retryInitialMs,
+        maxMs: config.retryMaxMs,
         factor: 2,
         jitter: 0.5,
         isRetriable,

@@ -17,6 +17,7 @@ import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
 import { AGGREGATE_STAGE, aggregateTopology, type AggregateEvent } from '../../topology/aggregate.js';
 import { aggregatePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
+import { compileAggregateOptions } from './options.js';
 import { logIllegalMove, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Topics of both stages, created when missing; the changelog copies the input's partition count. */
@@ -178,27 +179,8 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
     }
   };
 
-  const events$ = aggregateTopology(
-    { source, writer, store, changelog, codec },
-    {
-      inputTopic: config.inputTopic,
-      outputTopic: config.aggregatedTopic,
-      changelogTopic: config.changelogTopic,
-      dlqTopic: config.inputDlqTopic,
-      windowDays: config.windowDays,
-      maxEvents: config.windowMaxEvents,
-      aggregatorVersion: config.aggregatorVersion,
-      maxRecordsPerTransaction: config.aggregateTxMaxRecords,
-      maxBytesPerTransaction: config.aggregateTxMaxBytes,
-      maxTransactionMs: config.aggregateTxMaxMs,
-      cacheMaxUsers: config.aggregateCacheMaxUsers,
-      cacheMaxBytes: config.aggregateCacheMaxBytes,
-      retentionDays: config.stateRetentionDays,
-      erasureAuth: { key: config.erasureSigningKey, maxAgeMs: config.erasureMaxAgeMs },
-      retryInitialMs: config.retryInitialMs,
-      retryMaxMs: config.retryMaxMs,
-    },
-  );
+  const events$ = aggregateTopology({ source, writer, store, changelog, codec }, compileAggregateOptions(config));
+
   const { lifecycle, signals, subscription } = runEvents(events$, aggregatePhases, onEvent, logIllegalMove(logger));
 
   return {
