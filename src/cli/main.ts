@@ -331,7 +331,21 @@ export function buildCli(): Command {
   return program;
 }
 
+/**
+ * A reader that stops early (`aura-stream search … | head -3`) closes the pipe: the next write to
+ * stdout fails with EPIPE, asynchronously, as an 'error' event that would crash the process with a
+ * stack trace. What was asked for has been read, so the command ends quietly with status 0, as Unix
+ * tools do. Any other stdout error still surfaces.
+ */
+export function exitQuietlyOnClosedStdout(stdout: NodeJS.WriteStream = process.stdout, exit: (code: number) => void = (code) => process.exit(code)): void {
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') exit(0);
+    else throw err;
+  });
+}
+
 export async function main(argv = process.argv): Promise<void> {
+  exitQuietlyOnClosedStdout();
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {
