@@ -21,6 +21,9 @@
  * points and questions and reported side by side. To add one (sparse/BM25, or a fusion of dense
  * and sparse), write a factory and add it to `RANKERS` (select with BENCH_RANKERS); `denseRanker`
  * shows the shape, and `fuseRrf` combines rankers by reciprocal rank fusion.
+ * `storeRanker` (bench/lib/hybrid-rankers.ts) measures `sparse:<store>` and
+ * `hybrid:<store>:<model>` through the stores' own search (LanceDB, and Qdrant's engine behind its
+ * test shim), top 10 per question, the way `aura-stream search` ranks with RETRIEVAL_MODE.
  *
  * Environment (all optional): BENCH_USERS (400), BENCH_EVENTS_PER_USER (30), BENCH_SEED
  * (retrieval), EMBEDDING_THREADS (2), BENCH_MODELS (comma-separated model folders or folder names
@@ -40,6 +43,7 @@ import type { UserWindow } from '../src/contracts/window.js';
 import { createTransformersEmbedder } from '../src/adapters/transformers-embedder.js';
 import { aggregateBatch, type AggregateInput } from '../test/oracles/aggregate-batch.js';
 import { generateEvents } from '../src/workload/index.js';
+import { storeRanker } from './lib/hybrid-rankers.js';
 import { FAMILIES, type QuestionFamily } from './lib/retrieval-questions.js';
 import { hostInfo, intEnv, writeResults } from './support.js';
 
@@ -219,7 +223,15 @@ async function main(): Promise<void> {
   const relevant = new Map(FAMILIES.map((f) => [f.id, points.map(f.trait)]));
   console.log(`${points.length} points (${users} users × days), seed ${seed}, ${new Set(corpus.texts).size} distinct texts`);
 
-  const RANKERS: RankerFactory[] = modelFolders().map((folder) => denseRanker(folder, threads));
+  const folders = modelFolders();
+  const RANKERS: RankerFactory[] = [
+    ...folders.map((folder) => denseRanker(folder, threads)),
+    // Words and fused rankings through the shipped search path of both stores (bench/lib/hybrid-rankers.ts):
+    // what RETRIEVAL_MODE=sparse|hybrid runs; the dense side of a fusion is the first model's.
+    storeRanker('lancedb', 'sparse', folders[0]!, threads),
+    storeRanker('qdrant', 'sparse', folders[0]!, threads),
+    ...folders.flatMap((folder) => [storeRanker('lancedb', 'hybrid', folder, threads), storeRanker('qdrant', 'hybrid', folder, threads)]),
+  ];
   const wanted = (process.env['BENCH_RANKERS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const selected = wanted.length > 0 ? RANKERS.filter((r) => wanted.includes(r.name)) : RANKERS;
   if (selected.length === 0) throw new Error(`BENCH_RANKERS matched none of ${RANKERS.map((r) => r.name).join(', ')}`);

@@ -101,6 +101,28 @@ const saslMechanism: Parser<'plain' | 'scram-sha-256' | 'scram-sha-512' | undefi
   return fail(name, raw, 'one of PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512');
 };
 const securityProtocol: Parser<'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'> = (raw, name) => oneOf('PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL')(raw.trim().toUpperCase(), name);
+/** A bearer token of SEARCH_TOKENS and whom it may read: one user id, or `*` for every user. */
+export interface SearchToken {
+  token: string;
+  user: string;
+}
+/** RFC 6750 b64token characters, at least 16 of them. */
+const TOKEN = /^[A-Za-z0-9._~+/-]{16,}=*$/;
+/** `<token>:<user id>` or `<token>:*`, comma- or newline-separated; the values are never echoed. */
+const searchTokens: Parser<SearchToken[]> = (raw, name) => {
+  const rows = raw.split(/[,\n]/).map((r) => r.trim()).filter(Boolean);
+  const tokens = rows.map((row, i) => {
+    const colon = row.indexOf(':');
+    const token = colon < 0 ? row : row.slice(0, colon);
+    const user = colon < 0 ? '' : row.slice(colon + 1).trim();
+    if (!TOKEN.test(token) || user === '') {
+      throw new AuraError('CONFIG', `${name} entry ${i + 1} is not valid (value not shown): expected <token>:<user id> or <token>:*, the token at least 16 characters of A-Z a-z 0-9 . _ ~ + / -`);
+    }
+    return { token, user };
+  });
+  if (new Set(tokens.map((t) => t.token)).size !== tokens.length) throw new AuraError('CONFIG', `${name} lists one token twice (value not shown): each token must be bound once`);
+  return tokens;
+};
 const brokers: Parser<string[]> = (raw, name) => {
   const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
   if (list.length === 0 || !list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b))) fail(name, raw, 'host:port[,host:port...]');
@@ -174,7 +196,7 @@ export const CONFIG_SPECS = {
   retrievalMode: spec(
     'RETRIEVAL_MODE',
     'dense',
-    'search: how a text query ranks: dense (the model\'s vectors) | sparse (words, BM25) | hybrid (both fused by RRF); see docs/hybrid-retrieval.md for the benchmark behind the default.',
+    'search: how a text query ranks: dense (the model\'s vectors) | sparse (words, BM25) | hybrid (both fused by RRF); dense had the best tuning-half precision@10 in bench/retrieval.ts (docs/hybrid-retrieval.md).',
     oneOf('dense', 'sparse', 'hybrid'),
   ),
   batchMaxSize: spec('BATCH_MAX_SIZE', '64', 'vectorize: flush a micro-batch at this many records.', int(1, 4096)),
@@ -209,6 +231,13 @@ export const CONFIG_SPECS = {
   shutdownTimeoutMs: spec('SHUTDOWN_TIMEOUT_MS', '30000', 'Forced exit after this long in draining.', int(100, 3_600_000)),
   lagRefreshMs: spec('LAG_REFRESH_MS', '10000', 'How often each stage reads its partitions\' end offsets and its group\'s committed offsets from the broker for aura_consumer_lag_records / _seconds (a timer, independent of commits: a stuck consumer shows rising lag).', int(1000, 600_000)),
   metricsPort: spec('METRICS_PORT', '9464', 'HTTP port of /metrics, /healthz, /readyz (0 = ephemeral, -1 = off).', int(-1, 65_535)),
+  searchTokens: secret(
+    'SEARCH_TOKENS',
+    'serve: bearer tokens, comma- or newline-separated, each `<token>:<user id>` (reads only that user) or `<token>:*` (reads every user); tokens of at least 16 characters. Default: none, and serve refuses to start without one.',
+    searchTokens,
+  ),
+  servePort: spec('SERVE_PORT', '8080', 'serve: HTTP port of /v1/search, /v1/users/{id}/context/latest, /openapi.json, /metrics, /healthz, /readyz (0 = ephemeral).', int(0, 65_535)),
+  serveHost: spec('SERVE_HOST', '0.0.0.0', 'serve: address to listen on (127.0.0.1 for this host only).', str),
   logLevel: spec('LOG_LEVEL', 'info', 'trace | debug | info | warn | error | fatal | silent.', oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent')),
 } as const;
 

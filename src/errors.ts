@@ -46,6 +46,8 @@ export const ERROR_CODES = {
   FENCED: { action: 'reclaim' },
   // fail: configuration or environment; stop with a message naming the fix
   CONFIG: { action: 'fail' },
+  /** A reader's query names an unknown field or operator, or a value of the wrong type (HTTP 400). */
+  INVALID_QUERY: { action: 'fail' },
   /** Credentials or certificates refused by a server. */
   AUTH: { action: 'fail' },
   MODEL_LOAD: { action: 'fail' },

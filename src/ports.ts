@@ -307,6 +307,28 @@ export interface SearchHit {
   payload: PointPayload;
 }
 
+/**
+ * One condition on a payload field (src/query/fields.ts lists the fields, their types and the
+ * operators each allows; src/query validates a condition before a store sees it). `field` is a
+ * payload key or a dotted path into a map (`minutes_by_type.cardio`). A condition on a missing or
+ * null value is false, except `ne`, which such a value satisfies (as Qdrant's must_not does).
+ * - `eq`, `ne`: equal / not equal (keyword, number, boolean).
+ * - `gt`, `gte`, `lt`, `lte`: numeric comparisons.
+ * - `in`: the value is one of `value` (an array); on an array field: any element is.
+ * - `contains`: an array field holds `value`.
+ */
+export interface FieldCondition {
+  field: string;
+  op: 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'contains';
+  value: string | number | boolean | Array<string | number>;
+}
+
+/** Order of a structured query: by a numeric payload field; points where it is null are left out. */
+export interface OrderBy {
+  field: string;
+  direction: 'asc' | 'desc';
+}
+
 /** Non-zero dimensions of a sparse vector: indices ascending and distinct, one value each. */
 export interface SparseVector {
   indices: number[];
@@ -335,6 +357,10 @@ export interface PointFilter {
   userId?: string;
   /** Only points whose window ends at or after this instant (epoch ms). */
   sinceMs?: number;
+  /** Only points whose window ends before this instant (epoch ms). */
+  untilMs?: number;
+  /** Conditions on payload fields, all of which must hold. */
+  where?: FieldCondition[];
 }
 
 /** The write side of a vector store: what the vectorize stage needs. Upserts are idempotent by point id. */
@@ -376,6 +402,12 @@ export interface VectorReader {
    * before hybrid retrieval (no sparse vector or full-text index) → CONFIG error naming the fix.
    */
   search(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]>;
+  /**
+   * Structured query without a vector: the points matching the filter, ordered by `orderBy` (ties
+   * by id), at most `limit`. A Qdrant collection needs a payload index on the ordered field
+   * (ensureCollection creates one for every orderable field of src/query/fields.ts).
+   */
+  find(options: PointFilter & { orderBy: OrderBy; limit: number }): Promise<Array<{ id: string; payload: PointPayload }>>;
   /** Every stored point matching the filter; ordered by id. */
   scroll(options?: PointFilter): Promise<Array<{ id: string; payload: PointPayload; vector?: Float32Array }>>;
   count(): Promise<number>;

@@ -4,7 +4,8 @@ import { connect, Index, type Connection, type Table } from '@lancedb/lancedb';
 import { Bool, DataType, Field, FixedSizeList, Float32, Float64, Int32, Int64, List, Schema, Struct, Utf8 } from 'apache-arrow';
 import { AuraError } from '../errors.js';
 import { describeVersion, isVersionOf, readVersion, sameVersion, type IndexVersion } from '../contracts/index-version.js';
-import type { IndexCatalog, IndexCollection, PointFilter, PointPayload, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../ports.js';
+import type { FieldCondition, IndexCatalog, IndexCollection, OrderBy, PointFilter, PointPayload, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../ports.js';
+import { QUERY_FIELDS, fieldPath } from '../query/index.js';
 import { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS } from '../pipeline/domain/snapshot-stats.js';
 import { byId, byScore, dimensionMismatch, guarded, lastById, prefetchLimit, requireDimension, rrfFuse, searchMode, storeWhere, type StoredPoint } from './vector-sink-common.js';
 
@@ -140,14 +141,58 @@ export function sqlString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/** A number as an SQL literal; only finite numbers reach a predicate. */
+function sqlNumber(value: unknown): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new AuraError('INVALID_QUERY', `expected a finite number, got ${JSON.stringify(value)}`);
+  return String(value);
+}
+
+function sqlLiteral(value: unknown): string {
+  if (typeof value === 'string') return sqlString(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return sqlNumber(value);
+}
+
+/**
+ * The column expression of a catalog field: a column, or a struct member (`minutes_by_type.cardio`
+ * → `minutes_by_type['cardio']`). Only catalog names reach SQL: they are identifiers, not input.
+ */
+export function sqlColumn(field: string): string {
+  if (!(field in QUERY_FIELDS)) throw new AuraError('INVALID_QUERY', `unknown payload field "${field}"`);
+  const [head, key] = fieldPath(field);
+  return key === undefined ? head : `${head}[${sqlString(key)}]`;
+}
+
+const SQL_OPS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+
+/** One payload condition as an SQL predicate; `ne` also holds for a null value (as Qdrant's must_not). */
+export function sqlCondition(c: FieldCondition): string {
+  const col = sqlColumn(c.field);
+  const list = QUERY_FIELDS[c.field]!.type === 'keyword[]';
+  switch (c.op) {
+    case 'ne':
+      return `(${col} IS NULL OR ${col} <> ${sqlLiteral(c.value)})`;
+    case 'contains':
+      return `array_has(${col}, ${sqlLiteral(c.value)})`;
+    case 'in': {
+      const values = (c.value as unknown[]).map(sqlLiteral).join(', ');
+      return list ? `array_has_any(${col}, make_array(${values}))` : `${col} IN (${values})`;
+    }
+    default:
+      return `${col} ${SQL_OPS[c.op]} ${sqlLiteral(c.value)}`;
+  }
+}
+
 /** The port's filter as an SQL predicate; undefined when empty. */
 function sqlFilter(filter: PointFilter): string | undefined {
   const terms: string[] = [];
   if (filter.userId !== undefined) terms.push(`user_id = ${sqlString(filter.userId)}`);
-  if (filter.sinceMs !== undefined) {
-    if (!Number.isSafeInteger(filter.sinceMs)) throw new AuraError('CONFIG', `sinceMs must be an integer epoch ms, got ${filter.sinceMs}`);
-    terms.push(`window_end >= ${filter.sinceMs.toFixed(0)}`);
+  for (const [name, op, ms] of [['sinceMs', '>=', filter.sinceMs], ['untilMs', '<', filter.untilMs]] as const) {
+    if (ms === undefined) continue;
+    if (!Number.isSafeInteger(ms)) throw new AuraError('CONFIG', `${name} must be an integer epoch ms, got ${ms}`);
+    terms.push(`window_end ${op} ${ms.toFixed(0)}`);
   }
+  for (const c of filter.where ?? []) terms.push(sqlCondition(c));
   return terms.length > 0 ? terms.join(' AND ') : undefined;
 }
 
@@ -311,6 +356,31 @@ export class LanceDbSink implements VectorSink, IndexCatalog {
     return rows
       .map((r) => ({ id: String(r.id), score: 1 - Number(r._distance), payload: toPayload(r) }))
       .sort(byScore);
+  }
+
+  async find(options: PointFilter & { orderBy: OrderBy; limit: number }): Promise<Array<{ id: string; payload: PointPayload }>> {
+    if (options.limit <= 0) return [];
+    const { field, direction } = options.orderBy;
+    const col = sqlColumn(field);
+    const table = await this.openTable();
+    const where = [sqlFilter(options), `${col} IS NOT NULL`].filter((t) => t !== undefined).join(' AND ');
+    // Two reads: the ordered field of every match (two narrow columns), then the full rows of the
+    // `limit` first only; LanceDB's query API has no ORDER BY.
+    const [head, key] = fieldPath(field);
+    const keys = (await this.guard('find keys', () => table.query().where(where).select(['id', head]).toArray())) as Row[];
+    const value = (r: Row): number => Number(key === undefined ? r[head] : (plain(r[head]) as Record<string, unknown>)[key]);
+    const sign = direction === 'asc' ? 1 : -1;
+    const top = keys
+      .map((r) => ({ id: String(r.id), v: value(r) }))
+      .sort((a, b) => sign * (a.v - b.v) || byId(a, b))
+      .slice(0, options.limit);
+    if (top.length === 0) return [];
+    const rows = (await this.guard('find rows', () => table.query().where(`id IN (${top.map((t) => sqlString(t.id)).join(', ')})`).toArray())) as Row[];
+    const byKey = new Map(rows.map((r) => [String(r.id), r]));
+    return top.flatMap((t) => {
+      const r = byKey.get(t.id);
+      return r ? [{ id: t.id, payload: toPayload(r) }] : [];
+    });
   }
 
   /** BM25 over the full-text index, the filter applied before the limit; score = `_score`. */

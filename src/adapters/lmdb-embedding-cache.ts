@@ -7,7 +7,7 @@ import type { EmbeddingCache, UserText } from '../ports.js';
 /**
  * Embedding cache in LMDB, size-bounded, first in first out, erasable per user.
  *
- * Storage (one LMDB environment at `dir`, four named databases), format version 2:
+ * Storage (one LMDB environment at `dir`, five named databases), format version 2:
  *   vectors: key   := sha256(user_id) ‖ sha256(model_id 0x00 model_version 0x00 text)
  *                                                                          64 bytes, UTF-8 inputs
  *            value := float32 × dimension                                  raw bytes, no header, the
@@ -17,6 +17,12 @@ import type { EmbeddingCache, UserText } from '../ports.js';
  *   seq:     key   := vectors key                                          64 bytes
  *            value := seq                                                   the entry's place in `order`
  *   meta:    'format' → 2
+ *   models:  key   := vectors key                                          64 bytes
+ *            value := sha256(model_id 0x00 model_version)[0..16]           16 bytes: whose entry it is,
+ *                                                                          so `dropModel` finds a model's
+ *                                                                          entries (entries stored before
+ *                                                                          this database existed have none
+ *                                                                          and age out by eviction)
  * The user's 32-byte prefix groups a user's entries together, so `deleteUser` is one range read
  * from that prefix (never a scan of other users), whatever bytes the user id holds (a NUL too), and
  * no user id is stored in the clear. The same text of two users is two entries (one each).
@@ -50,6 +56,11 @@ export interface EmbeddingCacheOptions {
 }
 
 export interface LmdbEmbeddingCache extends EmbeddingCache {
+  /**
+   * Removes every entry of a model version (any model, not only the handle's own): what
+   * `aura-stream index drop` does for a version nobody uses any more. One scan of the entries.
+   */
+  dropModel(modelId: string, modelVersion: string): Promise<number>;
   /** Entries stored now (all model versions). */
   readonly size: number;
   /** Entries evicted by this handle since it was opened. */
@@ -75,6 +86,11 @@ export function embeddingCacheKey(modelId: string, modelVersion: string, userId:
   return Buffer.concat([embeddingCacheUserPrefix(userId), createHash('sha256').update(modelId).update('\0').update(modelVersion).update('\0').update(text).digest()]);
 }
 
+/** The 16-byte model tag of the `models` database. */
+export function embeddingCacheModelTag(modelId: string, modelVersion: string): Buffer {
+  return createHash('sha256').update(modelId).update('\0').update(modelVersion).digest().subarray(0, 16);
+}
+
 export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddingCache {
   const { dir, modelId, modelVersion } = options;
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
@@ -91,16 +107,19 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
   let order: Database<Buffer, number>;
   let seqs: Database<number, Buffer>;
   let meta: Database<number, string>;
+  let models: Database<Buffer, Buffer>;
   try {
     mkdirSync(dir, { recursive: true });
-    root = open({ path: dir, maxDbs: 4, mapSize: options.mapSize ?? DEFAULT_MAP_SIZE });
+    root = open({ path: dir, maxDbs: 5, mapSize: options.mapSize ?? DEFAULT_MAP_SIZE });
     vectors = root.openDB<Buffer, Buffer>({ name: 'vectors', encoding: 'binary', keyEncoding: 'binary' });
     order = root.openDB<Buffer, number>({ name: 'order', encoding: 'binary' });
     seqs = root.openDB<number, Buffer>({ name: 'seq', keyEncoding: 'binary' });
     meta = root.openDB<number, string>({ name: 'meta' });
+    models = root.openDB<Buffer, Buffer>({ name: 'models', encoding: 'binary', keyEncoding: 'binary' });
     if (meta.get('format') !== CACHE_FORMAT) {
       root.transactionSync(() => {
         vectors.clearSync();
+        models.clearSync();
         order.clearSync();
         seqs.clearSync();
         meta.putSync('format', CACHE_FORMAT);
@@ -111,6 +130,7 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
   }
 
   const keyOf = (userId: string, text: string): Buffer => embeddingCacheKey(modelId, modelVersion, userId, text);
+  const modelTag = embeddingCacheModelTag(modelId, modelVersion);
   const entryCount = (): number => (order.getStats() as { entryCount: number }).entryCount;
   let hits = 0;
   let misses = 0;
@@ -173,6 +193,7 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
         for (const { key, value } of fresh.values()) {
           if (vectors.doesExist(key)) continue;
           vectors.putSync(key, value);
+          models.putSync(key, modelTag);
           seqs.putSync(key, seq);
           order.putSync(seq++, key);
         }
@@ -181,6 +202,7 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
           const oldest = [...order.getRange({ limit: excess })];
           for (const { key: s, value: vkey } of oldest) {
             vectors.removeSync(vkey);
+            models.removeSync(vkey);
             seqs.removeSync(vkey);
             order.removeSync(s);
           }
@@ -204,6 +226,26 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
           if (s !== undefined) order.removeSync(s);
           seqs.removeSync(key);
           vectors.removeSync(key);
+          models.removeSync(key);
+        }
+        removed = keys.length;
+      });
+      return removed;
+    },
+
+    async dropModel(dropId: string, dropVersion: string): Promise<number> {
+      ensureOpen();
+      const tag = embeddingCacheModelTag(dropId, dropVersion);
+      let removed = 0;
+      root.transactionSync(() => {
+        const keys: Buffer[] = [];
+        for (const { key, value } of models.getRange()) if (tag.equals(value)) keys.push(Buffer.from(key));
+        for (const key of keys) {
+          const s = seqs.get(key);
+          if (s !== undefined) order.removeSync(s);
+          seqs.removeSync(key);
+          vectors.removeSync(key);
+          models.removeSync(key);
         }
         removed = keys.length;
       });

@@ -1,7 +1,8 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { AuraError, TLS_UNTRUSTED_CODES, classify } from '../errors.js';
 import { describeVersion, isVersionOf, readVersion, sameVersion, type IndexVersion } from '../contracts/index-version.js';
-import type { IndexCatalog, IndexCollection, PointFilter, PointPayload, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../ports.js';
+import type { FieldCondition, IndexCatalog, IndexCollection, OrderBy, PointFilter, PointPayload, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../ports.js';
+import { QUERY_FIELDS, fieldValue, type QueryField } from '../query/index.js';
 import { trustCaForOrigin } from './origin-ca.js';
 import { encodeDocument, encodeQuery, SPARSE_VECTOR_NAME } from './sparse-text.js';
 import { byId, byScore, dimensionMismatch, guarded, lastById, prefetchLimit, requireDimension, RRF_K, searchMode, storeWhere, type StoredPoint } from './vector-sink-common.js';
@@ -43,22 +44,12 @@ const QDRANT_DEFAULT_PORT = '6333';
 /** `scheme://[userinfo@]host:PORT` — the port as written, before URL normalisation. */
 const EXPLICIT_PORT = /^https?:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):(\d+)/i;
 
-/** Payload fields indexed at bootstrap, with their Qdrant index types. */
-export const PAYLOAD_INDEXES = [
-  { field: 'user_id', type: 'keyword' },
-  { field: 'day', type: 'keyword' },
-  { field: 'window_end', type: 'integer' },
-  { field: 'mood_count', type: 'integer' },
-  { field: 'mood_mean', type: 'float' },
-  { field: 'mood_trend_per_day', type: 'float' },
-  { field: 'mood_level', type: 'keyword' },
-  { field: 'mood_direction', type: 'keyword' },
-  { field: 'activity_minutes', type: 'integer' },
-  { field: 'active_days', type: 'integer' },
-  { field: 'streak_days', type: 'integer' },
-  { field: 'main_activity', type: 'keyword' },
-  { field: 'themes', type: 'keyword' },
-] as const satisfies ReadonlyArray<{ field: keyof PointPayload; type: string }>;
+/**
+ * Payload fields indexed at bootstrap, with their Qdrant index types: every field of the readers'
+ * query catalog (src/query/fields.ts), so filters run on indexes and `order_by` (which Qdrant
+ * allows only on a field with a range index) works on every orderable field.
+ */
+export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string; type: QueryField['index'] }> = Object.entries(QUERY_FIELDS).map(([field, f]) => ({ field, type: f.index }));
 
 export interface QdrantSinkOptions {
   /**
@@ -78,8 +69,9 @@ export interface QdrantSinkOptions {
 }
 
 type CollectionInfo = Awaited<ReturnType<QdrantClient['getCollection']>>;
-type QdrantCondition = { key: string; match: { value: string } } | { key: string; range: { gte: number } | { lt: number } };
-type QdrantFilter = { must: QdrantCondition[] };
+type QdrantRange = { gt?: number; gte?: number; lt?: number; lte?: number };
+type QdrantCondition = { key: string; match: { value: string | number | boolean } | { any: Array<string | number> } } | { key: string; range: QdrantRange };
+type QdrantFilter = { must: QdrantCondition[]; must_not?: QdrantCondition[] };
 type QueryRequest = Parameters<QdrantClient['query']>[1];
 
 /** Duck type of the client's ApiError (not exported by the package). */
@@ -100,12 +92,40 @@ function qdrantMessage(data: unknown): string | undefined {
   return typeof error === 'string' ? error : undefined;
 }
 
-/** The port's filter as a Qdrant filter (both conditions use indexed fields); undefined when empty. */
+/** One payload condition in Qdrant's terms; `ne` goes to must_not (so a null value satisfies it). */
+function qdrantCondition(c: FieldCondition): { must?: QdrantCondition; mustNot?: QdrantCondition } {
+  if (!(c.field in QUERY_FIELDS)) throw new AuraError('INVALID_QUERY', `unknown payload field "${c.field}"`);
+  const key = c.field;
+  const v = c.value;
+  switch (c.op) {
+    case 'eq':
+      return { must: typeof v === 'number' ? { key, range: { gte: v, lte: v } } : { key, match: { value: v as string | boolean } } };
+    case 'ne':
+      return { mustNot: { key, match: { value: v as string | number | boolean } } };
+    case 'in':
+      return { must: { key, match: { any: v as Array<string | number> } } };
+    case 'contains':
+      return { must: { key, match: { value: v as string } } };
+    default:
+      return { must: { key, range: { [c.op]: v as number } } };
+  }
+}
+
+/** The port's filter as a Qdrant filter (every condition on an indexed field); undefined when empty. */
 function qdrantFilter(filter: PointFilter): QdrantFilter | undefined {
   const must: QdrantCondition[] = [];
+  const mustNot: QdrantCondition[] = [];
   if (filter.userId !== undefined) must.push({ key: 'user_id', match: { value: filter.userId } });
-  if (filter.sinceMs !== undefined) must.push({ key: 'window_end', range: { gte: filter.sinceMs } });
-  return must.length > 0 ? { must } : undefined;
+  if (filter.sinceMs !== undefined || filter.untilMs !== undefined) {
+    must.push({ key: 'window_end', range: { ...(filter.sinceMs !== undefined && { gte: filter.sinceMs }), ...(filter.untilMs !== undefined && { lt: filter.untilMs }) } });
+  }
+  for (const c of filter.where ?? []) {
+    const q = qdrantCondition(c);
+    if (q.must) must.push(q.must);
+    if (q.mustNot) mustNot.push(q.mustNot);
+  }
+  if (must.length === 0 && mustNot.length === 0) return undefined;
+  return { must, ...(mustNot.length > 0 && { must_not: mustNot }) };
 }
 
 /** The unnamed dense vector of a point as read back: the list itself, or `""` of a vector map. */
@@ -293,6 +313,29 @@ export class QdrantSink implements VectorSink, IndexCatalog {
       throw this.fail('query', err);
     }
     return result.points.map((p) => ({ id: String(p.id), score: p.score, payload: p.payload as unknown as PointPayload })).sort(byScore);
+  }
+
+  async find(options: PointFilter & { orderBy: OrderBy; limit: number }): Promise<Array<{ id: string; payload: PointPayload }>> {
+    if (options.limit <= 0) return [];
+    const { field, direction } = options.orderBy;
+    if (!(field in QUERY_FIELDS)) throw new AuraError('INVALID_QUERY', `unknown payload field "${field}"`);
+    const filter = qdrantFilter(options);
+    // Qdrant leaves out points without a value of the ordered field, and pages an ordered scroll
+    // by value (start_from), not by offset: one page of `limit` is the answer.
+    const page = await this.call('scroll ordered', () =>
+      this.client.scroll(this.collection, {
+        ...(filter ? { filter } : {}),
+        limit: options.limit,
+        order_by: { key: field, direction },
+        with_payload: true,
+        with_vector: false,
+      }),
+    );
+    const sign = direction === 'asc' ? 1 : -1;
+    const value = (p: PointPayload) => Number(fieldValue(p, field));
+    return page.points
+      .map((r) => ({ id: String(r.id), payload: r.payload as unknown as PointPayload }))
+      .sort((a, b) => sign * (value(a.payload) - value(b.payload)) || byId(a, b));
   }
 
   async scroll(options: PointFilter = {}): Promise<StoredPoint[]> {

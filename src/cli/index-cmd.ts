@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
+import { openEmbeddingCache } from '../adapters/lmdb-embedding-cache.js';
 import type { Config } from '../config.js';
 import { describeVersion, type IndexVersion } from '../contracts/index-version.js';
 import { AuraError } from '../errors.js';
 import { CheckpointFile, checkpointPath, groupLag, reindexGroupId } from './reindex.js';
-import { createVectorStore, resolveAliasTarget } from './index-versions.js';
+import { cacheModelVersion, createVectorStore, resolveAliasTarget } from './index-versions.js';
 
 /**
  * `aura-stream index status | promote | drop` (docs/reindex.md): the versions behind the alias,
@@ -99,10 +102,10 @@ export async function promote(config: Config, admin: Admin, options: { collectio
 
 /**
  * Removes a version that is not the alias target: its collection, its reindex checkpoint and
- * consumer group. Its embedding-cache entries stay until evicted (first in, first out): the
- * cache keys hash the model with the text, so entries of one model cannot be picked out.
+ * consumer group, and the embedding-cache entries (`<STATE_DIR>/embedding-cache`) of its model when
+ * no remaining version uses that model (two text versions of one model share its vectors' cache).
  */
-export async function dropVersion(config: Config, admin: Admin, collection: string): Promise<{ points: number }> {
+export async function dropVersion(config: Config, admin: Admin, collection: string): Promise<{ points: number; cacheEntries: number }> {
   const store = createVectorStore(config);
   try {
     const target = await resolveAliasTarget(store);
@@ -114,7 +117,19 @@ export async function dropVersion(config: Config, admin: Admin, collection: stri
     await store.drop(collection);
     new CheckpointFile(checkpointPath(config, collection)).remove();
     await admin.deleteGroups([reindexGroupId(config, collection)]).catch(() => undefined);
-    return { points: entry.points };
+    let cacheEntries = 0;
+    const v = entry.version;
+    const shared = v !== undefined && (await store.collections()).some((c) => c.version?.model_id === v.model_id && c.version.model_version === v.model_version);
+    const cacheDir = join(config.stateDir, 'embedding-cache');
+    if (v !== undefined && !shared && existsSync(cacheDir)) {
+      const cache = openEmbeddingCache({ dir: cacheDir, modelId: v.model_id, modelVersion: cacheModelVersion(v), maxEntries: config.embeddingCacheMaxEntries });
+      try {
+        cacheEntries = await cache.dropModel(v.model_id, cacheModelVersion(v));
+      } finally {
+        await cache.close();
+      }
+    }
+    return { points: entry.points, cacheEntries };
   } finally {
     await store.close();
   }

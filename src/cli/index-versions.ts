@@ -37,8 +37,17 @@ export function createVectorStore(config: Config): VectorStore {
 }
 
 /** The index version a process with this embedder writes: its model and this build's text version. */
-export function indexVersionOf(embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion'>, textVersion: number = TEXT_VERSION): IndexVersion {
-  return { model_id: embedder.modelId, model_version: embedder.modelVersion, text_version: textVersion };
+export function indexVersionOf(embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion' | 'manifestSha256'>, textVersion: number = TEXT_VERSION): IndexVersion {
+  return { model_id: embedder.modelId, model_version: embedder.modelVersion, manifest_sha256: embedder.manifestSha256, text_version: textVersion };
+}
+
+/**
+ * The model version the embedding cache keys a version's vectors by: the ONNX hash and the
+ * manifest hash (the same file pooled another way gives other vectors). The vectorize stage, the
+ * reindex and `index drop` must agree on it.
+ */
+export function cacheModelVersion(v: Pick<IndexVersion, 'model_version' | 'manifest_sha256'>): string {
+  return `${v.model_version}/${v.manifest_sha256.slice(0, 16)}`;
 }
 
 /** What the alias resolves to: the physical collection that answers reads, and its version. */
@@ -53,7 +62,7 @@ export interface AliasTarget {
 
 /**
  * The one place readers (`search`, `serve`) learn which version answers: the alias's target and its
- * recorded {model_id, model_version (manifest hash), text_version}; undefined when the store holds
+ * recorded {model_id, model_version, manifest_sha256, text_version}; undefined when the store holds
  * neither an alias nor a legacy collection. Resolve per request: the answer changes on promote.
  */
 export async function resolveAliasTarget(store: IndexCatalog): Promise<AliasTarget | undefined> {
@@ -67,9 +76,9 @@ export async function resolveAliasTarget(store: IndexCatalog): Promise<AliasTarg
  * A reader's check that it encodes queries with the model of the version that answers: vectors
  * of two models are not comparable. A legacy target records no version: accepted.
  */
-export function requireQueryModel(target: AliasTarget, embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion'>): void {
+export function requireQueryModel(target: AliasTarget, embedder: Pick<EmbedderInfo, 'modelId' | 'modelVersion' | 'manifestSha256'>): void {
   const v = target.version;
-  if (v === undefined || (v.model_id === embedder.modelId && v.model_version === embedder.modelVersion)) return;
+  if (v === undefined || (v.model_id === embedder.modelId && v.model_version === embedder.modelVersion && (v.manifest_sha256 === '' || v.manifest_sha256 === embedder.manifestSha256))) return;
   throw new AuraError(
     'CONFIG',
     `the index "${target.alias}" answers from ${target.collection} (${describeVersion(v)}), but this process loads model ${embedder.modelId} (${embedder.modelVersion.slice(0, 12)}): ` +

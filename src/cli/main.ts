@@ -282,25 +282,58 @@ export function buildCli(): Command {
     });
   index
     .command('drop')
-    .description('Remove a version that is not the alias target: its collection, reindex checkpoint and consumer group.')
+    .description('Remove a version that is not the alias target: its collection, reindex checkpoint, consumer group and (when no other version uses its model) its embedding-cache entries.')
     .argument('<collection>', 'the version collection (see `index status`)')
     .action(async (collection: string) => {
       const { dropVersion } = await import('./index-cmd.js');
       const r = await withAdmin((config, admin) => dropVersion(config, admin, collection));
-      console.log(`dropped ${collection} (${r.points} points)`);
+      console.log(`dropped ${collection} (${r.points} points, ${r.cacheEntries} embedding-cache entries)`);
     });
 
   program
     .command('search')
-    .description('Semantic search over the vector store in use (Qdrant when QDRANT_URL is set, else the embedded LanceDB; after `demo`, its latest run).')
-    .argument('<text>', 'what to look for, in plain language (e.g. "mood getting worse")')
+    .description(
+      'Search the vector store in use (Qdrant when QDRANT_URL is set, else the embedded LanceDB; after `demo`, its latest run): by meaning (text), by payload fields (--where, --order-by; no model loaded), or both. Fields and operators: docs/search.md.',
+    )
+    .argument('[text]', 'what to look for, in plain language (e.g. "mood getting worse"); leave out for a structured query')
     .option('--user <id>', 'only this user')
     .option('--since <YYYY-MM-DD>', 'only points whose window ends on or after this UTC day')
+    .option('--until <YYYY-MM-DD>', 'only points whose window ends on or before this UTC day')
+    .option('--where <condition>', 'a condition on a payload field, repeatable: field<op>value (= != > >= < <=) or field:op:value (e.g. themes:contains:sleep)', (v: string, all: string[] = []) => [...all, v])
+    .option('--order-by <field[:asc|desc]>', 'order by a numeric payload field (default desc); with text: re-orders the most similar --candidates')
+    .option('--candidates <n>', 'text with --order-by: how many most similar points are re-ordered (default max(20, 4 x limit))', intArg('--candidates', 1))
+    .option('--query <json>', 'the whole query object as JSON (as POST /v1/search takes it); the other options add to it')
     .option('--limit <k>', 'results', intArg('--limit', 1), 5)
     .option('--json', 'one JSON object per line: score, user_id, day, text, payload (with the statistics)', false)
-    .action(async (text: string, opts: { user?: string; since?: string; limit: number; json: boolean }) => {
+    .action(async (text: string | undefined, opts: { user?: string; since?: string; until?: string; where?: string[]; orderBy?: string; candidates?: number; query?: string; limit: number; json: boolean }) => {
       const { runSearch } = await import('./search.js');
-      await runSearch(text, { limit: opts.limit, json: opts.json, ...(opts.user !== undefined && { user: opts.user }), ...(opts.since !== undefined && { since: opts.since }) });
+      await runSearch(text, {
+        limit: opts.limit,
+        json: opts.json,
+        ...(opts.user !== undefined && { user: opts.user }),
+        ...(opts.since !== undefined && { since: opts.since }),
+        ...(opts.until !== undefined && { until: opts.until }),
+        ...(opts.where !== undefined && { where: opts.where }),
+        ...(opts.orderBy !== undefined && { orderBy: opts.orderBy }),
+        ...(opts.candidates !== undefined && { candidates: opts.candidates }),
+        ...(opts.query !== undefined && { queryJson: opts.query }),
+      });
+    });
+
+  program
+    .command('serve')
+    .description(
+      'HTTP JSON query service for readers (POST /v1/search, GET /v1/users/{id}/context/latest; bearer tokens of SEARCH_TOKENS): the model loaded once, the same queries as `search`. See docs/search.md.',
+    )
+    .option('--print-openapi', 'print the OpenAPI document (docs/openapi/serve.json) and exit', false)
+    .action(async (opts: { printOpenapi: boolean }) => {
+      if (opts.printOpenapi) {
+        const { serveOpenApi } = await import('../query/index.js');
+        console.log(JSON.stringify(serveOpenApi(), null, 2));
+        return;
+      }
+      const { runServe } = await import('./serve.js');
+      await runServe();
     });
 
   program
@@ -331,7 +364,21 @@ export function buildCli(): Command {
   return program;
 }
 
+/**
+ * A reader that stops early (`aura-stream search … | head -3`) closes the pipe: the next write to
+ * stdout fails with EPIPE, asynchronously, as an 'error' event that would crash the process with a
+ * stack trace. What was asked for has been read, so the command ends quietly with status 0, as Unix
+ * tools do. Any other stdout error still surfaces.
+ */
+export function exitQuietlyOnClosedStdout(stdout: NodeJS.WriteStream = process.stdout, exit: (code: number) => void = (code) => process.exit(code)): void {
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') exit(0);
+    else throw err;
+  });
+}
+
 export async function main(argv = process.argv): Promise<void> {
+  exitQuietlyOnClosedStdout();
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {

@@ -16,7 +16,7 @@ import { reindexedPoint, renderText, rerenderText } from '../pipeline/index.js';
 import { vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
-import { createVectorStore, indexVersionOf, resolveAliasTarget, type AliasTarget, type VectorStore } from './index-versions.js';
+import { cacheModelVersion, createVectorStore, indexVersionOf, resolveAliasTarget, type AliasTarget, type VectorStore } from './index-versions.js';
 import { createEmbedder } from './run-vectorize.js';
 import { runEvents, supervise, type StageHandle } from './stage-runtime.js';
 
@@ -186,7 +186,7 @@ interface Plan {
 }
 
 /** What a reindex with this embedder would do; a CONFIG error when there is nothing to build from, or nothing to build. */
-export async function planReindex(config: Config, embedder: Pick<Embedder, 'modelId' | 'modelVersion'>): Promise<Plan> {
+export async function planReindex(config: Config, embedder: Pick<Embedder, 'modelId' | 'modelVersion' | 'manifestSha256'>): Promise<Plan> {
   const store = createVectorStore(config);
   const current = await resolveAliasTarget(store);
   if (current === undefined) {
@@ -251,7 +251,7 @@ export async function copyVersion(deps: {
       const checkpoint = cp;
       writing = (async () => {
         if (fresh.length > 0) await cache.putMany(keys.flatMap((k, j) => (cached[j] === undefined ? [{ ...k, vector: byText.get(k.text)! }] : [])));
-        await guarded.upsert(chunk.map((p, j) => reindexedPoint(p, texts[j]!, cached[j] ?? byText.get(texts[j]!)!, plan.version, embedder.manifestSha256)));
+        await guarded.upsert(chunk.map((p, j) => reindexedPoint(p, texts[j]!, cached[j] ?? byText.get(texts[j]!)!, plan.version)));
         checkpoint.copied += chunk.length;
         checkpoint.copiedThrough = chunk[chunk.length - 1]!.id;
         checkpoints.save(checkpoint);
@@ -299,7 +299,7 @@ export async function runReindex(deps: { kafka: Kafka; serde: AvroSerde; config:
       { alias: plan.store.alias, current: plan.current.collection, next: plan.collection },
       `reindex: building ${plan.collection} (${describeVersion(plan.version)}) from ${plan.current.collection} (${describeVersion(plan.current.version)}); searches keep answering from ${plan.current.collection}`,
     );
-    const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: embedder.modelVersion, maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
+    const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId, modelVersion: cacheModelVersion(plan.version), maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
     closing.push(() => cache.close());
     const checkpoints = withFailpoints(new CheckpointFile(checkpointPath(config, plan.collection)), REINDEX_STAGE, { save: 'checkpoint' });
     const liveCommitted = () => committedOffsets(admin, config.vectorizeGroupId, config.aggregatedTopic);

@@ -15,7 +15,7 @@ import { createTransformersEmbedder } from '../adapters/transformers-embedder.js
 import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../topology/vectorize.js';
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
-import { createVectorStore, versionedWriter, indexVersionOf, openWriterIndex } from './index-versions.js';
+import { cacheModelVersion, createVectorStore, versionedWriter, indexVersionOf, openWriterIndex } from './index-versions.js';
 import { logIllegalMove, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly); named after the alias. */
@@ -38,7 +38,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
   const embedder = countingEmbedder(await createEmbedder(config, logger), () => metrics.embedErrors.inc());
   const cache = openEmbeddingCache({ dir: join(config.stateDir, 'embedding-cache'), modelId: embedder.modelId,
     // The manifest hash, not only the ONNX file's: the same file pooled another way gives other vectors.
-    modelVersion: `${embedder.modelVersion}/${embedder.manifestSha256.slice(0, 16)}`,
+    modelVersion: cacheModelVersion(indexVersionOf(embedder)),
     maxEntries: config.embeddingCacheMaxEntries, dimension: embedder.dimension });
   // Failpoints (src/cli/failpoints.ts) by method name: deleteUser is guarded wherever the sink has it.
   const vectorStore = createVectorStore(config);

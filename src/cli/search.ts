@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.js';
 import { AuraError } from '../errors.js';
 import { createLogger } from '../logger.js';
-import type { SearchHit } from '../ports.js';
+import type { FieldCondition } from '../ports.js';
+import { QUERY_FIELDS, compileQuery, fieldValue, searchContext, type ContextHit, type ContextQuery } from '../query/index.js';
 import { describeVersion } from '../contracts/index-version.js';
 import { createVectorStore, requireQueryModel, resolveAliasTarget } from './index-versions.js';
 import { createEmbedder } from './run-vectorize.js';
@@ -12,8 +13,77 @@ export interface SearchOptions {
   user?: string;
   /** YYYY-MM-DD: only points whose window ends on or after that UTC day. */
   since?: string;
+  /** YYYY-MM-DD: only points whose window ends on or before that UTC day. */
+  until?: string;
+  /** `--where` conditions as typed (parseWhere). */
+  where?: string[];
+  /** `--order-by field[:asc|desc]`. */
+  orderBy?: string;
+  candidates?: number;
+  /** `--query`: a whole ContextQuery as JSON; the other options add to it. */
+  queryJson?: string;
   limit: number;
   json: boolean;
+}
+
+const SYMBOL_OPS: Record<string, FieldCondition['op']> = { '>=': 'gte', '<=': 'lte', '!=': 'ne', '=': 'eq', '>': 'gt', '<': 'lt' };
+
+/**
+ * One `--where` condition: `field<op>value` with op one of = != > >= < <=, or `field:op:value`
+ * with any operator of the catalog (`themes:contains:sleep`, `mood_level:in:low,mixed`). The
+ * value is typed by the field (numbers, true/false; `in` takes a comma-separated list).
+ */
+export function parseWhere(text: string): FieldCondition {
+  const named = /^([a-z_.]+):([a-z]+):(.*)$/.exec(text);
+  const symbolic = named ? undefined : /^([a-z_.]+)\s*(>=|<=|!=|=|>|<)\s*(.*)$/.exec(text);
+  const m = named ?? symbolic;
+  if (!m) {
+    throw new AuraError('INVALID_QUERY', `--where ${JSON.stringify(text)} is not a condition: expected field<op>value (op = != > >= < <=) or field:op:value, e.g. --where "mood_mean<=2.5" --where themes:contains:sleep`);
+  }
+  const [, field, rawOp, raw] = m as unknown as [string, string, string, string];
+  const op = (named ? rawOp : SYMBOL_OPS[rawOp]) as FieldCondition['op'];
+  const type = QUERY_FIELDS[field]?.type;
+  const one = (v: string): string | number | boolean => {
+    const t = v.trim();
+    if (type === 'integer' || type === 'number') return t === '' ? NaN : Number(t);
+    if (type === 'boolean') return t === 'true' ? true : t === 'false' ? false : t;
+    return t;
+  };
+  const value = op === 'in' ? raw.split(',').map((v) => one(v) as string | number) : one(raw);
+  return { field, op, value };
+}
+
+/** `--order-by field[:asc|desc]` (default desc: highest first). */
+export function parseOrderBy(text: string): { field: string; direction: 'asc' | 'desc' } {
+  const [field = '', direction = 'desc', ...rest] = text.split(':');
+  if (rest.length > 0 || (direction !== 'asc' && direction !== 'desc')) {
+    throw new AuraError('INVALID_QUERY', `--order-by ${JSON.stringify(text)}: expected field[:asc|desc], e.g. --order-by mood_mean:asc`);
+  }
+  return { field, direction };
+}
+
+/** The query object of a `search` command line (validated later by compileQuery, like serve's). */
+export function searchQuery(text: string | undefined, options: SearchOptions): ContextQuery {
+  let base: Record<string, unknown> = {};
+  if (options.queryJson !== undefined) {
+    try {
+      base = JSON.parse(options.queryJson) as Record<string, unknown>;
+    } catch (err) {
+      throw new AuraError('INVALID_QUERY', `--query is not JSON: ${(err as Error).message}. Expected a query object, e.g. --query '{"user_id":"user-0001","order_by":{"field":"mood_mean","direction":"asc"}}'`);
+    }
+  }
+  const where = (options.where ?? []).map(parseWhere);
+  return {
+    ...base,
+    ...(text !== undefined && { text }),
+    ...(options.user !== undefined && { user_id: options.user }),
+    ...(options.since !== undefined && { since: options.since }),
+    ...(options.until !== undefined && { until: options.until }),
+    ...(where.length > 0 && { filters: [...((base['filters'] as FieldCondition[] | undefined) ?? []), ...where] }),
+    ...(options.orderBy !== undefined && { order_by: parseOrderBy(options.orderBy) }),
+    ...(options.candidates !== undefined && { candidates: options.candidates }),
+    ...((options.queryJson === undefined || base['limit'] === undefined) && { limit: options.limit }),
+  } as ContextQuery;
 }
 
 /** Folder name of a demo run under STATE_DIR: `demo-<UTC yyyymmddhhmmss>-<hex>`, so names sort by time. */
@@ -52,14 +122,21 @@ export function searchTarget(env: NodeJS.ProcessEnv = process.env): { config: Co
   return { config: loadConfig({ ...env, STATE_DIR: stateDir }), note: `searching the latest demo run (STATE_DIR=${stateDir})` };
 }
 
-/** One JSON line per hit: the score, who and when, the text, and the payload with every statistic. */
-export function hitJson(hit: SearchHit): string {
+/** One JSON line per hit: the score (null for a structured query), who and when, the text, and the payload with every statistic. */
+export function hitJson(hit: ContextHit): string {
   return JSON.stringify({ score: hit.score, user_id: hit.payload.user_id, day: hit.payload.day, text: hit.payload.text, payload: hit.payload });
 }
 
-export async function runSearch(text: string, options: SearchOptions, print: (line: string) => void = console.log, note: (line: string) => void = console.error): Promise<void> {
-  const sinceMs = options.since !== undefined ? parseSince(options.since) : undefined;
-  if (text.trim() === '') throw new AuraError('CONFIG', 'the search text is empty. Fix: aura-stream search "mood getting worse"');
+/**
+ * `aura-stream search`: one query through the readers' library function (src/query), against the
+ * collection the alias names now (one search reads exactly one version). The model is loaded only
+ * for a query with text, and must be the model of that version; a structured query reads the
+ * index alone.
+ */
+export async function runSearch(text: string | undefined, options: SearchOptions, print: (line: string) => void = console.log, note: (line: string) => void = console.error): Promise<void> {
+  if (options.since !== undefined) parseSince(options.since);
+  if (text !== undefined && text.trim() === '') throw new AuraError('CONFIG', 'the search text is empty. Fix: aura-stream search "mood getting worse", or leave it out for a structured query (--user, --order-by, --where)');
+  const query = compileQuery(searchQuery(text, options));
   const where = searchTarget();
   const { config } = where;
   if (where.note) note(where.note);
@@ -68,25 +145,27 @@ export async function runSearch(text: string, options: SearchOptions, print: (li
   if (target === undefined) {
     throw new AuraError('CONFIG', `no index "${config.collection}" in ${store.kind} at ${store.location}. Fix: run \`aura-stream run vectorize\` (or \`aura-stream demo\`) first, or set VECTOR_COLLECTION to the index's name.`);
   }
-  // The physical collection the alias names now: one search reads exactly one version.
   const sink = store.open(target.collection);
   try {
     // Fail on a missing index before the model is loaded (seconds), with the fix in the message.
     await sink.count();
     // Only warnings on stderr unless LOG_LEVEL asks for more: the results are the output.
-    const embedder = await createEmbedder(config, createLogger(process.env['LOG_LEVEL'] ? config.logLevel : 'warn'));
+    const embedder = query.text === undefined ? undefined : await createEmbedder(config, createLogger(process.env['LOG_LEVEL'] ? config.logLevel : 'warn'));
     try {
-      requireQueryModel(target, embedder);
-      const [vector] = await embedder.embedQueries([text]);
-      const hits = await sink.search(vector!, { limit: options.limit, mode: config.retrievalMode, text, ...(options.user !== undefined && { userId: options.user }), ...(sinceMs !== undefined && { sinceMs }) });
+      if (embedder) requireQueryModel(target, embedder);
+      const answer = await searchContext({ reader: sink, ...(embedder && { embedder }), index: target, mode: config.retrievalMode }, query);
       if (options.json) {
-        for (const h of hits) print(hitJson(h));
+        for (const h of answer.hits) print(hitJson(h));
         return;
       }
-      print(`${sink.kind} ${sink.location} index ${target.alias} → ${target.collection} (${describeVersion(target.version)}): ${hits.length} result(s)`);
-      for (const h of hits) print(`${h.score.toFixed(3)}  ${h.payload.user_id}  ${h.payload.day}  ${h.payload.text}`);
+      const by = query.orderBy ? `, ordered by ${query.orderBy.field} ${query.orderBy.direction}` : '';
+      print(`${sink.kind} ${sink.location} index ${target.alias} → ${target.collection} (${describeVersion(target.version)}): ${answer.hits.length} result(s) of a ${answer.kind} query${by}`);
+      for (const h of answer.hits) {
+        const value = query.orderBy ? `  ${query.orderBy.field}=${String(fieldValue(h.payload, query.orderBy.field))}` : '';
+        print(`${h.score === null ? '-' : h.score.toFixed(3)}  ${h.payload.user_id}  ${h.payload.day}${value}  ${h.payload.text}`);
+      }
     } finally {
-      await embedder.close();
+      await embedder?.close();
     }
   } finally {
     await sink.close();

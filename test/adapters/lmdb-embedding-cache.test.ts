@@ -193,4 +193,21 @@ describe('openEmbeddingCache (LMDB)', () => {
     await cache.close();
     assert.throws(() => cache.getMany(of(['a'])), /after close/);
   });
+
+  it('drops the entries of one model version and keeps the other model\'s, as index drop needs', async () => {
+    const old = openCache();
+    await old.putMany([{ userId: U, text: 'a', vector: vec(1) }, { userId: 'user-2', text: 'b', vector: vec(2) }]);
+    await old.close();
+    const NEXT = { modelId: 'bge-small-en-v1.5-q', modelVersion: '6c9c6101a956d62d' };
+    const next = openCache(NEXT);
+    await next.putMany([{ userId: U, text: 'a', vector: vec(3) }]);
+    assert.equal(next.size, 3, 'both models share one cache');
+    assert.equal(await next.dropModel(MODEL.modelId, MODEL.modelVersion), 2, 'the two entries of the old model');
+    assert.equal(next.size, 1);
+    sameBytes(next.getMany(of(['a']))[0], vec(3), 'the new model keeps its entry');
+    await next.close();
+    const reopened = openCache();
+    assert.deepEqual(reopened.getMany(of(['a'])), [undefined], 'the old model\'s entry is gone');
+    assert.equal(await reopened.deleteUser(U), 1, 'only the new model\'s entry of the user is left');
+  });
 });

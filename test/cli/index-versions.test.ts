@@ -11,8 +11,8 @@ import { openWriterIndex, resolveAliasTarget, requireQueryModel, versionedWriter
 import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import { DIM, point, unit } from '../support/sink-points.js';
 
-const V1: IndexVersion = { model_id: 'all-MiniLM-L6-v2-q', model_version: 'sha256:aaaa', text_version: 1 };
-const V2: IndexVersion = { model_id: 'bge-small-en-v1.5-q', model_version: 'sha256:bbbb', text_version: 2 };
+const V1: IndexVersion = { model_id: 'all-MiniLM-L6-v2-q', model_version: 'sha256:aaaa', manifest_sha256: '3556349b' + 'a'.repeat(56), text_version: 1 };
+const V2: IndexVersion = { model_id: 'bge-small-en-v1.5-q', model_version: 'sha256:bbbb', manifest_sha256: 'db060233' + 'b'.repeat(56), text_version: 2 };
 
 /** The same scenarios on both stores: LanceDB in a temporary folder, Qdrant's engine behind the OpenAPI-validating front. */
 const STORES: Array<{ name: string; setUp(): Promise<{ store(alias: string): VectorStore; tearDown(): Promise<void>; double?: QdrantEngine }> }> = [
@@ -48,8 +48,8 @@ for (const { name, setUp } of STORES) {
       const writer = await openWriterIndex(store, V1, DIM);
       assert.equal(writer.state, 'current', writer.summary);
       assert.equal(writer.sink.collection, versionCollection('first', V1));
-      assert.match(writer.sink.collection, /^first__all-minilm-l6-v2-q_[0-9a-f]{8}_t1$/, 'the physical name carries model slug, manifest hash and text version');
-      await writer.sink.upsert([point('u1', '2025-03-01', unit(1, 0, 0, 0), 'v1 text', { model_id: V1.model_id, model_version: V1.model_version, text_version: 1 })]);
+      assert.match(writer.sink.collection, /^first__all-minilm-l6-v2-q_3556349b_t1$/, 'the physical name carries model slug, manifest hash and text version');
+      await writer.sink.upsert([point('u1', '2025-03-01', unit(1, 0, 0, 0), 'v1 text', { model_id: V1.model_id, model_version: V1.model_version, manifest_sha256: V1.manifest_sha256, text_version: 1 })]);
       assert.deepEqual(await resolveAliasTarget(store), { alias: 'first', collection: writer.sink.collection, version: V1, legacy: false });
       // A reader opening the alias name (not the physical one) reads the same points.
       const reader = env.store('first');
@@ -97,7 +97,7 @@ for (const { name, setUp } of STORES) {
       const fresh = env.store('swap');
       assert.deepEqual((await fresh.scroll()).map((p) => p.payload.text), ['new'], 'a reader after the swap reads the new version');
       await Promise.all([pinned.close(), fresh.close()]);
-      assert.throws(() => requireQueryModel((before as NonNullable<typeof before>), { modelId: V2.model_id, modelVersion: V2.model_version }), /not be comparable/);
+      assert.throws(() => requireQueryModel((before as NonNullable<typeof before>), { modelId: V2.model_id, modelVersion: V2.model_version, manifestSha256: V2.manifest_sha256 }), /not be comparable/);
     });
 
     it('erases a user in every version, its own first, and reports its own count', async () => {

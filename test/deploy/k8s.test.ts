@@ -67,7 +67,7 @@ describe('deploy/k8s manifests', () => {
   it('every resource file of the base validates on its own', () => {
     const own = rows.filter((r) => files.includes(r.source));
     assert.deepEqual(failures(own), []);
-    assert.deepEqual(own.map((r) => r.kind).sort(), ['ConfigMap', 'Deployment', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'PodDisruptionBudget', 'ScaledObject', 'ScaledObject', 'Secret']);
+    assert.deepEqual(own.map((r) => r.kind).sort(), ['ConfigMap', 'Deployment', 'Deployment', 'Deployment', 'Namespace', 'NetworkPolicy', 'NetworkPolicy', 'PodDisruptionBudget', 'PodDisruptionBudget', 'ScaledObject', 'ScaledObject', 'Secret', 'Service']);
   });
 
   it('the secure overlay\'s own files validate: two TriggerAuthentications and the seven Secrets it mounts', () => {
@@ -117,7 +117,7 @@ describe('deploy/k8s manifests', () => {
     const inputOf = { aggregate: config.inputTopic, vectorize: config.aggregatedTopic };
     const groupOf = { aggregate: config.aggregateGroupId, vectorize: config.vectorizeGroupId };
 
-    const deployments = of('Deployment');
+    const deployments = of('Deployment').filter((d) => d.spec.template.spec.containers[0].args[0] === 'run');
     assert.deepEqual(deployments.map((d) => d.spec.template.spec.containers[0].args).sort(), [['run', 'aggregate'], ['run', 'vectorize']], 'never `run all`');
     for (const d of deployments) {
       const stage = d.spec.template.spec.containers[0].args[1] as 'aggregate' | 'vectorize';
@@ -198,12 +198,38 @@ describe('deploy/k8s manifests', () => {
     }
   });
 
+  it('the query service runs `serve` hardened like the stages, with its tokens from a mounted Secret, behind a Service on its port', () => {
+    const docs = from(join(tmp, 'overlay.yaml')).map((r) => r.document);
+    const serve = docs.find((d) => d.kind === 'Deployment' && d.spec.template.spec.containers[0].args[0] === 'serve')!;
+    assert.ok(serve, 'a Deployment runs `aura-stream serve`');
+    const pod = serve.spec.template;
+    const c = pod.spec.containers[0];
+    const env = Object.fromEntries(c.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    const configMap = docs.find((d) => d.kind === 'ConfigMap')!.data as Record<string, string>;
+    const config = loadConfig({ ...configMap, ...env, SEARCH_TOKENS_FILE: '', SEARCH_TOKENS: 'a-token-of-sixteen-chars:*' });
+    const http = c.ports.find((p: { name: string }) => p.name === 'http');
+    assert.equal(http.containerPort, config.servePort, 'the container port is SERVE_PORT');
+    assert.equal(config.serveHost, '0.0.0.0', 'listens on the pod address');
+    assert.deepEqual([c.livenessProbe.httpGet.path, c.readinessProbe.httpGet.path, c.readinessProbe.httpGet.port], ['/healthz', '/readyz', 'http']);
+    assert.equal(Number(pod.metadata.annotations['prometheus.io/port']), config.servePort, '/metrics is on the serve port');
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+    assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+    assert.equal(pod.spec.securityContext.runAsNonRoot, true);
+    assert.equal(pod.spec.automountServiceAccountToken, false);
+    const tokens = c.volumeMounts.find((m: { mountPath: string }) => env['SEARCH_TOKENS_FILE'].startsWith(`${m.mountPath}/`));
+    assert.ok(tokens?.readOnly, 'SEARCH_TOKENS_FILE lies in a read-only mount');
+    assert.equal(pod.spec.volumes.find((v: { name: string }) => v.name === tokens.name).secret.secretName, 'aura-stream-search-tokens');
+    const service = docs.find((d) => d.kind === 'Service')!;
+    assert.deepEqual(service.spec.selector, serve.spec.selector.matchLabels, 'the Service selects the serve pods');
+    assert.equal(service.spec.ports[0].targetPort, 'http');
+  });
+
   it('the NetworkPolicy selects exactly the stage pods and lets in only the metrics port', () => {
     for (const name of ['base', 'secure']) {
       const docs = from(join(tmp, `${name}.yaml`)).map((r) => r.document);
-      const policy = docs.find((d) => d.kind === 'NetworkPolicy')!;
+      const policy = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'aura-stream-stages')!;
       assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
-      for (const d of docs.filter((x) => x.kind === 'Deployment')) {
+      for (const d of docs.filter((x) => x.kind === 'Deployment' && x.spec.template.spec.containers[0].args[0] === 'run')) {
         const labels = d.spec.template.metadata.labels as Record<string, string>;
         const selected = (policy.spec.podSelector.matchExpressions as { key: string; operator: string; values: string[] }[]).every((e) => e.operator === 'In' && e.values.includes(labels[e.key]!));
         assert.ok(selected, `${name}: ${d.metadata.name} is selected`);
@@ -212,7 +238,7 @@ describe('deploy/k8s manifests', () => {
       const egressPorts = policy.spec.egress.flatMap((e: { ports: { port: number }[] }) => e.ports.map((p) => p.port));
       assert.ok(egressPorts.includes(53), `${name}: DNS`);
     }
-    const secured = from(join(tmp, 'secure.yaml')).map((r) => r.document).find((d) => d.kind === 'NetworkPolicy')!;
+    const secured = from(join(tmp, 'secure.yaml')).map((r) => r.document).find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'aura-stream-stages')!;
     assert.ok(secured.spec.egress.every((e: { to?: unknown[] }) => (e.to ?? []).length > 0), 'secure: every egress rule names its destination');
   });
 
@@ -221,7 +247,7 @@ describe('deploy/k8s manifests', () => {
     const configMap = docs.find((d) => d.kind === 'ConfigMap')!.data as Record<string, string>;
     const kafkaSecretOf: Record<string, string> = {};
     const dir = mkdtempSync(join(tmp, 'files-'));
-    for (const d of docs.filter((x) => x.kind === 'Deployment')) {
+    for (const d of docs.filter((x) => x.kind === 'Deployment' && x.spec.template.spec.containers[0].args[0] === 'run')) {
       const stage = d.spec.template.spec.containers[0].args[1] as string;
       const pod = d.spec.template.spec;
       const c = pod.containers[0];

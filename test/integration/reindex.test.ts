@@ -8,9 +8,9 @@ import type { AvroSerde } from '../../src/adapters/avro-serde.js';
 import { createTransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
 import { ERASURE_COMPLETED_FULL_NAME } from '../../src/contracts/erasure.js';
 import { versionCollection } from '../../src/contracts/index-version.js';
-import { createVectorStore, resolveAliasTarget, type VectorStore } from '../../src/cli/index-versions.js';
+import { createVectorStore, indexVersionOf, resolveAliasTarget, type VectorStore } from '../../src/cli/index-versions.js';
 import { checkpointPath, type ReindexCheckpoint } from '../../src/cli/reindex.js';
-import { TEXT_VERSION, rerenderText } from '../../src/pipeline/index.js';
+import { rerenderText } from '../../src/pipeline/index.js';
 import type { Embedder, SourceRecord } from '../../src/ports.js';
 import { produceWorkload } from '../../src/workload/index.js';
 import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
@@ -55,7 +55,7 @@ type Store = (typeof STORES)[number];
 /** Only in the first workload (the second one has users 1..4): erased in the middle of the reindex. */
 const ERASED = 'user-0007';
 
-describe('reindex from MiniLM to bge-small while events flow, with an erase, a kill -9 and a promote under searches (real Kafka, registry and models)', { timeout: 300_000 }, () => {
+describe('reindex from MiniLM to bge-small while events flow, with an erase, a kill -9 and a promote under searches (real Kafka, registry and models)', { timeout: 600_000 }, () => {
   let kafka: Kafka;
   let serde: AvroSerde;
   let double: QdrantEngine;
@@ -98,7 +98,7 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
   });
 
   let embedders: { old: Embedder; next: Embedder } | undefined;
-  const nextCollection = () => (embedders ? versionCollection(collection, { model_id: embedders.next.modelId, model_version: embedders.next.modelVersion, text_version: TEXT_VERSION }) : '');
+  const nextCollection = () => (embedders ? versionCollection(collection, indexVersionOf(embedders.next)) : '');
   const store = (s: Store): VectorStore => createVectorStore(configOf(env[s]));
 
   /** Every vectorize group has committed every record now on the aggregated topic. */
@@ -236,7 +236,7 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
         }
       })();
       await sleep(300);
-      const promote = await runCli(['index', 'promote', '--max-lag', '3'], newEnv(s), 60_000);
+      const promote = await runCli(['index', 'promote', '--max-lag', '3'], newEnv(s), 150_000);
       assert.equal(promote.code, 0, `${s}: index promote exits 0 (${promote.stdout} ${promote.stderr})`);
       assert.match(promote.stdout, new RegExp(`alias now → ${nextCollection()}`), `${s}: it names the new target`);
       await sleep(500);
@@ -258,7 +258,7 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
     const oracle = pointsOracle(snapshots.filter((r) => r.snapshot.user_id !== ERASED));
     for (const s of STORES) {
       const st = store(s);
-      const status = await runCli(['index', 'status', '--json'], newEnv(s), 60_000);
+      const status = await runCli(['index', 'status', '--json'], newEnv(s), 150_000);
       assert.equal(status.code, 0, `${s}: index status exits 0 (${status.stderr})`);
       const parsed = JSON.parse(status.stdout) as { target: string; versions: Array<{ collection: string; points: number; current: boolean; lag: number | null }> };
       assert.equal(parsed.target, nextCollection(), `${s}: status names the new alias target`);
@@ -276,10 +276,12 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
       assert.equal(parsed.versions.find((v) => v.current)?.points, points.length, `${s}: status counts the new version's points`);
       const oldCollection = parsed.versions.find((v) => !v.current)!.collection;
       assert.equal(await userPoints(s, oldCollection, ERASED), 0, `${s}: the erased user is not in the old version`);
-      const drop = await runCli(['index', 'drop', oldCollection], newEnv(s), 60_000);
+      const drop = await runCli(['index', 'drop', oldCollection], newEnv(s), 150_000);
       assert.equal(drop.code, 0, `${s}: index drop exits 0 (${drop.stderr})`);
+      const cacheEntries = Number(/(\d+) embedding-cache entries/.exec(drop.stdout)?.[1]);
+      assert.ok(cacheEntries > 0, `${s}: index drop removed the old model's embedding-cache entries (${drop.stdout})`);
       assert.deepEqual((await st.collections()).map((c) => c.collection), [nextCollection()], `${s}: only the new version is left`);
-      const refused = await runCli(['index', 'drop', nextCollection()], newEnv(s), 60_000);
+      const refused = await runCli(['index', 'drop', nextCollection()], newEnv(s), 150_000);
       assert.equal(refused.code, 2, `${s}: dropping the alias target is refused as a CONFIG error`);
       await st.close();
     }

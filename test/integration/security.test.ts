@@ -244,6 +244,7 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
     }
     assert.match(readiness[1]!.body, /"vectorStore":"ok"/, 'vectorize reaches Qdrant over TLS');
 
+    const input = await readTopic(harness, names.inputTopic); // the workload, before the erasure below joins it
     // erase as its own principal: Write on the input, Read on the erased topic and its own throwaway groups.
     const victim = snapshots[0]!.snapshot.user_id;
     const erased = await runToExit(envOf.erase, ['erase', '--user', victim, '--reason', 'SEC-1', '--requester', 'security-test', '--wait', '--timeout-ms', '120000'], 180_000);
@@ -256,7 +257,6 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
       for (const secret of [...SECRETS, certs.clientKey.split('\n')[1]!]) assert.ok(!log.includes(secret), `${s.logFile} carries no secret`);
     }
 
-    const input = await readTopic(harness, names.inputTopic);
     const expected = await oracleOf(input, await stageCodec(serde, names));
     const triggers = snapshots.map((s) => s.snapshot.trigger_event_id);
     assert.equal(snapshots.length, expected.oracle.accepted, 'one committed snapshot per accepted event');

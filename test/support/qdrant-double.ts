@@ -682,8 +682,9 @@ const ROUTES: Route[] = [
     path: '/collections/{collection_name}/points/scroll',
     handle: (ctx) => {
       const c = collectionOf(ctx);
-      notNull(ctx.body, 'shard_key', 'order_by');
+      notNull(ctx.body, 'shard_key');
       const limit = (ctx.body.limit as number | null | undefined) ?? 10;
+      if (ctx.body.order_by !== null && ctx.body.order_by !== undefined) return orderedScroll(c, ctx.body, limit);
       const from = ctx.body.offset === null || ctx.body.offset === undefined ? undefined : canonicalId(ctx.body.offset);
       const all = filtered(c, ctx.body.filter).filter(([key]) => from === undefined || compareKeys(key, from) >= 0);
       const next = all[limit];
@@ -703,6 +704,32 @@ const ROUTES: Route[] = [
     handle: (ctx) => ({ count: filtered(collectionOf(ctx), ctx.body.filter).length }),
   },
 ];
+
+/**
+ * Scroll with `order_by` as Qdrant does it: only on a field with a range-capable payload index
+ * (else 400 naming the index), points without a numeric value left out, one page (no offset
+ * paging: the next page starts from a value), ties in id order.
+ */
+function orderedScroll(c: DoubleCollection, body: Json, limit: number): Json {
+  const spec = body.order_by as string | Json;
+  const key = typeof spec === 'string' ? spec : String(spec.key);
+  const direction = typeof spec === 'string' ? 'asc' : ((spec.direction as string | null | undefined) ?? 'asc');
+  if (typeof spec !== 'string' && spec.start_from !== undefined && spec.start_from !== null) throw new HttpError(501, 'the double does not emulate order_by.start_from');
+  if (body.offset !== null && body.offset !== undefined) throw new HttpError(400, 'Bad request: Cannot use an `offset` when using `order_by`');
+  const index = c.payloadIndexes.get(key);
+  if (index !== 'integer' && index !== 'float' && index !== 'datetime') {
+    throw new HttpError(400, `Bad request: No range index for \`order_by\` key: \`${key}\`. Please create one to use \`order_by\`. Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see which payload schemas support Range conditions`);
+  }
+  const sign = direction === 'desc' ? -1 : 1;
+  const rows = filtered(c, body.filter)
+    .map(([id, p]) => ({ id, p, v: valuesAt(p.payload, key).find((x): x is number => typeof x === 'number') }))
+    .filter((r): r is { id: string; p: DoublePoint; v: number } => r.v !== undefined)
+    .sort((a, b) => sign * (a.v - b.v) || compareKeys(a.id, b.id));
+  return {
+    points: rows.slice(0, limit).map(({ p }) => ({ id: p.id, payload: selectPayload(p.payload, body.with_payload ?? true), vector: withVector(p, body.with_vector) })),
+    next_page_offset: null,
+  };
+}
 
 interface CompiledRoute extends Route {
   regex: RegExp;

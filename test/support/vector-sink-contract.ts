@@ -138,6 +138,53 @@ export function vectorSinkContract(name: string, open: () => Promise<SinkUnderTe
       assert.deepEqual(await sink.scroll({ sinceMs: Date.parse('2025-04-01T00:00:00Z') }), []);
     });
 
+    describe('structured access: conditions on payload fields and ordering', () => {
+      // Four days of one user and one of another, with distinct values in every field used below.
+      const days = () => [
+        point('u1', '2025-03-01', unit(1, 0, 0, 0), 'd1', { mood_mean: 2.0, activity_minutes: 30, minutes_by_type: { cardio: 30, strength: 0, flexibility: 0, mindfulness: 0, other: 0 }, mood_level: 'low', themes: ['sleep', 'work'], mood_variable: true }),
+        point('u1', '2025-03-02', unit(0.9, 0.1, 0, 0), 'd2', { mood_mean: 3.0, activity_minutes: 120, minutes_by_type: { cardio: 0, strength: 0, flexibility: 90, mindfulness: 30, other: 0 }, mood_level: 'mixed', themes: ['work'] }),
+        point('u1', '2025-03-03', unit(0, 1, 0, 0), 'd3', { mood_mean: null, mood_level: null, activity_minutes: 60, themes: [] }),
+        point('u1', '2025-03-04', unit(0.5, 0.5, 0, 0), 'd4', { mood_mean: 4.5, activity_minutes: 0, minutes_by_type: { cardio: 0, strength: 0, flexibility: 0, mindfulness: 0, other: 0 }, mood_level: 'good', themes: ["it's"] }),
+        point('u2', '2025-03-02', unit(1, 0.3, 0, 0), 'other', { mood_mean: 1.0, activity_minutes: 500, mood_level: 'low', themes: ['sleep'] }),
+      ];
+      const texts = (rows: Array<{ payload: { text: string } }>) => rows.map((r) => r.payload.text);
+
+      it('orders a user\'s points by a numeric field both ways, leaving out nulls, and cuts at the limit', async () => {
+        await sink.ensureCollection(DIM);
+        await sink.upsert(days());
+        assert.deepEqual(texts(await sink.find({ userId: 'u1', orderBy: { field: 'mood_mean', direction: 'asc' }, limit: 10 })), ['d1', 'd2', 'd4'], 'lowest mood first; the day without a mood is left out');
+        assert.deepEqual(texts(await sink.find({ userId: 'u1', orderBy: { field: 'activity_minutes', direction: 'desc' }, limit: 2 })), ['d2', 'd3'], 'most active first, two of them');
+        assert.deepEqual(texts(await sink.find({ orderBy: { field: 'activity_minutes', direction: 'desc' }, limit: 1 })), ['other'], 'without a user, every user');
+        assert.deepEqual(texts(await sink.find({ userId: 'u1', orderBy: { field: 'window_end', direction: 'desc' }, limit: 1 })), ['d4'], 'the latest');
+        assert.deepEqual(texts(await sink.find({ userId: 'u1', orderBy: { field: 'minutes_by_type.flexibility', direction: 'desc' }, limit: 1 })), ['d2'], 'a nested map key');
+        const found = await sink.find({ userId: 'u1', orderBy: { field: 'mood_mean', direction: 'desc' }, limit: 1 });
+        assert.deepEqual(found[0]?.payload, days()[3]!.payload, 'the full payload comes back');
+      });
+
+      it('applies since/until and every operator alike, alone and combined, in find, search and scroll', async () => {
+        await sink.ensureCollection(DIM);
+        await sink.upsert(days());
+        const byEnd = { field: 'window_end', direction: 'asc' } as const;
+        const find = async (filter: Parameters<VectorSink['find']>[0] extends infer F ? Omit<F & object, 'orderBy' | 'limit'> : never) => texts(await sink.find({ userId: 'u1', ...filter, orderBy: byEnd, limit: 10 }));
+        assert.deepEqual(await find({ sinceMs: Date.parse('2025-03-02T00:00:00Z'), untilMs: Date.parse('2025-03-04T00:00:00Z') }), ['d2', 'd3'], 'since inclusive, until exclusive');
+        assert.deepEqual(await find({ where: [{ field: 'mood_mean', op: 'lte', value: 3 }] }), ['d1', 'd2']);
+        assert.deepEqual(await find({ where: [{ field: 'mood_mean', op: 'gt', value: 2 }, { field: 'mood_mean', op: 'lt', value: 4.5 }] }), ['d2']);
+        assert.deepEqual(await find({ where: [{ field: 'activity_minutes', op: 'eq', value: 60 }] }), ['d3']);
+        assert.deepEqual(await find({ where: [{ field: 'activity_minutes', op: 'gte', value: 60 }] }), ['d2', 'd3']);
+        assert.deepEqual(await find({ where: [{ field: 'mood_level', op: 'eq', value: 'low' }] }), ['d1']);
+        assert.deepEqual(await find({ where: [{ field: 'mood_level', op: 'ne', value: 'low' }] }), ['d2', 'd3', 'd4'], 'ne holds for a null value too');
+        assert.deepEqual(await find({ where: [{ field: 'mood_level', op: 'in', value: ['good', 'mixed'] }] }), ['d2', 'd4']);
+        assert.deepEqual(await find({ where: [{ field: 'themes', op: 'contains', value: 'sleep' }] }), ['d1']);
+        assert.deepEqual(await find({ where: [{ field: 'themes', op: 'contains', value: "it's" }] }), ['d4'], 'a quote is matched literally');
+        assert.deepEqual(await find({ where: [{ field: 'themes', op: 'in', value: ['sleep', 'work'] }] }), ['d1', 'd2']);
+        assert.deepEqual(await find({ where: [{ field: 'mood_variable', op: 'eq', value: true }] }), ['d1']);
+        assert.deepEqual(await find({ where: [{ field: 'minutes_by_type.mindfulness', op: 'gt', value: 0 }] }), ['d2']);
+        const where = [{ field: 'themes', op: 'contains', value: 'sleep' }] as const;
+        assert.deepEqual(texts(await sink.search(unit(1, 0, 0, 0), { where: [...where], limit: 10 })), ['d1', 'other'], 'search within a condition, most similar first');
+        assert.deepEqual(texts(await sink.scroll({ where: [...where], untilMs: Date.parse('2025-03-02T00:00:00Z') })), ['d1'], 'scroll with a condition and until');
+      });
+    });
+
     it('deletes every point of one user, counted before the delete, leaving other users untouched; a second delete finds nothing', async () => {
       await sink.ensureCollection(DIM);
       // A user id with a quote, a backslash and SQL wildcards: matched literally, never as a pattern.

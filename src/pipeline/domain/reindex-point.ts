@@ -44,12 +44,12 @@ export function rerenderText(p: PointPayload): string {
 /**
  * The point of `version` made from a stored one: same id and statistics, same source offsets (so
  * the catch-up and the erasure guard can compare), the re-rendered `text`, the new vector and
- * the new version's model (with the manifest hash of the embedder that made the vector) and text version.
+ * the new version's model (id, ONNX hash, manifest hash) and text version.
  */
-export function reindexedPoint(stored: { id: string; payload: PointPayload }, text: string, vector: Float32Array, version: IndexVersion, manifestSha256: string): VectorPoint {
+export function reindexedPoint(stored: { id: string; payload: PointPayload }, text: string, vector: Float32Array, version: IndexVersion): VectorPoint {
   return {
     id: stored.id,
     vector,
-    payload: { ...stored.payload, text, model_id: version.model_id, model_version: version.model_version, manifest_sha256: manifestSha256, text_version: version.text_version },
+    payload: { ...stored.payload, text, model_id: version.model_id, model_version: version.model_version, manifest_sha256: version.manifest_sha256, text_version: version.text_version },
   };
 }

@@ -1,5 +1,6 @@
 import { AuraError } from '../../../src/errors.js';
-import type { PointFilter, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../../../src/ports.js';
+import type { FieldCondition, OrderBy, PointFilter, PointPayload, SearchHit, SearchOptions, VectorPoint, VectorSink } from '../../../src/ports.js';
+import { fieldValue, orderHits } from '../../../src/query/index.js';
 import { encodeDocument, encodeQuery } from '../../../src/adapters/sparse-text.js';
 import { byId, byScore, lastById, prefetchLimit, requireDimension, rrfFuse, searchMode, type StoredPoint } from '../../../src/adapters/vector-sink-common.js';
 
@@ -95,6 +96,12 @@ export class MemoryVectorSink implements VectorSink {
       .sort(byScore)
       .slice(0, limit);
   }
+  async find(options: PointFilter & { orderBy: OrderBy; limit: number }): Promise<Array<{ id: string; payload: PointPayload }>> {
+    const hits = this.matching(options).map((p) => ({ id: p.id, score: null, payload: structuredClone(p.payload) }));
+    return orderHits(hits, options.orderBy)
+      .slice(0, Math.max(0, options.limit))
+      .map((h) => ({ id: h.id, payload: h.payload }));
+  }
   async scroll(options: PointFilter = {}): Promise<StoredPoint[]> {
     return this.matching(options)
       .map((p) => ({ id: p.id, payload: structuredClone(p.payload), vector: Float32Array.from(p.vector) }))
@@ -114,8 +121,36 @@ export class MemoryVectorSink implements VectorSink {
 
   private matching(filter: PointFilter): VectorPoint[] {
     return [...this.points.values()].filter(
-      (p) => (filter.userId === undefined || p.payload.user_id === filter.userId) && (filter.sinceMs === undefined || p.payload.window_end >= filter.sinceMs),
+      (p) =>
+        (filter.userId === undefined || p.payload.user_id === filter.userId) &&
+        (filter.sinceMs === undefined || p.payload.window_end >= filter.sinceMs) &&
+        (filter.untilMs === undefined || p.payload.window_end < filter.untilMs) &&
+        (filter.where ?? []).every((c) => holds(p.payload, c)),
     );
+  }
+}
+
+/** The semantics of src/ports.ts FieldCondition, written out plainly. */
+function holds(payload: PointPayload, c: FieldCondition): boolean {
+  const raw = c.field === 'themes' ? payload.themes : fieldValue(payload, c.field);
+  const v = c.value;
+  if (c.op === 'ne') return raw !== v;
+  if (raw === undefined) return false;
+  switch (c.op) {
+    case 'eq':
+      return raw === v;
+    case 'in':
+      return Array.isArray(raw) ? raw.some((x) => (v as unknown[]).includes(x)) : (v as unknown[]).includes(raw);
+    case 'contains':
+      return Array.isArray(raw) && raw.includes(v as string);
+    case 'gt':
+      return (raw as number) > (v as number);
+    case 'gte':
+      return (raw as number) >= (v as number);
+    case 'lt':
+      return (raw as number) < (v as number);
+    case 'lte':
+      return (raw as number) <= (v as number);
   }
 }
 

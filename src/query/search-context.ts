@@ -1,0 +1,98 @@
+import { AuraError } from '../errors.js';
+import type { IndexVersion } from '../contracts/index-version.js';
+import type { EmbedderInfo, OrderBy, PointPayload, RetrievalMode, VectorReader } from '../ports.js';
+import { compileQuery, type CompiledQuery, type ContextQuery, type QueryKind } from './context-query.js';
+import { fieldPath } from './fields.js';
+
+/** One answer row: the point, its cosine similarity to the text (null for a structured query) and its payload. */
+export interface ContextHit {
+  id: string;
+  score: number | null;
+  payload: PointPayload;
+}
+
+/** Which index version answered: readers must never mix versions, so every answer names its own. */
+export interface AnsweredBy {
+  store: 'qdrant' | 'lancedb';
+  /** The stable name readers use (VECTOR_COLLECTION): an alias, or a legacy collection's name. */
+  alias: string;
+  /** The physical collection the alias pointed to when the query ran. */
+  collection: string;
+  model_id: string;
+  model_version: string;
+  /** Text renderer version of the collection; null when unknown (a legacy, unversioned index). */
+  text_version: number | null;
+}
+
+export interface ContextAnswer {
+  kind: QueryKind;
+  answered_by: AnsweredBy;
+  hits: ContextHit[];
+}
+
+/** What a query needs: the index, and (for text) the model its points were embedded with. */
+export interface ContextReader {
+  /** The physical collection to read (the alias's target). */
+  reader: VectorReader;
+  /** Encodes a question (with the model's query prefix); needed only for queries with text. */
+  embedder?: Pick<EmbedderInfo, 'modelId' | 'modelVersion'> & { embedQueries(texts: string[]): Promise<Float32Array[]> };
+  /** How a text query ranks (RETRIEVAL_MODE): dense, sparse or hybrid; dense when absent. */
+  mode?: RetrievalMode;
+  /** The alias and the version its target records (src/cli/index-versions.ts resolveAliasTarget). */
+  index?: { alias: string; version: IndexVersion | undefined };
+}
+
+/** A payload field's value (dotted paths reach into maps); undefined when absent or null. */
+export function fieldValue(payload: PointPayload, field: string): number | string | boolean | undefined {
+  const [head, key] = fieldPath(field);
+  const top = (payload as unknown as Record<string, unknown>)[head];
+  const v = key === undefined ? top : top !== null && typeof top === 'object' ? (top as Record<string, unknown>)[key] : undefined;
+  return v === null || v === undefined ? undefined : (v as number | string | boolean);
+}
+
+/** Orders hits by a numeric field (nulls left out); ties by score (best first), then id. */
+export function orderHits(hits: ContextHit[], orderBy: OrderBy): ContextHit[] {
+  const sign = orderBy.direction === 'asc' ? 1 : -1;
+  return hits
+    .map((h) => ({ h, v: fieldValue(h.payload, orderBy.field) }))
+    .filter((x): x is { h: ContextHit; v: number } => typeof x.v === 'number')
+    .sort((a, b) => sign * (a.v - b.v) || (b.h.score ?? 0) - (a.h.score ?? 0) || (a.h.id < b.h.id ? -1 : a.h.id > b.h.id ? 1 : 0))
+    .map((x) => x.h);
+}
+
+/**
+ * The one query path of readers (`aura-stream search`, `aura-stream serve`, benchmarks): validates
+ * the query (INVALID_QUERY naming the allowed fields and operators), encodes its text with the
+ * index's model, and runs it as a text, structured or combined query (src/query/context-query.ts).
+ */
+export async function searchContext(ports: ContextReader, query: ContextQuery | CompiledQuery): Promise<ContextAnswer> {
+  const q = 'kind' in query && 'filter' in query ? (query as CompiledQuery) : compileQuery(query);
+  const { reader, embedder } = ports;
+  // The version the alias target records wins; else the query's model, else the points' own.
+  const answered_by = (model?: { model_id: string; model_version: string; text_version?: number }): AnsweredBy => {
+    const v = ports.index?.version ?? model;
+    return {
+      store: reader.kind,
+      alias: ports.index?.alias ?? reader.collection,
+      collection: reader.collection,
+      model_id: v?.model_id ?? 'unknown',
+      model_version: v?.model_version ?? 'unknown',
+      text_version: v?.text_version ?? null,
+    };
+  };
+  if (q.text === undefined) {
+    // No model loaded: the points name the model that embedded them.
+    const rows = await reader.find({ ...q.filter, orderBy: q.orderBy!, limit: q.limit });
+    return { kind: q.kind, answered_by: answered_by(rows[0]?.payload), hits: rows.map((r) => ({ id: r.id, score: null, payload: r.payload })) };
+  }
+  if (!embedder) throw new AuraError('INTERNAL', 'searchContext: a query with text needs an embedder (the model of the index)');
+  const [vector] = await embedder.embedQueries([q.text]);
+  if (!vector) throw new AuraError('MODEL_LOAD', 'the embedder returned no vector for the query text');
+  const by = answered_by({ model_id: embedder.modelId, model_version: embedder.modelVersion });
+  if (q.orderBy === undefined) {
+    const hits = await reader.search(vector, { ...q.filter, limit: q.limit, mode: ports.mode ?? 'dense', text: q.text });
+    return { kind: q.kind, answered_by: by, hits };
+  }
+  const nearest = await reader.search(vector, { ...q.filter, limit: q.candidates, mode: ports.mode ?? 'dense', text: q.text });
+  return { kind: q.kind, answered_by: by, hits: orderHits(nearest, q.orderBy).slice(0, q.limit) };
+}
