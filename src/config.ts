@@ -350,10 +350,23 @@ export const SECRET_CONFIG_KEYS: readonly string[] = Object.entries(CONFIG_SPECS
   .filter(([, s]) => (s as Spec<unknown>).secret)
   .map(([key]) => key);
 
-/** Rows for the README / `aura-stream config`: variable, default, meaning (each `_FILE` twin included). */
+/** Rows for docs/configuration.md / `aura-stream config`: variable, default, meaning (each `_FILE` twin included). */
 export function configTable(): Array<{ env: string; default: string; doc: string }> {
   return Object.values(CONFIG_SPECS).flatMap((s: Spec<unknown>) => [
     { env: s.env, default: s.default ?? '', doc: s.doc },
     ...(s.file ? [{ env: `${s.env}_FILE`, default: '', doc: `Path of a file holding ${s.env} (e.g. a mounted Secret); not with ${s.env}.` }] : []),
   ]);
+}
+
+/**
+ * The table of docs/configuration.md (`aura-stream config --markdown`), between its
+ * `<!-- config-table:start -->` and `<!-- config-table:end -->` markers; a test keeps the two equal.
+ */
+export function configMarkdown(): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  return [
+    '| variable | default | meaning |',
+    '| --- | --- | --- |',
+    ...configTable().map((r) => `| \`${r.env}\` | ${r.default === '' ? '–' : `\`${cell(r.default)}\``} | ${cell(r.doc)} |`),
+  ].join('\n');
 }

@@ -56,7 +56,7 @@ export interface AggregatePorts {
   random?: () => number;
 }
 
-/** The steps of the pipe below, in order (`aura-stream describe`, the README and this comment). */
+/** The steps of the pipe below, in order (`aura-stream describe`, docs/pipeline.md and this comment). */
 export const AGGREGATE_STEPS: readonly TopologyStep[] = [
   { name: 'source', describe: (n) => `${n.inputTopic}  (consumer group, read_committed; each partition in order, AGGREGATE_PARTITIONS_CONCURRENTLY at once)` },
   { name: 'awaitReady', describe: (n) => `claim the partition's transactional producer, restore ${n.changelogTopic}[p] from the LMDB checkpoint to its end` },

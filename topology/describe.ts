@@ -6,7 +6,7 @@ export { renderSteps, type TopologyNames, type TopologyStep } from './steps.js';
 
 /**
  * A printable picture of both stages (like Kafka Streams' `Topology#describe()`), for the CLI and
- * the README. It takes only names, so it stays true to the configuration in use.
+ * docs/pipeline.md. It takes only names, so it stays true to the configuration in use.
  */
 export function describeTopology(n: TopologyNames): string {
   return [

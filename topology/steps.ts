@@ -1,6 +1,6 @@
 /**
  * A topology's steps as data: each topology exports its list, and `aura-stream describe`, the
- * topology's doc comment and the README are checked against it (test/topology/steps.test.ts).
+ * topology's doc comment and docs/pipeline.md are checked against it (test/topology/steps.test.ts).
  */
 export interface TopologyNames {
   inputTopic: string;

@@ -48,7 +48,7 @@ export type VectorizeEvent =
 
 /**
  * Stage `vectorize`: VECTORIZE_STEPS, run top to bottom by the one pipe below under the same
- * names. `aura-stream describe` and the README print the same list.
+ * names. `aura-stream describe` and docs/pipeline.md print the same list.
  *
  * Batches pass every step strictly in order, so a later snapshot of a point is never overwritten
  * by an earlier one. Erasure markers (ContextErased) ride in the same micro-batches: within a

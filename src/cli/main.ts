@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { Admin } from 'kafkajs';
-import { configTable, loadConfig, type Config } from '../config.js';
+import { configMarkdown, configTable, loadConfig, type Config } from '../config.js';
 import { kafkaError } from '../adapters/kafka/errors.js';
 import { AuraError } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -357,7 +357,9 @@ export function buildCli(): Command {
   program
     .command('config')
     .description('Print every configuration variable with its default.')
-    .action(() => {
+    .option('--markdown', 'print the table of docs/configuration.md instead', false)
+    .action((opts: { markdown: boolean }) => {
+      if (opts.markdown) return void console.log(configMarkdown());
       for (const row of configTable()) console.log(`${row.env.padEnd(28)} ${(row.default || '-').padEnd(40)} ${row.doc}`);
     });
 

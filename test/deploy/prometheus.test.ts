@@ -70,7 +70,7 @@ describe('deploy/prometheus', () => {
 });
 
 describe('deploy/grafana dashboard', () => {
-  it('has a datasource variable, unique refIds per panel, and the panels the README lists', () => {
+  it('has a datasource variable, unique refIds per panel, and the panels docs/operations.md lists', () => {
     const dash = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as { uid: string; templating: { list: Array<{ name: string }> }; panels: Array<{ title: string; targets?: Array<{ refId: string; datasource: { uid: string } }> }> };
     assert.equal(dash.uid, 'aura-stream');
     assert.deepEqual(dash.templating.list.map((v) => v.name), ['datasource', 'stage', 'namespace', 'pod']);

@@ -41,7 +41,7 @@ import { MODEL_PATH, assertDoubleClean, assertPointsEqualOracle, endsOf, pointsO
 /**
  * Secured connections end to end (issue 10): a Kafka broker of this test's own (the shared stack
  * is never touched) with a SASL_SSL listener that requires client certificates, SCRAM users
- * written at format time and the StandardAuthorizer with exactly the ACLs the README lists;
+ * written at format time and the StandardAuthorizer with exactly the ACLs docs/security.md lists;
  * certificates made here with openssl. Both stages run as child processes of the real CLI with
  * every secret given through its `_FILE` twin; the registry sits behind a proxy that demands basic
  * auth (Apicurio's own auth needs an identity server); Qdrant (its engine behind the validating front) is served over HTTPS

@@ -9,7 +9,7 @@ import { renderSteps, type TopologyNames } from '../../topology/steps.js';
 
 /**
  * One list of steps per topology: the pipe in the source, its doc comment, `aura-stream describe`
- * and the README must all name the same steps in the same order.
+ * and docs/pipeline.md must all name the same steps in the same order.
  */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const source = readFileSync(join(ROOT, 'topology', 'aggregate.ts'), 'utf8');
@@ -50,8 +50,8 @@ describe('the aggregate topology\'s step list', () => {
     for (const line of renderSteps(AGGREGATE_STEPS, PLACEHOLDERS)) assert.ok(out.includes(line), `describe prints: ${line}`);
   });
 
-  test('the README block is the list rendered with placeholder names', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  test('the docs/pipeline.md block is the list rendered with placeholder names', () => {
+    const readme = readFileSync(join(ROOT, 'docs', 'pipeline.md'), 'utf8');
     const block = readme.slice(readme.indexOf('<!-- aggregate-steps:start -->'), readme.indexOf('<!-- aggregate-steps:end -->'));
     const lines = block.split('\n').filter((l) => l.startsWith('  '));
     assert.deepEqual(lines, renderSteps(AGGREGATE_STEPS, PLACEHOLDERS));

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { describeTopology } from '../../topology/describe.js';
 import { VECTORIZE_STEPS } from '../../topology/vectorize.js';
 
-// One step list for the pipe, `aura-stream describe` and the README: these fail when they drift.
+// One step list for the pipe, `aura-stream describe` and docs/pipeline.md: these fail when they drift.
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('VECTORIZE_STEPS', () => {
@@ -28,10 +28,10 @@ describe('VECTORIZE_STEPS', () => {
     assert.doesNotMatch(text, /\{[A-Z_]+\}/, 'no placeholder is left');
   });
 
-  it('is what the README shows for the default configuration', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  it('is what docs/pipeline.md shows for the default configuration', () => {
+    const readme = readFileSync(join(ROOT, 'docs', 'pipeline.md'), 'utf8');
     const text = describeTopology(loadConfig({}));
     const vectorize = text.slice(text.indexOf('Stage vectorize'));
-    assert.ok(readme.includes(vectorize), `README.md must show the vectorize steps exactly as \`aura-stream describe\` prints them:\n${vectorize}`);
+    assert.ok(readme.includes(vectorize), `docs/pipeline.md must show the vectorize steps exactly as \`aura-stream describe\` prints them:\n${vectorize}`);
   });
 });
