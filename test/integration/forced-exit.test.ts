@@ -155,7 +155,11 @@ describe('a forced exit really exits: shutdown timeout, second signal, fatal sta
   test('vectorize: a fatal stage error (its collection deleted under it, HTTP 404) drains, closes and exits with status 1', { timeout: 300_000 }, async () => {
     const { names, env, collection } = await setUp('exit-fatal-vectorize', 'vectorize');
     const child = await runStage(env, 'vectorize', { readyTimeoutMs: 180_000 });
-    const dropped = await fetch(`${double.url}/collections/${collection}`, { method: 'DELETE' });
+    // VECTOR_COLLECTION is the readers' alias; the stage writes the version's own collection behind it.
+    const aliases = ((await (await fetch(`${double.url}/aliases`)).json()) as { result: { aliases: Array<{ alias_name: string; collection_name: string }> } }).result.aliases;
+    const target = aliases.find((a) => a.alias_name === collection)?.collection_name;
+    assert.ok(target, `the stage made its version's collection behind the alias ${collection}: ${JSON.stringify(aliases)}`);
+    const dropped = await fetch(`${double.url}/collections/${target}`, { method: 'DELETE' });
     assert.deepEqual([dropped.status, ((await dropped.json()) as { result: unknown }).result], [200, true], 'the collection existed and is gone now');
     // Snapshots for it to upsert, written as the aggregate stage writes them.
     const codec = await stageCodec(testSerde(), names);
