@@ -54,8 +54,12 @@ export const KAFKA_PROTOCOL_ERRORS: Readonly<Record<string, { code: ErrorCode; r
   DELEGATION_TOKEN_AUTHORIZATION_FAILED: { code: 'AUTH', reason: 'the ACLs do not allow the delegation token operation' },
 };
 
-/** OpenSSL alerts a server sends when it refuses this process's client certificate (or its absence). */
-const TLS_CLIENT_REFUSED = /^ERR_SSL_(SSLV3|TLSV1|TLSV13)_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED)$/;
+/**
+ * OpenSSL alerts a server sends when it refuses this process's client certificate (or its absence).
+ * Node derives the code from OpenSSL's reason text: OpenSSL 3.0 (Node 20) says `sslv3 alert bad
+ * certificate`, the OpenSSL of Node 24 `ssl/tls alert bad certificate` (ERR_SSL_SSL/TLS_ALERT_…).
+ */
+const TLS_CLIENT_REFUSED = /^ERR_SSL_(SSLV3|TLSV1|TLSV13|SSL\/TLS)_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED)$/;
 
 type Fields = Error & { code?: unknown; type?: unknown; retriable?: unknown; cause?: unknown };
 

@@ -34,6 +34,13 @@ describe('kafkaError: refused credentials and certificates are AUTH, naming the 
     assert.match(e.message, /KAFKA_SSL_CERT and KAFKA_SSL_KEY/);
   });
 
+  it("a refused client certificate in the spelling of Node 24's OpenSSL (ssl/tls alert)", () => {
+    const cause = new K.KafkaJSConnectionError!('Connection error: ssl3_read_bytes:ssl/tls alert bad certificate', { code: 'ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE' });
+    const e = kafkaError(new K.KafkaJSNumberOfRetriesExceeded!(cause, { retryCount: 5, retryTime: 100 }));
+    assert.equal(e.code, 'AUTH', 'the same alert as under Node 20, only spelled differently');
+    assert.match(e.message, /KAFKA_SSL_CERT and KAFKA_SSL_KEY/);
+  });
+
   it('an operation the ACLs do not allow, also when the retrier wrapped it', () => {
     const denied = protocolError('TOPIC_AUTHORIZATION_FAILED', 'Not authorized to access topics: [Topic authorization failed]');
     const e = kafkaError(denied);
