@@ -63,7 +63,7 @@ describe('deploy/prometheus', () => {
 
   it('the Kubernetes scrape config passes `promtool check config` with pod discovery swapped for its labels', () => {
     const file = join(tmp, 'kubernetes.json');
-    writeFileSync(file, JSON.stringify(kubernetesConfigWithPods([{ host: '10.1.2.3', port: 9464, name: 'aura-stream-aggregate-0', component: 'aggregate' }])));
+    writeFileSync(file, JSON.stringify(kubernetesConfigWithPods([{ host: '127.0.0.1', port: 9464, name: 'aura-stream-aggregate-0', component: 'aggregate' }])));
     const r = run(tool('promtool'), ['check', 'config', file]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });

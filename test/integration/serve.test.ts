@@ -72,7 +72,7 @@ for (const store of ['lancedb', 'qdrant'] as const) {
     let base: string;
 
     before(async () => {
-      assert.ok(MODEL, 'EMBEDDING_MODEL_PATH is set (source /work/wt/stack.env or run `aura-stream stack up`)');
+      assert.ok(MODEL, 'EMBEDDING_MODEL_PATH is set (run `npm test`, or `aura-stream stack up` and export the EMBEDDING_MODEL_PATH it prints)');
       dir = mkdtempSync(join(tmpdir(), 'aura-serve-'));
       const env: Record<string, string> = {
         STATE_DIR: dir,
