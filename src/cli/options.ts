@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { AggregateTopologyConfig } from '../../topology/aggregate.js';
+import type { VectorizeTopologyConfig } from '../../topology/vectorize.js';
 
 /**
  * Options compiled once from the configuration into the aggregate pipe's argument, whose fields
@@ -43,6 +44,21 @@ export function compileAggregateOptions(config: Config): AggregateTopologyConfig
     cacheMaxBytes: config.aggregateCacheMaxBytes,
     retentionDays: config.stateRetentionDays,
     erasureAuth: { key: config.erasureSigningKey, maxAgeMs: config.erasureMaxAgeMs },
+    retryInitialMs: config.retryInitialMs,
+    retryMaxMs: config.retryMaxMs,
+  };
+}
+
+/** The vectorize topology's options from the configuration: one place for the stage and `reindex`'s catch-up. */
+export function compileVectorizeOptions(config: Config): VectorizeTopologyConfig {
+  return {
+    inputTopic: config.aggregatedTopic,
+    outputTopic: config.vectorizedTopic,
+    erasedTopic: config.erasedTopic,
+    dlqTopic: config.aggregatedDlqTopic,
+    batchMaxSize: config.batchMaxSize,
+    batchMaxWaitMs: config.batchMaxWaitMs,
+    maxInFlightBatches: config.maxInFlightBatches,
     retryInitialMs: config.retryInitialMs,
     retryMaxMs: config.retryMaxMs,
   };

@@ -18,6 +18,7 @@ import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
 import { cacheModelVersion, createVectorStore, indexVersionOf, resolveAliasTarget, type AliasTarget, type VectorStore } from './index-versions.js';
 import { createEmbedder } from './run-vectorize.js';
+import { compileVectorizeOptions } from './options.js';
 import { runEvents, supervise, type StageHandle } from './stage-runtime.js';
 
 /**
@@ -325,17 +326,7 @@ export async function runReindex(deps: { kafka: Kafka; serde: AvroSerde; config:
     const sink = guardAgainstErasure(next, current, liveCommitted, (n) => metrics.reindexSkipped.inc(n));
     const events$ = vectorizeTopology(
       { source, codec, embedder, cache, sink, writer: discardWriter },
-      {
-        inputTopic: config.aggregatedTopic,
-        outputTopic: config.vectorizedTopic,
-        erasedTopic: config.erasedTopic,
-        dlqTopic: config.aggregatedDlqTopic,
-        batchMaxSize: config.batchMaxSize,
-        batchMaxWaitMs: config.batchMaxWaitMs,
-        maxInFlightBatches: config.maxInFlightBatches,
-        retryInitialMs: config.retryInitialMs,
-        retryMaxMs: config.retryMaxMs,
-      },
+      compileVectorizeOptions(config),
     );
     const onEvent = (e: VectorizeEvent) => {
       if (e.type === 'stored') metrics.reindexPoints.inc({ phase: 'catchup' }, e.points);

@@ -16,6 +16,7 @@ import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../t
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
 import { cacheModelVersion, createVectorStore, versionedWriter, indexVersionOf, openWriterIndex } from './index-versions.js';
+import { compileVectorizeOptions } from './options.js';
 import { logIllegalMove, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly); named after the alias. */
@@ -132,17 +133,7 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
 
   const events$ = vectorizeTopology(
     { source, codec, embedder, cache, sink, writer },
-    {
-      inputTopic: config.aggregatedTopic,
-      outputTopic: config.vectorizedTopic,
-      erasedTopic: config.erasedTopic,
-      dlqTopic: config.aggregatedDlqTopic,
-      batchMaxSize: config.batchMaxSize,
-      batchMaxWaitMs: config.batchMaxWaitMs,
-      maxInFlightBatches: config.maxInFlightBatches,
-      retryInitialMs: config.retryInitialMs,
-      retryMaxMs: config.retryMaxMs,
-    },
+    compileVectorizeOptions(config),
   );
   const { lifecycle, signals, subscription, events$: shared } = runEvents(events$, vectorizePhases, onEvent, logIllegalMove(logger));
 
