@@ -52,10 +52,14 @@ interface Outcome {
  * group has committed each of `killFractions` of the input (and not all of it), restarting it on the
  * same STATE_DIR each time; finally waits until everything is consumed and stops it (SIGTERM).
  * Working through a backlog, the stage has transactions open nearly all the time (three partitions
- * at once, 250 records each), so a kill mostly lands inside one.
+ * at once, 100 records each), so a kill mostly lands inside one.
  */
 async function runWithKills(t: TestContext, kafka: Kafka, label: string, guarantee: 'exactly_once' | 'at_least_once', killFractions: number[]): Promise<Outcome> {
   const names = uniqueNames(label, { partitions: 3, guarantee });
+  // Small fetches and transactions: the group commits in ~30 steps of 100 records, so a kill lands
+  // mid-stream however fast the host is. With the defaults (1 MiB fetches, 5 000 records per
+  // transaction) a partition's 1 000 records are one commit, and a fast run could finish between probes.
+  Object.assign(names.env, { AGGREGATE_FETCH_MAX_BYTES: '16384', AGGREGATE_TX_MAX_RECORDS: '100' });
   await createStageTopics(kafka, names.env);
   const generated = [...generateEvents({ seed: label, users: 50, events: EVENTS, startMs: Date.now() - 10 * DAY - 3_600_000 })];
   await produceGenerated(kafka, testSerde(), names.inputTopic, generated);
