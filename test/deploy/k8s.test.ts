@@ -276,6 +276,16 @@ describe('deploy/k8s manifests', () => {
     assert.notEqual(kafkaSecretOf.aggregate, kafkaSecretOf.vectorize, 'one principal per stage');
   });
 
+  it('the example Secrets name the principals docs/security.md grants ACLs to', () => {
+    const acls = readFileSync(join(ROOT, 'docs', 'security.md'), 'utf8');
+    const usernames = from(join(secure, 'secrets.example.yaml'))
+      .map((r) => r.document)
+      .filter((d) => d.kind === 'Secret' && d.metadata.name.endsWith('-kafka'))
+      .map((d) => d.stringData.username as string);
+    assert.deepEqual(usernames.sort(), ['aura-aggregate', 'aura-vectorize']);
+    for (const user of usernames) assert.ok(acls.includes(`--allow-principal User:${user}`), `docs/security.md grants ACLs to User:${user}`);
+  });
+
   it('the secure overlay: serve reads Qdrant over https with its key and the CA from mounted Secrets, and needs no Kafka principal', () => {
     const docs = from(join(tmp, 'secure.yaml')).map((r) => r.document);
     const configMap = docs.find((d) => d.kind === 'ConfigMap')!.data as Record<string, string>;
