@@ -9,6 +9,11 @@ import { batches$ } from './sources.js';
 
 export const VECTORIZE_STAGE = 'vectorize';
 
+/**
+ * Everything the vectorize pipe is told, every field required: compiled once from the
+ * configuration by `compileVectorizeOptions` (src/cli/options.ts), where the defaults live
+ * (src/config.ts); nothing here has a default of its own.
+ */
 export interface VectorizeTopologyConfig {
   inputTopic: string;
   outputTopic: string;
