@@ -19,7 +19,7 @@ import { createEmbedder } from './run-vectorize.js';
  * it as soon as it sees the new target) and answers from the new version without a restart.
  */
 export async function startServe(options: { config?: Config; logger?: Logger } = {}): Promise<{ port: number; close(): Promise<void> }> {
-  const config = options.config ?? loadConfig();
+  const config = options.config ?? loadConfig(process.env, { kafka: false });
   const logger = options.logger ?? createLogger(config.logLevel);
   // Before the model loads (seconds): a serve without tokens could answer nobody.
   if (config.searchTokens.length === 0) {
