@@ -25,9 +25,10 @@ export type RenderInput = Pick<SnapshotWithoutText, 'window_days' | 'mood' | 'ac
  * vocabulary. So each fact is said in the everyday words a question uses next to the technical
  * one ("flexibility (yoga, stretching)", "low mood, feeling down"); the mood level has five steps,
  * since "in a great mood" and "fairly good" are different questions; the direction (improving,
- * getting worse) and the spread (ups and downs, or stable) are separate sentences, since a mood can
- * be steady in direction and still swing; no sentence states a fact by denying its opposite
- * ("not happy"), which a model reads as the opposite. Notes are left out, since a quoted note
+ * getting worse) and the spread (ups and downs, or stable) are separate sentences, since a mood
+ * can be steady in direction and still swing; the intensity leads the activity sentence; no
+ * sentence states a fact by denying its opposite ("not happy"), which a model reads as the
+ * opposite. Notes are left out, since a quoted note
  * outweighs the facts (their themes still count, through the lexicon of snapshotFacts).
  *
  * Contract: a pure function of the window fields only — window_days, mood, activity,
@@ -41,7 +42,8 @@ export type RenderInput = Pick<SnapshotWithoutText, 'window_days' | 'mood' | 'ac
  *     | Mood not rated (<n> logged). | No moods logged.
  *   [Mood improving, feeling better lately. | Mood getting worse, feeling worse lately.]
  *   [Mood varies a lot, ups and downs from day to day. | Mood stable and consistent, about the same each day.]
- *   <Mostly <type>|Mix of <type> and <type>|Only <type>>, about <amount> <this week|in <d> days>[, mostly gentle, easy workouts|mostly moderate workouts|mostly hard, intense workouts].
+ *   [Gentle, easy workouts: |Moderate workouts: |Hard, intense workouts: ]<Mostly <type>|Mix of <type> and <type>|Only <type>>
+ *     (lower-cased after the intensity), about <amount> <this week|in <d> days>.
  *     <Exercises almost every day|Exercises some days|Rarely exercises|Barely active, little exercise> (<a> of <d> days)[, <s>-day streak].
  *     | No exercise logged, inactive.
  *   [Often mentions <theme>[, <theme>] and <theme>.]
@@ -83,7 +85,7 @@ const THEME_WORDS: Readonly<Record<string, string>> = {
   friends: 'friends (social life)',
   outdoors: 'the outdoors',
 };
-const INTENSITY_WORDS = { gentle: 'mostly gentle, easy workouts', moderate: 'mostly moderate workouts', hard: 'mostly hard, intense workouts', mixed: '' } as const;
+const INTENSITY_WORDS = { gentle: 'Gentle, easy workouts', moderate: 'Moderate workouts', hard: 'Hard, intense workouts', mixed: '' } as const;
 
 function moodLevelWords(mean: number): string {
   if (mean <= MOOD_VERY_LOW_MAX) return 'Very low mood, feeling down and unhappy';
@@ -111,16 +113,18 @@ function activitySentences(activity: RenderInput['activity'], windowDays: number
   const what =
     types.length === 1 ? `Only ${types[0]}` : facts.dominantActivity !== null ? `Mostly ${typeWords(facts.dominantActivity)}` : `Mix of ${types[0]} and ${types[1]}`;
   const period = windowDays === 7 ? 'this week' : `in ${windowDays.toFixed(0)} days`;
-  const first = [what, `about ${amount(activity.total_minutes)} ${period}`];
   const intensity = facts.intensity === null ? '' : INTENSITY_WORDS[facts.intensity];
-  if (intensity !== '') first.push(intensity);
+  // The intensity leads its sentence: at the end of a long one, "hard, intense" weighed less than a
+  // stressed, worsening mood elsewhere in another user's text (bge-small ranked that user first for
+  // "hard, intense workouts"); leading, it raised the tuning half for both models.
+  const lead = intensity === '' ? what : `${intensity}: ${what.charAt(0).toLowerCase()}${what.slice(1)}`;
   const streak = activity.streak_days >= 2 ? `, ${activity.streak_days.toFixed(0)}-day streak` : '';
   // A window of 7 × 24 h touches up to 8 calendar days: the count is capped at the window's days.
   const active = Math.min(activity.active_days, windowDays);
   const days = `${active.toFixed(0)} of ${windowDays.toFixed(0)} days`;
   const how =
     facts.consistency === 'almost daily' ? 'Exercises almost every day' : facts.consistency === 'some days' ? 'Exercises some days' : active <= 1 ? 'Barely active, little exercise' : 'Rarely exercises';
-  return [`${first.join(', ')}.`, `${how} (${days})${streak}.`];
+  return [`${lead}, about ${amount(activity.total_minutes)} ${period}.`, `${how} (${days})${streak}.`];
 }
 
 /** Minutes in words: under 90 to the nearest 10 minutes, else to the nearest half hour. */

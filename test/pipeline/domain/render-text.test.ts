@@ -131,7 +131,7 @@ describe('renderText', () => {
   test('spread is separate from direction: sd ≥ 1 varies a lot (whatever the direction); sd ≤ 0.6 with no direction is stable', () => {
     assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], 0) })), /^Mixed mood, so-so \(4 logged\)\. Mood varies a lot, ups and downs from day to day\. No exercise/);
     assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], -0.3) })), /Mood getting worse, feeling worse lately\. Mood varies a lot, ups and downs from day to day\./);
-    assert.match(renderText(snapshot({ ...empty, mood: moods([2, 4, 2, 4], 0) })), /Mood varies a lot/, 'sd 1.0 exactly counts');
+    assert.match(renderText(snapshot({ ...empty, mood: moods([2, 4, 2, 4], 0) })), /Mood varies a lot, ups and downs/, 'sd 1.0 exactly counts');
     assert.match(renderText(snapshot({ ...empty, mood: moods([3, 3, 4, 3], 0) })), /Mood stable and consistent, about the same each day\./, 'sd 0.43, flat');
     assert.doesNotMatch(renderText(snapshot({ ...empty, mood: moods([2, 4, 3, 3], 0) })), /stable|varies/, 'sd 0.71: neither');
     assert.doesNotMatch(renderText(snapshot({ ...empty, mood: moods([3, 3, 4, 3], 0.2) })), /stable/, 'a clear direction is not stable');
@@ -144,11 +144,11 @@ describe('renderText', () => {
 
   test('the main activity holds half the minutes; otherwise the two largest are named; each type with its everyday words', () => {
     const act = (byType: Partial<Record<string, number>>) => renderText(snapshot({ ...empty, activity: activity(byType, { low: 1 }, 3, 1) }));
-    assert.match(act({ mindfulness: 100, cardio: 100 }), /^No moods logged\. Mostly cardio \(running, cycling, swimming\), about 3.5 hours this week/, 'a tie at 50 %: the first in key order');
-    assert.match(act({ mindfulness: 100, cardio: 90 }), /Mostly mindfulness \(meditation, breathing exercises\), about 3 hours this week/);
-    assert.match(act({ strength: 40, flexibility: 35, cardio: 30 }), /Mix of strength training \(weights, gym\) and flexibility \(yoga, stretching\), about 2 hours this week/);
-    assert.match(act({ flexibility: 25 }), /Only flexibility \(yoga, stretching\), about 30 minutes this week/);
-    assert.match(act({ other: 60 }), /Only other activities, about 60 minutes/);
+    assert.match(act({ mindfulness: 100, cardio: 100 }), /^No moods logged\. Gentle, easy workouts: mostly cardio \(running, cycling, swimming\), about 3.5 hours this week/, 'a tie at 50 %: the first in key order');
+    assert.match(act({ mindfulness: 100, cardio: 90 }), /Gentle, easy workouts: mostly mindfulness \(meditation, breathing exercises\), about 3 hours this week/);
+    assert.match(act({ strength: 40, flexibility: 35, cardio: 30 }), /Gentle, easy workouts: mix of strength training \(weights, gym\) and flexibility \(yoga, stretching\), about 2 hours this week/);
+    assert.match(act({ flexibility: 25 }), /Gentle, easy workouts: only flexibility \(yoga, stretching\), about 30 minutes this week/);
+    assert.match(act({ other: 60 }), /Gentle, easy workouts: only other activities, about 60 minutes/);
   });
 
   test('amounts: under 90 minutes to the nearest 10 minutes (at least 10), else to the nearest half hour', () => {
@@ -161,13 +161,13 @@ describe('renderText', () => {
     assert.match(renderText(snapshot({ ...empty, window_days: 3, activity: activity({ cardio: 200 }, {}, 1, 1) })), /about 3.5 hours in 3 days/, 'a window other than a week says its days');
   });
 
-  test('intensity: the level with half the minutes of known intensity, in words', () => {
+  test('intensity: the level with half the minutes of known intensity, in words, leading the activity sentence', () => {
     const intensity = (byIntensity: Partial<Record<string, number>>) => renderText(snapshot({ ...empty, activity: activity({ cardio: 100 }, byIntensity, 3, 1) }));
-    assert.match(intensity({ low: 60, high: 40 }), /this week, mostly gentle, easy workouts\./);
-    assert.match(intensity({ high: 50, moderate: 50 }), /this week, mostly hard, intense workouts\./, 'low first, then high, then moderate at a tie');
-    assert.match(intensity({ moderate: 60, unknown: 900 }), /this week, mostly moderate workouts\./, 'unknown minutes do not count');
-    assert.match(intensity({ low: 40, moderate: 30, high: 30 }), /about 1.5 hours this week\. /, 'no majority: nothing said');
-    assert.match(intensity({ unknown: 100 }), /about 1.5 hours this week\. /);
+    assert.match(intensity({ low: 60, high: 40 }), /Gentle, easy workouts: only cardio \(running, cycling, swimming\), about 1\.5 hours this week\./);
+    assert.match(intensity({ high: 50, moderate: 50 }), /Hard, intense workouts: only cardio \(running, cycling, swimming\), about 1\.5 hours this week\./, 'low first, then high, then moderate at a tie');
+    assert.match(intensity({ moderate: 60, unknown: 900 }), /Moderate workouts: only cardio \(running, cycling, swimming\), about 1\.5 hours this week\./, 'unknown minutes do not count');
+    assert.match(intensity({ low: 40, moderate: 30, high: 30 }), /^No moods logged\. Only cardio \(running, cycling, swimming\), about 1\.5 hours this week\. /, 'no majority: nothing said');
+    assert.match(intensity({ unknown: 100 }), /^No moods logged\. Only cardio \(running, cycling, swimming\), about 1\.5 hours this week\. /, 'unknown only: nothing said');
   });
 
   test('consistency: almost every day from 6 of 7, rarely at 2 of 7, barely active at 1; the streak from 2 days; never more days than the window', () => {
