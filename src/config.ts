@@ -178,7 +178,7 @@ export const CONFIG_SPECS = {
   embeddingModelsDir: spec(
     'EMBEDDING_MODELS_DIR',
     '',
-    'Folder of model folders (one per model, as `aura-stream stack up` and the image lay them out). Default: <AURA_STACK_DIR or .cache/stack>/models.',
+    'Folder of model folders (one per model, as `aura-stream stack up` and the image lay them out); serve loads the model of the alias\'s version from here after a promote. Default: <AURA_STACK_DIR or .cache/stack>/models.',
     optStr,
   ),
   embeddingModelPath: spec(
@@ -214,6 +214,7 @@ export const CONFIG_SPECS = {
     int(1_048_576, 1_099_511_627_776),
   ),
   aggregateFetchMaxBytes: spec('AGGREGATE_FETCH_MAX_BYTES', '1048576', 'aggregate: bytes fetched per partition per request from the input topic.', int(1024, 1_073_741_824)),
+  vectorizeFetchMaxBytes: spec('VECTORIZE_FETCH_MAX_BYTES', '1048576', 'vectorize: bytes fetched per partition per request from the aggregated topic (vectorize and reindex\'s catch-up).', int(1024, 1_073_741_824)),
   erasureSigningKey: secret(
     'ERASURE_SIGNING_KEY',
     'HMAC key (at least 32 characters) that `aura-stream erase` signs UserDeleted requests with and the aggregate stage verifies; only its holders can erase. Unset: erase refuses to run and the aggregate stage dead-letters every UserDeleted (ERASURE_UNAUTHORIZED). docs/erasure.md.',
@@ -257,7 +258,11 @@ export interface Config extends Omit<Parsed, 'changelogTopic' | 'aggregateGroupI
 export const AGGREGATOR_VERSION = '1.0.0';
 
 /** Compiles the configuration from an environment; throws AuraError('CONFIG') naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * `kafka: false` is for a command that opens no Kafka client (`serve`): the Kafka security settings it
+ * inherits from a shared ConfigMap are parsed but not required to be complete (no SASL principal).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { kafka?: boolean } = {}): Config {
   const parsed = {} as Record<string, unknown>;
   for (const [key, s] of Object.entries(CONFIG_SPECS) as Array<[string, Spec<unknown>]>) {
     parsed[key] = s.parse(rawValue(env, s), s.env);
@@ -266,10 +271,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (p.retryMaxMs < p.retryInitialMs) {
     throw new AuraError('CONFIG', `RETRY_MAX_MS=${p.retryMaxMs} is below RETRY_INITIAL_MS=${p.retryInitialMs}: expected RETRY_MAX_MS >= RETRY_INITIAL_MS`);
   }
+  if (options.kafka !== false) checkKafkaSecurity(p);
   checkSecurity(p);
   return {
     ...p,
     embeddingModelPath: p.embeddingModelPath ?? localStackModel(env),
+    embeddingModelsDir: p.embeddingModelsDir ?? modelsDirOf(env),
     changelogTopic: p.changelogTopic ?? `${p.applicationId}-user-window-changelog`,
     aggregateGroupId: p.aggregateGroupId ?? `${p.applicationId}-aggregate`,
     vectorizeGroupId: p.vectorizeGroupId ?? `${p.applicationId}-vectorize`,
@@ -280,19 +287,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /**
+ * The folder of model folders: EMBEDDING_MODELS_DIR, else `<AURA_STACK_DIR or the project's
+ * .cache/stack>/models` (what `aura-stream stack up` lays out); undefined outside the project
+ * without EMBEDDING_MODELS_DIR (an installed package has no local stack).
+ */
+export function modelsDirOf(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    const modelsDir = env['EMBEDDING_MODELS_DIR']?.trim();
+    return modelsDir ? resolve(modelsDir) : join(env['AURA_STACK_DIR'] ? resolve(env['AURA_STACK_DIR']) : join(findProjectRoot(), '.cache', 'stack'), 'models');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The folder of the model EMBEDDING_MODEL names (default MODEL_ID) under EMBEDDING_MODELS_DIR
  * (default: the models `aura-stream stack up` lays out), when it exists: the same default as the
  * brokers and registry of the local stack, so that a command run after `stack up` or the demo
  * needs no settings. Undefined when there is none (the embedder then names the fix).
  */
 export function localStackModel(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  let dir: string;
-  try {
-    const modelsDir = env['EMBEDDING_MODELS_DIR']?.trim();
-    dir = modelsDir ? resolve(modelsDir) : join(env['AURA_STACK_DIR'] ? resolve(env['AURA_STACK_DIR']) : join(findProjectRoot(), '.cache', 'stack'), 'models');
-  } catch {
-    return undefined; // not inside the project (an installed package): no local stack
-  }
+  const dir = modelsDirOf(env);
+  if (dir === undefined) return undefined;
   const name = env['EMBEDDING_MODEL']?.trim() || MODEL_ID;
   // A hub id such as Xenova/all-MiniLM-L6-v2 is not a folder name here.
   if (name.includes('/') || name.includes('\\') || name === '..' || name === '.') return undefined;
@@ -319,11 +335,12 @@ function rawValue(env: NodeJS.ProcessEnv, s: Spec<unknown>): string {
 const SASL_PROTOCOLS = new Set(['SASL_PLAINTEXT', 'SASL_SSL']);
 const TLS_PROTOCOLS = new Set(['SSL', 'SASL_SSL']);
 
-/** Security settings that only make sense together; the error names the variable to set or unset. */
-function checkSecurity(p: Parsed): void {
-  const bad = (message: string): never => {
-    throw new AuraError('CONFIG', message);
-  };
+const bad = (message: string): never => {
+  throw new AuraError('CONFIG', message);
+};
+
+/** Kafka security settings that only make sense together; the error names the variable to set or unset. */
+function checkKafkaSecurity(p: Parsed): void {
   const protocol = p.kafkaSecurityProtocol;
   if (SASL_PROTOCOLS.has(protocol) && !p.kafkaSaslMechanism) bad(`KAFKA_SECURITY_PROTOCOL=${protocol} needs KAFKA_SASL_MECHANISM (PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512)`);
   if (p.kafkaSaslMechanism && !SASL_PROTOCOLS.has(protocol)) bad(`KAFKA_SASL_MECHANISM is set but KAFKA_SECURITY_PROTOCOL=${protocol}: expected SASL_SSL (or SASL_PLAINTEXT)`);
@@ -334,6 +351,11 @@ function checkSecurity(p: Parsed): void {
   if (tlsVars.length > 0 && !TLS_PROTOCOLS.has(protocol)) bad(`${tlsVars.join(', ')} set but KAFKA_SECURITY_PROTOCOL=${protocol}: expected SSL or SASL_SSL`);
   if (p.kafkaSslCert && !p.kafkaSslKey) bad('KAFKA_SSL_CERT needs KAFKA_SSL_KEY (or KAFKA_SSL_KEY_FILE), the key of the client certificate');
   if (p.kafkaSslKey && !p.kafkaSslCert) bad('KAFKA_SSL_KEY needs KAFKA_SSL_CERT (or KAFKA_SSL_CERT_FILE), the client certificate of the key');
+}
+
+/** Registry and Qdrant settings that only make sense together, and credentials never sent in cleartext. */
+function checkSecurity(p: Parsed): void {
+  const protocol = p.kafkaSecurityProtocol;
   if (p.schemaRegistryBasicAuth && p.schemaRegistryBearerToken) bad('SCHEMA_REGISTRY_BASIC_AUTH and SCHEMA_REGISTRY_BEARER_TOKEN are both set: set only one');
   if (!p.allowInsecureCredentials) {
     const cleartext = (what: string, fix: string) => bad(`${what} would be sent in cleartext: ${fix}, or set ALLOW_INSECURE_CREDENTIALS=true to accept that (a loopback or otherwise private link only)`);
