@@ -30,7 +30,7 @@ const PLACEHOLDERS: TopologyNames = {
 
 describe('the aggregate topology\'s step list', () => {
   test('the pipe calls the operators in the order of the list (source is the batches$ feed)', () => {
-    const body = source.slice(source.indexOf('const work = defer('));
+    const body = source.slice(source.indexOf('defer(() => of(run))'));
     let from = 0;
     for (const name of names.slice(1)) {
       const at = body.indexOf(`${name}(`, from);
