@@ -1,9 +1,9 @@
 import { Observable, defer, mergeMap, of, takeWhile, type SchedulerLike } from 'rxjs';
 import type { UserRecord } from '../src/contracts/events.js';
 import type { AggregateCodec, BatchWriter, ChangelogReader, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
-import { CacheBudget, PartitionGate, PartitionTasks, awaitReady, commitInOrder, decodeRecords, foldWindows, settleBatch, stageRetry, validateEvent, type AggregateEvent, type ErasureAuth, type TaskRun, type TransactionLimits } from '../src/pipeline/index.js';
+import { CacheBudget, PartitionGate, PartitionTasks, awaitReady, commitInOrder, decodeRecords, foldWindows, settleBatch, stageRetry, validateEvent, type AggregateEvent, type ErasureAuth, type StageRetryOptions, type TaskRun, type TransactionLimits } from '../src/pipeline/index.js';
 import { batches$, type BatchEnvelope } from './sources.js';
-import type { TopologyStep } from './steps.js';
+import { Pipe } from './steps.js';
 
 export const AGGREGATE_STAGE = 'aggregate';
 export type { AggregateEvent };
@@ -55,31 +55,48 @@ export interface AggregatePorts {
   random?: () => number;
 }
 
-/** The steps of the pipe below, in order (`aura-stream describe`, docs/pipeline.md and this comment). */
-export const AGGREGATE_STEPS: readonly TopologyStep[] = [
-  { name: 'source', describe: (n) => `${n.inputTopic}  (consumer group, read_committed; each partition in order, AGGREGATE_PARTITIONS_CONCURRENTLY at once)` },
-  { name: 'awaitReady', describe: (n) => `claim the partition's transactional producer, restore ${n.changelogTopic}[p] from the LMDB checkpoint to its end; then the batch's records not yet committed` },
-  { name: 'decodeRecords', describe: (n) => `Avro via the registry (MoodCreated | ActivityCreated | UserDeleted), then validate; poison → ${n.inputDlqTopic}` },
-  { name: 'foldWindows', describe: () => 'running window per user: late | duplicate | accepted, evict by time and cap, statistics kept incrementally; UserDeleted drops the window (a later event starts a fresh one); an event whose window or snapshot could never be written → DLQ (RECORD_TOO_LARGE); cut into transactions by AGGREGATE_TX_MAX_RECORDS / _BYTES / _MS; then windows ending STATE_RETENTION_DAYS before the stream time expire (oldest first, at most AGGREGATE_TX_MAX_RECORDS)' },
-  { name: 'commitInOrder', describe: (n) => `one transaction after another, the next one folding while the previous commits: snapshots and ContextErased markers in input order → ${n.aggregatedTopic}, final window per user (tombstone when erased) → ${n.changelogTopic}[p], poison → DLQ, cut into produce requests under each topic's max.message.bytes, with the consumed offset in one transaction; then LMDB states, activity index, stream time + changelog checkpoint` },
-  { name: 'takeWhile', describe: () => 'up to a transaction abandoned because the partition was revoked or the stage is stopping (its records are fetched again by the next owner)' },
-  { name: 'stageRetry', describe: () => 'transient faults: new claim and restore, then the uncommitted rest again (RETRY_INITIAL_MS..RETRY_MAX_MS)' },
-  { name: 'settleBatch', describe: () => 'done → the partition\'s next batch; failed → claim and restore again, the batch fetched again from its last committed offset; a fenced writer waits for the next assignment, any other error stops the stage' },
-];
+/** What the steps of one batch's run are made from. */
+interface BatchContext {
+  run: TaskRun;
+  envelope: BatchEnvelope;
+  tasks: PartitionTasks;
+  decodeEvent: (record: SourceRecord) => Promise<UserRecord>;
+  limits: TransactionLimits;
+  retry: StageRetryOptions;
+}
 
 /**
- * Stage `aggregate`, top to bottom (the steps of AGGREGATE_STEPS), one run per fetched batch of a
- * partition, whose state a PartitionTask owns (src/pipeline/state/partition-task.ts):
- *
- *   source         consumer group, read_committed; each partition in order
- *   awaitReady     claim the transactional writer, restore the changelog to its end; the uncommitted records
- *   decodeRecords  Avro via the registry + validation; poison → DLQ record
- *   foldWindows    running windows (late / duplicate / accepted / erased), cut into transactions, retention expiries
- *   commitInOrder  transactions one after another, the next folded while one commits: records + offset, then LMDB
- *   takeWhile      up to an abandoned transaction (partition revoked, stage stopping)
- *   stageRetry     transient faults: re-claim, restore, redo what is uncommitted
- *   settleBatch    ack, or invalidate the task and nack; a fenced writer waits for the next assignment
+ * Stage `aggregate`: the consumer group feeds fetched batches, partitions side by side and each
+ * partition in order; each batch runs through these operators (`aura-stream describe` and
+ * docs/pipeline.md print this list). A PartitionTask (src/pipeline/state/partition-task.ts) owns
+ * the partition's windows, claim, restore and invalidation.
  */
+export const AGGREGATE_PIPE = Pipe.from<BatchContext, TaskRun>({
+  name: 'source',
+  describe: (n) => `${n.inputTopic}  (consumer group, read_committed; each partition in order, AGGREGATE_PARTITIONS_CONCURRENTLY at once)`,
+})
+  .then('awaitReady', (n) => `claim the partition's transactional producer, restore ${n.changelogTopic}[p] from the LMDB checkpoint to its end; then the batch's records not yet committed`, () => awaitReady())
+  .then('decodeRecords', (n) => `Avro via the registry (MoodCreated | ActivityCreated | UserDeleted), then validate; poison → ${n.inputDlqTopic}`, (c) => decodeRecords(c.decodeEvent))
+  .then(
+    'foldWindows',
+    () =>
+      'running window per user: late | duplicate | accepted, evict by time and cap, statistics kept incrementally; UserDeleted drops the window (a later event starts a fresh one); an event whose window or snapshot could never be written → DLQ (RECORD_TOO_LARGE); cut into transactions by AGGREGATE_TX_MAX_RECORDS / _BYTES / _MS; then windows ending STATE_RETENTION_DAYS before the stream time expire (oldest first, at most AGGREGATE_TX_MAX_RECORDS)',
+    (c) => foldWindows((partition) => c.tasks.of(partition).fold, c.limits),
+  )
+  .then(
+    'commitInOrder',
+    (n) =>
+      `one transaction after another, the next one folding while the previous commits: snapshots and ContextErased markers in input order → ${n.aggregatedTopic}, final window per user (tombstone when erased) → ${n.changelogTopic}[p], poison → DLQ, cut into produce requests under each topic's max.message.bytes, with the consumed offset in one transaction; then LMDB states, activity index, stream time + changelog checkpoint`,
+    (c) => commitInOrder(c.run.commit),
+  )
+  .then('takeWhile', () => 'up to a transaction abandoned because the partition was revoked or the stage is stopping (its records are fetched again by the next owner)', () => takeWhile((e: AggregateEvent) => e.type !== 'abandoned', true))
+  .then('stageRetry', () => 'transient faults: new claim and restore, then the uncommitted rest again (RETRY_INITIAL_MS..RETRY_MAX_MS)', (c) => stageRetry<AggregateEvent>(c.retry))
+  .then(
+    'settleBatch',
+    () => "done → the partition's next batch; failed → claim and restore again, the batch fetched again from its last committed offset; a fenced writer waits for the next assignment, any other error stops the stage",
+    (c) => settleBatch(c.run, c.envelope),
+  );
+
 export function aggregateTopology(ports: AggregatePorts, config: AggregateTopologyConfig): Observable<AggregateEvent> {
   const now = ports.now ?? Date.now;
   const limits: TransactionLimits = {
@@ -113,29 +130,23 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
       emit({ type: 'assigned', partitions: assigned.map((a) => a.partition), restoring });
     });
     const work = batches$(ports.source)
-      .pipe(mergeMap((envelope) => processBatch(envelope, tasks.of(envelope.batch.partition).run(envelope.batch))))
+      .pipe(
+        mergeMap((envelope) => {
+          const run = tasks.of(envelope.batch.partition).run(envelope.batch);
+          const retry: StageRetryOptions = {
+            initialMs: config.retryInitialMs,
+            maxMs: config.retryMaxMs,
+            onRetry: (error) => emit(run.retrying(error)),
+            ...(ports.scheduler && { scheduler: ports.scheduler }),
+            ...(ports.random && { random: ports.random }),
+          };
+          return defer(() => of(run)).pipe(AGGREGATE_PIPE.build({ run, envelope, tasks, decodeEvent, limits, retry }));
+        }),
+      )
       .subscribe(subscriber);
     return () => {
       assignments.unsubscribe();
       work.unsubscribe();
     };
-
-    function processBatch(envelope: BatchEnvelope, run: TaskRun): Observable<AggregateEvent> {
-      return defer(() => of(run)).pipe(
-        awaitReady(),
-        decodeRecords(decodeEvent),
-        foldWindows((partition) => tasks.of(partition).fold, limits),
-        commitInOrder(run.commit),
-        takeWhile((e) => e.type !== 'abandoned', true),
-        stageRetry({
-          initialMs: config.retryInitialMs,
-          maxMs: config.retryMaxMs,
-          onRetry: (error) => emit(run.retrying(error)),
-          ...(ports.scheduler && { scheduler: ports.scheduler }),
-          ...(ports.random && { random: ports.random }),
-        }),
-        settleBatch(run, envelope),
-      );
-    }
   });
 }
