@@ -214,6 +214,7 @@ export const CONFIG_SPECS = {
     int(1_048_576, 1_099_511_627_776),
   ),
   aggregateFetchMaxBytes: spec('AGGREGATE_FETCH_MAX_BYTES', '1048576', 'aggregate: bytes fetched per partition per request from the input topic.', int(1024, 1_073_741_824)),
+  vectorizeFetchMaxBytes: spec('VECTORIZE_FETCH_MAX_BYTES', '1048576', 'vectorize: bytes fetched per partition per request from the aggregated topic (vectorize and reindex\'s catch-up).', int(1024, 1_073_741_824)),
   erasureSigningKey: secret(
     'ERASURE_SIGNING_KEY',
     'HMAC key (at least 32 characters) that `aura-stream erase` signs UserDeleted requests with and the aggregate stage verifies; only its holders can erase. Unset: erase refuses to run and the aggregate stage dead-letters every UserDeleted (ERASURE_UNAUTHORIZED). docs/erasure.md.',
@@ -245,8 +246,9 @@ type Specs = typeof CONFIG_SPECS;
 type Parsed = { [K in keyof Specs]: Specs[K] extends Spec<infer T> ? T : never };
 
 /** The compiled configuration: parsed, defaulted, derived names filled in. */
-export interface Config extends Omit<Parsed, 'changelogTopic' | 'aggregateGroupId' | 'vectorizeGroupId'> {
+export interface Config extends Omit<Parsed, 'changelogTopic' | 'aggregateGroupId' | 'vectorizeGroupId' | 'topicMinInsyncReplicas'> {
   changelogTopic: string;
+  topicMinInsyncReplicas: number;
   aggregateGroupId: string;
   vectorizeGroupId: string;
   inputDlqTopic: string;
@@ -279,6 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { kafk
     changelogTopic: p.changelogTopic ?? `${p.applicationId}-user-window-changelog`,
     aggregateGroupId: p.aggregateGroupId ?? `${p.applicationId}-aggregate`,
     vectorizeGroupId: p.vectorizeGroupId ?? `${p.applicationId}-vectorize`,
+    topicMinInsyncReplicas: p.topicMinInsyncReplicas ?? Math.max(1, p.topicReplicationFactor - 1),
     inputDlqTopic: `${p.inputTopic}${p.dlqSuffix}`,
     aggregatedDlqTopic: `${p.aggregatedTopic}${p.dlqSuffix}`,
     aggregatorVersion: AGGREGATOR_VERSION,

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FeatureExtractionPipeline, PretrainedModelOptions } from '@huggingface/transformers';
 import { AuraError } from '../errors.js';
@@ -74,7 +73,7 @@ const PROBE = [
  * Any failure is an `AuraError('MODEL_LOAD')` naming the path or id and the fix; the stage must
  * stop on it rather than embed with a stand-in.
  */
-export async function createTransformersEmbedder(options: TransformersEmbedderOptions = {}): Promise<TransformersEmbedder> {
+export async function createTransformersEmbedder(options: TransformersEmbedderOptions): Promise<TransformersEmbedder> {
   const inference = options.inference ?? 'worker';
   if (inference !== 'worker' && inference !== 'in-thread') {
     throw new AuraError('CONFIG', `inference must be worker or in-thread, got ${String(options.inference)}`);
@@ -89,7 +88,7 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
 }
 
 function checkOptions(options: TransformersEmbedderOptions): { threads: number; maxTokens: number; forwardPass: ForwardPass } {
-  const threads = options.threads ?? availableParallelism();
+  const threads = options.threads;
   if (!Number.isInteger(threads) || threads < 1) {
     throw new AuraError('CONFIG', `EMBEDDING_THREADS must be an integer ≥ 1, got ${String(options.threads)}`);
   }

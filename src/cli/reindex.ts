@@ -19,7 +19,7 @@ import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
 import { cacheModelVersion, createVectorStore, indexVersionOf, resolveAliasTarget, type AliasTarget, type VectorStore } from './index-versions.js';
 import { createEmbedder } from './run-vectorize.js';
-import { compileVectorizeOptions } from './options.js';
+import { compileVectorizeOptions, compileVectorizeSourceOptions } from './options.js';
 import { runEvents, supervise, type StageHandle } from './stage-runtime.js';
 
 /**
@@ -357,7 +357,7 @@ export async function runReindex(deps: { kafka: Kafka; serde: AvroSerde; config:
     if ((await committedOffsets(admin, groupId, config.aggregatedTopic)).size === 0) {
       await admin.setOffsets({ groupId, topic: config.aggregatedTopic, partitions: Object.entries(cp.startOffsets).map(([p, offset]) => ({ partition: Number(p), offset })) });
     }
-    const source = new KafkaGroupSource(kafka, { groupId, topic: config.aggregatedTopic, partitionsConsumedConcurrently: 6, sessionTimeoutMs: config.kafkaSessionTimeoutMs, logger });
+    const source = new KafkaGroupSource(kafka, { ...compileVectorizeSourceOptions(config), groupId, logger });
     const codec = rerendering(await createVectorizeCodec(serde, { input: config.aggregatedTopic, output: config.vectorizedTopic, erased: config.erasedTopic }));
     const current = plan.store.open(cp.source);
     closing.push(() => current.close());
