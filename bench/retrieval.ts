@@ -24,7 +24,7 @@
  * `storeRanker` (bench/lib/hybrid-rankers.ts) measures `sparse:<store>` and
  * `hybrid:<store>:<model>` through the stores' own search (LanceDB, and Qdrant's engine behind its
  * test shim), top 10 per question, the way `aura-stream search` ranks with RETRIEVAL_MODE.
- * BENCH-ONLY, shipped by no store: `aspects-max|aspects-top2|text+aspect|aspects3-max:<model>`
+ * BENCH-ONLY, shipped by no store: `aspects-max|aspects-top2|aspects-top3|text+aspect|aspects3-max:<model>`
  * (one vector per aspect sentence of a text), `bm25` (in-process, every point ranked) and their
  * `rrf:…+bm25` fusions (bench/lib/aspect-rankers.ts).
  *

@@ -9,7 +9,7 @@
  * themes). Every sentence is embedded alone with the same model and `embed` (no prefix); the
  * question once with `embedQueries`. Scores over a point's aspect similarities s₁ ≥ s₂ ≥ …:
  * - `aspects-max`: s₁, what Qdrant's multivector MaxSim gives for one query vector;
- * - `aspects-top2`: s₁ + s₂, for questions that combine two facts;
+ * - `aspects-top2`: s₁ + s₂, for questions that combine two facts; `aspects-top3`: s₁ + s₂ + s₃;
  * - `text+aspect`: cos(question, whole text) + s₁;
  * - `aspects3-max`: s₁ over the three coarse aspects of `renderAspects`, sentences not split.
  *
@@ -25,8 +25,8 @@ import { renderAspects } from '../../src/pipeline/index.js';
 import { documentVectors, embedQueries } from './hybrid-rankers.js';
 import { dot, type Corpus, type Ranker, type RankerFactory } from './ranker.js';
 
-export type AspectScore = 'aspects-max' | 'aspects-top2' | 'text+aspect' | 'aspects3-max';
-export const ASPECT_SCORES: readonly AspectScore[] = ['aspects-max', 'aspects-top2', 'text+aspect', 'aspects3-max'];
+export type AspectScore = 'aspects-max' | 'aspects-top2' | 'aspects-top3' | 'text+aspect' | 'aspects3-max';
+export const ASPECT_SCORES: readonly AspectScore[] = ['aspects-max', 'aspects-top2', 'aspects-top3', 'text+aspect', 'aspects3-max'];
 
 /** Sentence ends: a full stop, space, then a capital (the renderer's sentences all start with one). */
 const SENTENCE_END = /(?<=\.)\s+(?=\p{Lu})/u;
@@ -65,7 +65,9 @@ export function aspectRanker(folder: string, threads: number, score: AspectScore
             docs.map((vs, i) => {
               const sims = vs.map((v) => dot(q, v)).sort((a, b) => b - a);
               const best = sims[0] ?? -1;
+              // A point with fewer aspects counts its weakest one again, so every point sums as many terms.
               if (score === 'aspects-top2') return best + (sims[1] ?? best);
+              if (score === 'aspects-top3') return best + (sims[1] ?? best) + (sims[2] ?? sims[1] ?? best);
               if (score === 'text+aspect') return dot(q, whole[i]!) + best;
               return best;
             }),
