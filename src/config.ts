@@ -257,7 +257,11 @@ export interface Config extends Omit<Parsed, 'changelogTopic' | 'aggregateGroupI
 export const AGGREGATOR_VERSION = '1.0.0';
 
 /** Compiles the configuration from an environment; throws AuraError('CONFIG') naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * `kafka: false` is for a command that opens no Kafka client (`serve`): the Kafka security settings it
+ * inherits from a shared ConfigMap are parsed but not required to be complete (no SASL principal).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { kafka?: boolean } = {}): Config {
   const parsed = {} as Record<string, unknown>;
   for (const [key, s] of Object.entries(CONFIG_SPECS) as Array<[string, Spec<unknown>]>) {
     parsed[key] = s.parse(rawValue(env, s), s.env);
@@ -266,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (p.retryMaxMs < p.retryInitialMs) {
     throw new AuraError('CONFIG', `RETRY_MAX_MS=${p.retryMaxMs} is below RETRY_INITIAL_MS=${p.retryInitialMs}: expected RETRY_MAX_MS >= RETRY_INITIAL_MS`);
   }
+  if (options.kafka !== false) checkKafkaSecurity(p);
   checkSecurity(p);
   return {
     ...p,
@@ -319,11 +324,12 @@ function rawValue(env: NodeJS.ProcessEnv, s: Spec<unknown>): string {
 const SASL_PROTOCOLS = new Set(['SASL_PLAINTEXT', 'SASL_SSL']);
 const TLS_PROTOCOLS = new Set(['SSL', 'SASL_SSL']);
 
-/** Security settings that only make sense together; the error names the variable to set or unset. */
-function checkSecurity(p: Parsed): void {
-  const bad = (message: string): never => {
-    throw new AuraError('CONFIG', message);
-  };
+const bad = (message: string): never => {
+  throw new AuraError('CONFIG', message);
+};
+
+/** Kafka security settings that only make sense together; the error names the variable to set or unset. */
+function checkKafkaSecurity(p: Parsed): void {
   const protocol = p.kafkaSecurityProtocol;
   if (SASL_PROTOCOLS.has(protocol) && !p.kafkaSaslMechanism) bad(`KAFKA_SECURITY_PROTOCOL=${protocol} needs KAFKA_SASL_MECHANISM (PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512)`);
   if (p.kafkaSaslMechanism && !SASL_PROTOCOLS.has(protocol)) bad(`KAFKA_SASL_MECHANISM is set but KAFKA_SECURITY_PROTOCOL=${protocol}: expected SASL_SSL (or SASL_PLAINTEXT)`);
@@ -334,6 +340,11 @@ function checkSecurity(p: Parsed): void {
   if (tlsVars.length > 0 && !TLS_PROTOCOLS.has(protocol)) bad(`${tlsVars.join(', ')} set but KAFKA_SECURITY_PROTOCOL=${protocol}: expected SSL or SASL_SSL`);
   if (p.kafkaSslCert && !p.kafkaSslKey) bad('KAFKA_SSL_CERT needs KAFKA_SSL_KEY (or KAFKA_SSL_KEY_FILE), the key of the client certificate');
   if (p.kafkaSslKey && !p.kafkaSslCert) bad('KAFKA_SSL_KEY needs KAFKA_SSL_CERT (or KAFKA_SSL_CERT_FILE), the client certificate of the key');
+}
+
+/** Registry and Qdrant settings that only make sense together, and credentials never sent in cleartext. */
+function checkSecurity(p: Parsed): void {
+  const protocol = p.kafkaSecurityProtocol;
   if (p.schemaRegistryBasicAuth && p.schemaRegistryBearerToken) bad('SCHEMA_REGISTRY_BASIC_AUTH and SCHEMA_REGISTRY_BEARER_TOKEN are both set: set only one');
   if (!p.allowInsecureCredentials) {
     const cleartext = (what: string, fix: string) => bad(`${what} would be sent in cleartext: ${fix}, or set ALLOW_INSECURE_CREDENTIALS=true to accept that (a loopback or otherwise private link only)`);

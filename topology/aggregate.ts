@@ -1,8 +1,8 @@
 import { Observable, Subject, catchError, defer, map, merge, mergeMap, of, takeWhile, tap, type SchedulerLike } from 'rxjs';
 import type { UserRecord } from '../src/contracts/events.js';
-import { classify, isRetriable } from '../src/errors.js';
+import { classify } from '../src/errors.js';
 import type { AggregateCodec, BatchWriter, ChangelogReader, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
-import { CacheBudget, PartitionGate, WindowCache, awaitReady, commitInOrder, commitTransaction, committedEvent, decodeRecords, foldWindows, loadWindowState, recordLimitsFor, retryWithBackoff, toOutRecords, validateEvent, type AggregateEvent, type CommitOutcome, type ErasureAuth, type FoldedTransaction, type PartitionFold, type Retention, type TransactionLimits } from '../src/pipeline/index.js';
+import { CacheBudget, PartitionGate, WindowCache, awaitReady, commitInOrder, commitTransaction, committedEvent, decodeRecords, foldWindows, loadWindowState, recordLimitsFor, stageRetry, toOutRecords, validateEvent, type AggregateEvent, type CommitOutcome, type ErasureAuth, type FoldedTransaction, type PartitionFold, type Retention, type TransactionLimits } from '../src/pipeline/index.js';
 import { batches$, type BatchEnvelope } from './sources.js';
 import type { TopologyStep } from './steps.js';
 
@@ -65,7 +65,7 @@ export const AGGREGATE_STEPS: readonly TopologyStep[] = [
   { name: 'commitInOrder', describe: () => 'one transaction after another; the next one folds while the previous commits' },
   { name: 'toOutRecords', describe: (n) => `snapshots and ContextErased markers in input order → ${n.aggregatedTopic}, final window per user (tombstone when erased) → ${n.changelogTopic}[p], poison → DLQ` },
   { name: 'commitTransaction', describe: () => 'records (cut into produce requests under each topic\'s max.message.bytes) + consumed offset in one transaction, then LMDB states, activity index, stream time + changelog checkpoint' },
-  { name: 'retryWithBackoff', describe: () => 'transient faults: new claim and restore, then the uncommitted rest again (RETRY_INITIAL_MS..RETRY_MAX_MS)' },
+  { name: 'stageRetry', describe: () => 'transient faults: new claim and restore, then the uncommitted rest again (RETRY_INITIAL_MS..RETRY_MAX_MS)' },
 ];
 
 /**
@@ -78,7 +78,7 @@ export const AGGREGATE_STEPS: readonly TopologyStep[] = [
  *   commitInOrder      transactions one after another, the next folded while one commits
  *   toOutRecords       snapshots + erasure markers → output, final window or tombstone per user → changelog[partition], DLQ
  *   commitTransaction  one transaction: records + consumed offset; then LMDB states + stream time + checkpoint
- *   retryWithBackoff   transient faults: re-claim, restore, redo what is uncommitted
+ *   stageRetry         transient faults: re-claim, restore, redo what is uncommitted
  */
 export function aggregateTopology(ports: AggregatePorts, config: AggregateTopologyConfig): Observable<AggregateEvent> {
   const now = ports.now ?? Date.now;
@@ -166,14 +166,10 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
         return commitTransaction(t, records, commitDeps()).then((outcome) => settled(t, outcome));
       }),
       takeWhile((e) => e.type !== 'abandoned', true),
-      retryWithBackoff({
+      stageRetry({
         initialMs: config.retryInitialMs,
         maxMs: config.retryMaxMs,
-        factor: 2,
-        jitter: 0.5,
-        isRetriable,
-        onRetry: (e) => {
-          const error = classify(e);
+        onRetry: (error) => {
           gate.invalidate(partition, error);
           foldOf(partition).cache.clear();
           retries.next({ type: 'retrying', partition, error });

@@ -1,14 +1,19 @@
 import { Observable, map, tap, type SchedulerLike } from 'rxjs';
 import { pointId } from '../src/contracts/ids.js';
-import { classify, isRetriable, type AuraError, type ErrorCode } from '../src/errors.js';
+import type { AuraError, ErrorCode } from '../src/errors.js';
 import type { AggregatedRecord, Embedder, EmbeddingCache, RecordSource, RecordWriter, TopicPartition, VectorizeCodec, VectorWriter } from '../src/ports.js';
-import { CommitTracker, InFlightGate, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, microBatch, planErasures, produceOutRecords, retryWithBackoff, storeBatch, toErasedRecords, toVectorizedRecords, toPoints, trackRecords, type AggregatedItem, type CommittableOffset, type RetryStep, type StoredBatch } from '../src/pipeline/index.js';
+import { CommitTracker, InFlightGate, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, microBatch, planErasures, produceOutRecords, stageRetry, storeBatch, toErasedRecords, toVectorizedRecords, toPoints, trackRecords, type AggregatedItem, type CommittableOffset, type RetryStep, type StoredBatch } from '../src/pipeline/index.js';
 import type { TopologyStep } from './steps.js';
 import { batches$ } from './sources.js';
 
 
 export const VECTORIZE_STAGE = 'vectorize';
 
+/**
+ * Everything the vectorize pipe is told, every field required: compiled once from the
+ * configuration by `compileVectorizeOptions` (src/cli/options.ts), where the defaults live
+ * (src/config.ts); nothing here has a default of its own.
+ */
 export interface VectorizeTopologyConfig {
   inputTopic: string;
   outputTopic: string;
@@ -94,13 +99,10 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
       },
     );
     const retry: RetryStep = <T>(step: string) =>
-      retryWithBackoff<T>({
+      stageRetry<T>({
         initialMs: config.retryInitialMs,
         maxMs: config.retryMaxMs,
-        factor: 2,
-        jitter: 0.5,
-        isRetriable,
-        onRetry: (e, attempt, delayMs) => emit({ type: 'retrying', step, attempt, delayMs, error: classify(e) }),
+        onRetry: (error, attempt, delayMs) => emit({ type: 'retrying', step, attempt, delayMs, error }),
         ...(ports.scheduler && { scheduler: ports.scheduler }),
         ...(ports.random && { random: ports.random }),
       });

@@ -49,7 +49,25 @@ export function compileAggregateOptions(config: Config): AggregateTopologyConfig
   };
 }
 
-/** The vectorize topology's options from the configuration: one place for the stage and `reindex`'s catch-up. */
+/**
+ * The vectorize pipe's knobs and their variables, checked by test/cli/options.test.ts as
+ * AGGREGATE_OPTION_VARIABLES is.
+ */
+export const VECTORIZE_OPTION_VARIABLES = {
+  inputTopic: 'AGGREGATED_TOPIC',
+  outputTopic: 'VECTORIZED_TOPIC',
+  erasedTopic: 'ERASED_TOPIC',
+  batchMaxSize: 'BATCH_MAX_SIZE',
+  batchMaxWaitMs: 'BATCH_MAX_WAIT_MS',
+  maxInFlightBatches: 'MAX_IN_FLIGHT_BATCHES',
+  retryInitialMs: 'RETRY_INITIAL_MS',
+  retryMaxMs: 'RETRY_MAX_MS',
+} as const satisfies Partial<Record<keyof VectorizeTopologyConfig, string>>;
+
+/**
+ * The vectorize pipe's options, every field required (one place for the stage and `reindex`'s
+ * catch-up); `dlqTopic` is derived from AGGREGATED_TOPIC and DLQ_SUFFIX.
+ */
 export function compileVectorizeOptions(config: Config): VectorizeTopologyConfig {
   return {
     inputTopic: config.aggregatedTopic,

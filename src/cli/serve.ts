@@ -17,7 +17,7 @@ import { createEmbedder } from './run-vectorize.js';
  * is restarted with it, while structured queries keep answering.
  */
 export async function startServe(options: { config?: Config; logger?: Logger } = {}): Promise<{ port: number; close(): Promise<void> }> {
-  const config = options.config ?? loadConfig();
+  const config = options.config ?? loadConfig(process.env, { kafka: false });
   const logger = options.logger ?? createLogger(config.logLevel);
   // Before the model loads (seconds): a serve without tokens could answer nobody.
   if (config.searchTokens.length === 0) {

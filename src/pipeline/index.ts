@@ -50,6 +50,8 @@ export type { ErasurePlan } from './operators/plan-erasures.js';
 export { produceOutRecords } from './operators/produce-out-records.js';
 export { backoffDelay, retryWithBackoff } from './operators/retry-with-backoff.js';
 export type { BackoffOptions, RetryWithBackoffOptions } from './operators/retry-with-backoff.js';
+export { STAGE_BACKOFF, stageRetry } from './operators/stage-retry.js';
+export type { StageRetryOptions } from './operators/stage-retry.js';
 export { storeBatch } from './operators/store-batch.js';
 export { toErasedRecords } from './operators/to-erased-records.js';
 export { toPoints } from './operators/to-points.js';

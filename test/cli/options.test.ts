@@ -1,10 +1,51 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AGGREGATE_OPTION_VARIABLES, compileAggregateOptions } from '../../src/cli/options.js';
-import { configTable, loadConfig } from '../../src/config.js';
+import { AGGREGATE_OPTION_VARIABLES, VECTORIZE_OPTION_VARIABLES, compileAggregateOptions, compileVectorizeOptions } from '../../src/cli/options.js';
+import { configTable, loadConfig, type Config } from '../../src/config.js';
+
+/**
+ * One mapping table's contract: every variable exists, a value of its own set on each arrives at
+ * the option the table names, and every compiled option is in the table or named as derived.
+ */
+function checkTable<T extends object>(
+  what: string,
+  table: Partial<Record<keyof T, string>>,
+  compile: (config: Config) => T,
+  values: Record<string, string>,
+  derived: { keys: Array<keyof T>; check: (options: T) => void },
+): void {
+  const rows = Object.entries(table) as Array<[keyof T & string, string]>;
+  describe(`${what}: each knob from its variable to the operator argument`, () => {
+    it('every variable of the table exists in the configuration table', () => {
+      const known = new Set(configTable().map((r) => r.env));
+      for (const [option, env] of rows) assert.ok(known.has(env), `${option}: ${env} is a configuration variable`);
+    });
+
+    it('a value set on each variable arrives at the option the table names', () => {
+      const env = Object.fromEntries(rows.map(([option, name]) => [name, values[option]]));
+      const defaults = compile(loadConfig({}));
+      const options = compile(loadConfig(env));
+      for (const [option, name] of rows) {
+        const raw = values[option];
+        assert.ok(raw !== undefined, `the test has a value for ${option}`);
+        const expected = /^\d+$/.test(raw) ? Number(raw) : raw;
+        assert.notEqual(defaults[option], expected, `${name}=${raw} is not its default (else the check proves nothing)`);
+        assert.equal(options[option], expected, `${name}=${raw} → ${option}`);
+      }
+    });
+
+    it('every option is in the table, apart from the derived and combined ones', () => {
+      const options = compile(loadConfig({}));
+      const derivedKeys = derived.keys as string[];
+      assert.deepEqual(Object.keys(options).filter((k) => !derivedKeys.includes(k)).sort(), rows.map(([o]) => o).sort(), 'no option without a variable');
+      derived.check(options);
+      for (const [option, value] of Object.entries(options)) assert.notEqual(value, undefined, `${option} is set (no default downstream)`);
+    });
+  });
+}
 
 /** A value of its own per variable, none a default, each inside the variable's accepted range. */
-const VALUES: Record<keyof typeof AGGREGATE_OPTION_VARIABLES, string> = {
+checkTable('compileAggregateOptions', AGGREGATE_OPTION_VARIABLES, compileAggregateOptions, {
   inputTopic: 'test.in',
   outputTopic: 'test.out',
   changelogTopic: 'test.changelog',
@@ -18,30 +59,21 @@ const VALUES: Record<keyof typeof AGGREGATE_OPTION_VARIABLES, string> = {
   retentionDays: '3',
   retryInitialMs: '333',
   retryMaxMs: '4444',
-};
+}, {
+  keys: ['dlqTopic', 'aggregatorVersion', 'erasureAuth'],
+  check: (options) => assert.equal(options.dlqTopic, `${options.inputTopic}.dlq`, 'the DLQ topic is derived from the input topic'),
+});
 
-describe('compileAggregateOptions: each knob from its variable to the operator argument', () => {
-  const rows = Object.entries(AGGREGATE_OPTION_VARIABLES) as Array<[keyof typeof AGGREGATE_OPTION_VARIABLES, string]>;
-
-  it('every variable of the table exists in the configuration table', () => {
-    const known = new Set(configTable().map((r) => r.env));
-    for (const [option, env] of rows) assert.ok(known.has(env), `${option}: ${env} is a configuration variable`);
-  });
-
-  it('a value set on each variable arrives at the option the table names', () => {
-    const env = Object.fromEntries(rows.map(([option, name]) => [name, VALUES[option]]));
-    const options = compileAggregateOptions(loadConfig(env));
-    for (const [option, name] of rows) {
-      const expected = /^\d+$/.test(VALUES[option]) ? Number(VALUES[option]) : VALUES[option];
-      assert.equal(options[option], expected, `${name}=${VALUES[option]} → ${option}`);
-    }
-  });
-
-  it('every option is in the table, apart from the derived and combined ones', () => {
-    const options = compileAggregateOptions(loadConfig({}));
-    const derived = ['dlqTopic', 'aggregatorVersion', 'erasureAuth'];
-    assert.deepEqual(Object.keys(options).filter((k) => !derived.includes(k)).sort(), rows.map(([o]) => o).sort(), 'no option without a variable');
-    assert.equal(options.dlqTopic, `${options.inputTopic}.dlq`, 'the DLQ topic is derived from the input topic');
-    for (const [option, value] of Object.entries(options)) assert.notEqual(value, undefined, `${option} is set (no default downstream)`);
-  });
+checkTable('compileVectorizeOptions', VECTORIZE_OPTION_VARIABLES, compileVectorizeOptions, {
+  inputTopic: 'test.aggregated',
+  outputTopic: 'test.vectorized',
+  erasedTopic: 'test.erased',
+  batchMaxSize: '17',
+  batchMaxWaitMs: '123',
+  maxInFlightBatches: '5',
+  retryInitialMs: '333',
+  retryMaxMs: '4444',
+}, {
+  keys: ['dlqTopic'],
+  check: (options) => assert.equal(options.dlqTopic, `${options.inputTopic}.dlq`, 'the DLQ topic is derived from the aggregated topic'),
 });

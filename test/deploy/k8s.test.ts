@@ -249,27 +249,10 @@ describe('deploy/k8s manifests', () => {
     const dir = mkdtempSync(join(tmp, 'files-'));
     for (const d of docs.filter((x) => x.kind === 'Deployment' && x.spec.template.spec.containers[0].args[0] === 'run')) {
       const stage = d.spec.template.spec.containers[0].args[1] as string;
-      const pod = d.spec.template.spec;
-      const c = pod.containers[0];
-      assert.deepEqual(c.envFrom.map((e: Record<string, { name: string }>) => Object.keys(e)[0]), ['configMapRef'], `${stage}: no Secret as environment`);
-      const env: Record<string, string> = { ...configMap };
-      for (const e of c.env as { name: string; value: string }[]) env[e.name] = e.value;
-      // every _FILE path lies in a read-only mount of a Secret volume that has that file as an item
-      const files = Object.entries(env).filter(([k]) => k.endsWith('_FILE'));
-      assert.ok(files.length >= 4, `${stage}: credentials and CA from files (${files.map(([k]) => k).join(', ')})`);
-      const local: Record<string, string> = {};
-      for (const [key, path] of files) {
-        const mount = (c.volumeMounts as { name: string; mountPath: string; readOnly?: boolean }[]).find((m) => path.startsWith(`${m.mountPath}/`));
-        assert.ok(mount?.readOnly, `${stage}: ${key}=${path} is in a read-only mount`);
-        const volume = (pod.volumes as { name: string; secret?: { secretName: string; items: { path: string }[] } }[]).find((v) => v.name === mount!.name)!;
-        assert.ok(volume.secret?.items.some((i) => `${mount!.mountPath}/${i.path}` === path), `${stage}: ${path} is an item of Secret ${volume.secret?.secretName}`);
-        if (key === 'KAFKA_SASL_USERNAME_FILE') kafkaSecretOf[stage] = volume.secret!.secretName;
-        // the app reads the files: stand-ins with the right shape
-        const file = join(dir, `${stage}-${key}`);
-        writeFileSync(file, key.includes('CA') ? TEST_PEM : key.includes('BASIC_AUTH') ? 'user:pass' : key === 'ERASURE_SIGNING_KEY_FILE' ? 'k'.repeat(44) : 'value');
-        local[key] = file;
-      }
-      const config = loadConfig({ ...env, ...local, EMBEDDING_MODEL_PATH: '/app/models/m' });
+      const { env, secretOf } = mountedEnv(d, configMap, dir, stage);
+      assert.ok(Object.keys(secretOf).length >= 4, `${stage}: credentials and CA from files (${Object.keys(secretOf).join(', ')})`);
+      kafkaSecretOf[stage] = secretOf.KAFKA_SASL_USERNAME_FILE!;
+      const config = loadConfig({ ...env, EMBEDDING_MODEL_PATH: '/app/models/m' });
       assert.equal(config.kafkaSecurityProtocol, 'SASL_SSL');
       assert.ok(config.kafkaSaslUsername && config.kafkaSaslPassword && config.kafkaSslCa, `${stage}: SASL credentials and the CA are read from the files`);
       assert.match(config.schemaRegistryUrl, /^https:/);
@@ -292,7 +275,59 @@ describe('deploy/k8s manifests', () => {
     }
     assert.notEqual(kafkaSecretOf.aggregate, kafkaSecretOf.vectorize, 'one principal per stage');
   });
+
+  it('the example Secrets name the principals docs/security.md grants ACLs to', () => {
+    const acls = readFileSync(join(ROOT, 'docs', 'security.md'), 'utf8');
+    const usernames = from(join(secure, 'secrets.example.yaml'))
+      .map((r) => r.document)
+      .filter((d) => d.kind === 'Secret' && d.metadata.name.endsWith('-kafka'))
+      .map((d) => d.stringData.username as string);
+    assert.deepEqual(usernames.sort(), ['aura-aggregate', 'aura-vectorize']);
+    for (const user of usernames) assert.ok(acls.includes(`--allow-principal User:${user}`), `docs/security.md grants ACLs to User:${user}`);
+  });
+
+  it('the secure overlay: serve reads Qdrant over https with its key and the CA from mounted Secrets, and needs no Kafka principal', () => {
+    const docs = from(join(tmp, 'secure.yaml')).map((r) => r.document);
+    const configMap = docs.find((d) => d.kind === 'ConfigMap')!.data as Record<string, string>;
+    const serve = docs.find((d) => d.kind === 'Deployment' && d.spec.template.spec.containers[0].args[0] === 'serve')!;
+    const { env, secretOf } = mountedEnv(serve, configMap, mkdtempSync(join(tmp, 'serve-files-')), 'serve');
+    assert.deepEqual(Object.keys(secretOf).sort(), ['KAFKA_SSL_CA_FILE', 'QDRANT_API_KEY_FILE', 'QDRANT_CA_FILE', 'SEARCH_TOKENS_FILE'], 'serve: the files it reads, each from a mounted Secret');
+    assert.equal(secretOf.QDRANT_API_KEY_FILE, 'aura-stream-qdrant');
+    const withModel = { ...env, EMBEDDING_MODEL_PATH: '/app/models/m' };
+    const config = loadConfig(withModel, { kafka: false });
+    assert.match(config.qdrantUrl!, /^https:/);
+    assert.ok(config.qdrantApiKey && config.qdrantCa, 'serve: the Qdrant key and the CA are read from the files');
+    assert.equal(config.searchTokens.length, 1, 'serve: its tokens from the mounted Secret');
+    assert.throws(() => loadConfig(withModel), /KAFKA_SASL_USERNAME/, 'a Kafka client would need a principal: serve is exempt because it opens none');
+  });
 });
+
+/**
+ * The environment a container of a rendered Deployment sees: the ConfigMap, its own `env`, and every
+ * `_FILE` path replaced by a local stand-in after checking that the path lies in a read-only mount of
+ * a Secret volume holding that file. `secretOf` names the Secret behind each `_FILE` variable.
+ */
+function mountedEnv(d: Row['document'], configMap: Record<string, string>, dir: string, who: string): { env: Record<string, string>; secretOf: Record<string, string> } {
+  const pod = d.spec.template.spec;
+  const c = pod.containers[0];
+  assert.deepEqual(c.envFrom.map((e: Record<string, { name: string }>) => Object.keys(e)[0]), ['configMapRef'], `${who}: no Secret as environment`);
+  const env: Record<string, string> = { ...configMap };
+  for (const e of c.env as { name: string; value: string }[]) env[e.name] = e.value;
+  const secretOf: Record<string, string> = {};
+  for (const [key, path] of Object.entries(env).filter(([k]) => k.endsWith('_FILE'))) {
+    const mount = (c.volumeMounts as { name: string; mountPath: string; readOnly?: boolean }[]).find((m) => path.startsWith(`${m.mountPath}/`));
+    assert.ok(mount?.readOnly, `${who}: ${key}=${path} is in a read-only mount`);
+    const volume = (pod.volumes as { name: string; secret?: { secretName: string; items?: { path: string }[] } }[]).find((v) => v.name === mount!.name)!;
+    const items = volume.secret?.items;
+    assert.ok(volume.secret && (items === undefined || items.some((i) => `${mount!.mountPath}/${i.path}` === path)), `${who}: ${path} is a file of Secret ${volume.secret?.secretName}`);
+    secretOf[key] = volume.secret!.secretName;
+    // the app reads the files: stand-ins with the right shape
+    const file = join(dir, `${who}-${key}`);
+    writeFileSync(file, key.includes('CA') ? TEST_PEM : key.includes('BASIC_AUTH') ? 'user:pass' : key === 'ERASURE_SIGNING_KEY_FILE' ? 'k'.repeat(44) : key === 'SEARCH_TOKENS_FILE' ? 'agents-token-0123456789:*' : 'value');
+    env[key] = file;
+  }
+  return { env, secretOf };
+}
 
 // A syntactically valid PEM block (the config checks the shape, the TLS stack the content).
 const TEST_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ==\n-----END CERTIFICATE-----\n';
