@@ -6,7 +6,7 @@
  *
  * Environment (all optional):
  *   EMBEDDING_MODEL_PATH  model folder (default .cache/stack/models/all-MiniLM-L6-v2-q)
- *   EMBEDDING_THREADS     onnxruntime intra-op threads (default: the embedder's, = CPUs)
+ *   EMBEDDING_THREADS     onnxruntime intra-op threads (default: the number of CPUs)
  *   BENCH_FORWARD_PASS    comma list of per-batch, per-text (default both)
  *   BENCH_TEXTS           corpus size (default 128)
  *   BENCH_ROUNDS          measured rounds (default 3)
@@ -117,7 +117,7 @@ interface LagResult {
 
 /** Child process: embeds BENCH_LAG_ROUNDS batches and reports the caller thread's event-loop delay. */
 async function lagChild(modelPath: string, mode: (typeof LAG_MODES)[number]): Promise<void> {
-  const threads = process.env.EMBEDDING_THREADS ? intEnv('EMBEDDING_THREADS', 1) : undefined;
+  const threads = intEnv('EMBEDDING_THREADS', availableParallelism());
   const batch = corpus(intEnv('BENCH_LAG_BATCH', 64));
   const rounds = intEnv('BENCH_LAG_ROUNDS', 4);
   const e = await createTransformersEmbedder({ modelPath, threads, forwardPass: mode.forwardPass, inference: mode.inference });
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   }
   const child = LAG_MODES.find((m) => m.label === process.env.BENCH_LAG_CHILD);
   if (child) return lagChild(modelPath, child);
-  const threads = process.env.EMBEDDING_THREADS ? intEnv('EMBEDDING_THREADS', 1) : undefined;
+  const threads = intEnv('EMBEDDING_THREADS', availableParallelism());
   const modes = (process.env.BENCH_FORWARD_PASS || 'per-batch,per-text').split(',').map((m) => m.trim()) as ForwardPass[];
   if (!modes.includes('per-batch')) modes.unshift('per-batch'); // the baseline of the ratios
   const rounds = intEnv('BENCH_ROUNDS', 3);

@@ -13,7 +13,7 @@
  *                         is served from the cache across chunks (the bare model gets no cache either)
  *   BENCH_CHUNK           points per copy chunk (default 64, the CLI's default)
  *   EMBEDDING_MODEL_PATH  the new model (default the local stack's bge-small-en-v1.5-q folder)
- *   EMBEDDING_THREADS     onnxruntime intra-op threads (default: the embedder's)
+ *   EMBEDDING_THREADS     onnxruntime intra-op threads (default: the number of CPUs)
  *
  * Order: the bare model on the first half of the texts, the reindex of all points, the bare model
  * on the second half; the bare rate is over both halves together, so a change of load on a shared
@@ -22,7 +22,7 @@
  * `reindex_points_per_second` and `ratio_reindex_over_bare_model` (target ≥ 0.8).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostInfo, intEnv, writeResults } from './support.js';
@@ -144,11 +144,11 @@ async function main(): Promise<void> {
   const points = intEnv('BENCH_POINTS', 20_000);
   const chunk = intEnv('BENCH_CHUNK', 64);
   const modelPath = resolve(process.env.EMBEDDING_MODEL_PATH ?? join(ROOT, '.cache', 'stack', 'models', 'bge-small-en-v1.5-q'));
-  const threads = process.env.EMBEDDING_THREADS ? intEnv('EMBEDDING_THREADS', 1) : undefined;
+  const threads = intEnv('EMBEDDING_THREADS', availableParallelism());
   const dir = mkdtempSync(join(tmpdir(), 'aura-bench-reindex-'));
   const logger = createLogger('warn');
   const metrics = createMetrics();
-  const embedder = await createTransformersEmbedder({ modelPath, ...(threads !== undefined && { threads }) });
+  const embedder = await createTransformersEmbedder({ modelPath, threads });
   try {
     // The current version: `points` points of an older model, behind the alias.
     const store = new LanceDbSink({ dir: join(dir, 'lancedb'), collection: 'bench' });

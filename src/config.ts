@@ -178,7 +178,7 @@ export const CONFIG_SPECS = {
   embeddingModelsDir: spec(
     'EMBEDDING_MODELS_DIR',
     '',
-    'Folder of model folders (one per model, as `aura-stream stack up` and the image lay them out). Default: <AURA_STACK_DIR or .cache/stack>/models.',
+    'Folder of model folders (one per model, as `aura-stream stack up` and the image lay them out); serve loads the model of the alias\'s version from here after a promote. Default: <AURA_STACK_DIR or .cache/stack>/models.',
     optStr,
   ),
   embeddingModelPath: spec(
@@ -214,6 +214,7 @@ export const CONFIG_SPECS = {
     int(1_048_576, 1_099_511_627_776),
   ),
   aggregateFetchMaxBytes: spec('AGGREGATE_FETCH_MAX_BYTES', '1048576', 'aggregate: bytes fetched per partition per request from the input topic.', int(1024, 1_073_741_824)),
+  vectorizeFetchMaxBytes: spec('VECTORIZE_FETCH_MAX_BYTES', '1048576', 'vectorize: bytes fetched per partition per request from the aggregated topic (vectorize and reindex\'s catch-up).', int(1024, 1_073_741_824)),
   erasureSigningKey: secret(
     'ERASURE_SIGNING_KEY',
     'HMAC key (at least 32 characters) that `aura-stream erase` signs UserDeleted requests with and the aggregate stage verifies; only its holders can erase. Unset: erase refuses to run and the aggregate stage dead-letters every UserDeleted (ERASURE_UNAUTHORIZED). docs/erasure.md.',
@@ -275,6 +276,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { kafk
   return {
     ...p,
     embeddingModelPath: p.embeddingModelPath ?? localStackModel(env),
+    embeddingModelsDir: p.embeddingModelsDir ?? modelsDirOf(env),
     changelogTopic: p.changelogTopic ?? `${p.applicationId}-user-window-changelog`,
     aggregateGroupId: p.aggregateGroupId ?? `${p.applicationId}-aggregate`,
     vectorizeGroupId: p.vectorizeGroupId ?? `${p.applicationId}-vectorize`,
@@ -285,19 +287,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { kafk
 }
 
 /**
+ * The folder of model folders: EMBEDDING_MODELS_DIR, else `<AURA_STACK_DIR or the project's
+ * .cache/stack>/models` (what `aura-stream stack up` lays out); undefined outside the project
+ * without EMBEDDING_MODELS_DIR (an installed package has no local stack).
+ */
+export function modelsDirOf(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    const modelsDir = env['EMBEDDING_MODELS_DIR']?.trim();
+    return modelsDir ? resolve(modelsDir) : join(env['AURA_STACK_DIR'] ? resolve(env['AURA_STACK_DIR']) : join(findProjectRoot(), '.cache', 'stack'), 'models');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The folder of the model EMBEDDING_MODEL names (default MODEL_ID) under EMBEDDING_MODELS_DIR
  * (default: the models `aura-stream stack up` lays out), when it exists: the same default as the
  * brokers and registry of the local stack, so that a command run after `stack up` or the demo
  * needs no settings. Undefined when there is none (the embedder then names the fix).
  */
 export function localStackModel(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  let dir: string;
-  try {
-    const modelsDir = env['EMBEDDING_MODELS_DIR']?.trim();
-    dir = modelsDir ? resolve(modelsDir) : join(env['AURA_STACK_DIR'] ? resolve(env['AURA_STACK_DIR']) : join(findProjectRoot(), '.cache', 'stack'), 'models');
-  } catch {
-    return undefined; // not inside the project (an installed package): no local stack
-  }
+  const dir = modelsDirOf(env);
+  if (dir === undefined) return undefined;
   const name = env['EMBEDDING_MODEL']?.trim() || MODEL_ID;
   // A hub id such as Xenova/all-MiniLM-L6-v2 is not a folder name here.
   if (name.includes('/') || name.includes('\\') || name === '..' || name === '.') return undefined;

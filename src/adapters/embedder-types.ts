@@ -18,10 +18,10 @@ export interface TransformersEmbedderOptions {
   /** Hub model id when `modelPath` is unset. Default `Xenova/all-MiniLM-L6-v2`. */
   modelId?: string;
   /**
-   * onnxruntime intra-op threads (the caller's thread counts as one). Default: the number of CPUs
-   * Node reports (`os.availableParallelism()`); set lower when several processes share a host.
+   * EMBEDDING_THREADS: onnxruntime intra-op threads (the caller's thread counts as one); set lower
+   * than the CPUs when several processes share a host.
    */
-  threads?: number;
+  threads: number;
   /**
    * Longest token sequence (special tokens included); longer texts are cut. Default 256, the
    * `max_seq_length` sentence-transformers uses for this model. Lowered to the tokenizer's own

@@ -44,8 +44,8 @@ export interface EmbeddingCacheOptions {
   dir: string;
   modelId: string;
   modelVersion: string;
-  /** Largest number of vectors kept (all model versions together). Default 100 000. */
-  maxEntries?: number;
+  /** EMBEDDING_CACHE_MAX_ENTRIES: largest number of vectors kept (all model versions together). */
+  maxEntries: number;
   /**
    * Values per vector. Set: a stored value of another length is a miss (and putMany refuses such
    * vectors). Unset: the first vector stored or read fixes it for this handle.
@@ -70,7 +70,6 @@ export interface LmdbEmbeddingCache extends EmbeddingCache {
   readonly dir: string;
 }
 
-export const DEFAULT_MAX_ENTRIES = 100_000;
 const DEFAULT_MAP_SIZE = 1024 ** 3;
 
 /** Written to `meta` as 'format'; anything else found on open clears the cache. */
@@ -93,7 +92,7 @@ export function embeddingCacheModelTag(modelId: string, modelVersion: string): B
 
 export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddingCache {
   const { dir, modelId, modelVersion } = options;
-  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  const maxEntries = options.maxEntries;
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new AuraError('CONFIG', `embedding cache maxEntries must be an integer ≥ 1, got ${String(options.maxEntries)}`);
   }

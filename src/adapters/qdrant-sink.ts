@@ -38,7 +38,6 @@ export const VERSION_METADATA_KEY = 'aura_index';
 export const UPSERT_CHUNK = 256;
 /** Points per scroll page. */
 const SCROLL_PAGE = 256;
-const DEFAULT_TIMEOUT_MS = 10_000;
 /** Qdrant's convention, applied by the client to a URL without a port (whatever the scheme). */
 const QDRANT_DEFAULT_PORT = '6333';
 /** `scheme://[userinfo@]host:PORT` — the port as written, before URL normalisation. */
@@ -64,8 +63,8 @@ export interface QdrantSinkOptions {
   /** PEM of the CA that signed an https server's certificate (`QDRANT_CA`); default: the system's CAs. */
   ca?: string;
   collection: string;
-  /** Per-request timeout, ms; default 10 000. */
-  timeoutMs?: number;
+  /** Per-request timeout, ms (`STORE_TIMEOUT_MS`). */
+  timeoutMs: number;
 }
 
 type CollectionInfo = Awaited<ReturnType<QdrantClient['getCollection']>>;
@@ -179,7 +178,7 @@ export class QdrantSink implements VectorSink, IndexCatalog {
     const port = EXPLICIT_PORT.exec(options.url)?.[1] ?? QDRANT_DEFAULT_PORT;
     this.location = `${url.protocol}//${url.hostname}:${port}${prefix}`;
     this.collection = options.collection;
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = options.timeoutMs;
     if (options.ca) {
       if (url.protocol !== 'https:') throw new AuraError('CONFIG', `QDRANT_CA is set but QDRANT_URL "${this.location}" is not https://`);
       trustCaForOrigin(this.location, options.ca);

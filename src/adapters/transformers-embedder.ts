@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FeatureExtractionPipeline, PretrainedModelOptions } from '@huggingface/transformers';
 import { AuraError } from '../errors.js';
+import type { EmbedderInfo } from '../ports.js';
 import type { EmbeddingRecipe, ForwardPass, LoadReport, TransformersEmbedder, TransformersEmbedderOptions } from './embedder-types.js';
 import { startEmbedderWorker } from './embedder-worker-client.js';
 
@@ -73,7 +73,7 @@ const PROBE = [
  * Any failure is an `AuraError('MODEL_LOAD')` naming the path or id and the fix; the stage must
  * stop on it rather than embed with a stand-in.
  */
-export async function createTransformersEmbedder(options: TransformersEmbedderOptions = {}): Promise<TransformersEmbedder> {
+export async function createTransformersEmbedder(options: TransformersEmbedderOptions): Promise<TransformersEmbedder> {
   const inference = options.inference ?? 'worker';
   if (inference !== 'worker' && inference !== 'in-thread') {
     throw new AuraError('CONFIG', `inference must be worker or in-thread, got ${String(options.inference)}`);
@@ -88,7 +88,7 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
 }
 
 function checkOptions(options: TransformersEmbedderOptions): { threads: number; maxTokens: number; forwardPass: ForwardPass } {
-  const threads = options.threads ?? availableParallelism();
+  const threads = options.threads;
   if (!Number.isInteger(threads) || threads < 1) {
     throw new AuraError('CONFIG', `EMBEDDING_THREADS must be an integer ≥ 1, got ${String(options.threads)}`);
   }
@@ -287,6 +287,26 @@ function readManifest(folder: string): Manifest {
     recipe: recipeOf(manifest.embedding),
     canonical: manifest,
   };
+}
+
+/**
+ * Which model a local folder holds, as an embedder loaded from it would report it (modelId,
+ * modelVersion, manifestSha256), without loading the network: read from manifest.json (the ONNX
+ * file is hashed only when the manifest records no sha256; the load checks it against the file).
+ * Undefined when the folder is not a model folder (no config.json or ONNX file) or its manifest
+ * cannot be read. Readers use it to find the model of an index version (src/cli/query-models.ts).
+ */
+export function modelFolderIdentity(folder: string): Pick<EmbedderInfo, 'modelId' | 'modelVersion' | 'manifestSha256'> | undefined {
+  try {
+    if (!existsSync(join(folder, 'config.json')) || !existsSync(join(folder, ONNX_FILE))) return undefined;
+    const manifest = readManifest(folder);
+    const modelId = manifest.modelId ?? basename(folder);
+    const modelVersion = manifest.sha256 !== undefined ? manifest.sha256.slice(0, 16) : versionOf(join(folder, ONNX_FILE), undefined);
+    const manifestSha256 = manifestHash(manifest.canonical ?? { model_id: modelId, onnx_sha256: modelVersion, embedding: DEFAULT_EMBEDDING });
+    return { modelId, modelVersion, manifestSha256 };
+  } catch {
+    return undefined;
+  }
 }
 
 function recipeOf(raw: unknown): EmbeddingRecipe {

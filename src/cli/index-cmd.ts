@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
+import type { DirectFetch } from '../adapters/kafka/direct-fetch.js';
 import { openEmbeddingCache } from '../adapters/lmdb-embedding-cache.js';
 import type { Config } from '../config.js';
 import { describeVersion, type IndexVersion } from '../contracts/index-version.js';
@@ -38,16 +39,16 @@ export interface IndexStatus {
   versions: VersionStatus[];
 }
 
-export async function indexStatus(config: Config, admin: Admin): Promise<IndexStatus> {
+export async function indexStatus(config: Config, admin: Admin, direct?: () => Promise<DirectFetch | undefined>): Promise<IndexStatus> {
   const store = createVectorStore(config);
   try {
     const target = await resolveAliasTarget(store);
     const versions: VersionStatus[] = [];
     for (const c of await store.collections()) {
       const current = c.collection === target?.collection;
-      const reindexLag = await groupLag(admin, reindexGroupId(config, c.collection), config.aggregatedTopic);
+      const reindexLag = await groupLag(admin, reindexGroupId(config, c.collection), config.aggregatedTopic, direct);
       const copying = new CheckpointFile(checkpointPath(config, c.collection)).load()?.copyDone === false;
-      const lag = current ? ((await groupLag(admin, config.vectorizeGroupId, config.aggregatedTopic)) ?? null) : (reindexLag ?? null);
+      const lag = current ? ((await groupLag(admin, config.vectorizeGroupId, config.aggregatedTopic, direct)) ?? null) : (reindexLag ?? null);
       const writer = current ? 'vectorize' : reindexLag !== undefined ? 'reindex' : copying ? 'copy' : 'none';
       versions.push({ collection: c.collection, version: c.version, points: c.points, current, lag, writer });
     }
@@ -73,7 +74,7 @@ export function formatStatus(s: IndexStatus): string[] {
  * the old or the new version, never none and never both: Qdrant swaps the alias in one request,
  * the LanceDB alias record is replaced by rename(2), and a reader resolves the alias once per search.
  */
-export async function promote(config: Config, admin: Admin, options: { collection?: string; maxLag: number }): Promise<{ from: string; to: string; lag: number; version: IndexVersion }> {
+export async function promote(config: Config, admin: Admin, options: { collection?: string; maxLag: number }, direct?: () => Promise<DirectFetch | undefined>): Promise<{ from: string; to: string; lag: number; version: IndexVersion }> {
   const store = createVectorStore(config);
   try {
     const target = await resolveAliasTarget(store);
@@ -86,7 +87,7 @@ export async function promote(config: Config, admin: Admin, options: { collectio
     if (chosen === target.collection) throw new AuraError('CONFIG', `${chosen} is already the current version of "${store.alias}"`);
     const entry = others.find((o) => o.collection === chosen);
     if (!entry?.version) throw new AuraError('CONFIG', `${chosen} is not a version of "${store.alias}" (versions: ${others.map((o) => o.collection).join(', ') || 'none'}). Fix: see \`aura-stream index status\``);
-    const lag = await groupLag(admin, reindexGroupId(config, chosen), config.aggregatedTopic);
+    const lag = await groupLag(admin, reindexGroupId(config, chosen), config.aggregatedTopic, direct);
     if (lag === undefined) {
       throw new AuraError('CONFIG', `${chosen} has not started catching up: its reindex is still copying or never ran. Fix: run \`aura-stream reindex\` with its model until it logs "caught up", then promote.`);
     }

@@ -8,6 +8,7 @@ import { createMetrics } from '../metrics.js';
 import { AvroSerde, createRegistryClient, registryAuth, loadLocalSchemas, topicSubject } from '../adapters/avro-serde.js';
 import { CONTEXT_VECTORIZED, aggregateSubjects } from '../adapters/codecs.js';
 import { createKafka, kafkaConnection } from '../adapters/kafka/client.js';
+import type { DirectFetch } from '../adapters/kafka/direct-fetch.js';
 import { ERASURE_COMPLETED_FULL_NAME } from '../contracts/erasure.js';
 import { formatStackInfo, stackDown, stackStatus, stackUp } from '../stack/index.js';
 import { PROFILES, formatSummary, type Profile } from '../workload/index.js';
@@ -248,14 +249,18 @@ export function buildCli(): Command {
     });
 
   const index = program.command('index').description('Versions of the vector index behind the alias VECTOR_COLLECTION (docs/reindex.md).');
-  const withAdmin = async <T>(fn: (config: Config, admin: Admin) => Promise<T>): Promise<T> => {
+  /** `direct`: the aggregated topic's direct reader, opened on first use (lag past transaction markers). */
+  const withAdmin = async <T>(fn: (config: Config, admin: Admin, direct: () => Promise<DirectFetch | undefined>) => Promise<T>): Promise<T> => {
     const config = loadConfig();
     const kafka = createKafka({ ...kafkaConnection(config), clientId: `${config.applicationId}-index`, logger: createLogger('warn') });
     const admin = kafka.admin();
     await admin.connect();
+    const { lazyDirectFetch } = await import('./reindex.js');
+    const direct = lazyDirectFetch(kafka, config.aggregatedTopic);
     try {
-      return await fn(config, admin);
+      return await fn(config, admin, direct.get);
     } finally {
+      await direct.close();
       await admin.disconnect();
     }
   };
@@ -276,7 +281,7 @@ export function buildCli(): Command {
     .action(async (collection: string | undefined, opts: { maxLag: number }) => {
       const { promote } = await import('./index-cmd.js');
       const { describeVersion } = await import('../contracts/index-version.js');
-      const r = await withAdmin((config, admin) => promote(config, admin, { maxLag: opts.maxLag, ...(collection !== undefined && { collection }) }));
+      const r = await withAdmin((config, admin, direct) => promote(config, admin, { maxLag: opts.maxLag, ...(collection !== undefined && { collection }) }, direct));
       console.log(`alias now → ${r.to} (${describeVersion(r.version)}), lag ${r.lag}; was ${r.from}`);
       console.log(`next: run the vectorize stage with this version's model, stop \`aura-stream reindex\`, then \`aura-stream index drop ${r.from}\``);
     });

@@ -1,4 +1,8 @@
 import type { Config } from '../config.js';
+import type { KafkaChangelogReader } from '../adapters/kafka/changelog-reader.js';
+import type { GroupSourceOptions } from '../adapters/kafka/group-source.js';
+import type { TransactionalBatchWriter } from '../adapters/kafka/batch-writer.js';
+import { ProduceLimits } from '../adapters/kafka/produce-limits.js';
 import type { AggregateTopologyConfig } from '../../topology/aggregate.js';
 import type { VectorizeTopologyConfig } from '../../topology/vectorize.js';
 
@@ -80,4 +84,92 @@ export function compileVectorizeOptions(config: Config): VectorizeTopologyConfig
     retryInitialMs: config.retryInitialMs,
     retryMaxMs: config.retryMaxMs,
   };
+}
+
+/** A consumer group source's knobs (the logger and callbacks are the composition root's). */
+export type SourceOptions = Pick<GroupSourceOptions, 'groupId' | 'topic' | 'partitionsConsumedConcurrently' | 'maxBytesPerPartition' | 'sessionTimeoutMs'>;
+
+/** The aggregate stage's consumer and its variables (checked by test/cli/options.test.ts). */
+export const AGGREGATE_SOURCE_VARIABLES = {
+  groupId: 'AGGREGATE_GROUP_ID',
+  topic: 'INPUT_TOPIC',
+  partitionsConsumedConcurrently: 'AGGREGATE_PARTITIONS_CONCURRENTLY',
+  maxBytesPerPartition: 'AGGREGATE_FETCH_MAX_BYTES',
+  sessionTimeoutMs: 'KAFKA_SESSION_TIMEOUT_MS',
+} as const satisfies Record<keyof SourceOptions, string>;
+
+export function compileAggregateSourceOptions(config: Config): SourceOptions {
+  return {
+    groupId: config.aggregateGroupId,
+    topic: config.inputTopic,
+    partitionsConsumedConcurrently: config.aggregatePartitionsConcurrently,
+    maxBytesPerPartition: config.aggregateFetchMaxBytes,
+    sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+  };
+}
+
+/**
+ * Partitions the vectorize consumer hands over at once: a micro-batch fills from all of them (the
+ * stage keeps each partition's order through its commit tracker), so this is not a knob.
+ */
+export const VECTORIZE_PARTITIONS_CONCURRENTLY = 6;
+
+/** The vectorize stage's consumer (and reindex's catch-up, under its own group) and its variables. */
+export const VECTORIZE_SOURCE_VARIABLES = {
+  groupId: 'VECTORIZE_GROUP_ID',
+  topic: 'AGGREGATED_TOPIC',
+  maxBytesPerPartition: 'VECTORIZE_FETCH_MAX_BYTES',
+  sessionTimeoutMs: 'KAFKA_SESSION_TIMEOUT_MS',
+} as const satisfies Partial<Record<keyof SourceOptions, string>>;
+
+export function compileVectorizeSourceOptions(config: Config): SourceOptions {
+  return {
+    groupId: config.vectorizeGroupId,
+    topic: config.aggregatedTopic,
+    partitionsConsumedConcurrently: VECTORIZE_PARTITIONS_CONCURRENTLY,
+    maxBytesPerPartition: config.vectorizeFetchMaxBytes,
+    sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+  };
+}
+
+/** The changelog reader's knobs. */
+export type ChangelogReaderOptions = Omit<ConstructorParameters<typeof KafkaChangelogReader>[1], 'logger' | 'internals'>;
+
+export const CHANGELOG_READER_VARIABLES = {
+  topic: 'CHANGELOG_TOPIC',
+  applicationId: 'APPLICATION_ID',
+  timeoutMs: 'RESTORE_TIMEOUT_MS',
+  maxBytesPerPartition: 'RESTORE_FETCH_MAX_BYTES',
+  fetchMaxWaitMs: 'RESTORE_FETCH_MAX_WAIT_MS',
+} as const satisfies Record<keyof ChangelogReaderOptions, string>;
+
+export function compileChangelogReaderOptions(config: Config): ChangelogReaderOptions {
+  return {
+    topic: config.changelogTopic,
+    applicationId: config.applicationId,
+    timeoutMs: config.restoreTimeoutMs,
+    maxBytesPerPartition: config.restoreFetchMaxBytes,
+    fetchMaxWaitMs: config.restoreFetchMaxWaitMs,
+  };
+}
+
+/** The exactly-once writer's knobs (its limits are read from the broker at start). */
+export type TransactionalWriterOptions = Omit<ConstructorParameters<typeof TransactionalBatchWriter>[1], 'logger' | 'limits' | 'onCommit'>;
+
+export const TRANSACTIONAL_WRITER_VARIABLES = {
+  applicationId: 'APPLICATION_ID',
+  groupId: 'AGGREGATE_GROUP_ID',
+  transactionTimeoutMs: 'TRANSACTION_TIMEOUT_MS',
+} as const satisfies Record<keyof TransactionalWriterOptions, string>;
+
+export function compileTransactionalWriterOptions(config: Config): TransactionalWriterOptions {
+  return { applicationId: config.applicationId, groupId: config.aggregateGroupId, transactionTimeoutMs: config.transactionTimeoutMs };
+}
+
+/**
+ * The vectorize stage's produce limits: requests under PRODUCE_REQUEST_MAX_BYTES; its topics'
+ * max.message.bytes are not read, so each is taken at Kafka's default.
+ */
+export function compileVectorizeProduceLimits(config: Config): ProduceLimits {
+  return new ProduceLimits({ maxMessageBytes: new Map(), maxRequestBytes: config.produceRequestMaxBytes });
 }

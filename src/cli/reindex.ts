@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { Embedder, EmbeddingCache, RecordWriter, VectorizeCodec, VectorPoint, VectorReader, VectorSink } from '../ports.js';
 import type { AvroSerde } from '../adapters/avro-serde.js';
 import { createVectorizeCodec } from '../adapters/codecs.js';
+import { directFetchOf, nextDataOffset, type DirectFetch } from '../adapters/kafka/direct-fetch.js';
 import { KafkaGroupSource } from '../adapters/kafka/group-source.js';
 import { openEmbeddingCache } from '../adapters/lmdb-embedding-cache.js';
 import { reindexedPoint, renderText, rerenderText } from '../pipeline/index.js';
@@ -18,7 +19,7 @@ import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
 import { cacheModelVersion, createVectorStore, indexVersionOf, resolveAliasTarget, type AliasTarget, type VectorStore } from './index-versions.js';
 import { createEmbedder } from './run-vectorize.js';
-import { compileVectorizeOptions } from './options.js';
+import { compileVectorizeOptions, compileVectorizeSourceOptions } from './options.js';
 import { runEvents, supervise, type StageHandle } from './stage-runtime.js';
 
 /**
@@ -119,18 +120,55 @@ export async function committedOffsets(admin: Admin, groupId: string, topic: str
 }
 
 /**
- * Records of `topic` not yet processed by `groupId`: sum over partitions of high watermark minus
- * committed offset; undefined when the group has committed nothing (it has not started).
+ * Records of `topic` not yet processed by `groupId`: sum over partitions of the high watermark
+ * minus the position the group has reached; undefined when the group has committed nothing (it has
+ * not started). The position is the committed offset moved past what a read_committed consumer
+ * never receives (src/adapters/kafka/direct-fetch.ts nextDataOffset): on a topic written in
+ * transactions (the aggregate stage under exactly_once) a commit marker follows the last record of
+ * every transaction, and a group that committed "last record + 1" would otherwise stay one record
+ * per partition behind forever. Without `direct` (a kafkajs without the direct reader) markers
+ * count as lag. Records of a transaction still open count: nobody can read them yet.
  */
-export async function groupLag(admin: Admin, groupId: string, topic: string): Promise<number | undefined> {
+export async function groupLag(admin: Admin, groupId: string, topic: string, direct?: () => Promise<DirectFetch | undefined>): Promise<number | undefined> {
   const committed = await committedOffsets(admin, groupId, topic);
   if (committed.size === 0) return undefined;
   let lag = 0n;
   for (const o of await admin.fetchTopicOffsets(topic)) {
-    const at = committed.get(o.partition) ?? BigInt(o.low);
-    if (BigInt(o.high) > at) lag += BigInt(o.high) - at;
+    const low = BigInt(o.low);
+    const high = BigInt(o.high);
+    const c = committed.get(o.partition);
+    let at = c === undefined || c < low ? low : c;
+    if (high <= at) continue;
+    const reader = await direct?.();
+    if (reader) at = await nextDataOffset(reader, topic, o.partition, at, high).catch(() => at);
+    lag += high - at;
   }
   return Number(lag);
+}
+
+/**
+ * A direct reader of `topic` opened on first use (only a partition with a gap needs one), and
+ * undefined when this kafkajs has none or it cannot connect now (the next call tries again).
+ */
+export function lazyDirectFetch(kafka: Kafka, topic: string): { get: () => Promise<DirectFetch | undefined>; close: () => Promise<void> } {
+  let opened: Promise<DirectFetch | undefined> | undefined;
+  let closed = false;
+  return {
+    get: () => {
+      if (closed) return Promise.resolve(undefined);
+      opened ??= directFetchOf(kafka, topic).catch(() => {
+        opened = undefined;
+        return undefined;
+      });
+      return opened;
+    },
+    close: async () => {
+      closed = true;
+      const r = await opened;
+      opened = undefined;
+      await r?.disconnect().catch(() => undefined);
+    },
+  };
 }
 
 /**
@@ -319,7 +357,7 @@ export async function runReindex(deps: { kafka: Kafka; serde: AvroSerde; config:
     if ((await committedOffsets(admin, groupId, config.aggregatedTopic)).size === 0) {
       await admin.setOffsets({ groupId, topic: config.aggregatedTopic, partitions: Object.entries(cp.startOffsets).map(([p, offset]) => ({ partition: Number(p), offset })) });
     }
-    const source = new KafkaGroupSource(kafka, { groupId, topic: config.aggregatedTopic, partitionsConsumedConcurrently: 6, sessionTimeoutMs: config.kafkaSessionTimeoutMs, logger });
+    const source = new KafkaGroupSource(kafka, { ...compileVectorizeSourceOptions(config), groupId, logger });
     const codec = rerendering(await createVectorizeCodec(serde, { input: config.aggregatedTopic, output: config.vectorizedTopic, erased: config.erasedTopic }));
     const current = plan.store.open(cp.source);
     closing.push(() => current.close());
@@ -347,8 +385,10 @@ export async function runReindex(deps: { kafka: Kafka; serde: AvroSerde; config:
       },
     };
     const done = new AbortController();
+    const direct = lazyDirectFetch(kafka, config.aggregatedTopic);
+    closing.push(() => direct.close());
     const watch = setInterval(() => {
-      void groupLag(admin, groupId, config.aggregatedTopic)
+      void groupLag(admin, groupId, config.aggregatedTopic, direct.get)
         .then((l) => {
           lag = l;
           if (l === undefined) return;

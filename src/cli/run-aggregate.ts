@@ -17,7 +17,7 @@ import { LmdbWindowStore } from '../adapters/lmdb-window-store.js';
 import { AGGREGATE_STAGE, aggregateTopology, type AggregateEvent } from '../../topology/aggregate.js';
 import { aggregatePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
-import { compileAggregateOptions } from './options.js';
+import { compileAggregateOptions, compileAggregateSourceOptions, compileChangelogReaderOptions, compileTransactionalWriterOptions } from './options.js';
 import { logIllegalMove, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Topics of both stages, created when missing; the changelog copies the input's partition count. */
@@ -85,11 +85,7 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
   const store = withFailpoints(new LmdbWindowStore(stateDir), AGGREGATE_STAGE, ['apply']);
   const onCommit = (seconds: number) => metrics.commitSeconds.observe({ stage: AGGREGATE_STAGE }, seconds);
   const source = new KafkaGroupSource(kafka, {
-    groupId: config.aggregateGroupId,
-    topic: config.inputTopic,
-    partitionsConsumedConcurrently: config.aggregatePartitionsConcurrently,
-    maxBytesPerPartition: config.aggregateFetchMaxBytes,
-    sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+    ...compileAggregateSourceOptions(config),
     logger,
     onCommit,
     // Both guarantees resolve a batch's records only after their offsets are committed.
@@ -99,19 +95,12 @@ export async function startAggregate(deps: { kafka: Kafka; serde: AvroSerde; con
   const limits = await produceLimits(kafka, config);
   const writer = withFailpoints(
     exactlyOnce
-      ? new TransactionalBatchWriter(kafka, { applicationId: config.applicationId, groupId: config.aggregateGroupId, transactionTimeoutMs: config.transactionTimeoutMs, logger, limits, onCommit })
+      ? new TransactionalBatchWriter(kafka, { ...compileTransactionalWriterOptions(config), logger, limits, onCommit })
       : new AtLeastOnceBatchWriter(kafka, source, limits),
     AGGREGATE_STAGE,
     ['write'],
   );
-  const changelog = new KafkaChangelogReader(kafka, {
-    topic: config.changelogTopic,
-    applicationId: config.applicationId,
-    logger,
-    timeoutMs: config.restoreTimeoutMs,
-    maxBytesPerPartition: config.restoreFetchMaxBytes,
-    fetchMaxWaitMs: config.restoreFetchMaxWaitMs,
-  });
+  const changelog = new KafkaChangelogReader(kafka, { ...compileChangelogReaderOptions(config), logger });
   reportKafkajsInternals(kafkajsInternals(), logger, metrics);
   changelog.warm();
   logger.info({ guarantee: config.processingGuarantee, stateDir, input: config.inputTopic, output: config.aggregatedTopic, changelog: config.changelogTopic }, 'starting aggregate');

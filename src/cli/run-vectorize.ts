@@ -16,7 +16,7 @@ import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../t
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
 import { cacheModelVersion, createVectorStore, versionedWriter, indexVersionOf, openWriterIndex } from './index-versions.js';
-import { compileVectorizeOptions } from './options.js';
+import { compileVectorizeOptions, compileVectorizeProduceLimits, compileVectorizeSourceOptions } from './options.js';
 import { logIllegalMove, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly); named after the alias. */
@@ -53,14 +53,11 @@ export async function startVectorize(deps: { kafka: Kafka; serde: AvroSerde; con
     logger.info({ store: sink.kind, location: sink.location, collection: sink.collection }, `vector store: Qdrant at ${sink.location}`);
   }
   const source = new KafkaGroupSource(kafka, {
-    groupId: config.vectorizeGroupId,
-    topic: config.aggregatedTopic,
-    partitionsConsumedConcurrently: 6,
-    sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+    ...compileVectorizeSourceOptions(config),
     logger,
     onCommit: (seconds) => metrics.commitSeconds.observe({ stage: VECTORIZE_STAGE }, seconds),
   });
-  const writer = withFailpoints(new KafkaRecordWriter(kafka), VECTORIZE_STAGE, ['send']);
+  const writer = withFailpoints(new KafkaRecordWriter(kafka, compileVectorizeProduceLimits(config)), VECTORIZE_STAGE, ['send']);
   const stage = { stage: VECTORIZE_STAGE };
   const store = { store: sink.kind };
   metrics.initStage(VECTORIZE_STAGE);

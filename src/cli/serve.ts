@@ -4,17 +4,19 @@ import { startSearchServer } from '../adapters/search-server.js';
 import { createLogger, type Logger } from '../logger.js';
 import { searchContext, serveOpenApi } from '../query/index.js';
 import { describeVersion } from '../contracts/index-version.js';
-import { createVectorStore, requireQueryModel, resolveAliasTarget, type AliasTarget, type VectorStore } from './index-versions.js';
+import { createVectorStore, resolveAliasTarget, type AliasTarget, type VectorStore } from './index-versions.js';
+import { QueryModels } from './query-models.js';
 import { createEmbedder } from './run-vectorize.js';
 
 /**
- * `aura-stream serve`: the readers' query service. The model is loaded once at start (a `search`
- * command pays ~0.75 s for it on every call); every query goes through searchContext, the same
- * library function as `search`, against the collection the alias (VECTOR_COLLECTION) points to at
- * that moment: resolved per request, so a promote is seen by the next request and one request
- * reads exactly one version, which its answer names. A text query needs the model of that version:
- * after a promote to another model, text queries answer 503 (naming the model to load) until serve
- * is restarted with it, while structured queries keep answering.
+ * `aura-stream serve`: the readers' query service. The configured model is loaded once at start
+ * (a `search` command pays ~0.75 s for it on every call); every query goes through searchContext,
+ * the same library function as `search`, against the collection the alias (VECTOR_COLLECTION)
+ * points to at that moment: resolved per request, so a promote is seen by the next request and one
+ * request reads exactly one version, which its answer names. A text query is encoded by the model
+ * of that version (QueryModels): after a promote to a version of another model, serve loads that
+ * model from EMBEDDING_MODELS_DIR once (requests meanwhile wait for the same load; /readyz starts
+ * it as soon as it sees the new target) and answers from the new version without a restart.
  */
 export async function startServe(options: { config?: Config; logger?: Logger } = {}): Promise<{ port: number; close(): Promise<void> }> {
   const config = options.config ?? loadConfig(process.env, { kafka: false });
@@ -47,6 +49,7 @@ export async function startServe(options: { config?: Config; logger?: Logger } =
     await closeAll();
     throw err;
   });
+  const models = new QueryModels(config, logger, embedder);
   try {
     const server = await startSearchServer({
       port: config.servePort,
@@ -54,24 +57,33 @@ export async function startServe(options: { config?: Config; logger?: Logger } =
       tokens: config.searchTokens,
       openapi: serveOpenApi(),
       search: async (query) => {
+        // One resolution per request: the collection read and the model encoding the text are both this target's.
         const target = await current();
-        if (query.text !== undefined) {
-          try {
-            requireQueryModel(target, embedder);
-          } catch (err) {
-            throw new AuraError('MODEL_LOAD', (err as Error).message);
-          }
-        }
-        return searchContext({ reader: sinkOf(target.collection), embedder, index: target, mode: config.retrievalMode }, query);
+        const encoder = query.text === undefined ? undefined : await models.forTarget(target);
+        return searchContext({ reader: sinkOf(target.collection), ...(encoder && { embedder: encoder }), index: target, mode: config.retrievalMode }, query);
       },
       readiness: async () => {
         try {
           const target = await current();
           const points = await sinkOf(target.collection).count();
-          const modelMatches = target.version === undefined || (target.version.model_id === embedder.modelId && target.version.model_version === embedder.modelVersion);
+          const loaded = models.loaded(target);
+          // Warm the new target's model before the first text query needs it (a failure is retried by that query).
+          if (loaded === undefined && target.version !== undefined) models.forTarget(target).catch(() => undefined);
+          const model = loaded ?? embedder;
           return {
             ready: true,
-            details: { store: store.kind, location: store.location, alias: target.alias, collection: target.collection, version: describeVersion(target.version), points, model_id: embedder.modelId, model_version: embedder.modelVersion, text_queries: modelMatches },
+            details: {
+              store: store.kind,
+              location: store.location,
+              alias: target.alias,
+              collection: target.collection,
+              version: describeVersion(target.version),
+              points,
+              model_id: loaded ? model.modelId : (target.version?.model_id ?? model.modelId),
+              model_version: loaded ? model.modelVersion : (target.version?.model_version ?? model.modelVersion),
+              model_loaded: loaded !== undefined,
+              text_queries: loaded !== undefined || models.available(target),
+            },
           };
         } catch (err) {
           return { ready: false, details: { store: store.kind, alias: config.collection, error: err instanceof Error ? err.message : String(err) } };
@@ -86,11 +98,13 @@ export async function startServe(options: { config?: Config; logger?: Logger } =
       port: server.port,
       close: async () => {
         await server.close();
+        await models.close();
         await embedder.close();
         await closeAll();
       },
     };
   } catch (err) {
+    await models.close();
     await embedder.close();
     await closeAll();
     throw err;

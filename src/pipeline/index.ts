@@ -2,9 +2,9 @@
 export { committedEvent } from './domain/aggregate-events.js';
 export type { AggregateEvent } from './domain/aggregate-events.js';
 export { isErasure } from './domain/batch-work.js';
-export type { AggregatedItem, BatchWork, ErasureItem, ErasureOutcome, RetryStep, SnapshotItem } from './domain/batch-work.js';
+export type { AggregatedItem, Coalesced, Embedded, Emitted, Encoded, ErasureItem, ErasureOutcome, Planned, Prepared, RetryStep, SnapshotItem, Stored, Vectorized } from './domain/batch-work.js';
 export { coalesceByKey } from './domain/coalesce.js';
-export type { Coalesced } from './domain/coalesce.js';
+export type { CoalescedItems } from './domain/coalesce.js';
 export { DLQ_HEADERS, toDeadLetter } from './domain/dead-letter.js';
 export type { AggregateCounters } from './domain/fold-transactions.js';
 export { foldTransactions } from './domain/fold-transactions.js';

@@ -7,8 +7,9 @@ import { open as open_ } from 'lmdb';
 import { AuraError } from '../../src/errors.js';
 import type { UserText } from '../../src/ports.js';
 import { CACHE_FORMAT, embeddingCacheKey, openEmbeddingCache, type LmdbEmbeddingCache } from '../../src/adapters/lmdb-embedding-cache.js';
+import { DEFAULT_CONFIG } from '../support/compiled-options.js';
 
-const MODEL = { modelId: 'all-MiniLM-L6-v2-q', modelVersion: 'afdb6f1a0e45b715' };
+const MODEL = { modelId: 'all-MiniLM-L6-v2-q', modelVersion: 'afdb6f1a0e45b715', maxEntries: DEFAULT_CONFIG.embeddingCacheMaxEntries };
 const DIM = 384;
 
 /** A deterministic vector per seed (not normalised: the cache must not care). */

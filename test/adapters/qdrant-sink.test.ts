@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { PAYLOAD_INDEXES, QdrantSink, UPSERT_CHUNK } from '../../src/adapters/qdrant-sink.js';
+import { STORE_TIMEOUT_MS } from '../support/compiled-options.js';
 import { encodeDocument, encodeQuery, SPARSE_VECTOR_NAME } from '../../src/adapters/sparse-text.js';
 import { AuraError } from '../../src/errors.js';
 import { DIM, point, unit } from '../support/sink-points.js';
@@ -249,10 +250,10 @@ describe('QdrantSink against Qdrant\'s engine', () => {
   });
 
   it('makes the port explicit in location (:6333 when the URL has none) and keeps an explicit default port', () => {
-    assert.equal(new QdrantSink({ url: 'http://qdrant.local', collection: 'c' }).location, 'http://qdrant.local:6333');
-    assert.equal(new QdrantSink({ url: 'https://q.example:443/base/', collection: 'c' }).location, 'https://q.example:443/base', 'an explicit default port is kept');
-    assert.equal(new QdrantSink({ url: 'http://[::1]:80', collection: 'c' }).location, 'http://[::1]:80');
-    assert.throws(() => new QdrantSink({ url: 'qdrant:6333', collection: 'c' }), (err: unknown) => err instanceof AuraError && err.code === 'CONFIG');
+    assert.equal(new QdrantSink({ url: 'http://qdrant.local', collection: 'c', timeoutMs: STORE_TIMEOUT_MS }).location, 'http://qdrant.local:6333');
+    assert.equal(new QdrantSink({ url: 'https://q.example:443/base/', collection: 'c', timeoutMs: STORE_TIMEOUT_MS }).location, 'https://q.example:443/base', 'an explicit default port is kept');
+    assert.equal(new QdrantSink({ url: 'http://[::1]:80', collection: 'c', timeoutMs: STORE_TIMEOUT_MS }).location, 'http://[::1]:80');
+    assert.throws(() => new QdrantSink({ url: 'qdrant:6333', collection: 'c', timeoutMs: STORE_TIMEOUT_MS }), (err: unknown) => err instanceof AuraError && err.code === 'CONFIG');
   });
 });
 

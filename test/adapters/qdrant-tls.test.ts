@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
+import { STORE_TIMEOUT_MS } from '../support/compiled-options.js';
 import { AuraError } from '../../src/errors.js';
 import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
 import { DIM, point, unit } from '../support/sink-points.js';
@@ -68,6 +69,6 @@ describe('QdrantSink over TLS with a custom CA', () => {
     await sink.ensureCollection(DIM);
     assert.equal(await sink.count(), 0);
     await sink.close();
-    assert.throws(() => new QdrantSink({ url: plain.url, collection: 'plain', ca: certs.ca }), (e: unknown) => e instanceof AuraError && e.code === 'CONFIG' && /QDRANT_CA/.test(e.message));
+    assert.throws(() => new QdrantSink({ url: plain.url, collection: 'plain', ca: certs.ca, timeoutMs: STORE_TIMEOUT_MS }), (e: unknown) => e instanceof AuraError && e.code === 'CONFIG' && /QDRANT_CA/.test(e.message));
   });
 });

@@ -1,6 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AGGREGATE_OPTION_VARIABLES, VECTORIZE_OPTION_VARIABLES, compileAggregateOptions, compileVectorizeOptions } from '../../src/cli/options.js';
+import {
+  AGGREGATE_OPTION_VARIABLES,
+  AGGREGATE_SOURCE_VARIABLES,
+  CHANGELOG_READER_VARIABLES,
+  TRANSACTIONAL_WRITER_VARIABLES,
+  VECTORIZE_OPTION_VARIABLES,
+  VECTORIZE_PARTITIONS_CONCURRENTLY,
+  VECTORIZE_SOURCE_VARIABLES,
+  compileAggregateOptions,
+  compileAggregateSourceOptions,
+  compileChangelogReaderOptions,
+  compileTransactionalWriterOptions,
+  compileVectorizeOptions,
+  compileVectorizeSourceOptions,
+} from '../../src/cli/options.js';
 import { configTable, loadConfig, type Config } from '../../src/config.js';
 
 /**
@@ -77,3 +91,37 @@ checkTable('compileVectorizeOptions', VECTORIZE_OPTION_VARIABLES, compileVectori
   keys: ['dlqTopic'],
   check: (options) => assert.equal(options.dlqTopic, `${options.inputTopic}.dlq`, 'the DLQ topic is derived from the aggregated topic'),
 });
+
+const none = { keys: [], check: () => undefined };
+
+checkTable('compileAggregateSourceOptions', AGGREGATE_SOURCE_VARIABLES, compileAggregateSourceOptions, {
+  groupId: 'test-aggregate-group',
+  topic: 'test.in',
+  partitionsConsumedConcurrently: '5',
+  maxBytesPerPartition: '2000001',
+  sessionTimeoutMs: '45000',
+}, none);
+
+checkTable('compileVectorizeSourceOptions', VECTORIZE_SOURCE_VARIABLES, compileVectorizeSourceOptions, {
+  groupId: 'test-vectorize-group',
+  topic: 'test.aggregated',
+  maxBytesPerPartition: '3000001',
+  sessionTimeoutMs: '45000',
+}, {
+  keys: ['partitionsConsumedConcurrently'],
+  check: (options) => assert.equal(options.partitionsConsumedConcurrently, VECTORIZE_PARTITIONS_CONCURRENTLY, 'a fixed count, not a knob'),
+});
+
+checkTable('compileChangelogReaderOptions', CHANGELOG_READER_VARIABLES, compileChangelogReaderOptions, {
+  topic: 'test.changelog',
+  applicationId: 'test-app',
+  timeoutMs: '120000',
+  maxBytesPerPartition: '4000001',
+  fetchMaxWaitMs: '7',
+}, none);
+
+checkTable('compileTransactionalWriterOptions', TRANSACTIONAL_WRITER_VARIABLES, compileTransactionalWriterOptions, {
+  applicationId: 'test-app',
+  groupId: 'test-aggregate-group',
+  transactionTimeoutMs: '45000',
+}, none);

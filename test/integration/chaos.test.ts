@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Kafka, Message } from 'kafkajs';
 import { createKafka } from '../../src/adapters/kafka/client.js';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
+import { STORE_TIMEOUT_MS } from '../support/compiled-options.js';
 import { createLogger } from '../../src/logger.js';
 import { DLQ_HEADERS } from '../../src/pipeline/index.js';
 import { generateEvents, recordEncoder, summarize, type GeneratedRecord } from '../../src/workload/index.js';
@@ -322,7 +323,7 @@ describe('multi-pod chaos: 3 aggregate + 2 vectorize on 6 partitions, kills, a b
     const vectorizeDlq = await readTopic(kafka, `${names.aggregatedTopic}.dlq`);
     assert.equal(vectorizeDlq.length, 0, 'vectorize dead-lettered nothing (its input holds no poison)');
 
-    const sink = new QdrantSink({ url: double.url, collection: 'chaos' });
+    const sink = new QdrantSink({ url: double.url, collection: 'chaos', timeoutMs: STORE_TIMEOUT_MS });
     const points = await sink.scroll();
     await sink.close();
     assertPointsEqualOracle(points, pointsOracle(snapshots), 'Qdrant after chaos');

@@ -7,6 +7,7 @@ import type { AvroSerde } from '../../src/adapters/avro-serde.js';
 import { LanceDbSink } from '../../src/adapters/lancedb-sink.js';
 import { LmdbWindowStore } from '../../src/adapters/lmdb-window-store.js';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
+import { STORE_TIMEOUT_MS } from '../support/compiled-options.js';
 import { CONTEXT_ERASED_FULL_NAME, ERASURE_COMPLETED_FULL_NAME, USER_DELETED_FULL_NAME, type ErasureCompleted } from '../../src/contracts/erasure.js';
 import type { SourceRecord } from '../../src/ports.js';
 import { produceWorkload } from '../../src/workload/index.js';
@@ -129,7 +130,7 @@ describe('erasing a user end to end: both stores, changelog, LMDB, restore, and 
   }
 
   function sink(store: Store): LanceDbSink | QdrantSink {
-    return store === 'qdrant' ? new QdrantSink({ url: double.url, collection }) : new LanceDbSink({ dir: join(env.lancedb.STATE_DIR!, 'lancedb'), collection });
+    return store === 'qdrant' ? new QdrantSink({ url: double.url, collection, timeoutMs: STORE_TIMEOUT_MS }) : new LanceDbSink({ dir: join(env.lancedb.STATE_DIR!, 'lancedb'), collection });
   }
 
   async function pointsOf(store: Store, user: string): Promise<number> {

@@ -7,6 +7,7 @@ import type { Kafka, Message } from 'kafkajs';
 import { topicRecordSubject, type AvroSerde } from '../../src/adapters/avro-serde.js';
 import { decodeWindow } from '../../src/adapters/codecs.js';
 import { KafkaChangelogReader } from '../../src/adapters/kafka/changelog-reader.js';
+import { compileChangelogReaderOptions } from '../../src/cli/options.js';
 import { LmdbWindowStore } from '../../src/adapters/lmdb-window-store.js';
 import { USER_DELETED_FULL_NAME, retentionErasureId, type ContextErased, type UserDeleted } from '../../src/contracts/erasure.js';
 import { EVENT_FULL_NAMES, type UserRecord } from '../../src/contracts/events.js';
@@ -17,6 +18,7 @@ import { PartitionGate } from '../../src/pipeline/state/partition-gate.js';
 import { mood, uuid } from '../support/aggregate-fixtures.js';
 import { signed } from '../support/erasure-records.js';
 import {
+  configOf,
   createStageTopics,
   dropTestResources,
   killAllStages,
@@ -91,7 +93,7 @@ async function send(kafka: Kafka, topic: string, messages: Message[]): Promise<v
 async function restoredStore(kafka: Kafka, names: TestNames, partitions: number): Promise<LmdbWindowStore> {
   const store = new LmdbWindowStore(mkdtempSync(join(tmpdir(), 'aura-erasure-restore-')));
   const writer = { claim: async () => undefined, release: async () => undefined, write: async () => [], close: async () => undefined };
-  const changelog = new KafkaChangelogReader(kafka, { topic: names.changelogTopic, applicationId: `${names.applicationId}-check`, logger: createLogger('silent') });
+  const changelog = new KafkaChangelogReader(kafka, { ...compileChangelogReaderOptions(configOf(names.env)), applicationId: `${names.applicationId}-check`, logger: createLogger('silent') });
   const gate = new PartitionGate({ writer, changelog, store }, names.inputTopic, () => undefined);
   const all = Array.from({ length: partitions }, (_, p) => ({ topic: names.inputTopic, partition: p }));
   gate.assign(all);

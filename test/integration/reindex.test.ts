@@ -10,6 +10,8 @@ import { ERASURE_COMPLETED_FULL_NAME } from '../../src/contracts/erasure.js';
 import { versionCollection } from '../../src/contracts/index-version.js';
 import { createVectorStore, indexVersionOf, resolveAliasTarget, type VectorStore } from '../../src/cli/index-versions.js';
 import { checkpointPath, type ReindexCheckpoint } from '../../src/cli/reindex.js';
+import { startServe } from '../../src/cli/serve.js';
+import { createLogger } from '../../src/logger.js';
 import { rerenderText } from '../../src/pipeline/index.js';
 import type { Embedder, SourceRecord } from '../../src/ports.js';
 import { produceWorkload } from '../../src/workload/index.js';
@@ -54,6 +56,7 @@ const STORES = ['lancedb', 'qdrant'] as const;
 type Store = (typeof STORES)[number];
 /** Only in the first workload (the second one has users 1..4): erased in the middle of the reindex. */
 const ERASED = 'user-0007';
+const SERVE_TOKEN = 'reindex-serve-token-0123456789';
 
 describe('reindex from MiniLM to bge-small while events flow, with an erase, a kill -9 and a promote under searches (real Kafka, registry and models)', { timeout: 600_000 }, () => {
   let kafka: Kafka;
@@ -164,7 +167,9 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
       assert.ok(cp.copied === 4 && cp.copiedThrough !== null, `${s}: the kill came right after the first chunk's checkpoint (copied ${cp.copied})`);
     }
     // 2. Restarted until caught up, with an erase while it runs.
-    const restarted = STORES.map((s) => runCli(['reindex', '--chunk', '4', '--until-caught-up', '--max-lag', '1000'], { ...newEnv(s), LOG_LEVEL: 'info' }, 180_000));
+    // --max-lag 0: the aggregated topic is written in transactions (exactly_once), so its end lies past the
+    // last record by commit markers; the reindex must count the position it reached, not end − committed.
+    const restarted = STORES.map((s) => runCli(['reindex', '--chunk', '4', '--until-caught-up', '--max-lag', '0'], { ...newEnv(s), LOG_LEVEL: 'info' }, 180_000));
     await sleep(1500);
     const erase = await runCli(['erase', '--user', ERASED, '--reason', 'TEST-REINDEX', '--wait', '--timeout-ms', '120000'], env.aggregate, 150_000);
     assert.equal(erase.code, 0, `erase --wait exits 0 (${erase.stdout} ${erase.stderr})`);
@@ -193,12 +198,20 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
     for (const s of STORES) assert.equal(await userPoints(s, nextCollection(), ERASED), 0, `${s}: the reindex did not write ${ERASED} back`);
   });
 
-  test('promote swaps the alias while searches run: each answers from exactly one version, none fails or comes back empty', async () => {
+  test('promote swaps the alias while searches run, directly and through serve: each answers from exactly one version, none fails or comes back empty, and serve answers from the new model without a restart', async () => {
     assert.ok(embedders, 'the first test ran');
     await waitVectorized();
     // The reindex keeps the new version fresh (no --until-caught-up) until it has every record the live groups have.
     const ends = new Map<number, bigint>();
     for (const r of await readTopic(kafka, names.aggregatedTopic, { readCommitted: true })) if (BigInt(r.offset) + 1n > (ends.get(r.partition) ?? 0n)) ends.set(r.partition, BigInt(r.offset) + 1n);
+    const admin = kafka.admin();
+    await admin.connect();
+    const highs = await admin.fetchTopicOffsets(names.aggregatedTopic);
+    await admin.disconnect();
+    assert.ok(
+      highs.some((h) => BigInt(h.high) > (ends.get(h.partition) ?? 0n)),
+      `the aggregate stage wrote the topic in transactions: commit markers lie past the last record (ends ${JSON.stringify(highs)} vs records ${JSON.stringify([...ends].map(([p, e]) => [p, String(e)]))})`,
+    );
     const following = STORES.map((s) => followReindex(newEnv(s), s));
     for (const f of following) await waitFor(`the following reindex to be catching up (${f.logFile})`, () => /catching up from the aggregated topic/.test(readFileSync(f.logFile, 'utf8')), { timeoutMs: 60_000, intervalMs: 200 });
     for (const s of STORES) {
@@ -217,6 +230,39 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
       let stop = false;
       let failure: unknown;
       const reader = store(s);
+      const oldCollection = (await resolveAliasTarget(reader))!.collection;
+      // serve as the CLI starts it, on the MiniLM settings of the live stage; the bge model only in EMBEDDING_MODELS_DIR.
+      const served = await startServe({
+        config: configOf({ ...env[s], EMBEDDING_MODELS_DIR: dirname(MODEL_PATH), SEARCH_TOKENS: `${SERVE_TOKEN}:*`, SERVE_HOST: '127.0.0.1', SERVE_PORT: '0', LOG_LEVEL: 'warn' }),
+        logger: createLogger('warn'),
+      });
+      const servedBy = new Map<string, number>();
+      const ask = async () => {
+        const res = await fetch(`http://127.0.0.1:${served.port}/v1/search`, { method: 'POST', headers: { authorization: `Bearer ${SERVE_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ text: question, limit: 20 }) });
+        return { status: res.status, body: (await res.json()) as { answered_by: Record<string, string>; hits: Array<{ id: string; payload: { model_id: string } }> } & Record<string, unknown> };
+      };
+      const before = await ask();
+      assert.equal(before.status, 200, `${s}: serve answers a text query before the promote (${JSON.stringify(before.body)})`);
+      assert.deepEqual([before.body.answered_by['collection'], before.body.answered_by['model_id']], [oldCollection, embedders.old.modelId], `${s}: serve answers from the MiniLM version before the promote`);
+      let serveFailure: unknown;
+      // Three clients at once, so that several requests arrive while serve loads the new model.
+      const serving = Array.from({ length: 3 }, async () => {
+        while (!stop) {
+          try {
+            const r = await ask();
+            assert.equal(r.status, 200, `${s}: a serve search during the promote answered 200 (${JSON.stringify(r.body).slice(0, 400)})`);
+            assert.ok(r.body.hits.length > 0, `${s}: a serve search during the promote returned results`);
+            const models = new Set(r.body.hits.map((h) => h.payload.model_id));
+            assert.deepEqual([...models], [r.body.answered_by['model_id']], `${s}: one serve answer, one version (${[...models].join(', ')})`);
+            const c = r.body.answered_by['collection']!;
+            assert.equal(r.body.answered_by['model_id'], c === nextCollection() ? embedders!.next.modelId : embedders!.old.modelId, `${s}: serve names the model of the collection that answered (${c})`);
+            servedBy.set(c, (servedBy.get(c) ?? 0) + 1);
+          } catch (err) {
+            serveFailure ??= err;
+            stop = true;
+          }
+        }
+      });
       const loop = (async () => {
         while (!stop) {
           try {
@@ -236,15 +282,35 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
         }
       })();
       await sleep(300);
-      const promote = await runCli(['index', 'promote', '--max-lag', '3'], newEnv(s), 150_000);
+      // --max-lag 0: caught up means caught up, although commit markers follow the last records.
+      const promote = await runCli(['index', 'promote', '--max-lag', '0'], newEnv(s), 150_000);
       assert.equal(promote.code, 0, `${s}: index promote exits 0 (${promote.stdout} ${promote.stderr})`);
-      assert.match(promote.stdout, new RegExp(`alias now → ${nextCollection()}`), `${s}: it names the new target`);
-      await sleep(500);
+      assert.match(promote.stdout, new RegExp(`alias now → ${nextCollection()} \\(.*\\), lag 0;`), `${s}: it names the new target, with lag 0`);
+      await waitFor(`${s}: serve to answer from ${nextCollection()}`, () => (servedBy.get(nextCollection()) ?? 0) >= 3 || serveFailure !== undefined, { timeoutMs: 60_000, intervalMs: 100 });
+      await sleep(300);
       stop = true;
       await loop;
-      await reader.close();
-      assert.equal(failure, undefined, `${s}: no search failed: ${String(failure)}`);
-      assert.equal(seen.size, 2, `${s}: searches answered from the old version, then the new one (${JSON.stringify([...seen])})`);
+      await Promise.all(serving);
+      try {
+        assert.equal(failure, undefined, `${s}: no search failed: ${String(failure)}`);
+        assert.equal(seen.size, 2, `${s}: searches answered from the old version, then the new one (${JSON.stringify([...seen])})`);
+        assert.equal(serveFailure, undefined, `${s}: no serve search failed or mixed versions: ${String(serveFailure)}`);
+        assert.deepEqual([...servedBy.keys()].sort(), [oldCollection, nextCollection()].sort(), `${s}: serve answered from the old version, then the new one, without a restart (${JSON.stringify([...servedBy])})`);
+        // The new version's answer is bge-small's ranking of the question as a query (its prefix), not MiniLM's.
+        const after = await ask();
+        assert.equal(after.status, 200);
+        assert.deepEqual(after.body.answered_by, { store: s, alias: collection, collection: nextCollection(), model_id: embedders.next.modelId, model_version: embedders.next.modelVersion, text_version: after.body.answered_by['text_version'] }, `${s}: serve reports the version that answered`);
+        const [asQuery] = await embedders.next.embedQueries([question]);
+        const sink = reader.open(nextCollection());
+        const expected = await sink.search(asQuery!, { limit: 20 });
+        await sink.close();
+        assert.deepEqual(after.body.hits.map((h) => h.id), expected.map((h) => h.id), `${s}: serve ranks by the new model's query vector`);
+        const ready = (await (await fetch(`http://127.0.0.1:${served.port}/readyz`)).json()) as Record<string, unknown>;
+        assert.deepEqual([ready['collection'], ready['model_id'], ready['model_loaded'], ready['text_queries']], [nextCollection(), embedders.next.modelId, true, true], `${s}: /readyz names the new version and its loaded model`);
+      } finally {
+        await served.close();
+        await reader.close();
+      }
     }
     for (const f of following) {
       f.child.kill('SIGTERM');
@@ -274,6 +340,7 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
         assert.equal(p.payload.text, rerenderText(p.payload), `${s}: point ${p.id}'s text is this renderer's`);
       }
       assert.equal(parsed.versions.find((v) => v.current)?.points, points.length, `${s}: status counts the new version's points`);
+      assert.equal(parsed.versions.find((v) => v.current)?.lag, 0, `${s}: status shows the current version's lag as 0 once its group has consumed everything (markers are not lag)`);
       const oldCollection = parsed.versions.find((v) => !v.current)!.collection;
       assert.equal(await userPoints(s, oldCollection, ERASED), 0, `${s}: the erased user is not in the old version`);
       const drop = await runCli(['index', 'drop', oldCollection], newEnv(s), 150_000);

@@ -7,6 +7,7 @@ import kafkajs, { type AclEntry, type Kafka } from 'kafkajs';
 import { createRegistryClient, registryError } from '../../src/adapters/avro-serde.js';
 import { createKafka, kafkaConnection } from '../../src/adapters/kafka/client.js';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
+import { STORE_TIMEOUT_MS } from '../support/compiled-options.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { kafkaError } from '../../src/adapters/kafka/errors.js';
 import { createLogger } from '../../src/logger.js';
@@ -266,7 +267,7 @@ describe('secured connections: Kafka SASL_SSL (SCRAM, PLAIN, client certificates
     const dlqPositions = new Set(dlq.map((d) => `${d.headers[DLQ_HEADERS.partition]?.toString()}/${d.headers[DLQ_HEADERS.offset]?.toString()}`));
     assert.deepEqual(dlqPositions, new Set(expected.poison.map((p) => `${p.record.partition}/${p.record.offset}`)), 'the DLQ holds exactly the poison');
 
-    const sink = new QdrantSink({ url: double.url, collection: 'secured', apiKey: QDRANT_KEY, ca: certs.ca });
+    const sink = new QdrantSink({ url: double.url, collection: 'secured', apiKey: QDRANT_KEY, ca: certs.ca, timeoutMs: STORE_TIMEOUT_MS });
     const points = await sink.scroll();
     await sink.close();
     assertPointsEqualOracle(points, pointsOracle(snapshots.filter((x) => x.snapshot.user_id !== victim)), 'Qdrant over TLS, without the erased user');

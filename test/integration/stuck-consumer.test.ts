@@ -14,6 +14,8 @@ import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { PartitionBatch } from '../../src/ports.js';
 import { metricValue, requireStack, sleep, testKafka, waitFor } from '../support/stack-env.js';
+import { DEFAULT_CONFIG } from '../support/compiled-options.js';
+import { compileVectorizeSourceOptions } from '../../src/cli/options.js';
 
 describe('a stuck consumer shows rising lag while its commits stop', { timeout: 120_000 }, () => {
   const id = `t-stuck-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -53,7 +55,7 @@ describe('a stuck consumer shows rising lag while its commits stop', { timeout: 
     await producer.connect();
 
     metrics.initStage('vectorize');
-    source = new KafkaGroupSource(kafka, { groupId, topic, sessionTimeoutMs: 10_000, logger: createLogger('error'), partitionsConsumedConcurrently: 2 });
+    source = new KafkaGroupSource(kafka, { ...compileVectorizeSourceOptions(DEFAULT_CONFIG), groupId, topic, sessionTimeoutMs: 10_000, logger: createLogger('error'), partitionsConsumedConcurrently: 2 });
     let owned: number[] = [];
     source.assignment$.subscribe((a) => {
       owned = a.map((p) => p.partition);

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { LanceDbSink } from '../../src/adapters/lancedb-sink.js';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
+import { STORE_TIMEOUT_MS } from '../support/compiled-options.js';
 import { createTransformersEmbedder, type TransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
 import { produceWorkload } from '../../src/workload/index.js';
 import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
@@ -122,7 +123,7 @@ describe('vectorize end to end: produced events → points equal to the oracle (
     const retries = await child.metric('aura_retries_total', { stage: 'vectorize' });
     assert.equal(await child.stop(), 0, `run all stopped cleanly (log ${child.logFile})`);
 
-    const sink = store === 'qdrant' ? new QdrantSink({ url: double.url, collection }) : new LanceDbSink({ dir: join(names.stateDir, 'lancedb'), collection });
+    const sink = store === 'qdrant' ? new QdrantSink({ url: double.url, collection, timeoutMs: STORE_TIMEOUT_MS }) : new LanceDbSink({ dir: join(names.stateDir, 'lancedb'), collection });
     const points = await sink.scroll();
     await sink.close();
     const oracle = pointsOracle(snapshots);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
+import { STORE_TIMEOUT_MS } from '../support/compiled-options.js';
 import { produceWorkload } from '../../src/workload/index.js';
 import type { SnapshotRecord } from '../support/snapshots.js';
 import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
@@ -115,7 +116,7 @@ describe('vectorize faults: kill -9 between upsert and commit, the store unavail
   }
 
   async function storedPoints(double: QdrantEngine, collection: string) {
-    const sink = new QdrantSink({ url: double.url, collection });
+    const sink = new QdrantSink({ url: double.url, collection, timeoutMs: STORE_TIMEOUT_MS });
     return sink.scroll();
   }
 

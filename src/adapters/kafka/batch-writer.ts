@@ -3,10 +3,7 @@ import { AuraError } from '../../errors.js';
 import { kafkaError } from './errors.js';
 import type { BatchWriter, OutRecord, RecordSource, TopicPartition, WrittenOffsets } from '../../ports.js';
 import type { Logger } from '../../logger.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, ProduceLimits, lastOffsets } from './produce-limits.js';
-
-/** Limits when none were read: every topic at Kafka's default, requests at 1 MiB. */
-const DEFAULT_LIMITS = new ProduceLimits({ maxMessageBytes: new Map(), maxRequestBytes: DEFAULT_MAX_MESSAGE_BYTES });
+import { type ProduceLimits, lastOffsets } from './produce-limits.js';
 
 /**
  * Sends `records` as the produce requests `limits` cuts them into, one after another (never one
@@ -35,20 +32,22 @@ export class TransactionalBatchWriter implements BatchWriter {
     private readonly options: {
       applicationId: string;
       groupId: string;
-      transactionTimeoutMs?: number;
+      /** TRANSACTION_TIMEOUT_MS: the broker aborts a transaction left open this long. */
+      transactionTimeoutMs: number;
       logger: Logger;
-      limits?: ProduceLimits;
+      /** The broker's limits, read at start (PRODUCE_REQUEST_MAX_BYTES and each topic's max.message.bytes). */
+      limits: ProduceLimits;
       /** Called with the duration of each offsets-plus-commit step of a transaction (metrics). */
       onCommit?: (seconds: number) => void;
     },
   ) {}
 
   oversize(record: OutRecord): string | undefined {
-    return (this.options.limits ?? DEFAULT_LIMITS).oversize(record);
+    return this.options.limits.oversize(record);
   }
 
   maxRecordBytes(topic: string): number {
-    return (this.options.limits ?? DEFAULT_LIMITS).maxRecordBytes(topic);
+    return this.options.limits.maxRecordBytes(topic);
   }
 
   transactionalId(topic: string, partition: number): string {
@@ -62,7 +61,7 @@ export class TransactionalBatchWriter implements BatchWriter {
       transactionalId: this.transactionalId(topic, partition),
       idempotent: true,
       maxInFlightRequests: 1,
-      transactionTimeout: this.options.transactionTimeoutMs ?? 60_000,
+      transactionTimeout: this.options.transactionTimeoutMs,
       allowAutoTopicCreation: false,
       // The broker answers CONCURRENT_TRANSACTIONS to the next transaction's first send while it
       // still writes the previous one's markers (a few ms). kafkajs retries that with the client's
@@ -97,7 +96,7 @@ export class TransactionalBatchWriter implements BatchWriter {
     const tx = await producer.transaction();
     try {
       // Several produce requests inside the one transaction: all commit or none.
-      const written = await sendWithin(this.options.limits ?? DEFAULT_LIMITS, tx, records);
+      const written = await sendWithin(this.options.limits, tx, records);
       const committing = process.hrtime.bigint();
       await tx.sendOffsets({
         consumerGroupId: this.options.groupId,
@@ -132,7 +131,7 @@ export class AtLeastOnceBatchWriter implements BatchWriter {
   constructor(
     private readonly kafka: Kafka,
     private readonly source: Pick<RecordSource, 'commit'>,
-    private readonly limits: ProduceLimits = DEFAULT_LIMITS,
+    private readonly limits: ProduceLimits,
   ) {}
 
   oversize(record: OutRecord): string | undefined {
@@ -191,7 +190,7 @@ export class KafkaRecordWriter {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly limits: ProduceLimits = DEFAULT_LIMITS,
+    private readonly limits: ProduceLimits,
   ) {}
 
   async send(records: OutRecord[]): Promise<void> {

@@ -7,12 +7,6 @@ import { kafkaError } from './errors.js';
 import { directFetchOf, type DirectFetch } from './direct-fetch.js';
 import { kafkajsInternals, type InternalsCheck } from './internals.js';
 
-/** RESTORE_FETCH_MAX_BYTES' default: bytes per changelog partition per fetch. */
-const DEFAULT_MAX_BYTES = 8 * 1_048_576;
-/** RESTORE_FETCH_MAX_WAIT_MS' default. */
-const DEFAULT_MAX_WAIT_MS = 5;
-/** RESTORE_TIMEOUT_MS' default. */
-const DEFAULT_TIMEOUT_MS = 600_000;
 const NO_HEADERS: Record<string, Buffer | undefined> = Object.freeze({}) as Record<string, Buffer | undefined>;
 
 /**
@@ -35,12 +29,12 @@ export class KafkaChangelogReader implements ChangelogReader {
       topic: string;
       applicationId: string;
       logger: Logger;
-      /** RESTORE_TIMEOUT_MS. Default 600000. */
-      timeoutMs?: number;
-      /** RESTORE_FETCH_MAX_BYTES. Default 8 MiB. */
-      maxBytesPerPartition?: number;
-      /** RESTORE_FETCH_MAX_WAIT_MS: how long the broker may hold a fetch of the direct read for data. Default 5. */
-      fetchMaxWaitMs?: number;
+      /** RESTORE_TIMEOUT_MS: a restore not at the end by then fails with RESTORE_TIMEOUT. */
+      timeoutMs: number;
+      /** RESTORE_FETCH_MAX_BYTES: bytes per changelog partition per fetch. */
+      maxBytesPerPartition: number;
+      /** RESTORE_FETCH_MAX_WAIT_MS: how long the broker may hold a fetch of the direct read for data. */
+      fetchMaxWaitMs: number;
       /** The start-up self-test of the kafkajs internals direct restore relies on (internals.ts); tests hand in a mismatch. */
       internals?: () => InternalsCheck;
     },
@@ -122,9 +116,9 @@ export class KafkaChangelogReader implements ChangelogReader {
     heartbeat?: () => Promise<void>,
   ): Promise<Map<number, { records: number; nextOffset: string }>> {
     const { topic } = this.options;
-    const maxBytes = this.options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES;
-    const maxWaitMs = this.options.fetchMaxWaitMs ?? DEFAULT_MAX_WAIT_MS;
-    const deadline = Date.now() + (this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const maxBytes = this.options.maxBytesPerPartition;
+    const maxWaitMs = this.options.fetchMaxWaitMs;
+    const deadline = Date.now() + this.options.timeoutMs;
     const ends = await direct.endOffsets(topic, partitions.map((p) => p.partition));
     const result = new Map<number, { records: number; nextOffset: string }>();
     const replay = async (partition: number, from: bigint, end: bigint) => {
@@ -172,7 +166,7 @@ export class KafkaChangelogReader implements ChangelogReader {
   /** `work`, or RESTORE_TIMEOUT once RESTORE_TIMEOUT_MS have passed. */
   private async withTimeout<T>(work: Promise<T>): Promise<T> {
     const { topic } = this.options;
-    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = this.options.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     work.catch(() => undefined);
     try {
@@ -221,7 +215,7 @@ export class KafkaChangelogReader implements ChangelogReader {
 
       const groupId = `${this.options.applicationId}-restore-${randomUUID()}`;
       // A short fetch wait: partitions already at their end would otherwise hold each fetch for 5 s.
-      const maxBytesPerPartition = this.options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES;
+      const maxBytesPerPartition = this.options.maxBytesPerPartition;
       const consumer = this.kafka.consumer({
         groupId,
         readUncommitted: false,

@@ -139,3 +139,24 @@ export async function directFetchOf(kafka: Kafka, topic: string): Promise<Direct
     disconnect: () => cluster.disconnect(),
   };
 }
+
+/**
+ * The offset of the next committed data record of `partition` at or after `from`, as a
+ * read_committed consumer positioned at `from` would meet it; `end` when there is none before
+ * `end`. Transaction markers (commit/abort control records) and records of aborted transactions
+ * occupy offsets but are never delivered, so a group whose committed offset is followed only by
+ * them has consumed everything: this is the position it has actually reached. Stops early
+ * (returning how far it got) when the broker returns nothing more readable (an open transaction
+ * holds the rest back) or after `maxFetches` fetches of `maxBytes` each.
+ */
+export async function nextDataOffset(reader: Pick<DirectFetch, 'fetch'>, topic: string, partition: number, from: bigint, end: bigint, options: { maxFetches?: number; maxBytes?: number } = {}): Promise<bigint> {
+  let at = from;
+  for (let i = 0; i < (options.maxFetches ?? 4) && at < end; i++) {
+    const r = await reader.fetch(topic, partition, at, options.maxBytes ?? 65_536, 0);
+    const first = r.messages[0];
+    if (first !== undefined) return BigInt(first.offset) < end ? BigInt(first.offset) : end;
+    if (r.next === undefined || r.next <= at) return at;
+    at = r.next;
+  }
+  return at < end ? at : end;
+}

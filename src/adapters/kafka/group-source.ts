@@ -9,9 +9,11 @@ export interface GroupSourceOptions {
   groupId: string;
   topic: string;
   /** Partitions processed concurrently by this process (each still strictly in order). */
-  partitionsConsumedConcurrently?: number;
-  sessionTimeoutMs?: number;
-  maxBytesPerPartition?: number;
+  partitionsConsumedConcurrently: number;
+  /** KAFKA_SESSION_TIMEOUT_MS: how long a dead member keeps its partitions. */
+  sessionTimeoutMs: number;
+  /** Bytes fetched per partition per request. */
+  maxBytesPerPartition: number;
   logger: Logger;
   /** Called with the duration of each offset commit made through `commit` (metrics). */
   onCommit?: (seconds: number) => void;
@@ -55,10 +57,10 @@ export class KafkaGroupSource implements RecordSource {
     const consumer = this.kafka.consumer({
       groupId,
       readUncommitted: false,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      sessionTimeout: this.options.sessionTimeoutMs,
       // kafkajs wants heartbeats well inside the session: a third of it, at most every 3 s
-      heartbeatInterval: Math.min(3000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 3)),
-      maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1_048_576,
+      heartbeatInterval: Math.min(3000, Math.floor(this.options.sessionTimeoutMs / 3)),
+      maxBytesPerPartition: this.options.maxBytesPerPartition,
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
@@ -78,7 +80,7 @@ export class KafkaGroupSource implements RecordSource {
     await kafkaCall(() => consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (batch.messages.length === 0) return;
         this.unconfirmed.fetched(batch.partition, batch.messages, batch.highWatermark);

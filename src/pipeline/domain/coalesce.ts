@@ -1,4 +1,4 @@
-export interface Coalesced<T> {
+export interface CoalescedItems<T> {
   /** One item per key, the one with the highest order; sorted by that order, ascending. */
   kept: T[];
   /**
@@ -21,7 +21,7 @@ export function coalesceByKey<T>(
   items: readonly T[],
   key: (item: T) => string,
   order: (item: T) => bigint | number,
-): Coalesced<T> {
+): CoalescedItems<T> {
   const winners = new Map<string, { item: T; index: number; rank: bigint | number }>();
   items.forEach((item, index) => {
     const k = key(item);

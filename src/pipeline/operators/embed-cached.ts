@@ -1,7 +1,7 @@
-import { concatMap, type MonoTypeOperatorFunction } from 'rxjs';
+import { concatMap, type OperatorFunction } from 'rxjs';
 import { AuraError } from '../../errors.js';
 import type { Embedder, EmbeddingCache } from '../../ports.js';
-import type { BatchWork } from '../domain/batch-work.js';
+import type { Coalesced, Embedded } from '../domain/batch-work.js';
 
 /**
  * First the batch's erasures remove their users' cache entries, in batch order (here, because this
@@ -11,8 +11,8 @@ import type { BatchWork } from '../domain/batch-work.js';
  * put in the cache for each user. The embedder must return one vector per text; anything else is
  * INTERNAL (never a made-up vector).
  */
-export function embedCached(deps: { embedder: Embedder; cache: EmbeddingCache; now: () => number }): MonoTypeOperatorFunction<BatchWork> {
-  return concatMap(async (work) => {
+export function embedCached(deps: { embedder: Embedder; cache: EmbeddingCache; now: () => number }): OperatorFunction<Coalesced, Embedded> {
+  return concatMap(async (work): Promise<Embedded> => {
     const cacheErased: number[] = [];
     for (const { erasure } of work.erasures) cacheErased.push(await deps.cache.deleteUser(erasure.user_id));
     const keys = work.kept.map((i) => ({ userId: i.snapshot.user_id, text: i.snapshot.text }));

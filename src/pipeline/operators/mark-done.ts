@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { ErasureCause } from '../../contracts/erasure.js';
-import type { BatchWork } from '../domain/batch-work.js';
+import type { Emitted } from '../domain/batch-work.js';
 import type { CommitTracker } from '../state/commit-tracker.js';
 
 /** What a stored micro-batch reports (the stage's `stored` event without its type). */
@@ -32,7 +32,7 @@ export interface StoredBatch {
  * erased snapshots and erasure markers: the delete is confirmed) and reports it. Runs only after
  * the points are stored and deleted and their ContextVectorized and ErasureCompleted written.
  */
-export function markDone(deps: { tracker: CommitTracker; now: () => number }): OperatorFunction<BatchWork, StoredBatch> {
+export function markDone(deps: { tracker: CommitTracker; now: () => number }): OperatorFunction<Emitted, StoredBatch> {
   return map((work) => {
     for (const item of [...work.kept, ...work.superseded, ...work.erased, ...work.erasures]) deps.tracker.done(item.record.topic, item.record.partition, item.record.offset);
     const t = deps.now();

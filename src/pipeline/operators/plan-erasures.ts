@@ -1,7 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { ErasureCause, ErasureCompleted } from '../../contracts/erasure.js';
 import type { VectorWriter } from '../../ports.js';
-import { isErasure, type AggregatedItem, type BatchWork, type ErasureItem, type ErasureOutcome, type SnapshotItem } from '../domain/batch-work.js';
+import { isErasure, type AggregatedItem, type ErasureItem, type ErasureOutcome, type Planned, type SnapshotItem } from '../domain/batch-work.js';
 
 export interface ErasurePlan {
   /** Snapshots still to write, in batch order (coalesced next). */
@@ -48,25 +48,9 @@ export function erasurePlan(batch: readonly AggregatedItem[]): ErasurePlan {
   return { snapshots, erasures, erased };
 }
 
-/** The batch as the later steps carry it: the erasure plan, nothing embedded or stored yet. */
-export function planErasures(): OperatorFunction<AggregatedItem[], BatchWork> {
-  return map((batch) => ({
-    batch,
-    ...erasurePlan(batch),
-    kept: [],
-    superseded: [],
-    cacheErased: [],
-    erasureOutcomes: [],
-    vectors: [],
-    cacheHit: [],
-    cacheHits: 0,
-    cacheMisses: 0,
-    embedSeconds: 0,
-    points: [],
-    upsertSeconds: 0,
-    storedAt: 0,
-    outputs: [],
-  }));
+/** The batch as the later steps carry it: the batch and its erasure plan, nothing more yet. */
+export function planErasures(): OperatorFunction<AggregatedItem[], Planned> {
+  return map((batch) => ({ batch, ...erasurePlan(batch) }));
 }
 
 /** The confirmation of one applied erasure (keyed by user; no personal data beyond the id). */

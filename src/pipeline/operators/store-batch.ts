@@ -1,6 +1,6 @@
-import { concat, concatMap, defer, ignoreElements, type MonoTypeOperatorFunction } from 'rxjs';
+import { concat, concatMap, defer, ignoreElements, type OperatorFunction } from 'rxjs';
 import type { VectorWriter } from '../../ports.js';
-import type { BatchWork, ErasureOutcome, RetryStep } from '../domain/batch-work.js';
+import type { ErasureOutcome, Prepared, RetryStep, Stored } from '../domain/batch-work.js';
 
 /**
  * The batch's store writes, deletes before upserts: first each erasure in batch order (the user's
@@ -10,7 +10,7 @@ import type { BatchWork, ErasureOutcome, RetryStep } from '../domain/batch-work.
  * Transient faults are retried (`delete`, `upsert`); a retry continues after the last confirmed
  * erasure, so each erasure reports the count of its first confirmed delete.
  */
-export function storeBatch(deps: { sink: VectorWriter; now: () => number; retry: RetryStep }): MonoTypeOperatorFunction<BatchWork> {
+export function storeBatch(deps: { sink: Pick<VectorWriter, 'upsert' | 'deleteUser'>; now: () => number; retry: RetryStep }): OperatorFunction<Prepared, Stored> {
   return concatMap((work) => {
     const outcomes: ErasureOutcome[] = [];
     const erase$ = defer(async () => {
@@ -19,12 +19,12 @@ export function storeBatch(deps: { sink: VectorWriter; now: () => number; retry:
         outcomes.push({ pointsDeleted, completedAt: deps.now() });
       }
     }).pipe(deps.retry<void>('delete'));
-    const upsert$ = defer(async () => {
+    const upsert$ = defer(async (): Promise<Stored> => {
       const t = deps.now();
       if (work.points.length > 0) await deps.sink.upsert(work.points);
       const storedAt = deps.now();
       return { ...work, erasureOutcomes: outcomes, upsertSeconds: (storedAt - t) / 1000, storedAt };
-    }).pipe(deps.retry<BatchWork>('upsert'));
+    }).pipe(deps.retry<Stored>('upsert'));
     return work.erasures.length > 0 ? concat(erase$.pipe(ignoreElements()), upsert$) : upsert$;
   });
 }

@@ -1,7 +1,7 @@
-import { map, type MonoTypeOperatorFunction } from 'rxjs';
+import { map, type OperatorFunction } from 'rxjs';
 import type { VectorizeCodec, VectorWriter } from '../../ports.js';
 import { AuraError } from '../../errors.js';
-import type { BatchWork } from '../domain/batch-work.js';
+import type { Encoded, Vectorized } from '../domain/batch-work.js';
 import { toErasureCompleted } from './plan-erasures.js';
 
 /**
@@ -13,15 +13,15 @@ export function toErasedRecords(deps: {
   erasedTopic: string;
   codec: Pick<VectorizeCodec, 'encodeErasureCompleted'>;
   sink: Pick<VectorWriter, 'kind' | 'collection'>;
-}): MonoTypeOperatorFunction<BatchWork> {
-  return map((work) => {
+}): OperatorFunction<Vectorized, Encoded> {
+  return map((work): Encoded => {
     if (work.erasureOutcomes.length !== work.erasures.length || work.cacheErased.length !== work.erasures.length) {
       throw new AuraError('INTERNAL', `${work.erasures.length} erasures in the batch but ${work.erasureOutcomes.length} confirmed deletes and ${work.cacheErased.length} cache removals`);
     }
     return {
       ...work,
       outputs: [
-        ...work.outputs,
+        ...work.vectorizedRecords,
         ...work.erasures.map((item, i) => ({
           topic: deps.erasedTopic,
           key: item.erasure.user_id,

@@ -1,8 +1,8 @@
-import { map, type MonoTypeOperatorFunction } from 'rxjs';
+import { map, type OperatorFunction } from 'rxjs';
 import { utcDay } from '../../contracts/ids.js';
 import type { ContextVectorized } from '../../contracts/snapshot.js';
 import type { Embedder, VectorizeCodec, VectorWriter } from '../../ports.js';
-import type { BatchWork, SnapshotItem } from '../domain/batch-work.js';
+import type { SnapshotItem, Stored, Vectorized } from '../domain/batch-work.js';
 
 
 /** The ContextVectorized records of the stored points (never the vector), keyed by user. */
@@ -11,10 +11,10 @@ export function toVectorizedRecords(deps: {
   codec: Pick<VectorizeCodec, 'encodeVectorized'>;
   embedder: Pick<Embedder, 'modelId' | 'modelVersion' | 'dimension'>;
   sink: Pick<VectorWriter, 'kind' | 'collection'>;
-}): MonoTypeOperatorFunction<BatchWork> {
-  return map((work) => ({
+}): OperatorFunction<Stored, Vectorized> {
+  return map((work): Vectorized => ({
     ...work,
-    outputs: work.kept.map((item, i) => ({
+    vectorizedRecords: work.kept.map((item, i) => ({
       topic: deps.outputTopic,
       key: item.snapshot.user_id,
       value: deps.codec.encodeVectorized(toVectorized(item, work.cacheHit[i]!, deps.embedder, deps.sink)),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { AtLeastOnceBatchWriter } from '../../../src/adapters/kafka/batch-writer.js';
+import { DEFAULT_PRODUCE_LIMITS } from '../../support/compiled-options.js';
 import type { BatchWriter } from '../../../src/ports.js';
 
 /** A kafkajs producer stand-in that counts what is done to it. */
@@ -37,7 +38,7 @@ describe('AtLeastOnceBatchWriter', () => {
     // the others were never closed and the process did not exit after SIGTERM.
     const { kafka, producers } = fakeKafka();
     const commits: unknown[] = [];
-    const writer: BatchWriter = new AtLeastOnceBatchWriter(kafka, { commit: async (o) => void commits.push(...o) });
+    const writer: BatchWriter = new AtLeastOnceBatchWriter(kafka, { commit: async (o) => void commits.push(...o) }, DEFAULT_PRODUCE_LIMITS);
     await Promise.all([0, 1, 2].map((p) => writer.claim('in', p)));
     assert.equal(producers.length, 1, 'one producer for all partitions');
     await writer.write({ topic: 'in', partition: 1, nextOffset: '8' }, [{ topic: 'out', key: 'u', value: Buffer.from('x') }]);
@@ -49,7 +50,7 @@ describe('AtLeastOnceBatchWriter', () => {
 
   test('a failed connect is not remembered: the next claim connects a new producer', async () => {
     const { kafka, producers } = fakeKafka({ failFirstConnect: true });
-    const writer: BatchWriter = new AtLeastOnceBatchWriter(kafka, { commit: async () => undefined });
+    const writer: BatchWriter = new AtLeastOnceBatchWriter(kafka, { commit: async () => undefined }, DEFAULT_PRODUCE_LIMITS);
     await assert.rejects(writer.claim('in', 0), (err: unknown) => (err as { retriable?: boolean }).retriable === true, 'a transient error');
     await writer.claim('in', 0);
     assert.equal(producers.length, 2, 'a second producer after the failure');

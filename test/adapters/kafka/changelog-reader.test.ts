@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import kafkajs, { type Kafka } from 'kafkajs';
 import { KafkaChangelogReader } from '../../../src/adapters/kafka/changelog-reader.js';
 import { createLogger } from '../../../src/logger.js';
-import { createStageTopics, dropTestResources, requireStack, testKafka, uniqueNames, type TestNames } from '../../support/stack-env.js';
+import { configOf, createStageTopics, dropTestResources, requireStack, testKafka, uniqueNames, type TestNames } from '../../support/stack-env.js';
+import { compileChangelogReaderOptions } from '../../../src/cli/options.js';
 
 const { CompressionTypes } = kafkajs;
 
@@ -55,7 +56,7 @@ describe('KafkaChangelogReader', () => {
   });
 
   test('a reader warmed at start restores through that connection, and closing an unused warm connection leaves nothing open', async () => {
-    const options = { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000 };
+    const options = { ...compileChangelogReaderOptions(configOf(names.env)), logger: createLogger('error'), timeoutMs: 60_000 };
     const reader = new KafkaChangelogReader(kafka, options);
     reader.warm();
     const applied: string[] = [];
@@ -76,7 +77,7 @@ describe('KafkaChangelogReader', () => {
         ._getActiveHandles()
         .filter((h) => h.constructor.name === 'Socket' && h.remotePort !== undefined && h._handle?.hasRef?.() !== false).length;
     const before = held();
-    const reader = new KafkaChangelogReader(kafka, { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000 });
+    const reader = new KafkaChangelogReader(kafka, { ...compileChangelogReaderOptions(configOf(names.env)), logger: createLogger('error'), timeoutMs: 60_000 });
     const result = await reader.restore(
       [
         { partition: 0, fromOffset: '0' },
@@ -107,7 +108,7 @@ describe('KafkaChangelogReader', () => {
     test(`${how} replays the committed records after each checkpoint and none of the aborted transaction`, async () => {
       // 1 KiB per fetch: each transaction's record batch takes a fetch of its own (a batch above the limit still comes whole).
       const attemptsBefore = directAttempts;
-      const reader = new KafkaChangelogReader(client(), { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000, maxBytesPerPartition: 1024, ...extra });
+      const reader = new KafkaChangelogReader(client(), { ...compileChangelogReaderOptions(configOf(names.env)), logger: createLogger('error'), timeoutMs: 60_000, maxBytesPerPartition: 1024, ...extra });
       const checkpoint1 = committed.get(1)![25]!.offset;
       const applied = new Map<number, Array<{ offset: string; key: string; value: string }>>();
       const result = await reader.restore(
@@ -140,7 +141,7 @@ describe('KafkaChangelogReader', () => {
     });
 
     test(`${how} reads nothing for a partition already at its end`, async () => {
-      const reader = new KafkaChangelogReader(client(), { topic: names.changelogTopic, applicationId: names.applicationId, logger: createLogger('error'), timeoutMs: 60_000, ...extra });
+      const reader = new KafkaChangelogReader(client(), { ...compileChangelogReaderOptions(configOf(names.env)), logger: createLogger('error'), timeoutMs: 60_000, ...extra });
       const admin = kafka.admin();
       await admin.connect();
       const end = (await admin.fetchTopicOffsets(names.changelogTopic)).find((o) => o.partition === 0)!.high;

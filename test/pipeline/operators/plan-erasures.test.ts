@@ -5,7 +5,7 @@ import type { ContextErased, ErasureCompleted } from '../../../src/contracts/era
 import type { ContextAggregated } from '../../../src/contracts/snapshot.js';
 import { AuraError } from '../../../src/errors.js';
 import type { Embedder, SourceRecord, VectorPoint, VectorWriter } from '../../../src/ports.js';
-import { CommitTracker, coalescePoints, embedCached, erasurePlan, markDone, planErasures, retryWithBackoff, storeBatch, toErasedRecords, toPoints, toVectorizedRecords, type AggregatedItem, type BatchWork, type ErasureItem, type RetryStep, type SnapshotItem } from '../../../src/pipeline/index.js';
+import { CommitTracker, coalescePoints, produceOutRecords, embedCached, erasurePlan, markDone, planErasures, retryWithBackoff, storeBatch, toErasedRecords, toPoints, toVectorizedRecords, type AggregatedItem, type Encoded, type ErasureItem, type RetryStep, type SnapshotItem } from '../../../src/pipeline/index.js';
 import { MemoryEmbeddingCache } from '../../support/fakes/embedder.js';
 import { fixtureSnapshot } from '../../support/snapshot-fixture.js';
 import { MemoryVectorSink } from '../../support/fakes/vector-sink.js';
@@ -122,17 +122,19 @@ describe('planErasures → … → storeBatch → toErasedRecords → markDone',
 
   const run = async (batch: AggregatedItem[], sink: VectorWriter, cache: MemoryEmbeddingCache, tracker: CommitTracker, retry: RetryStep = noRetry) => {
     for (const i of batch) tracker.track(i.record.topic, i.record.partition, i.record.offset);
-    let work: BatchWork | undefined;
+    let work: Encoded | undefined;
     const stored = await firstValueFrom(
       of(batch).pipe(
         planErasures(),
         coalescePoints(),
         embedCached({ embedder, cache, now: () => 0 }),
         toPoints(embedder),
+      ).pipe(
         storeBatch({ sink, now: () => 7777, retry }),
         toVectorizedRecords({ outputTopic: 'vec', codec, embedder, sink }),
         toErasedRecords({ erasedTopic: 'erased', codec, sink }),
         tap((w) => (work = w)),
+        produceOutRecords({ writer: { send: async () => undefined, close: async () => undefined }, retry }),
         markDone({ tracker, now: () => 2000 }),
       ),
     );

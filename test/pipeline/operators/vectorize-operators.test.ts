@@ -4,7 +4,7 @@ import { firstValueFrom, from, lastValueFrom, of, tap, toArray, type MonoTypeOpe
 import type { ContextAggregated } from '../../../src/contracts/snapshot.js';
 import { AuraError } from '../../../src/errors.js';
 import type { Embedder, EmbeddingCache, OutRecord, SourceRecord, TopicPartition } from '../../../src/ports.js';
-import { CommitTracker, DLQ_HEADERS, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, planErasures, storeBatch, toVectorizedRecords, toPoints, trackRecords, type BatchWork, type RetryStep, type SnapshotItem } from '../../../src/pipeline/index.js';
+import { CommitTracker, DLQ_HEADERS, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, planErasures, produceOutRecords, storeBatch, toErasedRecords, toVectorizedRecords, toPoints, trackRecords, type Encoded, type RetryStep, type SnapshotItem } from '../../../src/pipeline/index.js';
 
 // The vectorize stage's operators one by one, on plain values (the whole pipe runs in
 // test/topology/vectorize.test.ts).
@@ -127,7 +127,11 @@ describe('decodeOrDeadLetter', () => {
   });
 });
 
-describe('planErasures → coalescePoints → embedCached → toPoints → toVectorizedRecords → markDone', () => {
+describe('planErasures → coalescePoints → embedCached → toPoints → storeBatch → toVectorizedRecords → toErasedRecords → produceOutRecords → markDone', () => {
+  /** A store and a writer that confirm everything: the steps between toPoints and markDone, not under test here. */
+  const passingSink = { kind: 'qdrant' as const, collection: 'c', upsert: async () => undefined, deleteUser: async () => 0 };
+  const acknowledging = { send: async () => undefined, close: async () => undefined };
+  const noRetry: RetryStep = () => (source) => source;
   const vector = (text: string) => Float32Array.from([text.length, 1]);
   const embedder = (calls: string[][]): Embedder => ({
     modelId: 'm',
@@ -160,15 +164,19 @@ describe('planErasures → coalescePoints → embedCached → toPoints → toVec
     const batch = [item(0, 1, 'u1', 'old'), item(0, 2, 'u2', 'same text'), item(1, 3, 'u3', 'cached text'), item(0, 4, 'u1', 'same text'), item(0, 5, 'u4', 'same text')];
     for (const i of batch) tracker.track(i.record.topic, i.record.partition, i.record.offset);
     const e = embedder(calls);
-    let work: BatchWork | undefined;
+    let work: Encoded | undefined;
     const stored = await firstValueFrom(
       of(batch).pipe(
         planErasures(),
         coalescePoints(),
         embedCached({ embedder: e, cache: c, now: () => 0 }),
         toPoints(e),
-        toVectorizedRecords({ outputTopic: 'out', codec: { encodeVectorized: (v) => Buffer.from(JSON.stringify(v)) }, embedder: e, sink: { kind: 'qdrant', collection: 'c' } }),
+      ).pipe(
+        storeBatch({ sink: passingSink, now: () => 0, retry: noRetry }),
+        toVectorizedRecords({ outputTopic: 'out', codec: { encodeVectorized: (v) => Buffer.from(JSON.stringify(v)) }, embedder: e, sink: passingSink }),
+        toErasedRecords({ erasedTopic: 'erased', codec: { encodeErasureCompleted: (v) => Buffer.from(JSON.stringify(v)) }, sink: passingSink }),
         tap((w) => (work = w)),
+        produceOutRecords({ writer: acknowledging, retry: noRetry }),
         markDone({ tracker, now: () => 3000 }),
       ),
     );
@@ -232,8 +240,12 @@ describe('planErasures → coalescePoints → embedCached → toPoints → toVec
         coalescePoints(),
         embedCached({ embedder: e, cache: cache(), now: () => 0 }),
         toPoints(e),
+      ).pipe(
         storeBatch({ sink: sink as never, now: () => clock, retry }),
         tap(() => (clock = 99_000)), // later steps (produce) must not count
+        toVectorizedRecords({ outputTopic: 'out', codec: { encodeVectorized: (v) => Buffer.from(JSON.stringify(v)) }, embedder: e, sink: passingSink }),
+        toErasedRecords({ erasedTopic: 'erased', codec: { encodeErasureCompleted: (v) => Buffer.from(JSON.stringify(v)) }, sink: passingSink }),
+        produceOutRecords({ writer: acknowledging, retry }),
         markDone({ tracker, now: () => clock }),
       ),
     );
