@@ -14,7 +14,12 @@ import { toPoint } from '../../src/pipeline/index.js';
 import { activity, at, mood, records } from '../support/aggregate-fixtures.js';
 
 // A fixed handful of users, the real fold, text and model, an embedded LanceDB: plain-language
-// questions must rank the one user who fits first. bench/retrieval.ts measures the same at scale.
+// questions must rank the one user who fits first. Each user is built from statistics for one
+// trait, and each question asks about that trait in the rendered text's own words: this checks
+// the whole path (fold → text → model → store → ranking), not how well paraphrases are understood.
+// Paraphrases, and the held-out wordings the targets apply to, are bench/retrieval.ts's job: e.g.
+// "my mood goes up and down" ranks u-declining (whose mood goes down) above u-swinging with both
+// models here, the variable family's weakness that BENCHMARKS.md reports.
 
 const MODEL_DIR = process.env.EMBEDDING_MODEL_PATH || localStackModel();
 const DAY0 = at('2026-03-01T09:00:00Z');
@@ -74,16 +79,19 @@ describe('retrieval with the real model: the right user ranks first', { timeout:
   });
 
   it('renders each user as the facts the questions ask about', () => {
-    assert.match(snapshots.get('u-declining')!.text, /^Mood declining: mixed and getting worse \(7 logged\)\. Only cardio, about 40 minutes this week, mostly gentle sessions\. Rarely active \(2 of 7 days\)\. Often mentions stress and work\.$/);
-    assert.match(snapshots.get('u-improving')!.text, /^Mood improving: mixed and getting better \(7 logged\)\. Only mindfulness, about 2.5 hours this week, mostly gentle sessions\. Active almost every day \(7 of 7 days\), 7-day streak\./);
-    assert.match(snapshots.get('u-runner')!.text, /Mood steady: mostly good .* Only cardio, about 6 hours this week, mostly hard sessions\./);
-    assert.match(snapshots.get('u-swinging')!.text, /^Mood swings: mixed, up and down \(7 logged\)\./);
+    assert.match(
+      snapshots.get('u-declining')!.text,
+      /^Mixed mood, so-so \(7 logged\)\. Mood getting worse, feeling worse lately\. Gentle, easy workouts: only cardio \(running, cycling, swimming\), about 40 minutes this week\. Rarely exercises \(2 of 7 days\)\. Often mentions stress \(anxious, under pressure\) and work \(job, deadlines\)\.$/,
+    );
+    assert.match(snapshots.get('u-improving')!.text, /^Mixed mood, so-so \(7 logged\)\. Mood improving, feeling better lately\. Gentle, easy workouts: only mindfulness \(meditation, breathing exercises\), about 2.5 hours this week\. Exercises almost every day \(7 of 7 days\), 7-day streak\./);
+    assert.match(snapshots.get('u-runner')!.text, /^Great mood, happy and cheerful \(7 logged\)\. Mood stable and consistent, about the same each day\. Hard, intense workouts: only cardio \(running, cycling, swimming\), about 6 hours this week\./);
+    assert.match(snapshots.get('u-swinging')!.text, /^Mixed mood, so-so \(7 logged\)\. Mood varies a lot, ups and downs from day to day\./);
   });
 
   const cases: Array<[query: string, user: string]> = [
     ['mood getting worse', 'u-declining'],
     ['mood improving', 'u-improving'],
-    ['mood swings', 'u-swinging'],
+    ['mood varies a lot', 'u-swinging'],
     ['mostly mindfulness', 'u-improving'],
     ['hard, intense workouts', 'u-runner'],
     ['strength training', 'u-lifter'],
@@ -92,7 +100,7 @@ describe('retrieval with the real model: the right user ranks first', { timeout:
   ];
   for (const [query, user] of cases) {
     it(`"${query}" → ${user}`, async () => {
-      const [vector] = await embedder.embed([query]);
+      const [vector] = await embedder.embedQueries([query]);
       const hits = await sink.search(vector!, { limit: 5 });
       assert.equal(hits[0]?.payload.user_id, user, `ranking: ${hits.map((h) => `${h.payload.user_id} ${h.score.toFixed(3)}`).join(', ')}`);
     });

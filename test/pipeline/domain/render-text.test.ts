@@ -99,52 +99,56 @@ describe('renderText', () => {
   test('a full snapshot reads as plain sentences, every word backed by a statistic', () => {
     assert.equal(
       renderText(snapshot()),
-      // mean 3.4 → mixed; +0.25/day over 5 moods → getting better; sd 1.02 → up and down.
-      'Mood improving: mixed and getting better, with mood swings up and down (5 logged). ' +
+      // mean 3.4 → mixed; +0.25/day over 5 moods → improving; sd 1.02 → ups and downs.
+      'Mixed mood, so-so (5 logged). Mood improving, feeling better lately. Mood varies a lot, ups and downs from day to day. ' +
         // cardio 60 of 135 min = 44 % < 50 % → a mix of the two largest; 135 min → 2.5 hours; no intensity has half.
-        'Mix of cardio and strength, about 2.5 hours this week. ' +
-        'Active some days (3 of 7 days), 2-day streak. ' +
+        'Mix of cardio (running, cycling, swimming) and strength training (weights, gym), about 2.5 hours this week. ' +
+        'Exercises some days (3 of 7 days), 2-day streak. ' +
         // work: 2 moods; sleep: 1 mood + the note "slept badly" → 2 mentions each, ties by name.
-        'Often mentions sleep and work.',
+        'Often mentions sleep and tiredness and work (job, deadlines).',
     );
   });
 
-  test('mood level follows the mean: ≤ 2.5 mostly low, ≥ 3.5 mostly good, else mixed', () => {
+  test('mood level in five steps by the mean: ≤ 1.75 very low, ≤ 2.5 low, < 3.5 mixed, < 4 good, else great', () => {
     const level = (scores: number[]) => renderText(snapshot({ ...empty, mood: moods(scores, 0) }));
-    assert.match(level([2, 3]), /^Mostly low mood \(2 logged\)\./, 'mean 2.5 is low; two moods are too few for a direction');
-    assert.match(level([2, 3, 3, 3]), /^Mood steady: mixed \(4 logged\)\./, 'mean 2.75');
-    assert.match(level([4, 3]), /^Mostly good mood \(2 logged\)\./, 'mean 3.5 is good');
-    assert.match(level([5, 5, 5]), /^Mood steady: mostly good \(3 logged\)\./);
+    assert.match(level([1, 2, 2, 2]), /^Very low mood, feeling down and unhappy \(4 logged\)\./, 'mean 1.75');
+    assert.match(level([2, 3]), /^Low mood, feeling down and unhappy \(2 logged\)\./, 'mean 2.5 is low');
+    assert.match(level([2, 3, 3, 3]), /^Mixed mood, so-so \(4 logged\)\./, 'mean 2.75');
+    assert.match(level([4, 3]), /^Good mood, fairly happy \(2 logged\)\./, 'mean 3.5 is good');
+    assert.match(level([4, 4, 4, 5]), /^Great mood, happy and cheerful \(4 logged\)\./, 'mean 4.25');
+    assert.match(level([4, 4]), /^Great mood, happy and cheerful \(2 logged\)\. No exercise logged, inactive\.$/, 'mean 4.0 is great; two moods say nothing of stability');
   });
 
-  test('direction needs three scored moods and a slope of at least 0.1 per day either way', () => {
+  test('direction is its own sentence: three scored moods and a slope of at least 0.1 per day either way', () => {
     const direction = (trend: number, scores = [3, 3, 3]) => renderText(snapshot({ ...empty, mood: moods(scores, trend) }));
-    assert.match(direction(-0.1), /^Mood declining: mixed and getting worse \(/);
-    assert.match(direction(-0.099), /^Mood steady: mixed \(/);
-    assert.match(direction(0.1), /^Mood improving: mixed and getting better \(/);
-    assert.match(direction(0.5, [3, 3]), /^Mixed mood \(2 logged\)/, 'two moods: no direction');
-    assert.match(renderText(snapshot({ ...empty, mood: moods([3, 3, 3], null) })), /^Mixed mood \(3 logged\)/, 'no trend: no direction');
+    assert.match(direction(-0.1), /^Mixed mood, so-so \(3 logged\)\. Mood getting worse, feeling worse lately\. No exercise/);
+    assert.match(direction(0.1), /^Mixed mood, so-so \(3 logged\)\. Mood improving, feeling better lately\. No exercise/);
+    assert.doesNotMatch(direction(-0.099), /improving|worse/);
+    assert.doesNotMatch(direction(0.5, [3, 3]), /improving|worse|stable/, 'two moods: no direction');
+    assert.doesNotMatch(renderText(snapshot({ ...empty, mood: moods([3, 3, 3], null) })), /improving|worse|stable/, 'no trend: no direction');
   });
 
-  test('a swinging mood (sd ≥ 1) is up and down, and never also "steady"', () => {
-    assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], 0) })), /^Mood swings: mixed, up and down \(4 logged\)\./);
-    assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], -0.3) })), /^Mood declining: mixed and getting worse, with mood swings up and down \(/);
-    assert.match(renderText(snapshot({ ...empty, mood: moods([2, 4, 2, 4], 0) })), /^Mood swings: mixed, up and down \(/, 'sd 1.0 exactly counts');
-    assert.match(renderText(snapshot({ ...empty, mood: moods([2, 4, 3, 3], 0) })), /^Mood steady: mixed \(/, 'sd 0.71');
+  test('spread is separate from direction: sd ≥ 1 varies a lot (whatever the direction); sd ≤ 0.6 with no direction is stable', () => {
+    assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], 0) })), /^Mixed mood, so-so \(4 logged\)\. Mood varies a lot, ups and downs from day to day\. No exercise/);
+    assert.match(renderText(snapshot({ ...empty, mood: moods([1, 5, 1, 5], -0.3) })), /Mood getting worse, feeling worse lately\. Mood varies a lot, ups and downs from day to day\./);
+    assert.match(renderText(snapshot({ ...empty, mood: moods([2, 4, 2, 4], 0) })), /Mood varies a lot, ups and downs/, 'sd 1.0 exactly counts');
+    assert.match(renderText(snapshot({ ...empty, mood: moods([3, 3, 4, 3], 0) })), /Mood stable and consistent, about the same each day\./, 'sd 0.43, flat');
+    assert.doesNotMatch(renderText(snapshot({ ...empty, mood: moods([2, 4, 3, 3], 0) })), /stable|varies/, 'sd 0.71: neither');
+    assert.doesNotMatch(renderText(snapshot({ ...empty, mood: moods([3, 3, 4, 3], 0.2) })), /stable/, 'a clear direction is not stable');
   });
 
   test('moods that all have an unknown level are reported as not rated', () => {
     const text = renderText(snapshot({ ...empty, event_count: 2, mood: { ...empty.mood, count: 2, latest: 'unknown', distribution: { ...empty.mood.distribution, unknown: 2 } } }));
-    assert.match(text, /^Mood not rated \(2 logged\)\. No activity logged\.$/);
+    assert.match(text, /^Mood not rated \(2 logged\)\. No exercise logged, inactive\.$/);
   });
 
-  test('the main activity holds half the minutes; otherwise the two largest are named', () => {
+  test('the main activity holds half the minutes; otherwise the two largest are named; each type with its everyday words', () => {
     const act = (byType: Partial<Record<string, number>>) => renderText(snapshot({ ...empty, activity: activity(byType, { low: 1 }, 3, 1) }));
-    assert.match(act({ mindfulness: 100, cardio: 100 }), /^No moods logged\. Mostly cardio, about 3.5 hours this week/, 'a tie at 50 %: the first in key order');
-    assert.match(act({ mindfulness: 90, cardio: 100 }), /Mostly cardio, about 3 hours this week/);
-    assert.match(act({ strength: 40, flexibility: 35, cardio: 30 }), /Mix of strength and flexibility, about 2 hours this week/);
-    assert.match(act({ flexibility: 25 }), /Only flexibility, about 30 minutes this week/);
-    assert.match(act({ other: 60 }), /Only other activities, about 60 minutes/);
+    assert.match(act({ mindfulness: 100, cardio: 100 }), /^No moods logged\. Gentle, easy workouts: mostly cardio \(running, cycling, swimming\), about 3.5 hours this week/, 'a tie at 50 %: the first in key order');
+    assert.match(act({ mindfulness: 100, cardio: 90 }), /Gentle, easy workouts: mostly mindfulness \(meditation, breathing exercises\), about 3 hours this week/);
+    assert.match(act({ strength: 40, flexibility: 35, cardio: 30 }), /Gentle, easy workouts: mix of strength training \(weights, gym\) and flexibility \(yoga, stretching\), about 2 hours this week/);
+    assert.match(act({ flexibility: 25 }), /Gentle, easy workouts: only flexibility \(yoga, stretching\), about 30 minutes this week/);
+    assert.match(act({ other: 60 }), /Gentle, easy workouts: only other activities, about 60 minutes/);
   });
 
   test('amounts: under 90 minutes to the nearest 10 minutes (at least 10), else to the nearest half hour', () => {
@@ -157,33 +161,34 @@ describe('renderText', () => {
     assert.match(renderText(snapshot({ ...empty, window_days: 3, activity: activity({ cardio: 200 }, {}, 1, 1) })), /about 3.5 hours in 3 days/, 'a window other than a week says its days');
   });
 
-  test('intensity: the level with half the minutes of known intensity, in words', () => {
+  test('intensity: the level with half the minutes of known intensity, in words, leading the activity sentence', () => {
     const intensity = (byIntensity: Partial<Record<string, number>>) => renderText(snapshot({ ...empty, activity: activity({ cardio: 100 }, byIntensity, 3, 1) }));
-    assert.match(intensity({ low: 60, high: 40 }), /this week, mostly gentle sessions\./);
-    assert.match(intensity({ high: 50, moderate: 50 }), /this week, mostly hard sessions\./, 'low first, then high, then moderate at a tie');
-    assert.match(intensity({ moderate: 60, unknown: 900 }), /this week, mostly moderate sessions\./, 'unknown minutes do not count');
-    assert.match(intensity({ low: 40, moderate: 30, high: 30 }), /about 1.5 hours this week\. /, 'no majority: nothing said');
-    assert.match(intensity({ unknown: 100 }), /about 1.5 hours this week\. /);
+    assert.match(intensity({ low: 60, high: 40 }), /Gentle, easy workouts: only cardio \(running, cycling, swimming\), about 1\.5 hours this week\./);
+    assert.match(intensity({ high: 50, moderate: 50 }), /Hard, intense workouts: only cardio \(running, cycling, swimming\), about 1\.5 hours this week\./, 'low first, then high, then moderate at a tie');
+    assert.match(intensity({ moderate: 60, unknown: 900 }), /Moderate workouts: only cardio \(running, cycling, swimming\), about 1\.5 hours this week\./, 'unknown minutes do not count');
+    assert.match(intensity({ low: 40, moderate: 30, high: 30 }), /^No moods logged\. Only cardio \(running, cycling, swimming\), about 1\.5 hours this week\. /, 'no majority: nothing said');
+    assert.match(intensity({ unknown: 100 }), /^No moods logged\. Only cardio \(running, cycling, swimming\), about 1\.5 hours this week\. /, 'unknown only: nothing said');
   });
 
-  test('consistency: almost every day from 6 of 7, rarely up to 2 of 7; the streak from 2 days; never more days than the window', () => {
+  test('consistency: almost every day from 6 of 7, rarely at 2 of 7, barely active at 1; the streak from 2 days; never more days than the window', () => {
     const days = (active: number, streak: number) => renderText(snapshot({ ...empty, activity: activity({ cardio: 100 }, {}, active, streak) }));
-    assert.match(days(6, 5), /Active almost every day \(6 of 7 days\), 5-day streak\./);
-    assert.match(days(5, 5), /Active some days \(5 of 7 days\), 5-day streak\./);
-    assert.match(days(8, 8), /Active almost every day \(7 of 7 days\), 8-day streak\./, 'a 7 × 24 h window touches 8 dates');
-    assert.match(days(3, 0), /Active some days \(3 of 7 days\)\./);
-    assert.match(days(2, 1), /Rarely active \(2 of 7 days\)\./, 'a one-day streak is not mentioned');
+    assert.match(days(6, 5), /Exercises almost every day \(6 of 7 days\), 5-day streak\./);
+    assert.match(days(5, 5), /Exercises some days \(5 of 7 days\), 5-day streak\./);
+    assert.match(days(8, 8), /Exercises almost every day \(7 of 7 days\), 8-day streak\./, 'a 7 × 24 h window touches 8 dates');
+    assert.match(days(3, 0), /Exercises some days \(3 of 7 days\)\./);
+    assert.match(days(2, 1), /Rarely exercises \(2 of 7 days\)\./, 'a one-day streak is not mentioned');
+    assert.match(days(1, 1), /Barely active, little exercise \(1 of 7 days\)\./);
   });
 
   test('themes: tags and notes mentioned at least twice and by ≥ 20 % of the moods, at most three', () => {
     const themes = (tags: Mood['top_tags'], notes: string[], scores = [3, 3, 3, 3, 3]) =>
       renderText(snapshot({ ...empty, mood: moods(scores, 0, tags), recent_notes: notes }));
     assert.doesNotMatch(themes([{ tag: 'work', count: 1 }], []), /Often mentions/, 'once is not recurring');
-    assert.match(themes([{ tag: 'work', count: 1 }], ['Deadline pressure at work again.']), /Often mentions work\.$/, 'the note adds a work mention; stress has only one');
-    assert.match(themes([{ tag: 'family', count: 2 }], ['The kids were sick, long day.']), /Often mentions family\./, 'tags and notes add up');
+    assert.match(themes([{ tag: 'work', count: 1 }], ['Deadline pressure at work again.']), /Often mentions work \(job, deadlines\)\.$/, 'the note adds a work mention; stress has only one');
+    assert.match(themes([{ tag: 'family', count: 2 }], ['The kids were sick, long day.']), /Often mentions family \(kids, partner\)\./, 'tags and notes add up');
     assert.match(
       themes([{ tag: 'work', count: 4 }, { tag: 'stress', count: 3 }, { tag: 'sleep', count: 2 }, { tag: 'friends', count: 2 }], []),
-      /Often mentions work, stress and friends\./,
+      /Often mentions work \(job, deadlines\), stress \(anxious, under pressure\) and friends \(social life\)\./,
       'three at most, by mentions then name',
     );
     assert.doesNotMatch(themes([{ tag: 'work', count: 2 }], [], Array(11).fill(3) as number[]), /Often mentions/, '2 of 11 moods is under 20 %');
@@ -192,11 +197,11 @@ describe('renderText', () => {
   test('notes stay out of the text (they are in the payload); their themes count', () => {
     const text = renderText(snapshot({ recent_notes: ['Slept badly again', 'slept badly', 'said "hi"'] }));
     assert.doesNotMatch(text, /Slept|said/);
-    assert.match(text, /Often mentions sleep and work\.$/);
+    assert.match(text, /Often mentions sleep and tiredness and work \(job, deadlines\)\.$/);
   });
 
   test('an empty window says so instead of printing zeros and nulls', () => {
-    assert.equal(renderText(snapshot({ event_count: 0, ...empty })), 'No moods logged. No activity logged.');
+    assert.equal(renderText(snapshot({ event_count: 0, ...empty })), 'No moods logged. No exercise logged, inactive.');
   });
 
   test('only window fields count: user, dates, trigger, trace, source and version do not change the text', () => {
@@ -223,7 +228,8 @@ describe('renderText', () => {
 
   test('a full snapshot stays short, whatever its notes', () => {
     const long = snapshot({ recent_notes: ['n'.repeat(200), 'o'.repeat(200), 'p'.repeat(200)] });
-    assert.ok(renderText(snapshot()).length < 250, `short: ${renderText(snapshot()).length} characters`);
-    assert.ok(renderText(long).length < 250, 'notes are not quoted');
+    assert.ok(renderText(snapshot()).length < 400, `short: ${renderText(snapshot()).length} characters`);
+    assert.ok(renderText(long).length < 400, 'notes are not quoted');
+    assert.doesNotMatch(renderText(long), /nnnn|oooo|pppp/, 'no note text');
   });
 });

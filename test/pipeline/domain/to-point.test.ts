@@ -63,8 +63,8 @@ describe('toPoint', () => {
     assert.deepEqual([q.main_activity, q.intensity], ['mindfulness', 'gentle']);
     // sleep: 2 moods + the note "slept badly"; work: 2 moods; 3 moods → floor 2.
     assert.deepEqual(q.themes, ['sleep', 'work']);
-    assert.match(q.text, /^Mood declining: mostly good and getting worse, with mood swings up and down \(3 logged\)\. Mostly mindfulness, about 70 minutes this week, mostly gentle sessions\./);
-    assert.match(q.text, /Often mentions sleep and work\./);
+    assert.match(q.text, /^Good mood, fairly happy \(3 logged\)\. Mood getting worse, feeling worse lately\. Mood varies a lot, ups and downs from day to day\. Gentle, easy workouts: mostly mindfulness \(meditation, breathing exercises\), about 70 minutes this week\./);
+    assert.match(q.text, /Often mentions sleep and tiredness and work \(job, deadlines\)\./);
   });
 
   test('equal inputs give equal payloads, key order included', () => {
