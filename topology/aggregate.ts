@@ -1,10 +1,9 @@
-import { Observable, Subject, catchError, defer, map, merge, mergeMap, of, takeWhile, tap, type SchedulerLike } from 'rxjs';
+import { Observable, defer, mergeMap, of, takeWhile, type SchedulerLike } from 'rxjs';
 import type { UserRecord } from '../src/contracts/events.js';
-import { classify } from '../src/errors.js';
 import type { AggregateCodec, BatchWriter, ChangelogReader, RecordSource, SourceRecord, WindowStore } from '../src/ports.js';
-import { CacheBudget, PartitionGate, WindowCache, awaitReady, commitInOrder, commitTransaction, committedEvent, decodeRecords, foldWindows, loadWindowState, recordLimitsFor, stageRetry, toOutRecords, validateEvent, type AggregateEvent, type CommitOutcome, type ErasureAuth, type FoldedTransaction, type PartitionFold, type Retention, type TransactionLimits } from '../src/pipeline/index.js';
+import { CacheBudget, PartitionGate, PartitionTasks, awaitReady, commitInOrder, decodeRecords, foldWindows, settleBatch, stageRetry, validateEvent, type AggregateEvent, type ErasureAuth, type StageRetryOptions, type TaskRun, type TransactionLimits } from '../src/pipeline/index.js';
 import { batches$, type BatchEnvelope } from './sources.js';
-import type { TopologyStep } from './steps.js';
+import { Pipe } from './steps.js';
 
 export const AGGREGATE_STAGE = 'aggregate';
 export type { AggregateEvent };
@@ -56,39 +55,55 @@ export interface AggregatePorts {
   random?: () => number;
 }
 
-/** The steps of the pipe below, in order (`aura-stream describe`, docs/pipeline.md and this comment). */
-export const AGGREGATE_STEPS: readonly TopologyStep[] = [
-  { name: 'source', describe: (n) => `${n.inputTopic}  (consumer group, read_committed; each partition in order, AGGREGATE_PARTITIONS_CONCURRENTLY at once)` },
-  { name: 'awaitReady', describe: (n) => `claim the partition's transactional producer, restore ${n.changelogTopic}[p] from the LMDB checkpoint to its end` },
-  { name: 'decodeRecords', describe: (n) => `Avro via the registry (MoodCreated | ActivityCreated | UserDeleted), then validate; poison → ${n.inputDlqTopic}` },
-  { name: 'foldWindows', describe: () => 'running window per user: late | duplicate | accepted, evict by time and cap, statistics kept incrementally; UserDeleted drops the window (a later event starts a fresh one); an event whose window or snapshot could never be written → DLQ (RECORD_TOO_LARGE); cut into transactions by AGGREGATE_TX_MAX_RECORDS / _BYTES / _MS; then windows ending STATE_RETENTION_DAYS before the stream time expire (oldest first, at most AGGREGATE_TX_MAX_RECORDS)' },
-  { name: 'commitInOrder', describe: () => 'one transaction after another; the next one folds while the previous commits' },
-  { name: 'toOutRecords', describe: (n) => `snapshots and ContextErased markers in input order → ${n.aggregatedTopic}, final window per user (tombstone when erased) → ${n.changelogTopic}[p], poison → DLQ` },
-  { name: 'commitTransaction', describe: () => 'records (cut into produce requests under each topic\'s max.message.bytes) + consumed offset in one transaction, then LMDB states, activity index, stream time + changelog checkpoint' },
-  { name: 'stageRetry', describe: () => 'transient faults: new claim and restore, then the uncommitted rest again (RETRY_INITIAL_MS..RETRY_MAX_MS)' },
-];
+/** What the steps of one batch's run are made from. */
+interface BatchContext {
+  run: TaskRun;
+  envelope: BatchEnvelope;
+  tasks: PartitionTasks;
+  decodeEvent: (record: SourceRecord) => Promise<UserRecord>;
+  limits: TransactionLimits;
+  retry: StageRetryOptions;
+}
 
 /**
- * Stage `aggregate`, top to bottom (the steps of AGGREGATE_STEPS):
- *
- *   source             consumer group, read_committed; each partition in order
- *   awaitReady         claim the transactional writer, restore the changelog to its end
- *   decodeRecords      Avro via the registry + validation; poison → DLQ record
- *   foldWindows        running windows (late / duplicate / accepted / erased), cut into transactions, retention expiries
- *   commitInOrder      transactions one after another, the next folded while one commits
- *   toOutRecords       snapshots + erasure markers → output, final window or tombstone per user → changelog[partition], DLQ
- *   commitTransaction  one transaction: records + consumed offset; then LMDB states + stream time + checkpoint
- *   stageRetry         transient faults: re-claim, restore, redo what is uncommitted
+ * Stage `aggregate`: the consumer group feeds fetched batches, partitions side by side and each
+ * partition in order; each batch runs through these operators (`aura-stream describe` and
+ * docs/pipeline.md print this list). A PartitionTask (src/pipeline/state/partition-task.ts) owns
+ * the partition's windows, claim, restore and invalidation.
  */
+export const AGGREGATE_PIPE = Pipe.from<BatchContext, TaskRun>({
+  name: 'source',
+  describe: (n) => `${n.inputTopic}  (consumer group, read_committed; each partition in order, AGGREGATE_PARTITIONS_CONCURRENTLY at once)`,
+})
+  .then('awaitReady', (n) => `claim the partition's transactional producer, restore ${n.changelogTopic}[p] from the LMDB checkpoint to its end; then the batch's records not yet committed`, () => awaitReady())
+  .then('decodeRecords', (n) => `Avro via the registry (MoodCreated | ActivityCreated | UserDeleted), then validate; poison → ${n.inputDlqTopic}`, (c) => decodeRecords(c.decodeEvent))
+  .then(
+    'foldWindows',
+    () =>
+      'running window per user: late | duplicate | accepted, evict by time and cap, statistics kept incrementally; UserDeleted drops the window (a later event starts a fresh one); an event whose window or snapshot could never be written → DLQ (RECORD_TOO_LARGE); cut into transactions by AGGREGATE_TX_MAX_RECORDS / _BYTES / _MS; then windows ending STATE_RETENTION_DAYS before the stream time expire (oldest first, at most AGGREGATE_TX_MAX_RECORDS)',
+    (c) => foldWindows((partition) => c.tasks.of(partition).fold, c.limits),
+  )
+  .then(
+    'commitInOrder',
+    (n) =>
+      `one transaction after another, the next one folding while the previous commits: snapshots and ContextErased markers in input order → ${n.aggregatedTopic}, final window per user (tombstone when erased) → ${n.changelogTopic}[p], poison → DLQ, cut into produce requests under each topic's max.message.bytes, with the consumed offset in one transaction; then LMDB states, activity index, stream time + changelog checkpoint`,
+    (c) => commitInOrder(c.run.commit),
+  )
+  .then('takeWhile', () => 'up to a transaction abandoned because the partition was revoked or the stage is stopping (its records are fetched again by the next owner)', () => takeWhile((e: AggregateEvent) => e.type !== 'abandoned', true))
+  .then('stageRetry', () => 'transient faults: new claim and restore, then the uncommitted rest again (RETRY_INITIAL_MS..RETRY_MAX_MS)', (c) => stageRetry<AggregateEvent>(c.retry))
+  .then(
+    'settleBatch',
+    () => "done → the partition's next batch; failed → claim and restore again, the batch fetched again from its last committed offset; a fenced writer waits for the next assignment, any other error stops the stage",
+    (c) => settleBatch(c.run, c.envelope),
+  );
+
 export function aggregateTopology(ports: AggregatePorts, config: AggregateTopologyConfig): Observable<AggregateEvent> {
   const now = ports.now ?? Date.now;
-  const snapshotConfig = { windowDays: config.windowDays, maxEvents: config.maxEvents, aggregatorVersion: config.aggregatorVersion };
   const limits: TransactionLimits = {
     maxRecords: config.maxRecordsPerTransaction,
     maxBytes: config.maxBytesPerTransaction,
     maxMs: config.maxTransactionMs,
   };
-  const topics = { stage: AGGREGATE_STAGE, outputTopic: config.outputTopic, changelogTopic: config.changelogTopic, dlqTopic: config.dlqTopic };
   const decodeEvent = async (r: SourceRecord): Promise<UserRecord> => {
     const event = await ports.codec.decodeEvent(r.value);
     validateEvent(event, r.key === null ? null : r.key.toString('utf8'), Number(r.timestamp));
@@ -96,121 +111,42 @@ export function aggregateTopology(ports: AggregatePorts, config: AggregateTopolo
   };
 
   return new Observable<AggregateEvent>((subscriber) => {
-    const folds = new Map<number, PartitionFold>();
-    const budget = new CacheBudget(config.cacheMaxBytes);
-    const foldOf = (partition: number): PartitionFold => {
-      let fold = folds.get(partition);
-      if (!fold) {
-        let tx = 0;
-        fold = {
-          cache: new WindowCache(config.cacheMaxUsers, budget),
-          load: (userId) => {
-            const stored = ports.store.get(userId);
-            return stored === undefined ? undefined : loadWindowState(ports.codec.decodeWindow(stored), ports.codec.encodeEntry);
-          },
-          config: snapshotConfig,
-          encodeEntry: ports.codec.encodeEntry,
-          encodeWindowParts: ports.codec.encodeWindowParts,
-          loadStreamTime: () => ports.store.streamTime(partition),
-          erasureAuth: config.erasureAuth,
-          nextTx: () => tx++,
-          now,
-        };
-        const retentionDays = config.retentionDays;
-        if (retentionDays > 0) {
-          const retention: Retention = { retentionMs: retentionDays * 86_400_000, maxExpiries: limits.maxRecords, expiring: (before) => ports.store.expiring(partition, before) };
-          fold.retention = retention;
-        }
-        const recordLimits = recordLimitsFor(ports.writer, { snapshot: ports.codec.encodeSnapshot, windowParts: ports.codec.encodeWindowParts }, { output: config.outputTopic, changelog: config.changelogTopic }, partition);
-        if (recordLimits) fold.recordLimits = recordLimits;
-        folds.set(partition, fold);
-      }
-      return fold;
-    };
-    const gate = new PartitionGate(ports, config.inputTopic, (r) => subscriber.next({ type: 'restored', ...r }), now);
+    const emit = (e: AggregateEvent): void => subscriber.next(e);
+    const tasks = new PartitionTasks({
+      gate: new PartitionGate(ports, config.inputTopic, (r) => emit({ type: 'restored', ...r }), now),
+      store: ports.store,
+      writer: ports.writer,
+      codec: ports.codec,
+      budget: new CacheBudget(config.cacheMaxBytes),
+      cacheMaxUsers: config.cacheMaxUsers,
+      snapshot: { windowDays: config.windowDays, maxEvents: config.maxEvents, aggregatorVersion: config.aggregatorVersion },
+      erasureAuth: config.erasureAuth,
+      retention: { days: config.retentionDays, maxExpiries: limits.maxRecords },
+      topics: { stage: AGGREGATE_STAGE, outputTopic: config.outputTopic, changelogTopic: config.changelogTopic, dlqTopic: config.dlqTopic },
+      now,
+    });
     const assignments = ports.source.assignment$.subscribe((assigned) => {
-      const restoring = gate.assign(assigned);
-      // Running windows of a partition restored anew (or lost) may be ahead of its store.
-      const kept = new Set(assigned.map((a) => a.partition));
-      for (const [p, fold] of [...folds]) {
-        if (!kept.has(p) || restoring.includes(p)) {
-          fold.cache.clear(); // gives its bytes back to the shared budget
-          folds.delete(p);
-        }
-      }
-      subscriber.next({ type: 'assigned', partitions: assigned.map((a) => a.partition), restoring });
+      const restoring = tasks.assign(assigned);
+      emit({ type: 'assigned', partitions: assigned.map((a) => a.partition), restoring });
     });
     const work = batches$(ports.source)
-      .pipe(mergeMap((envelope) => processBatch(envelope, gate, foldOf)))
+      .pipe(
+        mergeMap((envelope) => {
+          const run = tasks.of(envelope.batch.partition).run(envelope.batch);
+          const retry: StageRetryOptions = {
+            initialMs: config.retryInitialMs,
+            maxMs: config.retryMaxMs,
+            onRetry: (error) => emit(run.retrying(error)),
+            ...(ports.scheduler && { scheduler: ports.scheduler }),
+            ...(ports.random && { random: ports.random }),
+          };
+          return defer(() => of(run)).pipe(AGGREGATE_PIPE.build({ run, envelope, tasks, decodeEvent, limits, retry }));
+        }),
+      )
       .subscribe(subscriber);
     return () => {
       assignments.unsubscribe();
       work.unsubscribe();
     };
   });
-
-  function processBatch({ batch, ack, nack }: BatchEnvelope, gate: PartitionGate, foldOf: (partition: number) => PartitionFold): Observable<AggregateEvent> {
-    const { partition } = batch;
-    const retries = new Subject<AggregateEvent>();
-    /** Records of the batch committed so far: a retry starts after them. */
-    let done = 0;
-    const commitDeps = () => ({ writer: ports.writer, store: ports.store, cache: foldOf(partition).cache, changelogTopic: config.changelogTopic, isStale: batch.isStale, now });
-
-    const work = defer(() => of(batch)).pipe(
-      awaitReady(gate),
-      map((b) => b.records.slice(done)),
-      decodeRecords(decodeEvent),
-      foldWindows(foldOf, limits),
-      commitInOrder((t: FoldedTransaction) => {
-        const records = toOutRecords(t, { snapshot: ports.codec.encodeSnapshot, erased: ports.codec.encodeErased }, topics);
-        return commitTransaction(t, records, commitDeps()).then((outcome) => settled(t, outcome));
-      }),
-      takeWhile((e) => e.type !== 'abandoned', true),
-      stageRetry({
-        initialMs: config.retryInitialMs,
-        maxMs: config.retryMaxMs,
-        onRetry: (error) => {
-          gate.invalidate(partition, error);
-          foldOf(partition).cache.clear();
-          retries.next({ type: 'retrying', partition, error });
-          void batch.heartbeat().catch(() => undefined);
-        },
-        ...(ports.scheduler && { scheduler: ports.scheduler }),
-        ...(ports.random && { random: ports.random }),
-      }),
-      tap({
-        complete: () => {
-          retries.complete();
-          ack();
-        },
-        error: (err: unknown) => {
-          const e = classify(err);
-          retries.complete();
-          gate.invalidate(partition, e);
-          foldOf(partition).cache.clear();
-          nack(e);
-        },
-      }),
-      catchError((err: unknown) => {
-        const e = classify(err);
-        // A fenced writer waits for the next assignment (redelivery); anything else stops the stage.
-        if (e.action === 'reclaim') return of<AggregateEvent>({ type: 'retrying', partition, error: e });
-        throw e;
-      }),
-    );
-    return merge(retries, work);
-
-    /** After a transaction: the committed event, or abandoned (its folds dropped). */
-    function settled(t: FoldedTransaction, outcome: CommitOutcome): AggregateEvent {
-      if (!outcome.committed) {
-        foldOf(partition).cache.clear();
-        return { type: 'abandoned', partition, reason: outcome.reason };
-      }
-      done += t.records.length;
-      batch.resolve(t.records[t.records.length - 1]!.offset);
-      // A fetched batch of heavy users takes many transactions: keep the group membership alive between them.
-      void batch.heartbeat().catch(() => undefined);
-      return committedEvent(t, outcome.at, batch.highWatermark);
-    }
-  }
 }

@@ -1,4 +1,4 @@
-import { AGGREGATE_STEPS } from './aggregate.js';
+import { AGGREGATE_PIPE } from './aggregate.js';
 import { renderSteps, type TopologyNames } from './steps.js';
 import { VECTORIZE_STEPS } from './vectorize.js';
 
@@ -11,7 +11,7 @@ export { renderSteps, type TopologyNames, type TopologyStep } from './steps.js';
 export function describeTopology(n: TopologyNames): string {
   return [
     `Stage aggregate (group ${n.aggregateGroupId}, ${n.processingGuarantee})`,
-    ...renderSteps(AGGREGATE_STEPS, n),
+    ...renderSteps(AGGREGATE_PIPE.steps, n),
     ``,
     `Stage vectorize (group ${n.vectorizeGroupId}, at-least-once + idempotent point ids)`,
     ...renderSteps(VECTORIZE_STEPS, n),

@@ -1,11 +1,15 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
-import type { PartitionBatch } from '../../ports.js';
-import type { PartitionGate } from '../state/partition-gate.js';
+import type { SourceRecord } from '../../ports.js';
+import type { TaskRun } from '../state/partition-task.js';
 
-/** `whenReady` as an operator: passes the batch on once its partition may be processed. */
-export function awaitReady(gate: PartitionGate): OperatorFunction<PartitionBatch, PartitionBatch> {
-  return concatMap(async (batch) => {
-    await gate.whenReady(batch.partition, batch.heartbeat);
-    return batch;
+/**
+ * Waits until the run's partition may be processed (its writer claimed, its changelog restored;
+ * heartbeating meanwhile), then passes on the records of the batch not yet committed: all of them
+ * on the first try, the uncommitted rest on a retry.
+ */
+export function awaitReady(): OperatorFunction<TaskRun, readonly SourceRecord[]> {
+  return concatMap(async (run) => {
+    await run.task.whenReady(run.batch.heartbeat);
+    return run.uncommitted();
   });
 }
