@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       for (const user of picks) {
         const q: ContextQuery = kind === 'latest' ? { user_id: user, limit: 1 } : queryOf(kind, user);
         const t = performance.now();
-        const answer = await searchContext({ reader, embedder, index: target }, q);
+        const answer = await searchContext({ reader, embedder, index: target, mode: 'dense' }, q);
         library[kind].push(performance.now() - t);
         if (answer.hits.length === 0) throw new Error(`library ${kind} query for ${user} found nothing`);
       }

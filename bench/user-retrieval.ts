@@ -235,12 +235,12 @@ async function main(): Promise<void> {
         if (truth.size === 0) continue;
         const structured = family.query(u);
         const hit = (payloads: Array<{ payload: { snapshot_id: string } }>) => payloads.slice(0, K).some((h) => truth.has(h.payload.snapshot_id));
-        const structuredHit = hit((await searchContext({ reader: sink }, { ...structured, user_id: userId, limit: K })).hits);
+        const structuredHit = hit((await searchContext({ reader: sink, mode: 'dense' }, { ...structured, user_id: userId, limit: K })).hits);
         for (const half of ['tuning', 'heldout'] as const) {
           for (const question of halves[half]) {
             const cell = results[family.name]![half];
-            const text = hit((await searchContext({ reader: sink, embedder: cached }, { text: question, user_id: userId, limit: K })).hits);
-            const combined = hit((await searchContext({ reader: sink, embedder: cached }, { ...structured, text: question, user_id: userId, limit: K })).hits);
+            const text = hit((await searchContext({ reader: sink, embedder: cached, mode: 'dense' }, { text: question, user_id: userId, limit: K })).hits);
+            const combined = hit((await searchContext({ reader: sink, embedder: cached, mode: 'dense' }, { ...structured, text: question, user_id: userId, limit: K })).hits);
             for (const [way, ok] of [['text', text], ['structured', structuredHit], ['combined', combined]] as const) {
               cell[way].asked += 1;
               if (ok) cell[way].hits += 1;

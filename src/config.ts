@@ -246,8 +246,9 @@ type Specs = typeof CONFIG_SPECS;
 type Parsed = { [K in keyof Specs]: Specs[K] extends Spec<infer T> ? T : never };
 
 /** The compiled configuration: parsed, defaulted, derived names filled in. */
-export interface Config extends Omit<Parsed, 'changelogTopic' | 'aggregateGroupId' | 'vectorizeGroupId'> {
+export interface Config extends Omit<Parsed, 'changelogTopic' | 'aggregateGroupId' | 'vectorizeGroupId' | 'topicMinInsyncReplicas'> {
   changelogTopic: string;
+  topicMinInsyncReplicas: number;
   aggregateGroupId: string;
   vectorizeGroupId: string;
   inputDlqTopic: string;
@@ -280,6 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { kafk
     changelogTopic: p.changelogTopic ?? `${p.applicationId}-user-window-changelog`,
     aggregateGroupId: p.aggregateGroupId ?? `${p.applicationId}-aggregate`,
     vectorizeGroupId: p.vectorizeGroupId ?? `${p.applicationId}-vectorize`,
+    topicMinInsyncReplicas: p.topicMinInsyncReplicas ?? Math.max(1, p.topicReplicationFactor - 1),
     inputDlqTopic: `${p.inputTopic}${p.dlqSuffix}`,
     aggregatedDlqTopic: `${p.aggregatedTopic}${p.dlqSuffix}`,
     aggregatorVersion: AGGREGATOR_VERSION,

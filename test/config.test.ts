@@ -20,6 +20,12 @@ describe('loadConfig', () => {
     assert.deepEqual(c.kafkaBrokers, ['127.0.0.1:19092']);
   });
 
+  it('derives min.insync.replicas from the replication factor (minus one, at least one) unless TOPIC_MIN_INSYNC_REPLICAS is set', () => {
+    assert.equal(loadConfig({}).topicMinInsyncReplicas, 1, 'replication factor 1 → 1');
+    assert.equal(loadConfig({ TOPIC_REPLICATION_FACTOR: '3' }).topicMinInsyncReplicas, 2, 'replication factor 3 → 2');
+    assert.equal(loadConfig({ TOPIC_REPLICATION_FACTOR: '3', TOPIC_MIN_INSYNC_REPLICAS: '3' }).topicMinInsyncReplicas, 3, 'set → as set');
+  });
+
   it('names the variable, the value and the accepted values on a bad value', () => {
     const expectError = (env: Record<string, string>, pattern: RegExp) =>
       assert.throws(() => loadConfig(env), (e: unknown) => e instanceof AuraError && e.code === 'CONFIG' && pattern.test(e.message), `rejects ${JSON.stringify(env)}`);

@@ -30,7 +30,7 @@ export interface TopicSpec {
 
 /** The topics of the pipeline and the settings `apply` gives them. */
 export function topicSpecs(config: Config): TopicSpec[] {
-  const minIsr = String(config.topicMinInsyncReplicas ?? Math.max(1, config.topicReplicationFactor - 1));
+  const minIsr = String(config.topicMinInsyncReplicas);
   const plain = (topic: string): TopicSpec => ({ topic, partitions: config.topicPartitions, configs: { 'min.insync.replicas': minIsr } });
   return [
     plain(config.inputTopic),

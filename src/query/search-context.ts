@@ -36,8 +36,8 @@ export interface ContextReader {
   reader: VectorReader;
   /** Encodes a question (with the model's query prefix); needed only for queries with text. */
   embedder?: Pick<EmbedderInfo, 'modelId' | 'modelVersion'> & { embedQueries(texts: string[]): Promise<Float32Array[]> };
-  /** How a text query ranks (RETRIEVAL_MODE): dense, sparse or hybrid; dense when absent. */
-  mode?: RetrievalMode;
+  /** How a text query ranks (RETRIEVAL_MODE): dense, sparse or hybrid. */
+  mode: RetrievalMode;
   /** The alias and the version its target records (src/cli/index-versions.ts resolveAliasTarget). */
   index?: { alias: string; version: IndexVersion | undefined };
 }
@@ -90,9 +90,9 @@ export async function searchContext(ports: ContextReader, query: ContextQuery | 
   if (!vector) throw new AuraError('MODEL_LOAD', 'the embedder returned no vector for the query text');
   const by = answered_by({ model_id: embedder.modelId, model_version: embedder.modelVersion });
   if (q.orderBy === undefined) {
-    const hits = await reader.search(vector, { ...q.filter, limit: q.limit, mode: ports.mode ?? 'dense', text: q.text });
+    const hits = await reader.search(vector, { ...q.filter, limit: q.limit, mode: ports.mode, text: q.text });
     return { kind: q.kind, answered_by: by, hits };
   }
-  const nearest = await reader.search(vector, { ...q.filter, limit: q.candidates, mode: ports.mode ?? 'dense', text: q.text });
+  const nearest = await reader.search(vector, { ...q.filter, limit: q.candidates, mode: ports.mode, text: q.text });
   return { kind: q.kind, answered_by: by, hits: orderHits(nearest, q.orderBy).slice(0, q.limit) };
 }

@@ -6,6 +6,10 @@ import { AuraError } from '../../src/errors.js';
 import { CONTEXT_QUERY_SCHEMA, FIELD_NAMES, ORDERABLE_FIELDS, QUERY_FIELDS, compileQuery, orderHits, searchContext } from '../../src/query/index.js';
 import { MemoryVectorSink } from '../support/fakes/vector-sink.js';
 import { point, unit } from '../support/sink-points.js';
+import { DEFAULT_CONFIG } from '../support/compiled-options.js';
+
+/** RETRIEVAL_MODE at its default. */
+const mode = DEFAULT_CONFIG.retrievalMode;
 
 const invalid = (...patterns: RegExp[]) => (err: unknown) => {
   assert.ok(err instanceof AuraError, `expected an AuraError, got ${String(err)}`);
@@ -137,22 +141,22 @@ describe('searchContext: one query path for every reader', () => {
 
   it('answers structured queries without a model, naming the index and the points\' model', async () => {
     await sink.upsert(days);
-    const a = await searchContext({ reader: sink }, { user_id: 'u1', order_by: { field: 'activity_minutes' }, limit: 2 });
+    const a = await searchContext({ reader: sink, mode }, { user_id: 'u1', order_by: { field: 'activity_minutes' }, limit: 2 });
     assert.deepEqual([a.kind, texts(a), a.hits[0]?.score], ['structured', ['b', 'c'], null]);
     assert.deepEqual(a.answered_by, { store: 'qdrant', alias: 'test', collection: 'test', model_id: 'Xenova/all-MiniLM-L6-v2', model_version: 'sha256:abc', text_version: 1 }, 'without a resolved alias: the points\' own version');
     const version = { model_id: 'm2', model_version: 'h2', manifest_sha256: '', text_version: 2 };
-    const v = await searchContext({ reader: sink, index: { alias: 'ctx', version } }, { user_id: 'u1', limit: 1 });
+    const v = await searchContext({ reader: sink, mode, index: { alias: 'ctx', version } }, { user_id: 'u1', limit: 1 });
     assert.deepEqual(v.answered_by, { store: 'qdrant', alias: 'ctx', collection: 'test', model_id: 'm2', model_version: 'h2', text_version: 2 }, 'the version the alias target records');
-    assert.deepEqual(texts(await searchContext({ reader: sink }, { user_id: 'u1', limit: 1 })), ['c'], 'the latest by default');
+    assert.deepEqual(texts(await searchContext({ reader: sink, mode }, { user_id: 'u1', limit: 1 })), ['c'], 'the latest by default');
   });
 
   it('answers text queries by similarity and combined ones by re-ordering the nearest candidates', async () => {
     await sink.upsert(days);
-    const t = await searchContext({ reader: sink, embedder }, { text: 'q', user_id: 'u1', limit: 3 });
+    const t = await searchContext({ reader: sink, embedder, mode }, { text: 'q', user_id: 'u1', limit: 3 });
     assert.deepEqual([t.kind, texts(t), t.answered_by.model_version], ['text', ['a', 'b', 'c'], 'v1']);
-    const c = await searchContext({ reader: sink, embedder }, { text: 'q', user_id: 'u1', order_by: { field: 'mood_mean', direction: 'asc' }, candidates: 2, limit: 2 });
+    const c = await searchContext({ reader: sink, embedder, mode }, { text: 'q', user_id: 'u1', order_by: { field: 'mood_mean', direction: 'asc' }, candidates: 2, limit: 2 });
     assert.deepEqual([c.kind, texts(c)], ['combined', ['a', 'b']], 'the two nearest (a, b), lowest mood first; c is not a candidate');
-    await assert.rejects(searchContext({ reader: sink }, { text: 'q' }), /needs an embedder/);
+    await assert.rejects(searchContext({ reader: sink, mode }, { text: 'q' }), /needs an embedder/);
   });
 
   it('orders hits by a field with nulls left out and ties by score', () => {
