@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   AGGREGATE_OPTION_VARIABLES,
   AGGREGATE_SOURCE_VARIABLES,
+  EMBEDDER_VARIABLES,
   CHANGELOG_READER_VARIABLES,
   QDRANT_SINK_VARIABLES,
   TRANSACTIONAL_WRITER_VARIABLES,
@@ -12,6 +13,7 @@ import {
   compileAggregateOptions,
   compileAggregateSourceOptions,
   compileChangelogReaderOptions,
+  compileEmbedderOptions,
   compileQdrantSinkOptions,
   compileTransactionalWriterOptions,
   compileVectorizeOptions,
@@ -146,3 +148,9 @@ describe('compileQdrantSinkOptions: the credentials', () => {
     assert.ok(!('apiKey' in unset) && !('ca' in unset), 'no credential when none is set');
   });
 });
+
+checkTable('compileEmbedderOptions', EMBEDDER_VARIABLES, compileEmbedderOptions, {
+  modelId: 'test-model',
+  threads: '3',
+  modelPath: '/nonexistent/test-model',
+}, none, { EMBEDDING_MODEL_PATH: '/nonexistent/default-model' });
