@@ -5,7 +5,7 @@
  *   node --import tsx bench/embed.ts
  *
  * Environment (all optional):
- *   EMBEDDING_MODEL_PATH  model folder (default .cache/stack/models/all-MiniLM-L6-v2-q)
+ *   EMBEDDING_MODEL_PATH  model folder (default: the default model's folder under the stack, as the app resolves it)
  *   EMBEDDING_THREADS     onnxruntime intra-op threads (default: the number of CPUs)
  *   BENCH_FORWARD_PASS    comma list of per-batch, per-text (default both)
  *   BENCH_TEXTS           corpus size (default 128)
@@ -32,6 +32,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { hostInfo, intEnv, percentile, writeResults } from './support.js';
+import { localStackModel } from '../src/config.js';
+import { MODEL_ID } from '../src/stack/model.js';
 import { createTransformersEmbedder, ONNX_FILE, type ForwardPass, type Inference, type TransformersEmbedder } from '../src/adapters/transformers-embedder.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -155,7 +157,7 @@ function measureLag(): LagResult[] {
 }
 
 async function main(): Promise<void> {
-  const modelPath = resolve(process.env.EMBEDDING_MODEL_PATH || join(ROOT, '.cache/stack/models/all-MiniLM-L6-v2-q'));
+  const modelPath = resolve(process.env.EMBEDDING_MODEL_PATH || localStackModel() || join(ROOT, '.cache/stack/models', MODEL_ID));
   if (!existsSync(join(modelPath, ONNX_FILE))) {
     throw new Error(`no model at ${modelPath}: run \`aura-stream stack up\` or set EMBEDDING_MODEL_PATH`);
   }

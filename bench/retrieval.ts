@@ -24,6 +24,9 @@
  * `storeRanker` (bench/lib/hybrid-rankers.ts) measures `sparse:<store>` and
  * `hybrid:<store>:<model>` through the stores' own search (LanceDB, and Qdrant's engine behind its
  * test shim), top 10 per question, the way `aura-stream search` ranks with RETRIEVAL_MODE.
+ * BENCH-ONLY, shipped by no store: `aspects-max|aspects-top2|aspects-top3|text+aspect|aspects3-max:<model>`
+ * (one vector per aspect sentence of a text), `bm25` (in-process, every point ranked) and their
+ * `rrf:…+bm25` fusions (bench/lib/aspect-rankers.ts).
  *
  * Environment (all optional): BENCH_USERS (400), BENCH_EVENTS_PER_USER (30), BENCH_SEED
  * (retrieval), EMBEDDING_THREADS (2), BENCH_MODELS (comma-separated model folders or folder names
@@ -43,7 +46,9 @@ import type { UserWindow } from '../src/contracts/window.js';
 import { createTransformersEmbedder } from '../src/adapters/transformers-embedder.js';
 import { aggregateBatch, type AggregateInput } from '../test/oracles/aggregate-batch.js';
 import { generateEvents } from '../src/workload/index.js';
-import { storeRanker } from './lib/hybrid-rankers.js';
+import { ASPECT_SCORES, aspectRanker, bm25Ranker } from './lib/aspect-rankers.js';
+import { documentVectors, storeRanker } from './lib/hybrid-rankers.js';
+import { dot, type Corpus, type Ranker, type RankerFactory } from './lib/ranker.js';
 import { FAMILIES, type QuestionFamily } from './lib/retrieval-questions.js';
 import { hostInfo, intEnv, writeResults } from './support.js';
 
@@ -53,21 +58,7 @@ const START_MS = Date.parse('2026-01-05T00:00:00.000Z');
 /** Model folders under <stack>/models the benchmark knows, in the order they are reported. */
 const KNOWN_MODELS = ['bge-small-en-v1.5-q', 'all-MiniLM-L6-v2-q'];
 
-export interface Corpus {
-  points: readonly ContextAggregated[];
-  texts: readonly string[];
-}
-
-export interface Ranker {
-  name: string;
-  /** One row per query, one score per corpus point (higher ranks first). */
-  scores(queries: readonly string[]): Promise<number[][]>;
-  close?(): Promise<void>;
-  /** Anything worth reporting next to the figures (e.g. texts/s). */
-  info?: Record<string, unknown>;
-}
-
-export type RankerFactory = { name: string; create(corpus: Corpus): Promise<Ranker> };
+export type { Corpus, Ranker, RankerFactory };
 
 /** The seeded workload through the real fold; the last snapshot of each (user, UTC day). */
 export function benchPoints(users: number, eventsPerUser: number, seed: string): ContextAggregated[] {
@@ -96,12 +87,6 @@ function modelFolders(): string[] {
   return found;
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
-
 /**
  * Dense ranking by cosine similarity with one embedding model (vectors are unit length): documents
  * through `embed`, questions through `embedQueries` (which adds the model's query prefix, if any).
@@ -113,13 +98,9 @@ export function denseRanker(folder: string, threads: number): RankerFactory {
     async create(corpus) {
       const embedder = await createTransformersEmbedder({ modelPath: folder, threads });
       const distinct = [...new Set(corpus.texts)];
-      const vectors = new Map<string, Float32Array>();
       const t0 = performance.now();
-      for (let i = 0; i < distinct.length; i += 64) {
-        const chunk = distinct.slice(i, i + 64);
-        const out = await embedder.embed(chunk);
-        chunk.forEach((t, j) => vectors.set(t, out[j]!));
-      }
+      // Shared with the other rankers of the run: texts/s is measured by the first ranker that embeds them.
+      const vectors = await documentVectors(embedder, folder, distinct);
       const seconds = (performance.now() - t0) / 1000;
       console.log(`${name}: embedded ${distinct.length} distinct texts in ${seconds.toFixed(1)} s (${(distinct.length / seconds).toFixed(1)} texts/s)`);
       const docs = corpus.texts.map((t) => vectors.get(t)!);
@@ -231,6 +212,17 @@ async function main(): Promise<void> {
     storeRanker('lancedb', 'sparse', folders[0]!, threads),
     storeRanker('qdrant', 'sparse', folders[0]!, threads),
     ...folders.flatMap((folder) => [storeRanker('lancedb', 'hybrid', folder, threads), storeRanker('qdrant', 'hybrid', folder, threads)]),
+    // Bench-only (bench/lib/aspect-rankers.ts): per-aspect vectors, and an in-process BM25 ranking every
+    // point so it can be fused with them over full rankings. No store ships these.
+    ...folders.flatMap((folder) => ASPECT_SCORES.map((score) => aspectRanker(folder, threads, score))),
+    bm25Ranker,
+    ...folders.flatMap((folder) => {
+      const model = basename(folder);
+      return [
+        fuseRrf(`rrf:dense+bm25:${model}`, [denseRanker(folder, threads), bm25Ranker]),
+        ...ASPECT_SCORES.map((score) => fuseRrf(`rrf:${score}+bm25:${model}`, [aspectRanker(folder, threads, score), bm25Ranker])),
+      ];
+    }),
   ];
   const wanted = (process.env['BENCH_RANKERS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const selected = wanted.length > 0 ? RANKERS.filter((r) => wanted.includes(r.name)) : RANKERS;

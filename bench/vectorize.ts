@@ -1,7 +1,8 @@
 /**
  * Throughput of the vectorize stage against the bare model, on the same N real snapshot texts:
  *
- *   (a) bare model: embedder.embed in batches of BATCH_MAX_SIZE (no Kafka, no cache, no store);
+ *   (a) bare model: embedder.embed in batches of BATCH_MAX_SIZE (no Kafka, no cache, no store),
+ *       timed before and after (b) and (c), the ratios against the mean of the two;
  *   (b) whole stage, cold cache: the stage started and stopped as `aura-stream run vectorize`
  *       does (startVectorize / stopStage: Kafka consumer group, Avro through the registry, LMDB
  *       embedding cache, LanceDB, producer of ContextVectorized, commits) over a fresh aggregated
@@ -12,7 +13,7 @@
  *   node --import tsx bench/vectorize.ts        (needs the local stack: `aura-stream stack up`)
  *
  * Environment (all optional): BENCH_SNAPSHOTS (default 600), BATCH_MAX_SIZE (64),
- * BATCH_MAX_WAIT_MS (200), EMBEDDING_THREADS (1, the stage's default), EMBEDDING_MODEL_PATH,
+ * BATCH_MAX_WAIT_MS (200), EMBEDDING_THREADS (1, the stage's default), EMBEDDING_MODEL(_PATH),
  * KAFKA_BROKERS, SCHEMA_REGISTRY_URL.
  *
  * The snapshots are the pure aggregate fold (test/oracles/aggregate-batch.ts) over a seeded workload, so
@@ -37,6 +38,7 @@ import { CONTEXT_AGGREGATED } from '../src/adapters/codecs.js';
 import { createKafka, kafkaConnection } from '../src/adapters/kafka/client.js';
 import { createTransformersEmbedder, ONNX_FILE } from '../src/adapters/transformers-embedder.js';
 import { AGGREGATOR_VERSION, loadConfig } from '../src/config.js';
+import { MODEL_ID } from '../src/stack/model.js';
 import { pointId } from '../src/contracts/ids.js';
 import type { ContextAggregated } from '../src/contracts/snapshot.js';
 import type { UserWindow } from '../src/contracts/window.js';
@@ -106,9 +108,10 @@ interface StageRun {
  * The stage exactly as `aura-stream run vectorize` and the demo start and stop it (startVectorize,
  * stopStage), on the bench's topics, group and state folder.
  */
-async function runStage(label: string, deps: { kafka: Kafka; serde: AvroSerde; stateDir: string; topic: string; outTopic: string; groupId: string; total: number }): Promise<StageRun> {
+async function runStage(label: string, deps: { kafka: Kafka; serde: AvroSerde; stateDir: string; topic: string; outTopic: string; groupId: string; total: number; modelPath: string }): Promise<StageRun> {
   const config = loadConfig({
     ...process.env,
+    EMBEDDING_MODEL_PATH: deps.modelPath,
     AGGREGATED_TOPIC: deps.topic,
     VECTORIZED_TOPIC: deps.outTopic,
     VECTORIZE_GROUP_ID: deps.groupId,
@@ -174,7 +177,8 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const n = intEnv('BENCH_SNAPSHOTS', 600);
   const batchSize = config.batchMaxSize;
-  const modelPath = resolve(process.env.EMBEDDING_MODEL_PATH || join(ROOT, '.cache/stack/models/all-MiniLM-L6-v2-q'));
+  // The model the stage itself would load (EMBEDDING_MODEL_PATH, else EMBEDDING_MODEL's folder, default bge-small).
+  const modelPath = resolve(config.embeddingModelPath ?? join(ROOT, '.cache/stack/models', MODEL_ID));
   if (!existsSync(join(modelPath, ONNX_FILE))) throw new Error(`no model at ${modelPath}: run \`aura-stream stack up\` or set EMBEDDING_MODEL_PATH`);
 
   const snaps = snapshots(n);
@@ -184,18 +188,23 @@ async function main(): Promise<void> {
   const load = { before: loadavg(), after: [] as number[] };
   const startedAt = new Date();
 
-  // (a) bare model, same texts, same batch size; one warm-up pass over a batch first.
+  // (a) bare model, same texts, same batch size; one warm-up pass over a batch first. Timed once
+  // before and once after the stage runs, so a shared host's load drifting during the run weighs
+  // on both sides of the ratio alike (the ratios use the mean of the two).
   await embedder.embed(texts.slice(0, batchSize));
-  const bareLatencies: number[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < texts.length; i += batchSize) {
-    const b0 = performance.now();
-    await embedder.embed(texts.slice(i, i + batchSize));
-    bareLatencies.push(performance.now() - b0);
-  }
-  const bareMs = performance.now() - t0;
-  const bare = { texts: texts.length, ms: bareMs, textsPerSec: (texts.length / bareMs) * 1000, batchMs: pcts(bareLatencies) };
-  process.stderr.write(`bare model: ${bare.textsPerSec.toFixed(1)} texts/s\n`);
+  const bareRun = async () => {
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < texts.length; i += batchSize) {
+      const b0 = performance.now();
+      await embedder.embed(texts.slice(i, i + batchSize));
+      latencies.push(performance.now() - b0);
+    }
+    const ms = performance.now() - t0;
+    return { texts: texts.length, ms, textsPerSec: (texts.length / ms) * 1000, batchMs: pcts(latencies) };
+  };
+  const bareBefore = await bareRun();
+  process.stderr.write(`bare model (before the stage): ${bareBefore.textsPerSec.toFixed(1)} texts/s\n`);
 
   // The snapshots on a fresh aggregated topic (Avro through the registry, keyed by user).
   const run = `bench-vec-${Date.now().toString(36)}`;
@@ -215,11 +224,14 @@ async function main(): Promise<void> {
   // One state folder for both runs: the warm run finds the cold run's embedding cache (and rewrites
   // the same LanceDB points with the same content).
   const dir = mkdtempSync(join(tmpdir(), 'aura-bench-vec-'));
-  const common = { kafka, serde, stateDir: dir, topic, outTopic, total: n };
+  const common = { kafka, serde, stateDir: dir, topic, outTopic, total: n, modelPath };
   const cold = await runStage('stage, cold cache', { ...common, groupId: `${run}-cold` });
   process.stderr.write(`stage cold: ${cold.recordsPerSec.toFixed(1)} records/s\n`);
   const warm = await runStage('stage, warm cache', { ...common, groupId: `${run}-warm` });
   process.stderr.write(`stage warm: ${warm.recordsPerSec.toFixed(1)} records/s\n`);
+  const bareAfter = await bareRun();
+  process.stderr.write(`bare model (after the stage): ${bareAfter.textsPerSec.toFixed(1)} texts/s\n`);
+  const bare = { ...bareBefore, textsPerSec: (bareBefore.textsPerSec + bareAfter.textsPerSec) / 2, before: bareBefore.textsPerSec, after: bareAfter.textsPerSec };
   load.after = loadavg();
 
   await admin.deleteTopics({ topics: [topic, outTopic, `${topic}.dlq`] }).catch(() => undefined);
@@ -235,7 +247,8 @@ async function main(): Promise<void> {
       `BATCH_MAX_SIZE ${batchSize}, BATCH_MAX_WAIT_MS ${config.batchMaxWaitMs}; load ${load.before.map((x) => f(x, 2)).join('/')} → ${load.after.map((x) => f(x, 2)).join('/')} on ${availableParallelism()} CPUs`,
   );
   console.log('run                 texts/s  ×bare  embedded  hit rate  batch p50/p95/p99 ms');
-  console.log(`bare model          ${f(bare.textsPerSec).padStart(7)}  ${f(1, 2).padStart(5)}  ${String(n).padStart(8)}         -  ${f(bare.batchMs.p50)}/${f(bare.batchMs.p95)}/${f(bare.batchMs.p99)}`);
+  console.log(`bare model (mean)   ${f(bare.textsPerSec).padStart(7)}  ${f(1, 2).padStart(5)}  ${String(n).padStart(8)}         -  ${f(bare.batchMs.p50)}/${f(bare.batchMs.p95)}/${f(bare.batchMs.p99)}`);
+  console.log(`  before / after      ${f(bare.before)} / ${f(bare.after)}`);
   for (const r of [cold, warm]) {
     const hit = r.cacheHits + r.cacheMisses === 0 ? 0 : r.cacheHits / (r.cacheHits + r.cacheMisses);
     console.log(

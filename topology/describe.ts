@@ -1,6 +1,6 @@
 import { AGGREGATE_PIPE } from './aggregate.js';
 import { renderSteps, type TopologyNames } from './steps.js';
-import { VECTORIZE_STEPS } from './vectorize.js';
+import { VECTORIZE_PIPE } from './vectorize.js';
 
 export { renderSteps, type TopologyNames, type TopologyStep } from './steps.js';
 
@@ -14,6 +14,6 @@ export function describeTopology(n: TopologyNames): string {
     ...renderSteps(AGGREGATE_PIPE.steps, n),
     ``,
     `Stage vectorize (group ${n.vectorizeGroupId}, at-least-once + idempotent point ids)`,
-    ...renderSteps(VECTORIZE_STEPS, n),
+    ...renderSteps(VECTORIZE_PIPE.steps, n),
   ].join('\n');
 }

@@ -1,9 +1,8 @@
-import { Observable, map, tap, type SchedulerLike } from 'rxjs';
-import { pointId } from '../src/contracts/ids.js';
-import type { AuraError, ErrorCode } from '../src/errors.js';
+import { Observable, type SchedulerLike } from 'rxjs';
+import type { AuraError } from '../src/errors.js';
 import type { AggregatedRecord, Embedder, EmbeddingCache, RecordSource, RecordWriter, TopicPartition, VectorizeCodec, VectorWriter } from '../src/ports.js';
-import { CommitTracker, InFlightGate, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, microBatch, planErasures, produceOutRecords, stageRetry, storeBatch, toErasedRecords, toVectorizedRecords, toPoints, trackRecords, type AggregatedItem, type CommittableOffset, type RetryStep, type StoredBatch } from '../src/pipeline/index.js';
-import type { TopologyStep } from './steps.js';
+import { CommitTracker, InFlightGate, acquireInFlight, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, microBatch, planErasures, produceOutRecords, stageRetry, storeBatch, toAggregatedItems, toErasedRecords, toPoints, toVectorizedRecords, toVectorizeEvents, trackRecords, type AggregatedItem, type CommittableOffset, type HandedBatch, type RetryStep, type StoredBatch, type VectorizeEvent } from '../src/pipeline/index.js';
+import { Pipe } from './steps.js';
 import { batches$ } from './sources.js';
 
 
@@ -41,19 +40,23 @@ export interface VectorizePorts {
   random?: () => number;
 }
 
-export type VectorizeEvent =
-  | { type: 'assigned'; partitions: number[] }
-  /** `message` may quote the record (DLQ headers only, never a log); `field` names the field at fault. */
-  | { type: 'dead-lettered'; partition: number; offset: string; code: ErrorCode; message: string; field: string | undefined }
-  | ({ type: 'stored' } & StoredBatch)
-  | { type: 'committed'; offsets: CommittableOffset[] }
-  | { type: 'retrying'; step: string; attempt: number; delayMs: number; error: AuraError }
-  | { type: 'paused' }
-  | { type: 'resumed' };
+export type { VectorizeEvent };
+
+/** What the vectorize steps are made from: the stage's ports and options and its shared state. */
+interface VectorizeContext {
+  ports: VectorizePorts;
+  config: VectorizeTopologyConfig;
+  now: () => number;
+  tracker: CommitTracker;
+  gate: InFlightGate;
+  retry: RetryStep;
+  commit: () => Promise<CommittableOffset[]>;
+  emit: (e: VectorizeEvent) => void;
+}
 
 /**
- * Stage `vectorize`: VECTORIZE_STEPS, run top to bottom by the one pipe below under the same
- * names. `aura-stream describe` and docs/pipeline.md print the same list.
+ * Stage `vectorize`: the consumer group feeds partition batches through these operators, built
+ * from this list (`aura-stream describe` and docs/pipeline.md print it).
  *
  * Batches pass every step strictly in order, so a later snapshot of a point is never overwritten
  * by an earlier one. Erasure markers (ContextErased) ride in the same micro-batches: within a
@@ -64,22 +67,49 @@ export type VectorizeEvent =
  * exponential backoff and jitter while the offsets stay uncommitted; nothing is committed that is
  * not stored, erased (confirmed) or dead-lettered.
  */
-export const VECTORIZE_STEPS: readonly TopologyStep[] = [
-  { name: 'source', describe: (n) => `${n.aggregatedTopic} (consumer group, read_committed; ContextAggregated, ContextErased)` },
-  { name: 'trackRecords', describe: () => 'every record held in the commit tracker, so records of all partitions fill one micro-batch' },
-  { name: 'decodeOrDeadLetter', describe: (n) => `registry → reader schema by record name (snapshot or erasure marker); poison → ${n.aggregatedDlqTopic} (then done)` },
-  { name: 'microBatch', describe: () => 'flush at BATCH_MAX_SIZE records or BATCH_MAX_WAIT_MS after the first; the consumer pauses at MAX_IN_FLIGHT_BATCHES' },
-  { name: 'planErasures', describe: () => 'markers kept in order; a snapshot before a marker of its user (in the marker\'s range) is erased, never written' },
-  { name: 'coalescePoints', describe: () => 'one point per (user, UTC day): the last snapshot by offset wins' },
-  { name: 'embedCached', describe: () => 'erased users\' cache entries removed first; LMDB cache by (user, hash(model, text)); each distinct missing text embedded once, one forward pass per text, in a worker thread' },
-  { name: 'toPoints', describe: () => 'point id UUIDv5(user, day); payload = snapshot fields, text, model, source offsets' },
-  { name: 'storeBatch', describe: () => 'per marker in order: count + delete the user\'s points by filter, confirmed; then upsert, confirmed (wait=true); retried with capped backoff + jitter' },
-  { name: 'toVectorizedRecords', describe: () => 'one ContextVectorized per stored point (never the vector)' },
-  { name: 'toErasedRecords', describe: (n) => `one ErasureCompleted per marker (points and cache entries deleted) → ${n.erasedTopic}` },
-  { name: 'produceOutRecords', describe: (n) => `${n.vectorizedTopic}, ${n.erasedTopic}, acknowledged by all in-sync replicas; retried` },
-  { name: 'markDone', describe: () => 'the batch\'s records (stored, superseded, erased, markers) done in the commit tracker' },
-  { name: 'commitDone', describe: () => 'per partition, up to the highest offset below which everything is stored, erased (confirmed) or dead-lettered' },
-];
+export const VECTORIZE_PIPE = Pipe.from<VectorizeContext, HandedBatch>({ name: 'source', describe: (n) => `${n.aggregatedTopic} (consumer group, read_committed; ContextAggregated, ContextErased)` })
+  .then('trackRecords', () => 'every record held in the commit tracker, so records of all partitions fill one micro-batch', (c) => trackRecords(c.tracker))
+  .then('decodeOrDeadLetter', (n) => `registry → reader schema by record name (snapshot or erasure marker); poison → ${n.aggregatedDlqTopic} (then done)`, (c) =>
+    decodeOrDeadLetter<AggregatedRecord>({
+      decode: (r) => c.ports.codec.decodeAggregated(r.value),
+      writer: c.ports.writer,
+      stage: VECTORIZE_STAGE,
+      dlqTopic: c.config.dlqTopic,
+      retry: c.retry,
+      onDeadLettered: async (record, e) => {
+        c.tracker.done(record.topic, record.partition, record.offset);
+        c.emit({ type: 'dead-lettered', partition: record.partition, offset: record.offset, code: e.code, message: e.message, field: e.field });
+        // A run of poison alone must still move the committed offset; a failed try waits for the next batch.
+        await c.commit().catch(() => undefined);
+      },
+    }),
+  )
+  .then('toAggregatedItems', () => 'a snapshot with its point id UUIDv5(user, day), or an erasure marker', () => toAggregatedItems())
+  .then('microBatch', () => 'flush at BATCH_MAX_SIZE records or BATCH_MAX_WAIT_MS after the first', (c) =>
+    microBatch<AggregatedItem>({ maxSize: c.config.batchMaxSize, maxWaitMs: c.config.batchMaxWaitMs, ...(c.ports.scheduler && { scheduler: c.ports.scheduler }) }),
+  )
+  .then('acquireInFlight', () => 'the batch counted in flight; the consumer pauses at MAX_IN_FLIGHT_BATCHES', (c) => acquireInFlight<AggregatedItem[]>(c.gate))
+  .then('planErasures', () => 'markers kept in order; a snapshot before a marker of its user (in the marker\'s range) is erased, never written', () => planErasures())
+  .then('coalescePoints', () => 'one point per (user, UTC day): the last snapshot by offset wins', () => coalescePoints())
+  .then('embedCached', () => 'erased users\' cache entries removed first; LMDB cache by (user, hash(model, text)); each distinct missing text embedded once, one forward pass per text, in a worker thread', (c) =>
+    embedCached({ embedder: c.ports.embedder, cache: c.ports.cache, now: c.now }),
+  )
+  .then('toPoints', () => 'point id UUIDv5(user, day); payload = snapshot fields, text, model, source offsets', (c) => toPoints(c.ports.embedder))
+  .then('storeBatch', () => 'per marker in order: count + delete the user\'s points by filter, confirmed; then upsert, confirmed (wait=true); retried with capped backoff + jitter', (c) =>
+    storeBatch({ sink: c.ports.sink, now: c.now, retry: c.retry }),
+  )
+  .then('toVectorizedRecords', () => 'one ContextVectorized per stored point (never the vector)', (c) =>
+    toVectorizedRecords({ outputTopic: c.config.outputTopic, codec: c.ports.codec, embedder: c.ports.embedder, sink: c.ports.sink }),
+  )
+  .then('toErasedRecords', (n) => `one ErasureCompleted per marker (points and cache entries deleted) → ${n.erasedTopic}`, (c) =>
+    toErasedRecords({ erasedTopic: c.config.erasedTopic, codec: c.ports.codec, sink: c.ports.sink }),
+  )
+  .then('produceOutRecords', (n) => `${n.vectorizedTopic}, ${n.erasedTopic}, acknowledged by all in-sync replicas; retried`, (c) => produceOutRecords({ writer: c.ports.writer, retry: c.retry }))
+  .then('markDone', () => 'the batch\'s records (stored, superseded, erased, markers) done in the commit tracker', (c) => markDone({ tracker: c.tracker, now: c.now }))
+  .then('commitDone', () => 'per partition, up to the highest offset below which everything is stored, erased (confirmed) or dead-lettered; the batch no longer in flight', (c) =>
+    commitDone<StoredBatch>({ commit: c.commit, retry: c.retry<CommittableOffset[]>('commit'), released: () => c.gate.release() }),
+  )
+  .then('toVectorizeEvents', () => 'a stored batch or the committed offsets, as the stage\'s events', () => toVectorizeEvents());
 
 export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopologyConfig): Observable<VectorizeEvent> {
   const now = ports.now ?? Date.now;
@@ -119,41 +149,7 @@ export function vectorizeTopology(ports: VectorizePorts, config: VectorizeTopolo
     });
 
     const work = batches$(ports.source)
-      .pipe(
-        trackRecords(tracker),
-        decodeOrDeadLetter<AggregatedRecord>({
-          decode: (r) => ports.codec.decodeAggregated(r.value),
-          writer: ports.writer,
-          stage: VECTORIZE_STAGE,
-          dlqTopic: config.dlqTopic,
-          retry,
-          onDeadLettered: async (record, e) => {
-            tracker.done(record.topic, record.partition, record.offset);
-            emit({ type: 'dead-lettered', partition: record.partition, offset: record.offset, code: e.code, message: e.message, field: e.field });
-            // A run of poison alone must still move the committed offset; a failed try waits for the next batch.
-            await commit().catch(() => undefined);
-          },
-        }),
-        map(({ record, value }): AggregatedItem =>
-          value.kind === 'erasure' ? { record, erasure: value.erasure } : { record, snapshot: value.snapshot, pointId: pointId(value.snapshot.user_id, value.snapshot.window_end) },
-        ),
-        microBatch<AggregatedItem>({ maxSize: config.batchMaxSize, maxWaitMs: config.batchMaxWaitMs, ...(ports.scheduler && { scheduler: ports.scheduler }) }),
-        tap(() => gate.acquire()),
-        planErasures(),
-        coalescePoints(),
-        embedCached({ embedder: ports.embedder, cache: ports.cache, now }),
-        toPoints(ports.embedder),
-      )
-      // (one pipe, continued: rxjs types a pipe of at most nine operators)
-      .pipe(
-        storeBatch({ sink: ports.sink, now, retry }),
-        toVectorizedRecords({ outputTopic: config.outputTopic, codec: ports.codec, embedder: ports.embedder, sink: ports.sink }),
-        toErasedRecords({ erasedTopic: config.erasedTopic, codec: ports.codec, sink: ports.sink }),
-        produceOutRecords({ writer: ports.writer, retry }),
-        markDone({ tracker, now }),
-        commitDone<StoredBatch>({ commit, retry: retry<CommittableOffset[]>('commit'), released: () => gate.release() }),
-        map((e): VectorizeEvent => ('committed' in e ? { type: 'committed', offsets: e.committed } : { type: 'stored', ...e })),
-      )
+      .pipe(VECTORIZE_PIPE.build({ ports, config, now, tracker, gate, retry, commit, emit }))
       .subscribe(subscriber);
     return () => {
       assignments.unsubscribe();

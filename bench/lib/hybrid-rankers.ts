@@ -16,26 +16,10 @@ import { LanceDbSink } from '../../src/adapters/lancedb-sink.js';
 import { QdrantSink } from '../../src/adapters/qdrant-sink.js';
 import { createTransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
 import { pointId } from '../../src/contracts/ids.js';
-import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { RetrievalMode, VectorPoint, VectorSink } from '../../src/ports.js';
 import { toPoint } from '../../src/pipeline/index.js';
+import type { RankerFactory } from './ranker.js';
 import { startQdrantEngine } from '../../test/support/qdrant-engine.js';
-
-/** The shapes of bench/retrieval.ts (structurally the same types). */
-interface Corpus {
-  points: readonly ContextAggregated[];
-  texts: readonly string[];
-}
-interface Ranker {
-  name: string;
-  scores(queries: readonly string[]): Promise<number[][]>;
-  close?(): Promise<void>;
-  info?: Record<string, unknown>;
-}
-interface RankerFactory {
-  name: string;
-  create(corpus: Corpus): Promise<Ranker>;
-}
 
 type Embedder = Awaited<ReturnType<typeof createTransformersEmbedder>>;
 type Store = 'lancedb' | 'qdrant';
@@ -46,7 +30,8 @@ export const SEARCH_LIMIT = 10;
 /** Document vectors per model folder and text, shared by every store ranker of one run. */
 const vectorCache = new Map<string, Map<string, Float32Array>>();
 
-async function documentVectors(embedder: Embedder, folder: string, texts: readonly string[]): Promise<Map<string, Float32Array>> {
+/** Document vectors of `texts` by the model in `folder` (cached per folder for the whole run). */
+export async function documentVectors(embedder: Embedder, folder: string, texts: readonly string[]): Promise<Map<string, Float32Array>> {
   let cache = vectorCache.get(folder);
   if (!cache) vectorCache.set(folder, (cache = new Map()));
   const missing = [...new Set(texts)].filter((t) => !cache!.has(t));
@@ -59,7 +44,7 @@ async function documentVectors(embedder: Embedder, folder: string, texts: readon
 }
 
 /** The model's query vectors (its query prefix applied when the embedder has one). */
-function embedQueries(embedder: Embedder, queries: string[]): Promise<Float32Array[]> {
+export function embedQueries(embedder: Embedder, queries: string[]): Promise<Float32Array[]> {
   const withPrefix = (embedder as { embedQueries?: (texts: string[]) => Promise<Float32Array[]> }).embedQueries;
   return withPrefix ? withPrefix.call(embedder, queries) : embedder.embed(queries);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { loadConfig, type Config } from '../config.js';
 import { utcDay } from '../contracts/ids.js';
@@ -39,7 +39,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const env = { ...process.env };
   env['KAFKA_BROKERS'] ??= info.kafkaBrokers;
   env['SCHEMA_REGISTRY_URL'] ??= info.schemaRegistryUrl;
-  env['EMBEDDING_MODEL_PATH'] ??= info.modelPath;
+  // The stack's models folder, not its default model's path: EMBEDDING_MODEL still picks the model
+  // (a fixed EMBEDDING_MODEL_PATH here made `EMBEDDING_MODEL=all-MiniLM-L6-v2-q npm run demo` run bge).
+  env['EMBEDDING_MODELS_DIR'] ??= dirname(info.modelPath);
   env['APPLICATION_ID'] = `aura-${run}`;
   env['INPUT_TOPIC'] = `${run}.aura360.user.events`;
   env['AGGREGATED_TOPIC'] = `${run}.aura360.context.aggregated`;

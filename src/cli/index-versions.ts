@@ -4,6 +4,7 @@ import { AuraError } from '../errors.js';
 import { describeVersion, versionCollection, type IndexVersion } from '../contracts/index-version.js';
 import type { EmbedderInfo, IndexCatalog, VectorSink } from '../ports.js';
 import { QdrantSink } from '../adapters/qdrant-sink.js';
+import { compileQdrantSinkOptions } from './options.js';
 import { TEXT_VERSION } from '../pipeline/index.js';
 
 /**
@@ -28,7 +29,7 @@ export type VectorStore = VectorSink & IndexCatalog;
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR. Named after the alias. */
 export function createVectorStore(config: Config): VectorStore {
   if (config.qdrantUrl) {
-    return new QdrantSink({ url: config.qdrantUrl, collection: config.collection, timeoutMs: config.storeTimeoutMs, ...(config.qdrantApiKey && { apiKey: config.qdrantApiKey }), ...(config.qdrantCa && { ca: config.qdrantCa }) });
+    return new QdrantSink(compileQdrantSinkOptions(config));
   }
   if (lancedb instanceof Error) {
     throw new AuraError('CONFIG', 'QDRANT_URL is unset and the embedded LanceDB store is not installed (an image built with VECTOR_STORES=qdrant). Fix: set QDRANT_URL, or build the image with the default VECTOR_STORES=qdrant,lancedb', { cause: lancedb });

@@ -1,8 +1,12 @@
+import { resolve } from 'node:path';
 import type { Config } from '../config.js';
 import type { KafkaChangelogReader } from '../adapters/kafka/changelog-reader.js';
 import type { GroupSourceOptions } from '../adapters/kafka/group-source.js';
 import type { TransactionalBatchWriter } from '../adapters/kafka/batch-writer.js';
 import { ProduceLimits } from '../adapters/kafka/produce-limits.js';
+import type { QdrantSinkOptions } from '../adapters/qdrant-sink.js';
+import type { TransformersEmbedderOptions } from '../adapters/transformers-embedder.js';
+import { AuraError } from '../errors.js';
 import type { AggregateTopologyConfig } from '../../topology/aggregate.js';
 import type { VectorizeTopologyConfig } from '../../topology/vectorize.js';
 
@@ -172,4 +176,41 @@ export function compileTransactionalWriterOptions(config: Config): Transactional
  */
 export function compileVectorizeProduceLimits(config: Config): ProduceLimits {
   return new ProduceLimits({ maxMessageBytes: new Map(), maxRequestBytes: config.produceRequestMaxBytes });
+}
+
+/** The Qdrant sink's knobs and their variables; QDRANT_API_KEY and QDRANT_CA are passed on when set (none by default). */
+export const QDRANT_SINK_VARIABLES = {
+  url: 'QDRANT_URL',
+  collection: 'VECTOR_COLLECTION',
+  timeoutMs: 'STORE_TIMEOUT_MS',
+} as const satisfies Partial<Record<keyof QdrantSinkOptions, string>>;
+
+/** The Qdrant sink's options; only for a configuration with QDRANT_URL set (else the store is the embedded LanceDB). */
+export function compileQdrantSinkOptions(config: Config): QdrantSinkOptions {
+  if (!config.qdrantUrl) throw new AuraError('INTERNAL', 'Qdrant sink options asked for without QDRANT_URL');
+  return {
+    url: config.qdrantUrl,
+    collection: config.collection,
+    timeoutMs: config.storeTimeoutMs,
+    ...(config.qdrantApiKey && { apiKey: config.qdrantApiKey }),
+    ...(config.qdrantCa && { ca: config.qdrantCa }),
+  };
+}
+
+/** The embedder's knobs (the logger is the composition root's). */
+export type EmbedderOptions = Pick<TransformersEmbedderOptions, 'modelId' | 'threads' | 'modelPath'>;
+
+/** The embedder's knobs and their variables (EMBEDDING_MODEL_PATH defaults to the local stack's folder of EMBEDDING_MODEL, see Config). */
+export const EMBEDDER_VARIABLES = {
+  modelId: 'EMBEDDING_MODEL',
+  threads: 'EMBEDDING_THREADS',
+  modelPath: 'EMBEDDING_MODEL_PATH',
+} as const satisfies Record<keyof EmbedderOptions, string>;
+
+export function compileEmbedderOptions(config: Config): EmbedderOptions {
+  return {
+    modelId: config.embeddingModel,
+    threads: config.embeddingThreads,
+    ...(config.embeddingModelPath && { modelPath: resolve(config.embeddingModelPath) }),
+  };
 }

@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { Observable } from 'rxjs';
 import type { Config } from '../config.js';
@@ -16,19 +16,14 @@ import { VECTORIZE_STAGE, vectorizeTopology, type VectorizeEvent } from '../../t
 import { vectorizePhases } from '../../topology/lifecycle.js';
 import { withFailpoints } from './failpoints.js';
 import { cacheModelVersion, createVectorStore, versionedWriter, indexVersionOf, openWriterIndex } from './index-versions.js';
-import { compileVectorizeOptions, compileVectorizeProduceLimits, compileVectorizeSourceOptions } from './options.js';
+import { compileEmbedderOptions, compileVectorizeOptions, compileVectorizeProduceLimits, compileVectorizeSourceOptions } from './options.js';
 import { logIllegalMove, runEvents, type StageHandle } from './stage-runtime.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded LanceDB folder under STATE_DIR (logged loudly); named after the alias. */
 export const createVectorSink = createVectorStore;
 
 export async function createEmbedder(config: Config, logger: Logger): Promise<Embedder> {
-  return createTransformersEmbedder({
-    modelId: config.embeddingModel,
-    threads: config.embeddingThreads,
-    logger,
-    ...(config.embeddingModelPath && { modelPath: resolve(config.embeddingModelPath) }),
-  });
+  return createTransformersEmbedder({ ...compileEmbedderOptions(config), logger });
 }
 
 /** Composes the vectorize stage from its adapters and starts it. */

@@ -21,6 +21,7 @@ export { ACTIVITY_TYPE_KEYS, INTENSITY_KEYS, MOOD_DISTRIBUTION_KEYS, MOOD_SCORES
 export { LIMIT_MARGIN_BYTES, RECORD_BATCH_OVERHEAD_BYTES, batchBudget, recordBytes, splitByBytes } from './domain/split-by-bytes.js';
 export type { SplitOptions } from './domain/split-by-bytes.js';
 export { toOutRecords } from './domain/to-out-records.js';
+export type { VectorizeEvent } from './domain/vectorize-events.js';
 export type { OutTopics } from './domain/to-out-records.js';
 export { toPoint } from './domain/to-point.js';
 export type { PointItem } from './domain/to-point.js';
@@ -31,6 +32,7 @@ export { foldEvent, loadWindowState, statisticsOf, windowOf, NO_ENCODING } from 
 export type { EntryEncoder, RunningStats, WindowState, WindowStatistics } from './domain/window-state.js';
 
 // operators/: one rxjs operator per file, the file named after it (helpers it alone needs live beside it).
+export { acquireInFlight } from './operators/acquire-in-flight.js';
 export { awaitReady } from './operators/await-ready.js';
 export { coalescePoints } from './operators/coalesce-points.js';
 export { commitDone, committer } from './operators/commit-done.js';
@@ -55,7 +57,9 @@ export { STAGE_BACKOFF, stageRetry } from './operators/stage-retry.js';
 export type { StageRetryOptions } from './operators/stage-retry.js';
 export { storeBatch } from './operators/store-batch.js';
 export { toErasedRecords } from './operators/to-erased-records.js';
+export { toAggregatedItems } from './operators/to-aggregated-items.js';
 export { toPoints } from './operators/to-points.js';
+export { toVectorizeEvents } from './operators/to-vectorize-events.js';
 export { toVectorized, toVectorizedRecords } from './operators/to-vectorized-records.js';
 export { trackRecords } from './operators/track-records.js';
 export type { HandedBatch } from './operators/track-records.js';

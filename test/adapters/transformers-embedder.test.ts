@@ -11,17 +11,19 @@ import { createTransformersEmbedder, ONNX_FILE, type ForwardPass, type Transform
 import { MODELS } from '../../src/stack/model.js';
 import type { ReferenceAnswer } from '../support/embed-reference.js';
 
-// The real model, from the folder `aura-stream stack up` lays out (or EMBEDDING_MODEL_PATH).
+// The real all-MiniLM-L6-v2 model, from the folder `aura-stream stack up` lays out (MINILM_MODEL_PATH
+// overrides). Pinned, not the default model: these tests check MiniLM's recipe (mean pooling, 256
+// tokens) against a direct onnxruntime-node run; bge-small, the default, has its own block below.
 // A missing folder fails every test here: an embedder that was never run proves nothing.
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MODEL_DIR = resolve(process.env.EMBEDDING_MODEL_PATH || join(ROOT, '.cache/stack/models/all-MiniLM-L6-v2-q'));
+const MODEL_DIR = resolve(process.env.MINILM_MODEL_PATH || join(process.env.AURA_STACK_DIR || join(ROOT, '.cache/stack'), 'models', MODELS.minilm.id));
 const THREADS = 1;
 
 function requireModelFolder(): void {
   if (!existsSync(join(MODEL_DIR, ONNX_FILE))) {
     assert.fail(
       `the embedding model is missing at ${MODEL_DIR}: run \`aura-stream stack up\` to fetch it, ` +
-        'or set EMBEDDING_MODEL_PATH to a folder with config.json, tokenizer.json, tokenizer_config.json and onnx/model_quantized.onnx',
+        'or set MINILM_MODEL_PATH to a folder with config.json, tokenizer.json, tokenizer_config.json and onnx/model_quantized.onnx',
     );
   }
 }

@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import {
   AGGREGATE_OPTION_VARIABLES,
   AGGREGATE_SOURCE_VARIABLES,
+  EMBEDDER_VARIABLES,
   CHANGELOG_READER_VARIABLES,
+  QDRANT_SINK_VARIABLES,
   TRANSACTIONAL_WRITER_VARIABLES,
   VECTORIZE_OPTION_VARIABLES,
   VECTORIZE_PARTITIONS_CONCURRENTLY,
@@ -11,6 +13,8 @@ import {
   compileAggregateOptions,
   compileAggregateSourceOptions,
   compileChangelogReaderOptions,
+  compileEmbedderOptions,
+  compileQdrantSinkOptions,
   compileTransactionalWriterOptions,
   compileVectorizeOptions,
   compileVectorizeSourceOptions,
@@ -27,6 +31,8 @@ function checkTable<T extends object>(
   compile: (config: Config) => T,
   values: Record<string, string>,
   derived: { keys: Array<keyof T>; check: (options: T) => void },
+  /** Variables every compile needs (e.g. QDRANT_URL for the Qdrant sink), each overridden by `values`. */
+  base: Record<string, string> = {},
 ): void {
   const rows = Object.entries(table) as Array<[keyof T & string, string]>;
   describe(`${what}: each knob from its variable to the operator argument`, () => {
@@ -36,8 +42,8 @@ function checkTable<T extends object>(
     });
 
     it('a value set on each variable arrives at the option the table names', () => {
-      const env = Object.fromEntries(rows.map(([option, name]) => [name, values[option]]));
-      const defaults = compile(loadConfig({}));
+      const env = { ...base, ...Object.fromEntries(rows.map(([option, name]) => [name, values[option]])) };
+      const defaults = compile(loadConfig(base));
       const options = compile(loadConfig(env));
       for (const [option, name] of rows) {
         const raw = values[option];
@@ -49,7 +55,7 @@ function checkTable<T extends object>(
     });
 
     it('every option is in the table, apart from the derived and combined ones', () => {
-      const options = compile(loadConfig({}));
+      const options = compile(loadConfig(base));
       const derivedKeys = derived.keys as string[];
       assert.deepEqual(Object.keys(options).filter((k) => !derivedKeys.includes(k)).sort(), rows.map(([o]) => o).sort(), 'no option without a variable');
       derived.check(options);
@@ -125,3 +131,26 @@ checkTable('compileTransactionalWriterOptions', TRANSACTIONAL_WRITER_VARIABLES, 
   groupId: 'test-aggregate-group',
   transactionTimeoutMs: '45000',
 }, none);
+
+checkTable('compileQdrantSinkOptions', QDRANT_SINK_VARIABLES, compileQdrantSinkOptions, {
+  url: 'http://127.0.0.1:16333',
+  collection: 'test_points',
+  timeoutMs: '4321',
+}, none, { QDRANT_URL: 'http://127.0.0.1:6333' });
+
+describe('compileQdrantSinkOptions: the credentials', () => {
+  it('passes QDRANT_API_KEY and QDRANT_CA on when set, and leaves them out when not', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    const set = compileQdrantSinkOptions(loadConfig({ QDRANT_URL: 'https://127.0.0.1:6333', QDRANT_API_KEY: 'key-1', QDRANT_CA: pem }));
+    assert.equal(set.apiKey, 'key-1', 'QDRANT_API_KEY → apiKey');
+    assert.equal(set.ca, `${pem}\n`, 'QDRANT_CA → ca');
+    const unset = compileQdrantSinkOptions(loadConfig({ QDRANT_URL: 'https://127.0.0.1:6333' }));
+    assert.ok(!('apiKey' in unset) && !('ca' in unset), 'no credential when none is set');
+  });
+});
+
+checkTable('compileEmbedderOptions', EMBEDDER_VARIABLES, compileEmbedderOptions, {
+  modelId: 'test-model',
+  threads: '3',
+  modelPath: '/nonexistent/test-model',
+}, none, { EMBEDDING_MODEL_PATH: '/nonexistent/default-model' });

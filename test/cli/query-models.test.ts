@@ -9,9 +9,9 @@ import type { Embedder } from '../../src/ports.js';
 import { findModelFolder, QueryModels } from '../../src/cli/query-models.js';
 import { ROOT } from '../support/stack-env.js';
 
-/** The models `aura-stream stack up` lays out (both share a folder), or EMBEDDING_MODEL_PATH's siblings. */
-const MINILM = resolve(process.env['EMBEDDING_MODEL_PATH'] || join(ROOT, '.cache/stack/models/all-MiniLM-L6-v2-q'));
-const MODELS_DIR = dirname(MINILM);
+/** The models `aura-stream stack up` lays out (both share a folder): EMBEDDING_MODEL_PATH's siblings, whichever model it names. */
+const MODELS_DIR = process.env['EMBEDDING_MODEL_PATH'] ? dirname(resolve(process.env['EMBEDDING_MODEL_PATH'])) : join(ROOT, '.cache/stack/models');
+const MINILM = join(MODELS_DIR, 'all-MiniLM-L6-v2-q');
 const BGE = join(MODELS_DIR, 'bge-small-en-v1.5-q');
 
 const versionOf = (folder: string): IndexVersion => {

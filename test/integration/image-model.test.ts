@@ -13,7 +13,8 @@ import { ROOT } from '../support/stack-env.js';
 import { MODEL_PATH, requireModel } from '../support/vectorize-env.js';
 
 const STACK_DIR = process.env.AURA_STACK_DIR || join(ROOT, '.cache', 'stack');
-// MiniLM: the jar every stack has fetched (MODEL_PATH below is EMBEDDING_MODEL_PATH, the MiniLM folder).
+// MiniLM: its jar and folder (MODEL_PATH, test/support/vectorize-env.ts) are the stack's; bge-small's jar goes
+// through the same layout code.
 const JAR = join(STACK_DIR, 'artifacts', modelJarName(MODELS.minilm));
 
 describe('the image\'s model layout (scripts/layout-model.ts)', { timeout: 120_000 }, () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { SchemaRegistryClient } from '@confluentinc/schemaregistry';
 import { Kafka, logLevel } from 'kafkajs';
-import { GLOBAL_COMPATIBILITY, stackStatus, stackUp, type StackInfo } from '../../src/stack/index.js';
+import { GLOBAL_COMPATIBILITY, MODEL_ID, stackStatus, stackUp, type StackInfo } from '../../src/stack/index.js';
 
 /*
  * Runs against the local stack that scripts/test.sh starts (`aura-stream stack up`), on the ports
@@ -133,13 +133,15 @@ describe('local stack', () => {
     assert.equal(createHash('sha256').update(onnx).digest('hex'), info.modelSha256, 'manifest.json should carry the sha256 of the ONNX file');
   });
 
-  it('the model folder loads offline in transformers.js and gives 384-dim unit vectors', async () => {
+  it('the default model folder loads offline in transformers.js and gives 384-dim unit vectors, pooled as its manifest says', async () => {
     const { env, pipeline } = await import('@huggingface/transformers');
+    assert.equal(basename(info.modelPath), MODEL_ID, 'EMBEDDING_MODEL_PATH names the default model\'s folder');
+    const manifest = JSON.parse(readFileSync(join(info.modelPath, 'manifest.json'), 'utf8')) as { embedding: { pooling: 'mean' | 'cls' } };
     env.localModelPath = join(info.modelPath, '..');
     env.allowRemoteModels = false;
-    const extract = await pipeline('feature-extraction', 'all-MiniLM-L6-v2-q', { dtype: 'q8', session_options: { intraOpNumThreads: 1 } });
+    const extract = await pipeline('feature-extraction', basename(info.modelPath), { dtype: 'q8', session_options: { intraOpNumThreads: 1 } });
     try {
-      const out = await extract(['I slept well and feel rested.', 'After a good night of sleep I am refreshed.', 'The invoice was paid by bank transfer.'], { pooling: 'mean', normalize: true });
+      const out = await extract(['I slept well and feel rested.', 'After a good night of sleep I am refreshed.', 'The invoice was paid by bank transfer.'], { pooling: manifest.embedding.pooling, normalize: true });
       assert.deepEqual(out.dims, [3, 384], 'one 384-dim vector per text');
       const [a, b, c] = out.tolist() as number[][];
       const dot = (x: number[], y: number[]): number => x.reduce((s, v, i) => s + v * (y[i] ?? 0), 0);

@@ -2,24 +2,31 @@
 // Builds on stack-env.ts (topics, child processes, reading topics) without changing it.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { AvroSerde } from '../../src/adapters/avro-serde.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { PointPayload } from '../../src/ports.js';
+import { MODELS } from '../../src/stack/model.js';
 import { pointOracle } from '../oracles/point-oracle.js';
 import type { QdrantServer } from './qdrant-double.js';
 import { decodeSnapshots, type SnapshotRecord } from './snapshots.js';
 import { ROOT, readTopic, waitFor, type TestNames } from './stack-env.js';
 
-/** The local stack's model folder (`aura-stream stack up` lays it out). */
-export const MODEL_PATH = process.env.EMBEDDING_MODEL_PATH ?? join(ROOT, '.cache', 'stack', 'models', 'all-MiniLM-L6-v2-q');
+/**
+ * MiniLM's folder from the local stack (`aura-stream stack up` lays out every model), pinned
+ * rather than the default model: these tests are about Kafka, offsets, stores and erasure, not
+ * retrieval quality, they embed hundreds of texts, and MiniLM takes ~0.6× bge-small's time per
+ * text. The default model's own path is covered by the retrieval, embedder, serve and reindex tests.
+ * Both have 384 dimensions.
+ */
+export const MODEL_PATH = join(process.env.AURA_STACK_DIR ? resolve(process.env.AURA_STACK_DIR) : join(ROOT, '.cache', 'stack'), 'models', MODELS.minilm.id);
 export const DIMENSION = 384;
 
 /** Fails (never skips) when the model folder is missing. */
 export function requireModel(): string {
   if (!existsSync(join(MODEL_PATH, 'onnx', 'model_quantized.onnx'))) {
-    throw new Error(`embedding model not found in ${MODEL_PATH}: run \`aura-stream stack up\` (it lays the model out) or set EMBEDDING_MODEL_PATH`);
+    throw new Error(`embedding model not found in ${MODEL_PATH}: run \`aura-stream stack up\` (it lays out every model under AURA_STACK_DIR/models), or set AURA_STACK_DIR to the stack that did`);
   }
   return MODEL_PATH;
 }

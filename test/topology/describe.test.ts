@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { lastValueFrom, map, of, toArray, type OperatorFunction } from 'rxjs';
 import { loadConfig } from '../../src/config.js';
 import { AGGREGATE_PIPE } from '../../topology/aggregate.js';
+import { VECTORIZE_PIPE } from '../../topology/vectorize.js';
 import { describeTopology } from '../../topology/describe.js';
 import { Pipe, renderSteps } from '../../topology/steps.js';
 
@@ -45,25 +46,33 @@ describe('Pipe: a pipe built from its step list', () => {
   });
 });
 
-describe('the aggregate pipe', () => {
-  it('is described by `aura-stream describe` step for step, in the order it is built', () => {
-    const config = loadConfig({});
-    const text = describeTopology(config);
-    const aggregate = text.slice(0, text.indexOf('\n\nStage vectorize')).split('\n').slice(1);
-    assert.deepEqual(aggregate, renderSteps(AGGREGATE_PIPE.steps, config), 'describe prints the steps of AGGREGATE_PIPE, nothing else');
-    assert.deepEqual(
-      AGGREGATE_PIPE.steps.map((s) => s.name),
-      ['source', 'awaitReady', 'decodeRecords', 'foldWindows', 'commitInOrder', 'takeWhile', 'stageRetry', 'settleBatch'],
-      'the operators of one batch run, after the consumer group that feeds them',
-    );
-  });
+for (const [stage, pipe, operators] of [
+  ['aggregate', AGGREGATE_PIPE, ['awaitReady', 'decodeRecords', 'foldWindows', 'commitInOrder', 'takeWhile', 'stageRetry', 'settleBatch']],
+  [
+    'vectorize',
+    VECTORIZE_PIPE,
+    ['trackRecords', 'decodeOrDeadLetter', 'toAggregatedItems', 'microBatch', 'acquireInFlight', 'planErasures', 'coalescePoints', 'embedCached', 'toPoints', 'storeBatch', 'toVectorizedRecords', 'toErasedRecords', 'produceOutRecords', 'markDone', 'commitDone', 'toVectorizeEvents'],
+  ],
+] as const) {
+  describe(`the ${stage} pipe`, () => {
+    it('is described by `aura-stream describe` step for step, in the order it is built', () => {
+      const config = loadConfig({ AGGREGATED_TOPIC: 'snapshots.x', VECTORIZED_TOPIC: 'vectors.x', INPUT_TOPIC: 'events.x' });
+      const text = describeTopology(config);
+      const [aggregate, vectorize] = text.split('\n\n');
+      const printed = (stage === 'aggregate' ? aggregate! : vectorize!).split('\n');
+      assert.match(printed[0]!, new RegExp(`^Stage ${stage} `), 'the stage heading comes first');
+      assert.deepEqual(printed.slice(1), renderSteps(pipe.steps, config), `describe prints the steps the ${stage} pipe is built from, nothing else`);
+      assert.deepEqual(pipe.steps.map((s) => s.name), ['source', ...operators], 'the operators the pipe is built from, after the consumer group that feeds them');
+      assert.doesNotMatch(text, /aura360\.(user\.events|context\.aggregated|context\.vectorized)\b/, 'the configured topics are printed, not the defaults');
+    });
 
-  it('names each step after the operator it makes', () => {
-    for (const step of AGGREGATE_PIPE.operators) {
-      assert.match(String(step.operator), new RegExp(`\\b${step.name}\\b(<[^>]*>)?\\(`), `step ${step.name} is made by calling ${step.name}(…)`);
-    }
+    it('names each step after the operator it makes', () => {
+      for (const step of pipe.operators) {
+        assert.match(String(step.operator), new RegExp(`\\b${step.name}\\b(<[^>]*>)?\\(`), `step ${step.name} is made by calling ${step.name}(…)`);
+      }
+    });
   });
-});
+}
 
 describe('docs/pipeline.md', () => {
   it('shows exactly what `aura-stream describe` prints for the default configuration', () => {
