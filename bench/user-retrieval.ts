@@ -25,15 +25,16 @@
  *   that added this file, before any run. Chosen on the tuning half only: the way recommended per
  *   family (the best tuning Hit@3, structured on a tie since it needs no model).
  *
- * Environment (all optional): EMBEDDING_MODEL_PATH (default the local stack's MiniLM),
+ * Environment (all optional): EMBEDDING_MODEL_PATH (default EMBEDDING_MODEL's folder in the local stack),
  * EMBEDDING_THREADS (2), BENCH_USERS, BENCH_DAYS, BENCH_EVENTS_PER_DAY, BENCH_SEED (user-retrieval).
  * Writes bench/results/user-retrieval-<time>.json.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LanceDbSink } from '../src/adapters/lancedb-sink.js';
+import { localStackModel } from '../src/config.js';
 import { createTransformersEmbedder } from '../src/adapters/transformers-embedder.js';
 import { utcDay } from '../src/contracts/ids.js';
 import type { ContextAggregated } from '../src/contracts/snapshot.js';
@@ -42,7 +43,6 @@ import { THEME_LEXICON, THEME_MIN_MENTIONS, THEME_MIN_MOOD_SHARE } from '../src/
 import { historyPoint, userHistory } from './lib/user-history.js';
 import { hostInfo, intEnv, writeResults } from './support.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DAY_MS = 86_400_000;
 const K = 3;
 
@@ -180,12 +180,12 @@ export const FAMILIES: Family[] = [
 const WAYS = ['text', 'structured', 'combined'] as const;
 type Way = (typeof WAYS)[number];
 
+/** The model the stages would load: EMBEDDING_MODEL_PATH, else EMBEDDING_MODEL's folder in the local stack (default bge-small). */
 function modelPath(): string {
   const fromEnv = process.env['EMBEDDING_MODEL_PATH'];
   if (fromEnv) return resolve(fromEnv);
-  const stack = process.env['AURA_STACK_DIR'] ? resolve(process.env['AURA_STACK_DIR']) : join(ROOT, '.cache', 'stack');
-  const dir = join(stack, 'models', 'all-MiniLM-L6-v2-q');
-  if (!existsSync(dir)) throw new Error(`no model at ${dir}: run \`node bin/aura-stream.js stack up\` or set EMBEDDING_MODEL_PATH`);
+  const dir = localStackModel(process.env);
+  if (!dir) throw new Error('no model in the local stack: run `node bin/aura-stream.js stack up` or set EMBEDDING_MODEL_PATH');
   return dir;
 }
 
