@@ -29,7 +29,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostInfo, intEnv, writeResults } from './support.js';
 import { LanceDbSink } from '../src/adapters/lancedb-sink.js';
@@ -241,7 +241,7 @@ async function main(): Promise<void> {
       points,
       chunk,
       distinct_texts: distinct,
-      model: { id: embedder.modelId, version: embedder.modelVersion, path: modelPath },
+      model: { id: embedder.modelId, version: embedder.modelVersion, path: relative(ROOT, modelPath) },
       store: 'lancedb',
       design: 'paired: each chunk embedded by the bare model right before the reindex embeds it; reindex time = copy wall time minus the bare calls',
       copy_wall_seconds: wallSeconds,
