@@ -1,7 +1,8 @@
 /**
  * Index freshness: how long from an event's Kafka timestamp to its point confirmed stored, through
  * both stages as child processes (`aura-stream run aggregate` and `run vectorize`, the real CLI,
- * LanceDB store, the real MiniLM model), in one run on fresh topics:
+ * LanceDB store, the real model the stages default to: EMBEDDING_MODEL_PATH, else EMBEDDING_MODEL's
+ * folder in the local stack, bge-small by default), in one run on fresh topics:
  *
  *   1. steady rates   BENCH_RATES events/s (default 50,100,200), BENCH_PHASE_SECONDS each (default
  *                     30): freshness p50/p99 per rate from aura_index_freshness_seconds (the
@@ -29,12 +30,13 @@
 import { loadavg } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Kafka, Message } from 'kafkajs';
 import { hostInfo, intEnv, writeResults } from './support.js';
 import { generateEvents, recordEncoder, type GeneratedRecord } from '../src/workload/index.js';
 import { createStageTopics, dropTestResources, killAllStages, removeDir, requireStack, runStage, sleep, testKafka, testSerde, uniqueNames, type StageProcess } from '../test/support/stack-env.js';
-import { MODEL_PATH, requireModel, vectorizeGroupOf } from '../test/support/vectorize-env.js';
+import { vectorizeGroupOf } from '../test/support/vectorize-env.js';
+import { localStackModel } from '../src/config.js';
 
 const RATES = (process.env.BENCH_RATES ?? '50,100,200').split(',').map(Number);
 const PHASE_S = intEnv('BENCH_PHASE_SECONDS', 30);
@@ -160,13 +162,14 @@ function pauseWatch(kafka: Kafka, groupId: string, topic: string) {
 
 async function main(): Promise<void> {
   await requireStack();
-  requireModel();
+  const modelPath = process.env['EMBEDDING_MODEL_PATH'] || localStackModel(process.env);
+  if (!modelPath) throw new Error('no model in the local stack: run `node bin/aura-stream.js stack up` or set EMBEDDING_MODEL_PATH');
   const startedAt = new Date();
   const loadBefore = loadavg();
   const kafka = testKafka('bench-freshness');
   const names = uniqueNames('bfresh', { partitions: PARTITIONS });
   const vectorizeGroup = vectorizeGroupOf(names);
-  const base = { ...names.env, EMBEDDING_MODEL_PATH: MODEL_PATH, QDRANT_URL: '', VECTORIZE_GROUP_ID: vectorizeGroup, LAG_REFRESH_MS: '2000' };
+  const base = { ...names.env, EMBEDDING_MODEL_PATH: modelPath, QDRANT_URL: '', VECTORIZE_GROUP_ID: vectorizeGroup, LAG_REFRESH_MS: '2000' };
   await createStageTopics(kafka, base);
   const stateDir = (label: string) => mkdtempSync(join(tmpdir(), `aura-bfresh-${label}-`));
   const dirs: string[] = [];
@@ -250,6 +253,7 @@ async function main(): Promise<void> {
       users: USERS,
       partitions: PARTITIONS,
       store: 'lancedb',
+      model: basename(modelPath),
       steady: steady.map((r) => ({ ...r, p99_over_baseline: round(r.p99_s / baseline.p99_s) })),
       baseline: `p99 at ${baseline.rate_eps} events/s`,
       freshness_p99_seconds_at_100_eps: at100?.p99_s ?? null,
