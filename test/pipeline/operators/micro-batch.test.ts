@@ -2,11 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NEVER, Subject, VirtualTimeScheduler, concat, of } from 'rxjs';
 import { take } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import { microBatch } from '../../../src/pipeline/operators/micro-batch.js';
-
-const newScheduler = (): TestScheduler =>
-  new TestScheduler((actual, expected) => assert.deepEqual(actual, expected, 'emitted frames differ from the marble diagram'));
+import { newScheduler } from '../../support/marbles.js';
 
 describe('microBatch', () => {
   it('emits a batch as soon as maxSize items are buffered', () => {

@@ -1,13 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { defer, of, throwError } from 'rxjs';
-import type { Observable } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
+import { defer } from 'rxjs';
 import { AuraError, isRetriable } from '../../../src/errors.js';
 import { backoffDelay, retryWithBackoff } from '../../../src/pipeline/operators/retry-with-backoff.js';
-
-const newScheduler = (): TestScheduler =>
-  new TestScheduler((actual, expected) => assert.deepEqual(actual, expected, 'emitted frames differ from the marble diagram'));
+import { flaky, newScheduler } from '../../support/marbles.js';
 
 /** A deterministic uniform source in [0, 1) (a 32-bit LCG), so envelope checks are repeatable. */
 function lcg(seed: number): () => number {
@@ -20,18 +16,6 @@ function lcg(seed: number): () => number {
 
 const storeDown = (): AuraError => new AuraError('STORE_UNAVAILABLE', 'qdrant: connect ECONNREFUSED');
 const poison = (): AuraError => new AuraError('INVALID_FIELD', 'snapshot has no text');
-
-
-/** A cold source that fails with `errors[i]` on subscription i and then succeeds with `value`. */
-function flaky<T>(errors: Array<() => unknown>, value: T): { source$: Observable<T>; attempts: () => number } {
-  let n = 0;
-  const source$ = defer(() => {
-    const error = errors[n];
-    n += 1;
-    return error === undefined ? of(value) : throwError(error);
-  });
-  return { source$, attempts: () => n };
-}
 
 describe('backoffDelay', () => {
   const opts = { initialMs: 100, maxMs: 5_000, factor: 2, jitter: 0 };

@@ -1,23 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { defer, of, throwError, type Observable } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import { AuraError } from '../../../src/errors.js';
 import { stageRetry } from '../../../src/pipeline/operators/stage-retry.js';
-
-const newScheduler = (): TestScheduler =>
-  new TestScheduler((actual, expected) => assert.deepEqual(actual, expected, 'emitted frames differ from the marble diagram'));
-
-/** A cold source that fails with `errors[i]` on subscription i and then succeeds with `value`. */
-function flaky<T>(errors: Array<() => unknown>, value: T): { source$: Observable<T>; attempts: () => number } {
-  let n = 0;
-  const source$ = defer(() => {
-    const error = errors[n];
-    n += 1;
-    return error === undefined ? of(value) : throwError(error);
-  });
-  return { source$, attempts: () => n };
-}
+import { flaky, newScheduler } from '../../support/marbles.js';
 
 describe('stageRetry, the retry of both stages', () => {
   it('doubles the delay from initialMs, caps it at maxMs and jitters half of it away', () => {
