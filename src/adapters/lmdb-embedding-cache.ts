@@ -140,6 +140,17 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
     if (closed) throw new AuraError('INTERNAL', `embedding cache at ${dir} used after close()`);
   };
 
+  /** Removes entries by key from all four databases; inside a write transaction. */
+  const removeEntries = (keys: Buffer[]): void => {
+    for (const key of keys) {
+      const s = seqs.get(key);
+      if (s !== undefined) order.removeSync(s);
+      seqs.removeSync(key);
+      vectors.removeSync(key);
+      models.removeSync(key);
+    }
+  };
+
   return {
     dir,
     get hits() {
@@ -220,13 +231,7 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
           if (key.length < prefix.length || prefix.compare(key, 0, prefix.length) !== 0) break;
           keys.push(Buffer.from(key));
         }
-        for (const key of keys) {
-          const s = seqs.get(key);
-          if (s !== undefined) order.removeSync(s);
-          seqs.removeSync(key);
-          vectors.removeSync(key);
-          models.removeSync(key);
-        }
+        removeEntries(keys);
         removed = keys.length;
       });
       return removed;
@@ -239,13 +244,7 @@ export function openEmbeddingCache(options: EmbeddingCacheOptions): LmdbEmbeddin
       root.transactionSync(() => {
         const keys: Buffer[] = [];
         for (const { key, value } of models.getRange()) if (tag.equals(value)) keys.push(Buffer.from(key));
-        for (const key of keys) {
-          const s = seqs.get(key);
-          if (s !== undefined) order.removeSync(s);
-          seqs.removeSync(key);
-          vectors.removeSync(key);
-          models.removeSync(key);
-        }
+        removeEntries(keys);
         removed = keys.length;
       });
       return removed;
