@@ -40,21 +40,17 @@ import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pointId } from '../src/contracts/ids.js';
 import type { ContextAggregated } from '../src/contracts/snapshot.js';
-import type { UserWindow } from '../src/contracts/window.js';
 import { createTransformersEmbedder } from '../src/adapters/transformers-embedder.js';
-import { aggregateBatch, type AggregateInput } from '../test/oracles/aggregate-batch.js';
-import { generateEvents } from '../src/workload/index.js';
 import { ASPECT_SCORES, aspectRanker, bm25Ranker } from './lib/aspect-rankers.js';
 import { documentVectors, storeRanker } from './lib/hybrid-rankers.js';
 import { dot, type Corpus, type Ranker, type RankerFactory } from './lib/ranker.js';
 import { FAMILIES, type QuestionFamily } from './lib/retrieval-questions.js';
+import { foldedPoints } from './lib/user-history.js';
 import { hostInfo, intEnv, writeResults } from './support.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const K = 10;
-const START_MS = Date.parse('2026-01-05T00:00:00.000Z');
 /** Model folders under <stack>/models the benchmark knows, in the order they are reported. */
 const KNOWN_MODELS = ['bge-small-en-v1.5-q', 'all-MiniLM-L6-v2-q'];
 
@@ -62,16 +58,7 @@ export type { Corpus, Ranker, RankerFactory };
 
 /** The seeded workload through the real fold; the last snapshot of each (user, UTC day). */
 export function benchPoints(users: number, eventsPerUser: number, seed: string): ContextAggregated[] {
-  const inputs: AggregateInput[] = [];
-  for (const r of generateEvents({ seed, users, events: users * eventsPerUser, startMs: START_MS, poisonFraction: 0 })) {
-    if (r.event === undefined) continue;
-    inputs.push({ position: { topic: 'bench.user.events', partition: 0, offset: String(r.index), timestamp: r.timestampMs }, key: r.key, event: r.event });
-  }
-  const windows = new Map<string, UserWindow>();
-  const result = aggregateBatch(inputs, (u) => windows.get(u), { windowDays: 7, maxEvents: 512, aggregatorVersion: 'bench' });
-  const byPoint = new Map<string, ContextAggregated>();
-  for (const { snapshot } of result.snapshots) byPoint.set(pointId(snapshot.user_id, snapshot.window_end), snapshot);
-  return [...byPoint.values()];
+  return foldedPoints({ seed, users, events: users * eventsPerUser });
 }
 
 function stackModels(): string {

@@ -14,9 +14,17 @@ import { generateEvents } from '../../src/workload/index.js';
 export const HISTORY_START_MS = Date.parse('2026-01-05T00:00:00.000Z');
 
 export function userHistory(options: { seed: string; users: number; days: number; eventsPerUserDay: number }): ContextAggregated[] {
+  return foldedPoints({ seed: options.seed, users: options.users, events: Math.round(options.users * options.days * options.eventsPerUserDay), spanDays: options.days });
+}
+
+/**
+ * The seeded workload (no poison; the generator's default span unless `spanDays`) through the
+ * aggregate stage's fold from HISTORY_START_MS: the last snapshot of each (user, UTC day).
+ */
+export function foldedPoints(options: { seed: string; users: number; events: number; spanDays?: number }): ContextAggregated[] {
   const inputs: AggregateInput[] = [];
-  const events = Math.round(options.users * options.days * options.eventsPerUserDay);
-  for (const r of generateEvents({ seed: options.seed, users: options.users, events, startMs: HISTORY_START_MS, spanDays: options.days, poisonFraction: 0 })) {
+  const { seed, users, events, spanDays } = options;
+  for (const r of generateEvents({ seed, users, events, startMs: HISTORY_START_MS, ...(spanDays !== undefined && { spanDays }), poisonFraction: 0 })) {
     if (r.event === undefined) continue;
     inputs.push({ position: { topic: 'bench.user.events', partition: 0, offset: String(r.index), timestamp: r.timestampMs }, key: r.key, event: r.event });
   }
