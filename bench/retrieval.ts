@@ -31,7 +31,7 @@
  * Environment (all optional): BENCH_USERS (400), BENCH_EVENTS_PER_USER (30), BENCH_SEED
  * (retrieval), EMBEDDING_THREADS (2), BENCH_MODELS (comma-separated model folders or folder names
  * under AURA_STACK_DIR/models; default every known model found there), BENCH_RANKERS
- * (comma-separated ranker names; default all). Writes bench/results/retrieval-<time>.json with
+ * (comma-separated ranker names; default all), BENCH_HALF (`tuning` runs the tuning half alone). Writes bench/results/retrieval-<time>.json with
  * `retrieval_heldout_mean_precision_at_10`, `retrieval_heldout_min_lift` and
  * `retrieval_tuning_mean_precision_at_10` of the adopted ranking (BENCH_ADOPTED, default the first
  * ranker) at the top, and every ranker's per-family figures under `rankers`.
@@ -135,6 +135,12 @@ function precisionAtK(scores: readonly number[], relevant: readonly boolean[]): 
   return order.slice(0, K).filter(([, i]) => relevant[i]).length / K;
 }
 
+/**
+ * BENCH_HALF=tuning: only the tuning wordings are run and reported (the held-out figures print as
+ * NaN and are not written), so whoever is choosing never sees the held-out half.
+ */
+const TUNING_ONLY = process.env['BENCH_HALF'] === 'tuning';
+
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 interface HalfResult {
@@ -153,7 +159,7 @@ interface FamilyResult {
 }
 
 async function measure(ranker: Ranker, points: readonly ContextAggregated[], relevant: Map<string, boolean[]>): Promise<FamilyResult[]> {
-  const queries = FAMILIES.flatMap((f) => [...f.tuning, ...f.heldOut]);
+  const queries = FAMILIES.flatMap((f) => [...f.tuning, ...(TUNING_ONLY ? [] : f.heldOut)]);
   const scores = await ranker.scores(queries);
   const byQuery = new Map(queries.map((q, i) => [q, scores[i]!]));
   const half = (f: QuestionFamily, wordings: readonly string[], base: number): HalfResult => {
@@ -165,7 +171,8 @@ async function measure(ranker: Ranker, points: readonly ContextAggregated[], rel
   return FAMILIES.map((f) => {
     const positives = relevant.get(f.id)!.filter(Boolean).length;
     const base = positives / points.length;
-    return { family: f.id, aspect: f.aspect, truth: f.truth, positives, base_rate: base, tuning: half(f, f.tuning, base), held_out: half(f, f.heldOut, base) };
+    const held_out = TUNING_ONLY ? { precision_at_10: NaN, lift: NaN, wordings: [] } : half(f, f.heldOut, base);
+    return { family: f.id, aspect: f.aspect, truth: f.truth, positives, base_rate: base, tuning: half(f, f.tuning, base), held_out };
   });
 }
 

@@ -236,3 +236,22 @@ export const FAMILIES: readonly QuestionFamily[] = [
     heldOut: ["he's depressed and barely moving", 'low mood with almost no exercise', "my mood is bad and I've skipped the gym all week"],
   },
 ];
+
+/**
+ * Questions about things the payload does not measure (hobbies, pets, places, food, plans), fixed
+ * with the families' split and never tuned on. A query interpreter (src/query/interpret.ts) must
+ * leave them as written: bench/retrieval.ts reports the share it turned into filters, the cost side
+ * of interpreting at all.
+ */
+export const OFF_CATALOG: readonly string[] = [
+  'plays the guitar in a band',
+  'talks about their dog',
+  'planning a trip abroad',
+  'cooking dinner at home',
+  'learning a new language',
+  'mentions a birthday party',
+  'moved to a new apartment',
+  'watching football on TV',
+  'reading a good book',
+  'bought a new car',
+];
