@@ -31,7 +31,8 @@
  * Environment (all optional): BENCH_USERS (400), BENCH_EVENTS_PER_USER (30), BENCH_SEED
  * (retrieval), EMBEDDING_THREADS (2), BENCH_MODELS (comma-separated model folders or folder names
  * under AURA_STACK_DIR/models; default every known model found there), BENCH_RANKERS
- * (comma-separated ranker names; default all), BENCH_HALF (`tuning` runs the tuning half alone). Writes bench/results/retrieval-<time>.json with
+ * (comma-separated ranker names; default all), BENCH_HALF (`tuning` runs the tuning half alone;
+ * with BENCH_WORDINGS=1 it also prints each tuning wording's precision). Writes bench/results/retrieval-<time>.json with
  * `retrieval_heldout_mean_precision_at_10`, `retrieval_heldout_min_lift` and
  * `retrieval_tuning_mean_precision_at_10` of the adopted ranking (BENCH_ADOPTED, default the first
  * ranker) at the top, and every ranker's per-family figures under `rankers`.
@@ -44,6 +45,7 @@ import type { ContextAggregated } from '../src/contracts/snapshot.js';
 import { createTransformersEmbedder } from '../src/adapters/transformers-embedder.js';
 import { ASPECT_SCORES, aspectRanker, bm25Ranker } from './lib/aspect-rankers.js';
 import { documentVectors, storeRanker } from './lib/hybrid-rankers.js';
+import { interpretedRanker } from './lib/interpreted-ranker.js';
 import { dot, type Corpus, type Ranker, type RankerFactory } from './lib/ranker.js';
 import { FAMILIES, type QuestionFamily } from './lib/retrieval-questions.js';
 import { foldedPoints } from './lib/user-history.js';
@@ -201,6 +203,8 @@ async function main(): Promise<void> {
   const folders = modelFolders();
   const RANKERS: RankerFactory[] = [
     ...folders.map((folder) => denseRanker(folder, threads)),
+    // The shipped query path with the query interpreter (bench/lib/interpreted-ranker.ts): searchContext over LanceDB.
+    ...folders.map((folder) => interpretedRanker(folder, threads)),
     // Words and fused rankings through the shipped search path of both stores (bench/lib/hybrid-rankers.ts):
     // what RETRIEVAL_MODE=sparse|hybrid runs; the dense side of a fusion is the first model's.
     storeRanker('lancedb', 'sparse', folders[0]!, threads),
@@ -243,6 +247,10 @@ async function main(): Promise<void> {
     });
     console.log(`${pad(f.id, 24)} ${pad(results[names[0]!]!.families[i]!.base_rate.toFixed(2), 5)} ${cells.join(' ')}`);
   });
+  if (TUNING_ONLY && process.env['BENCH_WORDINGS'] === '1') {
+    // Per wording, tuning half only: what a tuning run needs to see which kinds of words are missing.
+    for (const n of names) for (const r of results[n]!.families) for (const w of r.tuning.wordings) console.log(`${pad(n, 36)} ${pad(r.family, 22)} ${w.precision_at_10.toFixed(1)}  ${w.query}`);
+  }
   for (const n of names) {
     const s = results[n]!.summary;
     console.log(

@@ -18,11 +18,11 @@ import { createTransformersEmbedder } from '../../src/adapters/transformers-embe
 import { pointId } from '../../src/contracts/ids.js';
 import type { RetrievalMode, VectorPoint, VectorSink } from '../../src/ports.js';
 import { toPoint } from '../../src/pipeline/index.js';
-import type { RankerFactory } from './ranker.js';
+import type { Corpus, RankerFactory } from './ranker.js';
 import { startQdrantEngine } from '../../test/support/qdrant-engine.js';
 
 type Embedder = Awaited<ReturnType<typeof createTransformersEmbedder>>;
-type Store = 'lancedb' | 'qdrant';
+export type Store = 'lancedb' | 'qdrant';
 
 /** Hits per question, as a caller asking for the top 10 gets them (the candidates per side follow from it). */
 export const SEARCH_LIMIT = 10;
@@ -67,6 +67,40 @@ async function openStore(store: Store, collection: string): Promise<{ sink: Vect
 }
 
 /**
+ * The corpus as the vectorize stage stores it (toPoint: the payload builder), written into a fresh
+ * `store`; `index` maps a point id to its corpus position.
+ */
+export async function loadedStore(
+  name: string,
+  store: Store,
+  folder: string,
+  embedder: Embedder,
+  corpus: Corpus,
+): Promise<{ sink: VectorSink; cleanup(): Promise<void>; points: VectorPoint[]; index: Map<string, number> }> {
+  const vectors = await documentVectors(embedder, folder, corpus.texts);
+  const { sink, cleanup } = await openStore(store, 'bench_hybrid');
+  const t0 = performance.now();
+  await sink.ensureCollection(embedder.dimension);
+  const points: VectorPoint[] = corpus.points.map((snapshot, i) =>
+    toPoint(
+      { record: { topic: 'bench.context.aggregated', partition: 0, offset: String(i) }, snapshot: { ...snapshot, text: corpus.texts[i]! }, pointId: pointId(snapshot.user_id, snapshot.window_end) },
+      vectors.get(corpus.texts[i]!)!,
+      embedder,
+    ),
+  );
+  for (let i = 0; i < points.length; i += 512) await sink.upsert(points.slice(i, i + 512));
+  console.log(`${name}: ${points.length} points written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { sink, cleanup, points, index: new Map(points.map((p, i) => [p.id, i])) };
+}
+
+/** Scores of a ranking, strictly decreasing by position (the store's own order is kept); the rest -Infinity. */
+export function rankingRow(ids: readonly string[], index: ReadonlyMap<string, number>, size: number): number[] {
+  const row = new Array<number>(size).fill(Number.NEGATIVE_INFINITY);
+  ids.forEach((id, rank) => (row[index.get(id)!] = ids.length - rank));
+  return row;
+}
+
+/**
  * `mode` search through `store`, with the dense side from the model in `folder` (a `sparse`
  * ranker embeds too: the port takes a query vector, and the store's write path needs one).
  */
@@ -76,21 +110,7 @@ export function storeRanker(store: Store, mode: Exclude<RetrievalMode, 'dense'>,
     name,
     async create(corpus) {
       const embedder = await createTransformersEmbedder({ modelPath: folder, threads });
-      const vectors = await documentVectors(embedder, folder, corpus.texts);
-      const { sink, cleanup } = await openStore(store, 'bench_hybrid');
-      const t0 = performance.now();
-      await sink.ensureCollection(embedder.dimension);
-      const points: VectorPoint[] = corpus.points.map((snapshot, i) =>
-        toPoint(
-          { record: { topic: 'bench.context.aggregated', partition: 0, offset: String(i) }, snapshot: { ...snapshot, text: corpus.texts[i]! }, pointId: pointId(snapshot.user_id, snapshot.window_end) },
-          vectors.get(corpus.texts[i]!)!,
-          embedder,
-        ),
-      );
-      const index = new Map(points.map((p, i) => [p.id, i]));
-      for (let i = 0; i < points.length; i += 512) await sink.upsert(points.slice(i, i + 512));
-      const loadSeconds = (performance.now() - t0) / 1000;
-      console.log(`${name}: ${points.length} points written in ${loadSeconds.toFixed(1)} s`);
+      const { sink, cleanup, points, index } = await loadedStore(name, store, folder, embedder, corpus);
       let searches = 0;
       let searchMs = 0;
       return {
@@ -104,10 +124,7 @@ export function storeRanker(store: Store, mode: Exclude<RetrievalMode, 'dense'>,
             const hits = await sink.search(qv[qi]!, { mode, text: queries[qi]!, limit: SEARCH_LIMIT });
             searchMs += performance.now() - started;
             searches += 1;
-            const row = new Array<number>(points.length).fill(Number.NEGATIVE_INFINITY);
-            // Scores of a ranking, strictly decreasing by position: the store's own order is kept.
-            hits.forEach((h, rank) => (row[index.get(h.id)!] = hits.length - rank));
-            rows.push(row);
+            rows.push(rankingRow(hits.map((h) => h.id), index, points.length));
           }
           return rows;
         },

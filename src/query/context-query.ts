@@ -22,6 +22,12 @@ export interface ContextQuery {
   order_by?: { field: string; direction?: 'asc' | 'desc' };
   limit?: number;
   candidates?: number;
+  /**
+   * Text queries without order_by are interpreted (src/query/interpret.ts) when the reader has an
+   * interpreter: the question's concepts become filters ANDed with these. false: run the text as
+   * written.
+   */
+  interpret?: boolean;
 }
 
 export type QueryKind = 'text' | 'structured' | 'combined';
@@ -36,6 +42,8 @@ export interface CompiledQuery {
   limit: number;
   /** Combined queries: how many nearest points are re-ordered. */
   candidates: number;
+  /** false when the query said `interpret: false`. */
+  interpret: boolean;
 }
 
 export const LIMIT_DEFAULT = 5;
@@ -44,7 +52,7 @@ export const CANDIDATES_MAX = 1000;
 /** Structured queries without order_by: the latest windows first. */
 export const DEFAULT_ORDER: OrderBy = { field: 'window_end', direction: 'desc' };
 const DAY_MS = 86_400_000;
-const QUERY_KEYS = ['text', 'user_id', 'since', 'until', 'filters', 'order_by', 'limit', 'candidates'] as const;
+const QUERY_KEYS = ['text', 'user_id', 'since', 'until', 'filters', 'order_by', 'limit', 'candidates', 'interpret'] as const;
 const TEXT_MAX = 2000;
 
 /** Combined queries re-order this many nearest points unless `candidates` says otherwise. */
@@ -147,6 +155,7 @@ export function compileQuery(input: unknown): CompiledQuery {
   const limit = q.limit === undefined ? LIMIT_DEFAULT : positiveInt(q.limit, 'limit', LIMIT_MAX);
   const candidates = q.candidates === undefined ? defaultCandidates(limit) : positiveInt(q.candidates, 'candidates', CANDIDATES_MAX);
   if (q.candidates !== undefined && (text === undefined || orderBy === undefined)) bad('candidates applies to combined queries only (text and order_by)');
+  if (q.interpret !== undefined && typeof q.interpret !== 'boolean') bad(`interpret must be true or false, got ${JSON.stringify(q.interpret)}`);
   const kind: QueryKind = text === undefined ? 'structured' : orderBy === undefined ? 'text' : 'combined';
   return {
     kind,
@@ -155,6 +164,7 @@ export function compileQuery(input: unknown): CompiledQuery {
     ...((orderBy ?? (kind === 'structured' ? DEFAULT_ORDER : undefined)) && { orderBy: orderBy ?? DEFAULT_ORDER }),
     limit,
     candidates: Math.max(candidates, limit),
+    interpret: q.interpret !== false,
   };
 }
 
@@ -215,5 +225,11 @@ export const CONTEXT_QUERY_SCHEMA: Record<string, unknown> = {
     },
     limit: { type: 'integer', minimum: 1, maximum: LIMIT_MAX, default: LIMIT_DEFAULT },
     candidates: { type: 'integer', minimum: 1, maximum: CANDIDATES_MAX, description: 'Combined queries only: how many most similar windows are re-ordered (default max(20, 4 × limit)).' },
+    interpret: {
+      type: 'boolean',
+      default: true,
+      description:
+        'Text without order_by: recognise what the question means in payload terms (low mood, mostly cardio, barely active, a theme, ...) and AND those filters with yours; the answer\'s interpreted_as says what ran. false: run the text as written.',
+    },
   },
 };

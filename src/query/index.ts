@@ -5,5 +5,9 @@ export type { CompiledQuery, ContextQuery, QueryKind } from './context-query.js'
 export { FIELD_NAMES, OPS_BY_TYPE, ORDERABLE_FIELDS, QUERY_FIELDS, fieldPath } from './fields.js';
 export type { FieldType, QueryField } from './fields.js';
 export { fieldValue, orderHits, searchContext } from './search-context.js';
-export type { AnsweredBy, ContextAnswer, ContextHit, ContextReader } from './search-context.js';
+export type { AnsweredBy, ContextAnswer, ContextHit, ContextReader, InterpretedAs } from './search-context.js';
 export { serveOpenApi } from './openapi.js';
+export { CONCEPTS } from './concepts.js';
+export type { Concept } from './concepts.js';
+export { CLAUSE_THRESHOLD, INTERPRET_MARGIN, INTERPRET_THRESHOLD, MAX_CONCEPTS, SECOND_WITHIN, clauses, createInterpreter, predicate } from './interpret.js';
+export type { InterpretedConcept, Interpretation, Interpreter, InterpreterOptions } from './interpret.js';

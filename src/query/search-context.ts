@@ -3,12 +3,15 @@ import type { IndexVersion } from '../contracts/index-version.js';
 import type { EmbedderInfo, OrderBy, PointPayload, RetrievalMode, VectorReader } from '../ports.js';
 import { compileQuery, type CompiledQuery, type ContextQuery, type QueryKind } from './context-query.js';
 import { fieldPath } from './fields.js';
+import type { Interpretation, Interpreter } from './interpret.js';
 
 /** One answer row: the point, its cosine similarity to the text (null for a structured query) and its payload. */
 export interface ContextHit {
   id: string;
   score: number | null;
   payload: PointPayload;
+  /** Set on the hits an interpreted query took from the plain text ranking because too few points matched its filters. */
+  filled?: true;
 }
 
 /** Which index version answered: readers must never mix versions, so every answer names its own. */
@@ -24,10 +27,18 @@ export interface AnsweredBy {
   text_version: number | null;
 }
 
+/** What an interpreted question ran as: its concepts, the filters ANDed with the caller's, the order. */
+export interface InterpretedAs extends Interpretation {
+  /** Hits that match the interpretation; the rest (marked `filled`) come from the plain text ranking. */
+  matched: number;
+}
+
 export interface ContextAnswer {
   kind: QueryKind;
   answered_by: AnsweredBy;
   hits: ContextHit[];
+  /** null when the text ran as written (no interpreter, `interpret: false`, an order_by, or nothing recognised). */
+  interpreted_as: InterpretedAs | null;
 }
 
 /** What a query needs: the index, and (for text) the model its points were embedded with. */
@@ -40,6 +51,8 @@ export interface ContextReader {
   mode: RetrievalMode;
   /** The alias and the version its target records (src/cli/index-versions.ts resolveAliasTarget). */
   index?: { alias: string; version: IndexVersion | undefined };
+  /** Turns a question into payload filters (createInterpreter with the index's model); absent: text runs as written. */
+  interpreter?: Interpreter;
 }
 
 /** A payload field's value (dotted paths reach into maps); undefined when absent or null. */
@@ -83,16 +96,44 @@ export async function searchContext(ports: ContextReader, query: ContextQuery | 
   if (q.text === undefined) {
     // No model loaded: the points name the model that embedded them.
     const rows = await reader.find({ ...q.filter, orderBy: q.orderBy!, limit: q.limit });
-    return { kind: q.kind, answered_by: answered_by(rows[0]?.payload), hits: rows.map((r) => ({ id: r.id, score: null, payload: r.payload })) };
+    return { kind: q.kind, answered_by: answered_by(rows[0]?.payload), hits: rows.map((r) => ({ id: r.id, score: null, payload: r.payload })), interpreted_as: null };
   }
   if (!embedder) throw new AuraError('INTERNAL', 'searchContext: a query with text needs an embedder (the model of the index)');
   const [vector] = await embedder.embedQueries([q.text]);
   if (!vector) throw new AuraError('MODEL_LOAD', 'the embedder returned no vector for the query text');
   const by = answered_by({ model_id: embedder.modelId, model_version: embedder.modelVersion });
+  const search = (filter: CompiledQuery['filter'], limit: number) => reader.search(vector, { ...filter, limit, mode: ports.mode, text: q.text });
   if (q.orderBy === undefined) {
-    const hits = await reader.search(vector, { ...q.filter, limit: q.limit, mode: ports.mode, text: q.text });
-    return { kind: q.kind, answered_by: by, hits };
+    const interpretation = q.interpret && ports.interpreter ? await ports.interpreter.interpret(q.text) : null;
+    if (interpretation) return interpreted(q, interpretation, search, by);
+    return { kind: q.kind, answered_by: by, hits: await search(q.filter, q.limit), interpreted_as: null };
   }
-  const nearest = await reader.search(vector, { ...q.filter, limit: q.candidates, mode: ports.mode, text: q.text });
-  return { kind: q.kind, answered_by: by, hits: orderHits(nearest, q.orderBy).slice(0, q.limit) };
+  const nearest = await search(q.filter, q.candidates);
+  return { kind: q.kind, answered_by: by, hits: orderHits(nearest, q.orderBy).slice(0, q.limit), interpreted_as: null };
+}
+
+/**
+ * An interpreted text query: the interpretation's filters ANDed with the caller's, the text ranking
+ * inside them (re-ordered by the interpretation's order_by, as a combined query, when it has one).
+ * When fewer than `limit` points match, the plain text ranking fills the rest (marked `filled`), so
+ * a question never answers with less than it did uninterpreted.
+ */
+async function interpreted(
+  q: CompiledQuery,
+  interpretation: Interpretation,
+  search: (filter: CompiledQuery['filter'], limit: number) => Promise<ContextHit[]>,
+  by: AnsweredBy,
+): Promise<ContextAnswer> {
+  const filter = { ...q.filter, where: [...(q.filter.where ?? []), ...interpretation.filters] };
+  const orderBy = interpretation.order_by && { field: interpretation.order_by.field, direction: interpretation.order_by.direction };
+  const hits = orderBy ? orderHits(await search(filter, q.candidates), orderBy).slice(0, q.limit) : await search(filter, q.limit);
+  const matched = hits.length;
+  if (matched < q.limit) {
+    const seen = new Set(hits.map((h) => h.id));
+    for (const h of await search(q.filter, q.limit + matched)) {
+      if (hits.length >= q.limit) break;
+      if (!seen.has(h.id)) hits.push({ ...h, filled: true });
+    }
+  }
+  return { kind: orderBy ? 'combined' : 'text', answered_by: by, hits, interpreted_as: { ...interpretation, matched } };
 }

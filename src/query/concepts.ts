@@ -1,0 +1,272 @@
+import type { FieldCondition } from '../ports.js';
+
+/**
+ * What the query interpreter (src/query/interpret.ts) recognises: one concept per meaning a payload
+ * field already holds (src/query/fields.ts), the filters that meaning is, an order for questions
+ * about degree, and everyday ways people say it. The descriptions are written from the fields'
+ * meanings (mood_level, mood_direction, mood_variable, main_activity, intensity, active_days,
+ * themes), not from any benchmark's questions; negated forms ("not happy") are listed where people
+ * use them for the opposite, since an embedding alone puts "not happy" next to "happy".
+ *
+ * Aspects group concepts that answer the same question (how is the mood, which activity, ...):
+ * an interpretation takes at most one concept per aspect, and two of different aspects combine
+ * with AND ("low mood and not exercising").
+ */
+export interface Concept {
+  id: string;
+  aspect: 'mood level' | 'mood direction' | 'mood variability' | 'activity type' | 'intensity' | 'consistency' | 'theme';
+  /** One sentence for docs and `interpreted_as` readers: what the filters select. */
+  means: string;
+  filters: FieldCondition[];
+  /** For concepts about degree: the most of it first (e.g. the fewest active days for "barely"). */
+  order_by?: { field: string; direction: 'asc' | 'desc' };
+  descriptions: readonly string[];
+}
+
+/**
+ * A mood level needs as many moods as the payload's own direction and variability do (mood_direction
+ * and mood_variable need 3 scored moods: "too few to tell" below): one sad entry is not a low week.
+ */
+const ENOUGH_MOODS: FieldCondition = { field: 'mood_count', op: 'gte', value: 3 };
+
+/** A direction or steadiness read from more moods is surer: those windows first. */
+const MOST_MOODS = { field: 'mood_count', direction: 'desc' } as const;
+
+const theme = (tag: string, means: string, descriptions: readonly string[]): Concept => ({
+  id: `theme-${tag}`,
+  aspect: 'theme',
+  means,
+  filters: [{ field: 'themes', op: 'contains', value: tag }],
+  descriptions,
+});
+
+const mainActivity = (type: string, means: string, descriptions: readonly string[]): Concept => ({
+  id: `mostly-${type}`,
+  aspect: 'activity type',
+  means,
+  filters: [{ field: 'main_activity', op: 'eq', value: type }],
+  descriptions,
+});
+
+export const CONCEPTS: readonly Concept[] = [
+  {
+    id: 'mood-low',
+    aspect: 'mood level',
+    means: 'mood_level low (mean mood ≤ 2.5) over ≥ 3 moods, lowest mean first',
+    filters: [{ field: 'mood_level', op: 'eq', value: 'low' }, ENOUGH_MOODS],
+    order_by: { field: 'mood_mean', direction: 'asc' },
+    descriptions: [
+      'low mood',
+      'feeling sad',
+      'unhappy',
+      'depressed and gloomy',
+      'in a bad mood',
+      'not happy',
+      'isn\'t happy',
+      'never happy anymore',
+      'not feeling good',
+      'spirits are low',
+      'feeling blue',
+      'unhappy lately',
+      'sad these days',
+      'down in the dumps',
+      'low spirits',
+      'feeling terrible',
+    ],
+  },
+  {
+    id: 'mood-good',
+    aspect: 'mood level',
+    means: 'mood_level good (mean mood ≥ 3.5) over ≥ 3 moods, highest mean first',
+    filters: [{ field: 'mood_level', op: 'eq', value: 'good' }, ENOUGH_MOODS],
+    order_by: { field: 'mood_mean', direction: 'desc' },
+    descriptions: [
+      'good mood',
+      'happy',
+      'cheerful and upbeat',
+      'in high spirits',
+      'content and positive',
+      'joyful',
+      'happy lately',
+      'in good spirits these days',
+      'doing well emotionally',
+      'feeling wonderful',
+      'never been happier',
+    ],
+  },
+  {
+    id: 'mood-improving',
+    aspect: 'mood direction',
+    means: 'mood_direction better (mood trend ≥ +0.1 per day), most moods first',
+    filters: [{ field: 'mood_direction', op: 'eq', value: 'better' }],
+    order_by: MOST_MOODS,
+    descriptions: [
+      'mood improving',
+      'mood picking up',
+      'feeling better than before',
+      'getting happier',
+      'things getting better',
+      'on the mend',
+      'turning a corner',
+      'mood getting better over time',
+      'cheering up',
+      'recovering emotionally',
+      'mood on the upswing',
+      'spirits rising',
+      'brighter than before',
+    ],
+  },
+  {
+    id: 'mood-worsening',
+    aspect: 'mood direction',
+    means: 'mood_direction worse (mood trend ≤ -0.1 per day), most moods first',
+    filters: [{ field: 'mood_direction', op: 'eq', value: 'worse' }],
+    order_by: MOST_MOODS,
+    descriptions: [
+      'mood getting worse',
+      'feeling worse than before',
+      'getting sadder',
+      'things getting worse',
+      'going from bad to worse',
+      'mood declining',
+      'mood dropping day by day',
+      'deteriorating emotionally',
+      'spiralling down',
+      'spirits falling',
+      'more and more down',
+    ],
+  },
+  {
+    id: 'mood-variable',
+    aspect: 'mood variability',
+    means: 'mood_variable true (mood standard deviation ≥ 1), most variable first',
+    filters: [{ field: 'mood_variable', op: 'eq', value: true }],
+    order_by: { field: 'mood_stddev', direction: 'desc' },
+    descriptions: [
+      'mood varies a lot',
+      'mood swings',
+      'up and down from day to day',
+      'emotional ups and downs',
+      'up one day and down the next',
+      'erratic, volatile mood',
+      'emotions changing all the time',
+      'unpredictable moods',
+      'moody and changeable',
+      'unstable emotions',
+      'highs and lows',
+    ],
+  },
+  {
+    id: 'mood-stable',
+    aspect: 'mood variability',
+    means: 'mood_direction steady and mood_stddev ≤ 0.6 (the text\'s "stable" threshold), most moods first',
+    filters: [
+      { field: 'mood_direction', op: 'eq', value: 'steady' },
+      { field: 'mood_stddev', op: 'lte', value: 0.6 },
+    ],
+    order_by: MOST_MOODS,
+    descriptions: [
+      'stable mood',
+      'even mood',
+      'mood steady and consistent',
+      'mood hardly changes',
+      'feels the same from day to day',
+      'same mood day after day',
+      'even-tempered',
+      'no mood swings',
+      'calm and balanced',
+      'emotionally stable',
+    ],
+  },
+  mainActivity('cardio', 'main_activity cardio (at least half of the minutes)', [
+    'cardio',
+    'running',
+    'cycling',
+    'swimming',
+    'jogging and biking',
+    'aerobic workouts',
+    'endurance training',
+    'runs and bike rides',
+    'goes for runs',
+    'long walks and hikes',
+  ]),
+  mainActivity('strength', 'main_activity strength (at least half of the minutes)', [
+    'strength training',
+    'lifting weights',
+    'weightlifting at the gym',
+    'resistance exercises',
+    'building muscle',
+    'bodyweight exercises like push-ups',
+  ]),
+  mainActivity('flexibility', 'main_activity flexibility (at least half of the minutes)', [
+    'yoga',
+    'stretching',
+    'flexibility exercises',
+    'pilates',
+    'mobility work',
+  ]),
+  mainActivity('mindfulness', 'main_activity mindfulness (at least half of the minutes)', [
+    'meditation',
+    'mindfulness',
+    'breathing exercises',
+    'meditating',
+    'relaxation practice',
+  ]),
+  {
+    id: 'intensity-hard',
+    aspect: 'intensity',
+    means: 'intensity hard (at least half of the minutes of known intensity are high)',
+    filters: [{ field: 'intensity', op: 'eq', value: 'hard' }],
+    descriptions: ['hard, intense workouts', 'trains hard', 'vigorous exercise', 'high intensity training', 'strenuous workouts', 'pushing to the limit', 'exhausting training'],
+  },
+  {
+    id: 'intensity-gentle',
+    aspect: 'intensity',
+    means: 'intensity gentle (at least half of the minutes of known intensity are low)',
+    filters: [{ field: 'intensity', op: 'eq', value: 'gentle' }],
+    descriptions: ['gentle, easy workouts', 'light exercise', 'low intensity activity', 'relaxed pace', 'taking it easy when exercising', 'nothing too hard', 'exercising gently', 'nothing intense', 'easy-going workouts'],
+  },
+  {
+    id: 'very-active',
+    aspect: 'consistency',
+    means: 'active_days ≥ 6 (the text\'s "almost every day"), most active days first',
+    filters: [{ field: 'active_days', op: 'gte', value: 6 }],
+    order_by: { field: 'active_days', direction: 'desc' },
+    descriptions: [
+      'exercises every day',
+      'works out daily',
+      'very active',
+      'active almost every day',
+      'consistent exercise routine',
+      'never misses a workout',
+      'long streak of workouts',
+    ],
+  },
+  {
+    id: 'inactive',
+    aspect: 'consistency',
+    means: 'active_days ≤ 2 (the text\'s "rarely"), fewest active days first',
+    filters: [{ field: 'active_days', op: 'lte', value: 2 }],
+    order_by: { field: 'active_days', direction: 'asc' },
+    descriptions: [
+      'barely active',
+      'little or no exercise',
+      'inactive',
+      'does not exercise',
+      'sedentary',
+      'rarely works out',
+      'not exercising',
+      'skipping workouts',
+      'stopped exercising',
+      'hardly moves',
+      'no workouts',
+      'not physically active',
+    ],
+  },
+  theme('work', 'themes contains work', ['work', 'job', 'deadlines', 'the office', 'boss and colleagues', 'career', 'meetings at work', 'workload', 'my job']),
+  theme('sleep', 'themes contains sleep', ['sleep', 'tiredness', 'insomnia', 'can\'t sleep', 'exhausted', 'poor sleep', 'rest and naps', 'lying awake at night', 'restless nights', 'can\'t fall asleep', 'sleepy and worn out']),
+  theme('stress', 'themes contains stress', ['stress', 'anxious', 'under pressure', 'overwhelmed', 'nervous', 'worry', 'stressed out', 'anxiety', 'too much on my plate', 'on edge']),
+  theme('family', 'themes contains family', ['family', 'kids', 'partner', 'parents', 'children', 'spouse', 'home life', 'husband or wife', 'relatives']),
+  theme('friends', 'themes contains friends', ['friends', 'social life', 'going out with friends']),
+  theme('outdoors', 'themes contains outdoors', ['the outdoors', 'nature', 'being outside']),
+];

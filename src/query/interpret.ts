@@ -1,0 +1,171 @@
+import type { Embedder, FieldCondition } from '../ports.js';
+import { CONCEPTS, type Concept } from './concepts.js';
+
+/**
+ * The query interpreter: turns a plain-language question into the payload filters (and, for
+ * questions about degree, the order) it means, so "barely exercised", "not happy at all" or
+ * "stressed about work and not sleeping" select the points whose statistics say so instead of
+ * the points whose text merely sounds alike. Recognition uses the index's own embedding model:
+ * the question and the concepts' everyday descriptions (src/query/concepts.ts) are embedded alike
+ * and compared by cosine; a concept is taken when its best description is close enough and clearly
+ * closer than its aspect's other concepts. Up to two concepts of different aspects combine with
+ * AND: the question is also read clause by clause ("…, and …"), and a second concept of another
+ * aspect is taken from the whole question when it is nearly as close as the first.
+ *
+ * Questions about something the payload does not measure (sleep hours, diet, …) stay below the
+ * threshold and return null: the text then runs as written.
+ */
+
+export interface InterpretedConcept {
+  id: string;
+  /** Cosine similarity of the question (or its clause) to the concept's closest description. */
+  similarity: number;
+}
+
+export interface Interpretation {
+  concepts: InterpretedConcept[];
+  /** The concepts' filters, all of which must hold. */
+  filters: FieldCondition[];
+  /** From the first concept that has one: the degree the question asks about. */
+  order_by?: { field: string; direction: 'asc' | 'desc' };
+}
+
+export interface Interpreter {
+  /** null: nothing in the catalogue is meant clearly enough; run the text as written. */
+  interpret(text: string): Promise<Interpretation | null>;
+}
+
+export interface InterpreterOptions {
+  /** Minimum cosine of a concept's best description (default INTERPRET_THRESHOLD). */
+  threshold?: number;
+  /** How much closer than the other concepts of its aspect a concept must be (default INTERPRET_MARGIN). */
+  margin?: number;
+  /** A second concept from the whole question: at most this far below the first (default SECOND_WITHIN). */
+  secondWithin?: number;
+  /** Minimum cosine for a clause's concept: short fragments match loosely (default CLAUSE_THRESHOLD). */
+  clauseThreshold?: number;
+  concepts?: readonly Concept[];
+}
+
+/** Chosen on the tuning half of bench/retrieval.ts (docs/retrieval.md "Query interpretation"). */
+export const INTERPRET_THRESHOLD = 0.74;
+export const INTERPRET_MARGIN = 0.02;
+export const SECOND_WITHIN = 0;
+export const CLAUSE_THRESHOLD = 0.8;
+/** At most this many concepts combine (e.g. two themes and a mood level). */
+export const MAX_CONCEPTS = 3;
+/** Aspects whose concepts can hold together (a window has up to three themes); the others exclude each other. */
+const MULTI_ASPECTS: ReadonlySet<Concept['aspect']> = new Set(['theme']);
+
+type Vectors = Pick<Embedder, 'embed'>;
+
+interface Scored {
+  concept: Concept;
+  similarity: number;
+}
+
+/** Clauses joined by a conjunction or a comma: "sad, and not exercising" → ["sad", "not exercising"]. */
+export function clauses(text: string): string[] {
+  return text
+    .split(/\s*(?:,|;|\band\b|\bbut\b|\bwhile\b|\bplus\b|\balso\b|\babout\b)\s*/i)
+    .map((s) => predicate(s.trim()))
+    .filter((s) => /[a-z]{3,}/i.test(s));
+}
+
+const SUBJECT = /^(?:(?:i|i'm|im|i've|ive|i'd|she|she's|he|he's|they|they're|they've|we|we're|you|you're|someone|somebody|anyone|a user|users?|people|a person|person)\b\s*)(?:(?:who|whose|that)\b\s*)?(?:(?:is|are|was|were|am|has|have|had|been|being|seems?|looks?|'s|'re|'m|'ve)\b\s*)*/i;
+
+/**
+ * The part of a clause that says something: its leading subject and auxiliaries dropped ("she is
+ * sad" → "sad", "someone who is tense" → "tense"), since the descriptions have no subject and a
+ * subject only adds distance. Unchanged when nothing would be left.
+ */
+export function predicate(clause: string): string {
+  const rest = clause.replace(SUBJECT, '').trim();
+  return /[a-z]{3,}/i.test(rest) ? rest : clause;
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/**
+ * An interpreter over one embedder (the index's model): the descriptions are embedded on first
+ * use and kept, so a reader pays for them once per model.
+ */
+export function createInterpreter(embedder: Vectors, options: InterpreterOptions = {}): Interpreter {
+  const threshold = options.threshold ?? INTERPRET_THRESHOLD;
+  const margin = options.margin ?? INTERPRET_MARGIN;
+  const secondWithin = options.secondWithin ?? SECOND_WITHIN;
+  const clauseThreshold = options.clauseThreshold ?? CLAUSE_THRESHOLD;
+  const concepts = options.concepts ?? CONCEPTS;
+  let described: Promise<Array<{ concept: Concept; vectors: Float32Array[] }>> | undefined;
+  const descriptions = () => {
+    described ??= (async () => {
+      const texts = concepts.flatMap((c) => c.descriptions);
+      const vectors = await embedder.embed(texts);
+      let i = 0;
+      return concepts.map((concept) => ({ concept, vectors: concept.descriptions.map(() => vectors[i++]!) }));
+    })();
+    // A failed load is not cached: the next question tries again.
+    described.catch(() => (described = undefined));
+    return described;
+  };
+
+  /** Concepts by similarity, best first, each scored by its closest description. */
+  const rank = (vector: Float32Array, table: Awaited<ReturnType<typeof descriptions>>): Scored[] =>
+    table
+      .map(({ concept, vectors }) => ({ concept, similarity: Math.max(...vectors.map((v) => cosine(vector, v))) }))
+      .sort((a, b) => b.similarity - a.similarity);
+
+  /** Can `s` join `chosen`: a new concept, and one per aspect except themes (a window has several). */
+  const fits = (chosen: readonly Scored[], s: Scored) =>
+    !chosen.some((c) => c.concept === s.concept || (c.concept.aspect === s.concept.aspect && !MULTI_ASPECTS.has(s.concept.aspect)));
+
+  /**
+   * The best concept of a ranking that fits `chosen`, when it passes the threshold and (in an aspect
+   * of exclusive concepts, e.g. better/worse) stands clear of its aspect's others.
+   */
+  const accepted = (ranked: readonly Scored[], chosen: readonly Scored[] = [], floor = threshold): Scored | undefined => {
+    const best = ranked.find((s) => fits(chosen, s));
+    if (!best || best.similarity < floor) return undefined;
+    if (MULTI_ASPECTS.has(best.concept.aspect)) return best;
+    const rival = ranked.find((s) => s !== best && s.concept.aspect === best.concept.aspect);
+    return rival && best.similarity - rival.similarity < margin ? undefined : best;
+  };
+
+  return {
+    async interpret(text) {
+      const table = await descriptions();
+      const parts = clauses(text);
+      const inputs = parts.length > 1 ? [predicate(text), ...parts] : [predicate(text)];
+      const vectors = await embedder.embed(inputs);
+      const chosen: Scored[] = [];
+      const add = (s: Scored | undefined) => {
+        if (s && chosen.length < MAX_CONCEPTS && fits(chosen, s)) chosen.push(s);
+      };
+      // Clause by clause ("sad, and not exercising"): each clause's own concept, best first.
+      vectors
+        .slice(1)
+        .map((v) => accepted(rank(v, table), [], clauseThreshold))
+        .filter((s): s is Scored => s !== undefined)
+        .sort((a, b) => b.similarity - a.similarity)
+        .forEach(add);
+      // The whole question: its best concept, and a second one nearly as close ("work pressure keeping me up at night").
+      const whole = rank(vectors[0]!, table);
+      // With clauses read, the whole (a blend of them) adds a concept only when it is as clear as a clause's.
+      const first = accepted(whole, [], chosen.length > 0 ? clauseThreshold : threshold);
+      const second = first && accepted(whole, [first]);
+      add(first);
+      if (first && second && secondWithin > 0 && second.similarity >= first.similarity - secondWithin) add(second);
+      if (chosen.length === 0) return null;
+      const order = chosen.find((s) => s.concept.order_by)?.concept.order_by;
+      return {
+        concepts: chosen.map((s) => ({ id: s.concept.id, similarity: Math.round(s.similarity * 1e4) / 1e4 })),
+        filters: chosen.flatMap((s) => s.concept.filters.map((f) => ({ ...f }))),
+        ...(order && { order_by: { ...order } }),
+      };
+    },
+  };
+}
