@@ -37,8 +37,12 @@ export interface ContextAnswer {
   kind: QueryKind;
   answered_by: AnsweredBy;
   hits: ContextHit[];
-  /** null when the text ran as written (no interpreter, `interpret: false`, an order_by, or nothing recognised). */
-  interpreted_as: InterpretedAs | null;
+  /**
+   * Set when the reader has an interpreter: what the question ran as, or null when the text ran
+   * as written (`interpret: false`, an order_by, no text, or nothing recognised). Absent without an
+   * interpreter, so answers of readers that have none keep their shape.
+   */
+  interpreted_as?: InterpretedAs | null;
 }
 
 /** What a query needs: the index, and (for text) the model its points were embedded with. */
@@ -81,6 +85,7 @@ export function orderHits(hits: ContextHit[], orderBy: OrderBy): ContextHit[] {
 export async function searchContext(ports: ContextReader, query: ContextQuery | CompiledQuery): Promise<ContextAnswer> {
   const q = 'kind' in query && 'filter' in query ? (query as CompiledQuery) : compileQuery(query);
   const { reader, embedder } = ports;
+  const notInterpreted = ports.interpreter ? { interpreted_as: null } : {};
   // The version the alias target records wins; else the query's model, else the points' own.
   const answered_by = (model?: { model_id: string; model_version: string; text_version?: number }): AnsweredBy => {
     const v = ports.index?.version ?? model;
@@ -96,7 +101,7 @@ export async function searchContext(ports: ContextReader, query: ContextQuery | 
   if (q.text === undefined) {
     // No model loaded: the points name the model that embedded them.
     const rows = await reader.find({ ...q.filter, orderBy: q.orderBy!, limit: q.limit });
-    return { kind: q.kind, answered_by: answered_by(rows[0]?.payload), hits: rows.map((r) => ({ id: r.id, score: null, payload: r.payload })), interpreted_as: null };
+    return { kind: q.kind, answered_by: answered_by(rows[0]?.payload), hits: rows.map((r) => ({ id: r.id, score: null, payload: r.payload })), ...notInterpreted };
   }
   if (!embedder) throw new AuraError('INTERNAL', 'searchContext: a query with text needs an embedder (the model of the index)');
   const [vector] = await embedder.embedQueries([q.text]);
@@ -106,10 +111,10 @@ export async function searchContext(ports: ContextReader, query: ContextQuery | 
   if (q.orderBy === undefined) {
     const interpretation = q.interpret && ports.interpreter ? await ports.interpreter.interpret(q.text) : null;
     if (interpretation) return interpreted(q, interpretation, search, by);
-    return { kind: q.kind, answered_by: by, hits: await search(q.filter, q.limit), interpreted_as: null };
+    return { kind: q.kind, answered_by: by, hits: await search(q.filter, q.limit), ...notInterpreted };
   }
   const nearest = await search(q.filter, q.candidates);
-  return { kind: q.kind, answered_by: by, hits: orderHits(nearest, q.orderBy).slice(0, q.limit), interpreted_as: null };
+  return { kind: q.kind, answered_by: by, hits: orderHits(nearest, q.orderBy).slice(0, q.limit), ...notInterpreted };
 }
 
 /**
