@@ -239,6 +239,7 @@ export const CONFIG_SPECS = {
   ),
   servePort: spec('SERVE_PORT', '8080', 'serve: HTTP port of /v1/search, /v1/users/{id}/context/latest, /openapi.json, /metrics, /healthz, /readyz (0 = ephemeral).', int(0, 65_535)),
   serveHost: spec('SERVE_HOST', '0.0.0.0', 'serve: address to listen on (127.0.0.1 for this host only).', str),
+  serveMaxModels: spec('SERVE_MAX_MODELS', '2', 'serve: query models kept loaded at once (the configured one counts; default: the alias\'s current model and the one before it). Loading one more after a promote unloads the least recently used, once no request is using it.', int(1, 64)),
   logLevel: spec('LOG_LEVEL', 'info', 'trace | debug | info | warn | error | fatal | silent.', oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent')),
 } as const;
 

@@ -4,6 +4,7 @@ import { startSearchServer } from '../adapters/search-server.js';
 import { createLogger, type Logger } from '../logger.js';
 import { searchContext, serveOpenApi } from '../query/index.js';
 import { describeVersion } from '../contracts/index-version.js';
+import type { Embedder } from '../ports.js';
 import { createVectorStore, resolveAliasTarget, type AliasTarget, type VectorStore } from './index-versions.js';
 import { QueryModels } from './query-models.js';
 import { createEmbedder } from './run-vectorize.js';
@@ -16,7 +17,8 @@ import { createEmbedder } from './run-vectorize.js';
  * request reads exactly one version, which its answer names. A text query is encoded by the model
  * of that version (QueryModels): after a promote to a version of another model, serve loads that
  * model from EMBEDDING_MODELS_DIR once (requests meanwhile wait for the same load; /readyz starts
- * it as soon as it sees the new target) and answers from the new version without a restart.
+ * it as soon as it sees the new target) and answers from the new version without a restart. At
+ * most SERVE_MAX_MODELS models stay loaded; the least recently used is unloaded once no request uses it.
  */
 export async function startServe(options: { config?: Config; logger?: Logger } = {}): Promise<{ port: number; close(): Promise<void> }> {
   const config = options.config ?? loadConfig(process.env, { kafka: false });
@@ -49,7 +51,8 @@ export async function startServe(options: { config?: Config; logger?: Logger } =
     await closeAll();
     throw err;
   });
-  const models = new QueryModels(config, logger, embedder);
+  // From here on the models own the configured embedder: it may be unloaded (SERVE_MAX_MODELS) and loaded again.
+  const models = new QueryModels(config, logger, embedder, { reloadConfigured: () => createEmbedder(config, logger) });
   try {
     const server = await startSearchServer({
       port: config.servePort,
@@ -59,8 +62,9 @@ export async function startServe(options: { config?: Config; logger?: Logger } =
       search: async (query) => {
         // One resolution per request: the collection read and the model encoding the text are both this target's.
         const target = await current();
-        const encoder = query.text === undefined ? undefined : await models.forTarget(target);
-        return searchContext({ reader: sinkOf(target.collection), ...(encoder && { embedder: encoder }), index: target, mode: config.retrievalMode }, query);
+        const search = (encoder?: Embedder) => searchContext({ reader: sinkOf(target.collection), ...(encoder && { embedder: encoder }), index: target, mode: config.retrievalMode }, query);
+        // The model stays open while the request encodes with it, even if a promote unloads it meanwhile.
+        return query.text === undefined ? search() : models.use(target, search);
       },
       readiness: async () => {
         try {
@@ -99,13 +103,11 @@ export async function startServe(options: { config?: Config; logger?: Logger } =
       close: async () => {
         await server.close();
         await models.close();
-        await embedder.close();
         await closeAll();
       },
     };
   } catch (err) {
     await models.close();
-    await embedder.close();
     await closeAll();
     throw err;
   }

@@ -11,7 +11,9 @@
  *   artifacts/              Apicurio tarball and model jar as fetched
  *   apicurio/               unpacked Apicurio (quarkus-run.jar)
  *   models/<model id>/      one folder per embedding model (all-MiniLM-L6-v2-q, bge-small-en-v1.5-q);
- *                           EMBEDDING_MODEL picks one, EMBEDDING_MODEL_PATH names a folder directly
+ *                           EMBEDDING_MODEL picks one, EMBEDDING_MODEL_PATH names a folder directly;
+ *                           its layout.json records the layout, and `up` lays a folder out again
+ *                           when that record is missing or differs from what this code writes
  *   logs/<name>.log         server stdout+stderr (previous run: <name>.log.1)
  *   run/<name>.json         pid files (see process.ts); run/stack.lock while up/down runs
  */
@@ -19,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuraError } from '../errors.js';
 import { ensureFetched, readFetchStamp, readPom, type StackVersions } from './fetch.js';
 import { ensureKafkaFormatted, kafkaArgv, kafkaStartHint, probeKafka, warmUpKafka, writeKafkaConfig } from './kafka.js';
-import { ensureModel, MODELS, modelDir, modelJarPath, readModelManifest } from './model.js';
+import { ensureModels, MODELS, modelDir, readModelManifest } from './model.js';
 import { compileStackOptions, stackPaths, type CompiledStackOptions, type StackOptions, type StackPaths } from './options.js';
 import { selectJava, type JavaSelection } from './prerequisites.js';
 import { isOurs, logFile, portFree, readPidRecord, removePidRecord, startDetached, stopProcess, tailFile, withLock, type PidRecord, type ServerName } from './process.js';
@@ -192,7 +194,7 @@ export async function stackUp(options: StackOptions = {}): Promise<StackInfo> {
       }
     }
     const { stamp } = await ensureFetched(opts, paths);
-    const model = Promise.all(Object.values(MODELS).map((spec) => ensureModel(paths, spec, modelJarPath(paths, spec), stamp.versions[spec.versionKey])));
+    const model = ensureModels(paths, stamp.versions, opts.log);
     model.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
     const deadline = Date.now() + opts.timeoutMs;
     const started: PidRecord[] = [];
@@ -224,9 +226,6 @@ export async function stackUp(options: StackOptions = {}): Promise<StackInfo> {
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
     if (failed.length === 1) throw failed[0];
     if (failed.length > 1) throw new AuraError('STACK', failed.map((e) => (e instanceof Error ? e.message : String(e))).join('\n\n'));
-    for (const laid of await model) {
-      if (laid.laidOut) opts.log(`model: laid out ${laid.dir} from ${laid.manifest.source.artifact}:${laid.manifest.source.version}`);
-    }
   });
   const info = await collect(opts, paths);
   if (!info.ok) {

