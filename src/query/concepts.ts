@@ -29,7 +29,10 @@ export interface Concept {
  */
 const ENOUGH_MOODS: FieldCondition = { field: 'mood_count', op: 'gte', value: 3 };
 
-/** A direction or steadiness read from more moods is surer: those windows first. */
+/**
+ * A direction, a steadiness or a recurring theme read from more moods is surer (a theme recurring
+ * over many moods is mentioned more often): those windows first.
+ */
 const MOST_MOODS = { field: 'mood_count', direction: 'desc' } as const;
 
 const theme = (tag: string, means: string, descriptions: readonly string[]): Concept => ({
@@ -37,6 +40,7 @@ const theme = (tag: string, means: string, descriptions: readonly string[]): Con
   aspect: 'theme',
   means,
   filters: [{ field: 'themes', op: 'contains', value: tag }],
+  order_by: MOST_MOODS,
   descriptions,
 });
 
@@ -45,6 +49,7 @@ const mainActivity = (type: string, means: string, descriptions: readonly string
   aspect: 'activity type',
   means,
   filters: [{ field: 'main_activity', op: 'eq', value: type }],
+  order_by: { field: `minutes_by_type.${type}`, direction: 'desc' },
   descriptions,
 });
 
@@ -72,6 +77,10 @@ export const CONCEPTS: readonly Concept[] = [
       'down in the dumps',
       'low spirits',
       'feeling terrible',
+      'depressed',
+      'in a dark place',
+      'heavy-hearted',
+      'struggling emotionally',
     ],
   },
   {
@@ -82,6 +91,7 @@ export const CONCEPTS: readonly Concept[] = [
     order_by: { field: 'mood_mean', direction: 'desc' },
     descriptions: [
       'good mood',
+      'in a good mood',
       'happy',
       'cheerful and upbeat',
       'in high spirits',
@@ -92,6 +102,10 @@ export const CONCEPTS: readonly Concept[] = [
       'doing well emotionally',
       'feeling wonderful',
       'never been happier',
+      'on top of the world',
+      'in good spirits',
+      'upbeat and positive',
+      'delighted',
     ],
   },
   {
@@ -108,6 +122,9 @@ export const CONCEPTS: readonly Concept[] = [
       'things getting better',
       'on the mend',
       'turning a corner',
+      'mood lifting',
+      'happier than last week',
+      'bouncing back',
       'mood getting better over time',
       'cheering up',
       'recovering emotionally',
@@ -128,6 +145,9 @@ export const CONCEPTS: readonly Concept[] = [
       'getting sadder',
       'things getting worse',
       'going from bad to worse',
+      'mood sliding',
+      'less and less happy',
+      'losing heart',
       'mood declining',
       'mood dropping day by day',
       'deteriorating emotionally',
@@ -154,6 +174,9 @@ export const CONCEPTS: readonly Concept[] = [
       'moody and changeable',
       'unstable emotions',
       'highs and lows',
+      'moody',
+      'mood changes a lot',
+      'one moment happy, the next sad',
     ],
   },
   {
@@ -176,9 +199,12 @@ export const CONCEPTS: readonly Concept[] = [
       'no mood swings',
       'calm and balanced',
       'emotionally stable',
+      'even-keeled',
+      'level mood',
+      'consistent mood',
     ],
   },
-  mainActivity('cardio', 'main_activity cardio (at least half of the minutes)', [
+  mainActivity('cardio', 'main_activity cardio (at least half of the minutes), most cardio minutes first', [
     'cardio',
     'running',
     'cycling',
@@ -189,42 +215,54 @@ export const CONCEPTS: readonly Concept[] = [
     'runs and bike rides',
     'goes for runs',
     'long walks and hikes',
+    'a runner',
+    'bike commuting',
+    'laps in the pool',
   ]),
-  mainActivity('strength', 'main_activity strength (at least half of the minutes)', [
+  mainActivity('strength', 'main_activity strength (at least half of the minutes), most strength minutes first', [
     'strength training',
     'lifting weights',
     'weightlifting at the gym',
     'resistance exercises',
     'building muscle',
     'bodyweight exercises like push-ups',
+    'pumping iron',
+    'bodybuilding',
+    'kettlebells and barbells',
   ]),
-  mainActivity('flexibility', 'main_activity flexibility (at least half of the minutes)', [
+  mainActivity('flexibility', 'main_activity flexibility (at least half of the minutes), most flexibility minutes first', [
     'yoga',
     'stretching',
     'flexibility exercises',
     'pilates',
     'mobility work',
+    'stretching routine',
+    'yoga classes',
   ]),
-  mainActivity('mindfulness', 'main_activity mindfulness (at least half of the minutes)', [
+  mainActivity('mindfulness', 'main_activity mindfulness (at least half of the minutes), most mindfulness minutes first', [
     'meditation',
     'mindfulness',
     'breathing exercises',
     'meditating',
     'relaxation practice',
+    'breathwork',
+    'mindful moments',
   ]),
   {
     id: 'intensity-hard',
     aspect: 'intensity',
-    means: 'intensity hard (at least half of the minutes of known intensity are high)',
+    means: 'intensity hard (at least half of the minutes of known intensity are high), most high-intensity minutes first',
     filters: [{ field: 'intensity', op: 'eq', value: 'hard' }],
-    descriptions: ['hard, intense workouts', 'trains hard', 'vigorous exercise', 'high intensity training', 'strenuous workouts', 'pushing to the limit', 'exhausting training'],
+    order_by: { field: 'minutes_by_intensity.high', direction: 'desc' },
+    descriptions: ['hard, intense workouts', 'trains hard', 'vigorous exercise', 'high intensity training', 'strenuous workouts', 'pushing to the limit', 'exhausting training', 'HIIT', 'all-out effort', 'tough, sweaty sessions'],
   },
   {
     id: 'intensity-gentle',
     aspect: 'intensity',
-    means: 'intensity gentle (at least half of the minutes of known intensity are low)',
+    means: 'intensity gentle (at least half of the minutes of known intensity are low), most low-intensity minutes first',
     filters: [{ field: 'intensity', op: 'eq', value: 'gentle' }],
-    descriptions: ['gentle, easy workouts', 'light exercise', 'low intensity activity', 'relaxed pace', 'taking it easy when exercising', 'nothing too hard', 'exercising gently', 'nothing intense', 'easy-going workouts'],
+    order_by: { field: 'minutes_by_intensity.low', direction: 'desc' },
+    descriptions: ['gentle, easy workouts', 'light exercise', 'low intensity activity', 'relaxed pace', 'taking it easy when exercising', 'nothing too hard', 'exercising gently', 'nothing intense', 'easy-going workouts', 'leisurely pace', 'light workouts'],
   },
   {
     id: 'very-active',
@@ -240,6 +278,9 @@ export const CONCEPTS: readonly Concept[] = [
       'consistent exercise routine',
       'never misses a workout',
       'long streak of workouts',
+      'seven days a week',
+      'every day without fail',
+      'trains every day',
     ],
   },
   {
@@ -261,12 +302,15 @@ export const CONCEPTS: readonly Concept[] = [
       'hardly moves',
       'no workouts',
       'not physically active',
+      'couch potato',
+      'hardly any exercise',
+      'rarely moves',
     ],
   },
-  theme('work', 'themes contains work', ['work', 'job', 'deadlines', 'the office', 'boss and colleagues', 'career', 'meetings at work', 'workload', 'my job']),
-  theme('sleep', 'themes contains sleep', ['sleep', 'tiredness', 'insomnia', 'can\'t sleep', 'exhausted', 'poor sleep', 'rest and naps', 'lying awake at night', 'restless nights', 'can\'t fall asleep', 'sleepy and worn out']),
-  theme('stress', 'themes contains stress', ['stress', 'anxious', 'under pressure', 'overwhelmed', 'nervous', 'worry', 'stressed out', 'anxiety', 'too much on my plate', 'on edge']),
-  theme('family', 'themes contains family', ['family', 'kids', 'partner', 'parents', 'children', 'spouse', 'home life', 'husband or wife', 'relatives']),
-  theme('friends', 'themes contains friends', ['friends', 'social life', 'going out with friends']),
-  theme('outdoors', 'themes contains outdoors', ['the outdoors', 'nature', 'being outside']),
+  theme('work', 'themes contains work, most moods first', ['work', 'job', 'deadlines', 'the office', 'boss and colleagues', 'career', 'meetings at work', 'workload', 'my job', 'colleagues', 'overtime']),
+  theme('sleep', 'themes contains sleep, most moods first', ['sleep', 'tiredness', 'insomnia', 'can\'t sleep', 'exhausted', 'poor sleep', 'rest and naps', 'lying awake at night', 'restless nights', 'can\'t fall asleep', 'sleepy and worn out', 'sleepless', 'waking up at night', 'bedtime']),
+  theme('stress', 'themes contains stress, most moods first', ['stress', 'anxious', 'under pressure', 'overwhelmed', 'nervous', 'worry', 'stressed out', 'anxiety', 'too much on my plate', 'on edge', 'stressful']),
+  theme('family', 'themes contains family, most moods first', ['family', 'kids', 'partner', 'parents', 'children', 'spouse', 'home life', 'husband or wife', 'relatives', 'my son or daughter', 'mum and dad']),
+  theme('friends', 'themes contains friends, most moods first', ['friends', 'social life', 'going out with friends']),
+  theme('outdoors', 'themes contains outdoors, most moods first', ['the outdoors', 'nature', 'being outside']),
 ];

@@ -36,28 +36,49 @@ export interface Interpreter {
 }
 
 export interface InterpreterOptions {
-  /** Minimum cosine of a concept's best description (default INTERPRET_THRESHOLD). */
+  /** Minimum cosine of a concept's best description (default: the model's calibration, CALIBRATIONS). */
   threshold?: number;
-  /** How much closer than the other concepts of its aspect a concept must be (default INTERPRET_MARGIN). */
+  /** How much closer than the other concepts of its aspect a concept must be (default: the model's calibration). */
   margin?: number;
   /** A second concept from the whole question: at most this far below the first (default SECOND_WITHIN). */
   secondWithin?: number;
-  /** Minimum cosine for a clause's concept: short fragments match loosely (default CLAUSE_THRESHOLD). */
+  /** Minimum cosine for a clause's concept: short fragments match loosely (default: the model's calibration). */
   clauseThreshold?: number;
   concepts?: readonly Concept[];
 }
 
-/** Chosen on the tuning half of bench/retrieval.ts (docs/retrieval.md "Query interpretation"). */
+/** Chosen on the tuning half of bench/retrieval.ts (docs/retrieval.md "Query interpretation"), for bge-small. */
 export const INTERPRET_THRESHOLD = 0.74;
 export const INTERPRET_MARGIN = 0.02;
 export const SECOND_WITHIN = 0;
 export const CLAUSE_THRESHOLD = 0.8;
+
+export interface Calibration {
+  threshold: number;
+  clauseThreshold: number;
+  margin: number;
+}
+
+/**
+ * Cosine scales differ between models (MiniLM's paraphrases sit lower than bge-small's), so the
+ * thresholds are per model family, matched in the embedder's model id; another model gets
+ * bge-small's. Each was chosen on the tuning half with that model.
+ */
+export const CALIBRATIONS: ReadonlyArray<{ model: string; calibration: Calibration }> = [
+  { model: 'bge-small-en-v1.5', calibration: { threshold: INTERPRET_THRESHOLD, clauseThreshold: CLAUSE_THRESHOLD, margin: INTERPRET_MARGIN } },
+  { model: 'all-MiniLM-L6-v2', calibration: { threshold: 0.55, clauseThreshold: 0.6, margin: INTERPRET_MARGIN } },
+];
+
+/** The calibration of a model id (e.g. `bge-small-en-v1.5-q`, `Xenova/all-MiniLM-L6-v2`); bge-small's for another. */
+export function calibrationFor(modelId: string | undefined): Calibration {
+  return (CALIBRATIONS.find((c) => modelId?.includes(c.model)) ?? CALIBRATIONS[0]!).calibration;
+}
 /** At most this many concepts combine (e.g. two themes and a mood level). */
 export const MAX_CONCEPTS = 3;
 /** Aspects whose concepts can hold together (a window has up to three themes); the others exclude each other. */
 const MULTI_ASPECTS: ReadonlySet<Concept['aspect']> = new Set(['theme']);
 
-type Vectors = Pick<Embedder, 'embed'>;
+type Vectors = Pick<Embedder, 'embed'> & Partial<Pick<Embedder, 'modelId'>>;
 
 interface Scored {
   concept: Concept;
@@ -95,10 +116,11 @@ function cosine(a: Float32Array, b: Float32Array): number {
  * use and kept, so a reader pays for them once per model.
  */
 export function createInterpreter(embedder: Vectors, options: InterpreterOptions = {}): Interpreter {
-  const threshold = options.threshold ?? INTERPRET_THRESHOLD;
-  const margin = options.margin ?? INTERPRET_MARGIN;
+  const calibration = calibrationFor(embedder.modelId);
+  const threshold = options.threshold ?? calibration.threshold;
+  const margin = options.margin ?? calibration.margin;
   const secondWithin = options.secondWithin ?? SECOND_WITHIN;
-  const clauseThreshold = options.clauseThreshold ?? CLAUSE_THRESHOLD;
+  const clauseThreshold = options.clauseThreshold ?? calibration.clauseThreshold;
   const concepts = options.concepts ?? CONCEPTS;
   let described: Promise<Array<{ concept: Concept; vectors: Float32Array[] }>> | undefined;
   const descriptions = () => {

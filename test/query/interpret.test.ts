@@ -31,6 +31,7 @@ before(async () => {
   embedder = await createTransformersEmbedder({ modelPath: MODEL_DIR, threads: 1 });
   // Counts the calls that reach the model, to show the descriptions are embedded once.
   interpreter = createInterpreter({
+    modelId: embedder.modelId,
     embed: (texts) => {
       embedCalls += 1;
       return embedder.embed(texts);
