@@ -9,7 +9,9 @@
  * - Index: BENCH_USERS users (30) over BENCH_DAYS days (45) of the seeded workload, about
  *   BENCH_EVENTS_PER_DAY events per user and day (3), through the aggregate fold; one point per
  *   user per UTC day, embedded with the real model, stored in an embedded LanceDB.
- * - Ways: (a) `text`: the question's words, by similarity within the user; (b) `structured`: the
+ * - Ways: (a) `text`: the question's words, by similarity within the user; (a') `interpreted`: the
+ *   same words through the query interpreter of `search` and `serve` (src/query/interpret.ts,
+ *   tuned on bench/retrieval.ts's tuning half, not on these questions); (b) `structured`: the
  *   query the question maps to (FAMILIES[].query: the documented mapping of docs/search.md an agent
  *   makes, no text); (c) `combined`: the question's words with the same filters and order_by
  *   (the `candidates` most similar re-ordered).
@@ -38,7 +40,7 @@ import { localStackModel } from '../src/config.js';
 import { createTransformersEmbedder } from '../src/adapters/transformers-embedder.js';
 import { utcDay } from '../src/contracts/ids.js';
 import type { ContextAggregated } from '../src/contracts/snapshot.js';
-import { searchContext, type ContextQuery } from '../src/query/index.js';
+import { createInterpreter, searchContext, type ContextQuery } from '../src/query/index.js';
 import { THEME_LEXICON, THEME_MIN_MENTIONS, THEME_MIN_MOOD_SHARE } from '../src/pipeline/domain/snapshot-facts.js';
 import { historyPoint, userHistory } from './lib/user-history.js';
 import { hostInfo, intEnv, writeResults } from './support.js';
@@ -177,7 +179,7 @@ export const FAMILIES: Family[] = [
   },
 ];
 
-const WAYS = ['text', 'structured', 'combined'] as const;
+const WAYS = ['text', 'interpreted', 'structured', 'combined'] as const;
 type Way = (typeof WAYS)[number];
 
 /** The model the stages would load: EMBEDDING_MODEL_PATH, else EMBEDDING_MODEL's folder in the local stack (default bge-small). */
@@ -224,11 +226,15 @@ async function main(): Promise<void> {
       },
     };
 
+    // The interpreter of `search` and `serve` (src/query/interpret.ts), measured here, never tuned here.
+    const interpreter = createInterpreter(embedder);
+
     type Cell = { hits: number; asked: number };
     const results: Record<string, Record<'tuning' | 'heldout', Record<Way, Cell>>> = {};
     for (const family of FAMILIES) {
       const halves = { tuning: family.tuning, heldout: family.heldout };
-      results[family.name] = { tuning: { text: { hits: 0, asked: 0 }, structured: { hits: 0, asked: 0 }, combined: { hits: 0, asked: 0 } }, heldout: { text: { hits: 0, asked: 0 }, structured: { hits: 0, asked: 0 }, combined: { hits: 0, asked: 0 } } };
+      const cells = () => Object.fromEntries(WAYS.map((w) => [w, { hits: 0, asked: 0 }])) as Record<Way, Cell>;
+      results[family.name] = { tuning: cells(), heldout: cells() };
       for (const [userId, points] of byUser) {
         const u: UserContext = { userId, today: utcDay(Math.max(...points.map((p) => p.window_end))) };
         const truth = family.truth(points, u);
@@ -240,8 +246,9 @@ async function main(): Promise<void> {
           for (const question of halves[half]) {
             const cell = results[family.name]![half];
             const text = hit((await searchContext({ reader: sink, embedder: cached, mode: 'dense' }, { text: question, user_id: userId, limit: K })).hits);
+            const interpreted = hit((await searchContext({ reader: sink, embedder: cached, interpreter, mode: 'dense' }, { text: question, user_id: userId, limit: K })).hits);
             const combined = hit((await searchContext({ reader: sink, embedder: cached, mode: 'dense' }, { ...structured, text: question, user_id: userId, limit: K })).hits);
-            for (const [way, ok] of [['text', text], ['structured', structuredHit], ['combined', combined]] as const) {
+            for (const [way, ok] of [['text', text], ['interpreted', interpreted], ['structured', structuredHit], ['combined', combined]] as const) {
               cell[way].asked += 1;
               if (ok) cell[way].hits += 1;
             }
@@ -257,7 +264,7 @@ async function main(): Promise<void> {
       const tuning = Object.fromEntries(WAYS.map((w) => [w, rate(r.tuning[w])])) as Record<Way, number>;
       const heldout = Object.fromEntries(WAYS.map((w) => [w, rate(r.heldout[w])])) as Record<Way, number>;
       // Chosen on the tuning half only; structured wins ties (no model needed).
-      const recommended = (['structured', 'combined', 'text'] as const).reduce((best, w) => (tuning[w] > tuning[best] ? w : best), 'structured' as Way);
+      const recommended = (['structured', 'combined', 'interpreted', 'text'] as const).reduce((best, w) => (tuning[w] > tuning[best] ? w : best), 'structured' as Way);
       return { family: f.name, users: r.tuning.structured.asked / f.tuning.length, structured_query_for_today_2026_03_01: f.query({ userId: 'U', today: '2026-03-01' }), tuning, heldout, recommended };
     });
     const summary = (half: 'tuning' | 'heldout') => Object.fromEntries(WAYS.map((w) => [w, mean(perFamily.map((f) => f[half][w]))])) as Record<Way, number>;
@@ -265,7 +272,7 @@ async function main(): Promise<void> {
     const heldout = summary('heldout');
     const recommendedHeldout = mean(perFamily.map((f) => f.heldout[f.recommended]));
 
-    console.log(`\nHit@${K} per family (tuning | held-out): text, structured, combined → recommended`);
+    console.log(`\nHit@${K} per family (tuning | held-out): ${WAYS.join(', ')} → recommended`);
     for (const f of perFamily) {
       const fmt = (r: Record<Way, number>) => WAYS.map((w) => r[w].toFixed(2)).join(' ');
       console.log(`${f.family.padEnd(26)} ${fmt(f.tuning)} | ${fmt(f.heldout)}  → ${f.recommended}  (${f.users} users)`);

@@ -310,11 +310,13 @@ export function buildCli(): Command {
     .option('--query <json>', 'the whole query object as JSON (as POST /v1/search takes it); the other options add to it')
     .option('--limit <k>', 'results', intArg('--limit', 1), 5)
     .option('--json', 'one JSON object per line: score, user_id, day, text, payload (with the statistics)', false)
-    .action(async (text: string | undefined, opts: { user?: string; since?: string; until?: string; where?: string[]; orderBy?: string; candidates?: number; query?: string; limit: number; json: boolean }) => {
+    .option('--no-interpret', 'run the text as written: do not turn what it means (low mood, barely active, a theme, ...) into payload filters')
+    .action(async (text: string | undefined, opts: { user?: string; since?: string; until?: string; where?: string[]; orderBy?: string; candidates?: number; query?: string; limit: number; json: boolean; interpret: boolean }) => {
       const { runSearch } = await import('./search.js');
       await runSearch(text, {
         limit: opts.limit,
         json: opts.json,
+        ...(!opts.interpret && { interpret: false }),
         ...(opts.user !== undefined && { user: opts.user }),
         ...(opts.since !== undefined && { since: opts.since }),
         ...(opts.until !== undefined && { until: opts.until }),

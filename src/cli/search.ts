@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../config.js';
 import { AuraError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { FieldCondition } from '../ports.js';
-import { QUERY_FIELDS, compileQuery, fieldValue, searchContext, type ContextHit, type ContextQuery } from '../query/index.js';
+import { QUERY_FIELDS, compileQuery, createInterpreter, fieldValue, searchContext, type ContextHit, type ContextQuery, type InterpretedAs } from '../query/index.js';
 import { describeVersion } from '../contracts/index-version.js';
 import { createVectorStore, requireQueryModel, resolveAliasTarget } from './index-versions.js';
 import { createEmbedder } from './run-vectorize.js';
@@ -24,6 +24,8 @@ export interface SearchOptions {
   queryJson?: string;
   limit: number;
   json: boolean;
+  /** `--no-interpret`: run the text as written (no payload filters from what it means). */
+  interpret?: false;
 }
 
 const SYMBOL_OPS: Record<string, FieldCondition['op']> = { '>=': 'gte', '<=': 'lte', '!=': 'ne', '=': 'eq', '>': 'gt', '<': 'lt' };
@@ -83,6 +85,7 @@ export function searchQuery(text: string | undefined, options: SearchOptions): C
     ...(options.orderBy !== undefined && { order_by: parseOrderBy(options.orderBy) }),
     ...(options.candidates !== undefined && { candidates: options.candidates }),
     ...((options.queryJson === undefined || base['limit'] === undefined) && { limit: options.limit }),
+    ...(options.interpret === false && { interpret: false }),
   } as ContextQuery;
 }
 
@@ -124,7 +127,20 @@ export function searchTarget(env: NodeJS.ProcessEnv = process.env): { config: Co
 
 /** One JSON line per hit: the score (null for a structured query), who and when, the text, and the payload with every statistic. */
 export function hitJson(hit: ContextHit): string {
-  return JSON.stringify({ score: hit.score, user_id: hit.payload.user_id, day: hit.payload.day, text: hit.payload.text, payload: hit.payload });
+  return JSON.stringify({ score: hit.score, user_id: hit.payload.user_id, day: hit.payload.day, text: hit.payload.text, ...(hit.filled && { filled: true }), payload: hit.payload });
+}
+
+const conditionText = (c: FieldCondition) => `${c.field} ${c.op} ${Array.isArray(c.value) ? c.value.join(',') : String(c.value)}`;
+
+/**
+ * What an interpreted question ran as, in one line: its concepts, the filters, the order, and how
+ * many hits match them (the rest came from the plain text ranking).
+ */
+export function interpretationLine(as: InterpretedAs, hits: number): string {
+  const concepts = as.concepts.map((c) => `${c.id} (${c.similarity.toFixed(2)})`).join(' + ');
+  const order = as.order_by ? `, ordered by ${as.order_by.field} ${as.order_by.direction}` : '';
+  const filled = as.matched < hits ? `; ${hits - as.matched} more by text alone (marked +)` : '';
+  return `interpreted as ${concepts}: ${as.filters.map(conditionText).join(' and ')}${order}; ${as.matched} match${filled} (--no-interpret: the text as written)`;
 }
 
 /**
@@ -153,16 +169,22 @@ export async function runSearch(text: string | undefined, options: SearchOptions
     const embedder = query.text === undefined ? undefined : await createEmbedder(config, createLogger(process.env['LOG_LEVEL'] ? config.logLevel : 'warn'));
     try {
       if (embedder) requireQueryModel(target, embedder);
-      const answer = await searchContext({ reader: sink, ...(embedder && { embedder }), index: target, mode: config.retrievalMode }, query);
+      const interpreter = embedder && createInterpreter(embedder);
+      const answer = await searchContext({ reader: sink, ...(embedder && { embedder, interpreter }), index: target, mode: config.retrievalMode }, query);
+      const interpreted = answer.interpreted_as ? interpretationLine(answer.interpreted_as, answer.hits.length) : undefined;
       if (options.json) {
+        // stdout stays one hit per line; what the question ran as goes beside it.
+        if (interpreted) note(interpreted);
         for (const h of answer.hits) print(hitJson(h));
         return;
       }
+      const orderBy = query.orderBy ?? answer.interpreted_as?.order_by;
       const by = query.orderBy ? `, ordered by ${query.orderBy.field} ${query.orderBy.direction}` : '';
       print(`${sink.kind} ${sink.location} index ${target.alias} → ${target.collection} (${describeVersion(target.version)}): ${answer.hits.length} result(s) of a ${answer.kind} query${by}`);
+      if (interpreted) print(interpreted);
       for (const h of answer.hits) {
-        const value = query.orderBy ? `  ${query.orderBy.field}=${String(fieldValue(h.payload, query.orderBy.field))}` : '';
-        print(`${h.score === null ? '-' : h.score.toFixed(3)}  ${h.payload.user_id}  ${h.payload.day}${value}  ${h.payload.text}`);
+        const value = orderBy ? `  ${orderBy.field}=${String(fieldValue(h.payload, orderBy.field))}` : '';
+        print(`${h.score === null ? '-' : h.score.toFixed(3)}${h.filled ? '+' : ' '} ${h.payload.user_id}  ${h.payload.day}${value}  ${h.payload.text}`);
       }
     } finally {
       await embedder?.close();

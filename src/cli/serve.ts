@@ -2,7 +2,7 @@ import { loadConfig, type Config } from '../config.js';
 import { AuraError } from '../errors.js';
 import { startSearchServer } from '../adapters/search-server.js';
 import { createLogger, type Logger } from '../logger.js';
-import { searchContext, serveOpenApi } from '../query/index.js';
+import { createInterpreter, searchContext, serveOpenApi, type Interpreter } from '../query/index.js';
 import { describeVersion } from '../contracts/index-version.js';
 import type { Embedder } from '../ports.js';
 import { createVectorStore, resolveAliasTarget, type AliasTarget, type VectorStore } from './index-versions.js';
@@ -53,6 +53,13 @@ export async function startServe(options: { config?: Config; logger?: Logger } =
   });
   // From here on the models own the configured embedder: it may be unloaded (SERVE_MAX_MODELS) and loaded again.
   const models = new QueryModels(config, logger, embedder, { reloadConfigured: () => createEmbedder(config, logger) });
+  // One interpreter per loaded model: its concept descriptions are embedded once, and go with the model when it is unloaded.
+  const interpreters = new WeakMap<Embedder, Interpreter>();
+  const interpreterOf = (encoder: Embedder): Interpreter => {
+    let interpreter = interpreters.get(encoder);
+    if (!interpreter) interpreters.set(encoder, (interpreter = createInterpreter(encoder)));
+    return interpreter;
+  };
   try {
     const server = await startSearchServer({
       port: config.servePort,
@@ -62,7 +69,8 @@ export async function startServe(options: { config?: Config; logger?: Logger } =
       search: async (query) => {
         // One resolution per request: the collection read and the model encoding the text are both this target's.
         const target = await current();
-        const search = (encoder?: Embedder) => searchContext({ reader: sinkOf(target.collection), ...(encoder && { embedder: encoder }), index: target, mode: config.retrievalMode }, query);
+        const search = (encoder?: Embedder) =>
+          searchContext({ reader: sinkOf(target.collection), ...(encoder && { embedder: encoder, interpreter: interpreterOf(encoder) }), index: target, mode: config.retrievalMode }, query);
         // The model stays open while the request encodes with it, even if a promote unloads it meanwhile.
         return query.text === undefined ? search() : models.use(target, search);
       },

@@ -78,7 +78,30 @@ const HIT = {
   properties: {
     id: { type: 'string', description: 'Point id: UUIDv5 of user and UTC day.' },
     score: { type: ['number', 'null'], description: 'Cosine similarity to the text; null for a structured query.' },
+    filled: { const: true, description: 'Present on an interpreted query\'s hits that do not match its interpretation: too few windows did, so the plain text ranking filled the rest.' },
     payload: { $ref: '#/components/schemas/PointPayload' },
+  },
+};
+
+const INTERPRETED_AS = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  required: ['concepts', 'filters', 'matched'],
+  description:
+    'What a text query ran as after interpretation (ContextQuery.interpret): the concepts recognised, the filters ANDed with the query\'s own, the order for a question about degree, and how many hits match them. null on a text query that ran as written; absent on a structured query.',
+  properties: {
+    concepts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'similarity'],
+        properties: { id: { type: 'string', description: 'A concept of docs/search.md "Query interpretation".' }, similarity: { type: 'number' } },
+      },
+    },
+    filters: { $ref: '#/components/schemas/ContextQuery/properties/filters' },
+    order_by: { $ref: '#/components/schemas/ContextQuery/properties/order_by' },
+    matched: { type: 'integer', minimum: 0, description: 'Hits that match the interpretation; the others are marked filled.' },
   },
 };
 
@@ -100,7 +123,7 @@ const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/compon
 const error = (description: string) => ({ description, content: json('Error') });
 
 /** Version of the HTTP API (not of the package): bumped when a response changes incompatibly. */
-export const SERVE_API_VERSION = '1.0.0';
+export const SERVE_API_VERSION = '1.1.0';
 
 export function serveOpenApi(): Record<string, unknown> {
   return {
@@ -154,11 +177,17 @@ export function serveOpenApi(): Record<string, unknown> {
         PointPayload: POINT_PAYLOAD,
         AnsweredBy: ANSWERED_BY,
         Hit: HIT,
+        InterpretedAs: INTERPRETED_AS,
         SearchResponse: {
           type: 'object',
           additionalProperties: false,
           required: ['kind', 'answered_by', 'hits'],
-          properties: { kind: { enum: ['text', 'structured', 'combined'] }, answered_by: { $ref: '#/components/schemas/AnsweredBy' }, hits: { type: 'array', items: { $ref: '#/components/schemas/Hit' } } },
+          properties: {
+            kind: { enum: ['text', 'structured', 'combined'] },
+            answered_by: { $ref: '#/components/schemas/AnsweredBy' },
+            hits: { type: 'array', items: { $ref: '#/components/schemas/Hit' } },
+            interpreted_as: { $ref: '#/components/schemas/InterpretedAs' },
+          },
         },
         LatestResponse: {
           type: 'object',

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { hitJson, parseSince, searchTarget } from '../../src/cli/search.js';
+import { hitJson, interpretationLine, parseSince, searchQuery, searchTarget } from '../../src/cli/search.js';
+import { compileQuery } from '../../src/query/index.js';
 import { AuraError } from '../../src/errors.js';
 import { point, unit } from '../support/sink-points.js';
 
@@ -59,5 +60,30 @@ describe('search: arguments and output', () => {
     assert.deepEqual(Object.keys(o), ['score', 'user_id', 'day', 'text', 'payload']);
     assert.deepEqual([o.score, o.user_id, o.day, o.text], [0.5, 'u1', '2026-03-01', 'Mood steady: mostly good (2 logged).']);
     assert.deepEqual([o.payload.mood_mean, o.payload.minutes_by_type, o.payload.themes], [3.5, p.payload.minutes_by_type, ['sleep']]);
+    const filled = JSON.parse(hitJson({ id: p.id, score: 0.4, payload: p.payload, filled: true })) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(filled), ['score', 'user_id', 'day', 'text', 'filled', 'payload'], 'a hit the text ranking filled in says so');
+  });
+
+  it('--no-interpret asks for the text as written; without it the query leaves interpretation to the reader', () => {
+    assert.equal(searchQuery('barely exercising', { limit: 5, json: false, interpret: false }).interpret, false);
+    assert.equal('interpret' in searchQuery('barely exercising', { limit: 5, json: false }), false);
+    assert.equal(compileQuery(searchQuery('barely exercising', { limit: 5, json: false, interpret: false })).interpret, false);
+    assert.equal(compileQuery(searchQuery('barely exercising', { limit: 5, json: false })).interpret, true);
+  });
+
+  it('prints what an interpreted question ran as: concepts, filters, order, and how many hits match', () => {
+    const line = interpretationLine(
+      {
+        concepts: [{ id: 'mood-low', similarity: 0.861 }, { id: 'barely-active', similarity: 0.79 }],
+        filters: [{ field: 'mood_level', op: 'eq', value: 'low' }, { field: 'active_days', op: 'lte', value: 1 }, { field: 'themes', op: 'in', value: ['sleep', 'work'] }],
+        order_by: { field: 'mood_mean', direction: 'asc' },
+        matched: 3,
+      },
+      5,
+    );
+    assert.equal(
+      line,
+      'interpreted as mood-low (0.86) + barely-active (0.79): mood_level eq low and active_days lte 1 and themes in sleep,work, ordered by mood_mean asc; 3 match; 2 more by text alone (marked +) (--no-interpret: the text as written)',
+    );
   });
 });

@@ -12,7 +12,8 @@ import { pointId } from '../../src/contracts/ids.js';
 import type { ContextAggregated } from '../../src/contracts/snapshot.js';
 import type { UserWindow } from '../../src/contracts/window.js';
 import { createLogger } from '../../src/logger.js';
-import type { PointPayload, VectorSink } from '../../src/ports.js';
+import type { FieldCondition, PointPayload, VectorSink } from '../../src/ports.js';
+import { fieldValue } from '../../src/query/index.js';
 import { toPoint } from '../../src/pipeline/index.js';
 import { aggregateBatch, type AggregateInput } from '../oracles/aggregate-batch.js';
 import { generateEvents } from '../../src/workload/index.js';
@@ -42,6 +43,32 @@ function history(): ContextAggregated[] {
     byPoint.set(pointId(snapshot.user_id, snapshot.window_end), snapshot);
   }
   return [...byPoint.values()];
+}
+
+/** Whether a payload holds one filter condition (the operators of src/query/fields.ts OPS_BY_TYPE). */
+function holds(payload: PointPayload, c: FieldCondition): boolean {
+  const raw = (payload as unknown as Record<string, unknown>)[c.field];
+  if (Array.isArray(raw)) return c.op === 'contains' ? raw.includes(c.value) : c.op === 'in' && Array.isArray(c.value) && (c.value as unknown[]).some((x) => raw.includes(x));
+  const v = fieldValue(payload, c.field);
+  if (v === undefined) return false;
+  switch (c.op) {
+    case 'eq':
+      return v === c.value;
+    case 'ne':
+      return v !== c.value;
+    case 'in':
+      return Array.isArray(c.value) && (c.value as unknown[]).includes(v);
+    case 'gt':
+      return (v as number) > (c.value as number);
+    case 'gte':
+      return (v as number) >= (c.value as number);
+    case 'lt':
+      return (v as number) < (c.value as number);
+    case 'lte':
+      return (v as number) <= (c.value as number);
+    default:
+      return false;
+  }
 }
 
 /** Validators of the committed OpenAPI document's response schemas. */
@@ -172,13 +199,15 @@ for (const store of ['lancedb', 'qdrant'] as const) {
     });
 
     it('answers a text query by similarity with the model loaded once, and a combined one re-ordered within a day range', async () => {
-      const text = await post({ text: 'sleeping badly and tired', user_id: u2, limit: 4 });
+      // As written (interpret: false): this test is about similarity; interpretation has its own below.
+      const text = await post({ text: 'sleeping badly and tired', user_id: u2, limit: 4, interpret: false });
       assert.equal(text.status, 200, JSON.stringify(text.body));
       check('SearchResponse', text.body);
       const scores = text.body.hits.map((h: { score: number }) => h.score);
       assert.equal(scores.length, 4);
       assert.ok(scores.every((s: number, i: number) => s <= 1 && (i === 0 || s <= scores[i - 1])), `scores best first: ${scores}`);
       assert.equal(text.body.answered_by.model_id, stored[0]!.model_id);
+      assert.equal(text.body.interpreted_as, null, 'interpret: false runs the text as written');
       const days = userPoints(u2).map((p) => p.day).sort();
       const since = days[2]!;
       const until = days[days.length - 3]!;
@@ -188,6 +217,34 @@ for (const store of ['lancedb', 'qdrant'] as const) {
       const got = combined.body.hits.map((h: { payload: PointPayload }) => h.payload.day);
       assert.deepEqual(got, days.filter((d) => d >= since && d <= until).slice(0, 3), 'with candidates ≥ the range, the earliest three days of the range, in order');
       assert.ok(combined.body.hits.every((h: { score: number }) => typeof h.score === 'number'), 'combined hits carry their similarity');
+    });
+
+    it('interprets a question into the payload filters it means: every matching hit holds them, in their order, and says so', async () => {
+      const r = await post({ text: 'low mood', limit: 5 });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      check('SearchResponse', r.body);
+      const as = r.body.interpreted_as;
+      assert.ok(as, `"low mood" is interpreted: ${JSON.stringify(r.body).slice(0, 300)}`);
+      assert.equal(as.concepts[0].id, 'mood-low');
+      assert.ok(as.filters.some((c: FieldCondition) => c.field === 'mood_level' && c.op === 'eq' && c.value === 'low'), JSON.stringify(as.filters));
+      const matching = stored.filter((p) => as.filters.every((c: FieldCondition) => holds(p, c)));
+      assert.ok(matching.length > 0, 'the seeded history has low-mood windows');
+      const hits = r.body.hits as Array<{ payload: PointPayload; filled?: true }>;
+      assert.equal(as.matched, Math.min(5, matching.length), 'every matching window up to the limit');
+      assert.deepEqual(hits.map((h) => h.filled === true), hits.map((_, i) => i >= as.matched), 'matching hits first, the filled ones marked');
+      for (const h of hits.slice(0, as.matched)) assert.ok(as.filters.every((c: FieldCondition) => holds(h.payload, c)), `${h.payload.day} ${h.payload.user_id} holds ${JSON.stringify(as.filters)}`);
+      if (as.order_by) {
+        const values = hits.slice(0, as.matched).map((h) => fieldValue(h.payload, as.order_by.field) as number);
+        assert.deepEqual(values, [...values].sort((a, b) => (as.order_by.direction === 'asc' ? a - b : b - a)), `ordered by ${as.order_by.field}`);
+      }
+      // The caller's filters still hold: the same question for one user stays within that user.
+      const one = await post({ text: 'low mood', user_id: u2, limit: 5 });
+      check('SearchResponse', one.body);
+      assert.deepEqual([...new Set(one.body.hits.map((h: { payload: PointPayload }) => h.payload.user_id))], [u2]);
+      const plain = await post({ text: 'low mood', limit: 5, interpret: false });
+      check('SearchResponse', plain.body);
+      assert.equal(plain.body.interpreted_as, null);
+      assert.ok(plain.body.hits.every((h: { filled?: true }) => h.filled === undefined));
     });
 
     it('returns the user\'s latest context, and 404 for a user without any', async () => {
