@@ -85,11 +85,15 @@ interface Scored {
   similarity: number;
 }
 
+/** Pairs joined by "and" that say one thing ("more and more", "ups and downs"): never split. */
+const BINOMIAL = /\b(\w+) and \1\b|\b(?:ups? and downs?|highs and lows|on and off|off and on|back and forth|day and night|now and then|sick and tired)\b/gi;
+
 /** Clauses joined by a conjunction or a comma: "sad, and not exercising" → ["sad", "not exercising"]. */
 export function clauses(text: string): string[] {
   return text
+    .replace(BINOMIAL, (pair) => pair.replace(/ and /i, '\u0000'))
     .split(/\s*(?:,|;|\band\b|\bbut\b|\bwhile\b|\bplus\b|\balso\b|\babout\b)\s*/i)
-    .map((s) => predicate(s.trim()))
+    .map((s) => predicate(s.replace(/\u0000/g, ' and ').trim()))
     .filter((s) => /[a-z]{3,}/i.test(s));
 }
 
@@ -176,8 +180,10 @@ export function createInterpreter(embedder: Vectors, options: InterpreterOptions
         .forEach(add);
       // The whole question: its best concept, and a second one nearly as close ("work pressure keeping me up at night").
       const whole = rank(vectors[0]!, table);
-      // With clauses read, the whole (a blend of them) adds a concept only when it is as clear as a clause's.
-      const first = accepted(whole, [], chosen.length > 0 ? clauseThreshold : threshold);
+      // With clauses read, the whole (a blend of them) adds a concept only when it is about as clear
+      // as the weakest clause's (within the margin): a blend's vague match is not a second fact.
+      const floor = chosen.length > 0 ? Math.max(clauseThreshold, Math.min(...chosen.map((c) => c.similarity)) - margin) : threshold;
+      const first = accepted(whole, [], floor);
       const second = first && accepted(whole, [first]);
       add(first);
       if (first && second && secondWithin > 0 && second.similarity >= first.similarity - secondWithin) add(second);
