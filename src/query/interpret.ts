@@ -99,13 +99,19 @@ export function clauses(text: string): string[] {
 
 const SUBJECT = /^(?:(?:i|i'm|im|i've|ive|i'd|she|she's|he|he's|they|they're|they've|we|we're|you|you're|someone|somebody|anyone|a user|users?|people|a person|person)\b\s*)(?:(?:who|whose|that)\b\s*)?(?:(?:is|are|was|were|am|has|have|had|been|being|seems?|looks?|'s|'re|'m|'ve)\b\s*)*/i;
 
+/** "keeps mentioning her job", "talks about …": the topic is what counts. */
+const MENTION = /^(?:(?:keeps|always|often|still)\s+)?(?:mentions?|mentioning|talks?|talking|speaks?|speaking|brings? up|bringing up)\b\s*(?:about\b|of\b)?\s*/i;
+/** "… comes up a lot": likewise. */
+const COMES_UP = /\s+(?:comes?|keeps? coming|came)\s+up\b.*$/i;
+
 /**
  * The part of a clause that says something: its leading subject and auxiliaries dropped ("she is
- * sad" → "sad", "someone who is tense" → "tense"), since the descriptions have no subject and a
- * subject only adds distance. Unchanged when nothing would be left.
+ * sad" → "sad", "someone who is tense" → "tense"), and a frame of mentioning around a topic
+ * ("keeps mentioning her job" → "her job", "family comes up often" → "family"), since the
+ * descriptions have neither and they only add distance. Unchanged when nothing would be left.
  */
 export function predicate(clause: string): string {
-  const rest = clause.replace(SUBJECT, '').trim();
+  const rest = clause.replace(SUBJECT, '').replace(MENTION, '').replace(COMES_UP, '').trim();
   return /[a-z]{3,}/i.test(rest) ? rest : clause;
 }
 

@@ -94,6 +94,8 @@ describe('query interpreter with the real model', { timeout: 300_000 }, () => {
     assert.deepEqual(clauses('sad, and not exercising'), ['sad', 'not exercising']);
     assert.deepEqual(clauses('worried about the office'), ['worried', 'the office']);
     assert.deepEqual(clauses('running'), ['running']);
+    assert.deepEqual(clauses('more and more tired, ups and downs'), ['more and more tired', 'ups and downs'], 'fixed pairs stay whole');
+    assert.deepEqual(clauses('someone who is tense and keeps mentioning her boss'), ['tense', 'her boss'], 'subjects and frames of mentioning dropped');
   });
 
   it('documents every concept in docs/search.md with its filters', () => {
