@@ -123,7 +123,9 @@ function cosine(a: Float32Array, b: Float32Array): number {
 
 /**
  * An interpreter over one embedder (the index's model): the descriptions are embedded on first
- * use and kept, so a reader pays for them once per model.
+ * use and kept, so a reader pays for them once per model. Question and descriptions are both
+ * embedded as documents (`embed`): short phrase against short phrase; bge-small's query prefix
+ * gained nothing on the tuning half (docs/retrieval.md).
  */
 export function createInterpreter(embedder: Vectors, options: InterpreterOptions = {}): Interpreter {
   const calibration = calibrationFor(embedder.modelId);
