@@ -8,6 +8,7 @@ import { QUERY_FIELDS, compileQuery, createInterpreter, fieldValue, searchContex
 import { describeVersion } from '../contracts/index-version.js';
 import { createVectorStore, requireQueryModel, resolveAliasTarget } from './index-versions.js';
 import { createEmbedder } from './run-vectorize.js';
+import { createFileDescriptionCache, descriptionCacheDir } from '../adapters/file-description-cache.js';
 
 export interface SearchOptions {
   user?: string;
@@ -166,10 +167,13 @@ export async function runSearch(text: string | undefined, options: SearchOptions
     // Fail on a missing index before the model is loaded (seconds), with the fix in the message.
     await sink.count();
     // Only warnings on stderr unless LOG_LEVEL asks for more: the results are the output.
-    const embedder = query.text === undefined ? undefined : await createEmbedder(config, createLogger(process.env['LOG_LEVEL'] ? config.logLevel : 'warn'));
+    const logger = createLogger(process.env['LOG_LEVEL'] ? config.logLevel : 'warn');
+    const embedder = query.text === undefined ? undefined : await createEmbedder(config, logger);
     try {
       if (embedder) requireQueryModel(target, embedder);
-      const interpreter = embedder && createInterpreter(embedder);
+      // The descriptions' vectors from the last search with this model (a file under STATE_DIR), not embedded again each call.
+      const descriptionCache = createFileDescriptionCache({ dir: descriptionCacheDir(config.stateDir), warn: (m) => logger.warn(m) });
+      const interpreter = embedder && createInterpreter(embedder, { descriptionCache });
       const answer = await searchContext({ reader: sink, ...(embedder && { embedder, interpreter }), index: target, mode: config.retrievalMode }, query);
       const interpreted = answer.interpreted_as ? interpretationLine(answer.interpreted_as, answer.hits.length) : undefined;
       if (options.json) {

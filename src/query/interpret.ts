@@ -1,4 +1,5 @@
-import type { Embedder, FieldCondition } from '../ports.js';
+import { createHash } from 'node:crypto';
+import type { Embedder, EmbedderInfo, FieldCondition } from '../ports.js';
 import { CONCEPTS, type Concept } from './concepts.js';
 
 /**
@@ -45,6 +46,38 @@ export interface InterpreterOptions {
   /** Minimum cosine for a clause's concept: short fragments match loosely (default: the model's calibration). */
   clauseThreshold?: number;
   concepts?: readonly Concept[];
+  /**
+   * Where the descriptions' vectors are kept between processes (the CLI: a file under STATE_DIR,
+   * src/adapters/file-description-cache.ts), so a new process does not embed them again. Used only
+   * when the embedder names its model fully (id, version, manifest hash): those and the texts are
+   * the key. Absent: embedded on first use, kept for this interpreter only.
+   */
+  descriptionCache?: DescriptionCache;
+}
+
+/**
+ * Vectors of the interpreter's descriptions, stored under a key that covers everything they depend
+ * on (descriptionCacheKey). Neither method may fail the interpreter: `get` answers undefined for a
+ * missing, unreadable or damaged entry (the vectors are then embedded again and `put`), and the
+ * interpreter checks the shape of what it gets (count, dimension) before using it.
+ */
+export interface DescriptionCache {
+  get(key: string): Promise<Float32Array[] | undefined>;
+  put(key: string, vectors: readonly Float32Array[]): Promise<void>;
+}
+
+/** Bumped when the way descriptions are embedded changes in a way the key's inputs do not show. */
+export const DESCRIPTION_CACHE_FORMAT = 1;
+
+/**
+ * The cache key of a model's description vectors (sha256 hex): the model's identity (id, ONNX
+ * version, manifest hash: pooling, normalisation, query prefix), how the texts are embedded
+ * (as documents, `embed`) and the texts in order. A change of any of them is another key.
+ */
+export function descriptionCacheKey(model: Pick<EmbedderInfo, 'modelId' | 'modelVersion' | 'manifestSha256'>, texts: readonly string[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ format: DESCRIPTION_CACHE_FORMAT, model_id: model.modelId, model_version: model.modelVersion, manifest_sha256: model.manifestSha256, embedded_as: 'document', texts }))
+    .digest('hex');
 }
 
 /** Chosen on the tuning half of bench/retrieval.ts (docs/retrieval.md "Query interpretation"), for bge-small. */
@@ -78,7 +111,14 @@ export const MAX_CONCEPTS = 3;
 /** Aspects whose concepts can hold together (a window has up to three themes); the others exclude each other. */
 const MULTI_ASPECTS: ReadonlySet<Concept['aspect']> = new Set(['theme']);
 
-type Vectors = Pick<Embedder, 'embed'> & Partial<Pick<Embedder, 'modelId'>>;
+type Vectors = Pick<Embedder, 'embed'> & Partial<Pick<Embedder, 'modelId' | 'modelVersion' | 'manifestSha256' | 'dimension'>>;
+
+/** Vectors from a cache fit when there is one per text, all of one non-zero length (the model's, when known). */
+function usable(vectors: readonly Float32Array[] | undefined, count: number, dimension: number | undefined): vectors is Float32Array[] {
+  if (!Array.isArray(vectors) || vectors.length !== count) return false;
+  const length = dimension ?? vectors[0]?.length ?? 0;
+  return length > 0 && vectors.every((v) => v instanceof Float32Array && v.length === length);
+}
 
 interface Scored {
   concept: Concept;
@@ -123,7 +163,8 @@ function cosine(a: Float32Array, b: Float32Array): number {
 
 /**
  * An interpreter over one embedder (the index's model): the descriptions are embedded on first
- * use and kept, so a reader pays for them once per model. Question and descriptions are both
+ * use and kept, so a reader pays for them once per model (once per model and description set, with
+ * `descriptionCache`, across processes). Question and descriptions are both
  * embedded as documents (`embed`): short phrase against short phrase; bge-small's query prefix
  * gained nothing on the tuning half (docs/retrieval.md).
  */
@@ -134,11 +175,25 @@ export function createInterpreter(embedder: Vectors, options: InterpreterOptions
   const secondWithin = options.secondWithin ?? SECOND_WITHIN;
   const clauseThreshold = options.clauseThreshold ?? calibration.clauseThreshold;
   const concepts = options.concepts ?? CONCEPTS;
+  const cache = options.descriptionCache;
+  const { modelId, modelVersion, manifestSha256 } = embedder;
   let described: Promise<Array<{ concept: Concept; vectors: Float32Array[] }>> | undefined;
+  /** From the cache when it holds them for this key; else embedded, and stored for the next process. */
+  const embedDescriptions = async (texts: string[]): Promise<Float32Array[]> => {
+    const key = cache && modelId && modelVersion && manifestSha256 ? descriptionCacheKey({ modelId, modelVersion, manifestSha256 }, texts) : undefined;
+    if (cache && key) {
+      const cached = await cache.get(key).catch(() => undefined);
+      if (usable(cached, texts.length, embedder.dimension)) return cached;
+    }
+    const vectors = await embedder.embed(texts);
+    // A store that cannot write (read-only STATE_DIR) costs the next process the embedding, never this answer.
+    if (cache && key) await cache.put(key, vectors).catch(() => undefined);
+    return vectors;
+  };
   const descriptions = () => {
     described ??= (async () => {
       const texts = concepts.flatMap((c) => c.descriptions);
-      const vectors = await embedder.embed(texts);
+      const vectors = await embedDescriptions(texts);
       let i = 0;
       return concepts.map((concept) => ({ concept, vectors: concept.descriptions.map(() => vectors[i++]!) }));
     })();

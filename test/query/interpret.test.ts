@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { createFileDescriptionCache } from '../../src/adapters/file-description-cache.js';
 import { LanceDbSink } from '../../src/adapters/lancedb-sink.js';
 import { createTransformersEmbedder, ONNX_FILE, type TransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
 import { localStackModel } from '../../src/config.js';
 import type { PointPayload } from '../../src/ports.js';
-import { CONCEPTS, clauses, compileQuery, createInterpreter, searchContext, type ContextAnswer, type Interpreter } from '../../src/query/index.js';
+import { CONCEPTS, clauses, compileQuery, createInterpreter, descriptionCacheKey, searchContext, type ContextAnswer, type Interpreter } from '../../src/query/index.js';
 import { point } from '../support/sink-points.js';
 
 // The query interpreter with the index's real model: phrases written for this test (not the
@@ -96,6 +97,28 @@ describe('query interpreter with the real model', { timeout: 300_000 }, () => {
     assert.deepEqual(clauses('running'), ['running']);
     assert.deepEqual(clauses('more and more tired, ups and downs'), ['more and more tired', 'ups and downs'], 'fixed pairs stay whole');
     assert.deepEqual(clauses('someone who is tense and keeps mentioning her boss'), ['tense', 'her boss'], 'subjects and frames of mentioning dropped');
+  });
+
+  it('answers from cached description vectors exactly as from fresh ones, embedding only the question', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aura-interpret-cache-'));
+    try {
+      const descriptionCache = createFileDescriptionCache({ dir });
+      const questions = ['my spirits have been really low for days', 'stressed about work and not sleeping', 'barely exercised this week', 'what did she eat for breakfast'];
+      // The first process embeds and stores; the second reads what the first stored.
+      const writer = createInterpreter(embedder, { descriptionCache });
+      await writer.interpret(questions[0]!);
+      const batches: number[] = [];
+      const reader = createInterpreter({ modelId: embedder.modelId, modelVersion: embedder.modelVersion, manifestSha256: embedder.manifestSha256, dimension: embedder.dimension, embed: (texts) => (batches.push(texts.length), embedder.embed(texts)) }, { descriptionCache });
+      for (const q of questions) assert.deepEqual(await reader.interpret(q), await interpreter.interpret(q), q);
+      assert.ok(batches.every((n) => n <= 4), `only questions and their clauses reach the model: ${JSON.stringify(batches)}`);
+      const texts = CONCEPTS.flatMap((c) => c.descriptions);
+      const cached = await descriptionCache.get(descriptionCacheKey(embedder, texts));
+      const fresh = await embedder.embed(texts);
+      assert.equal(cached?.length, texts.length);
+      assert.ok(cached!.every((v, i) => Buffer.from(v.buffer).equals(Buffer.from(fresh[i]!.buffer))), 'the stored vectors are the model\'s, bit for bit');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('documents every concept in docs/search.md with its filters', () => {
