@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { localStackModel } from '../src/config.js';
 
 /** Shared plumbing of the benchmark scripts: environment knobs, percentiles, the results file. */
 
@@ -34,4 +35,13 @@ export function writeResults(name: string, startedAt: Date, body: Record<string,
   const file = join(RESULTS_DIR, `${name}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
   return file;
+}
+
+/** The model the stages would load: EMBEDDING_MODEL_PATH, else EMBEDDING_MODEL's folder in the local stack (default bge-small). */
+export function stageModelPath(): string {
+  const fromEnv = process.env['EMBEDDING_MODEL_PATH'];
+  if (fromEnv) return resolve(fromEnv);
+  const dir = localStackModel(process.env);
+  if (!dir) throw new Error('no model in the local stack: run `node bin/aura-stream.js stack up` or set EMBEDDING_MODEL_PATH');
+  return dir;
 }

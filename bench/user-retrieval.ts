@@ -36,14 +36,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LanceDbSink } from '../src/adapters/lancedb-sink.js';
-import { localStackModel } from '../src/config.js';
 import { createTransformersEmbedder } from '../src/adapters/transformers-embedder.js';
 import { utcDay } from '../src/contracts/ids.js';
 import type { ContextAggregated } from '../src/contracts/snapshot.js';
 import { createInterpreter, searchContext, type ContextQuery } from '../src/query/index.js';
 import { THEME_LEXICON, THEME_MIN_MENTIONS, THEME_MIN_MOOD_SHARE } from '../src/pipeline/domain/snapshot-facts.js';
 import { historyPoint, userHistory } from './lib/user-history.js';
-import { hostInfo, intEnv, writeResults } from './support.js';
+import { hostInfo, intEnv, stageModelPath, writeResults } from './support.js';
 
 const DAY_MS = 86_400_000;
 const K = 3;
@@ -182,15 +181,6 @@ export const FAMILIES: Family[] = [
 const WAYS = ['text', 'interpreted', 'structured', 'combined'] as const;
 type Way = (typeof WAYS)[number];
 
-/** The model the stages would load: EMBEDDING_MODEL_PATH, else EMBEDDING_MODEL's folder in the local stack (default bge-small). */
-function modelPath(): string {
-  const fromEnv = process.env['EMBEDDING_MODEL_PATH'];
-  if (fromEnv) return resolve(fromEnv);
-  const dir = localStackModel(process.env);
-  if (!dir) throw new Error('no model in the local stack: run `node bin/aura-stream.js stack up` or set EMBEDDING_MODEL_PATH');
-  return dir;
-}
-
 async function main(): Promise<void> {
   const startedAt = new Date();
   const load = loadavg();
@@ -203,7 +193,7 @@ async function main(): Promise<void> {
   for (const s of snapshots) byUser.set(s.user_id, [...(byUser.get(s.user_id) ?? []), s]);
   console.log(`${snapshots.length} points: ${byUser.size} users, ${(snapshots.length / byUser.size).toFixed(1)} days each on average (seed ${seed})`);
 
-  const embedder = await createTransformersEmbedder({ modelPath: modelPath(), threads: intEnv('EMBEDDING_THREADS', 2) });
+  const embedder = await createTransformersEmbedder({ modelPath: stageModelPath(), threads: intEnv('EMBEDDING_THREADS', 2) });
   const dir = mkdtempSync(join(tmpdir(), 'aura-user-retrieval-'));
   const sink = new LanceDbSink({ dir, collection: 'bench' });
   try {

@@ -166,7 +166,7 @@ export const CONFIG_SPECS = {
   topicReplicationFactor: spec('TOPIC_REPLICATION_FACTOR', '1', 'Replication factor of topics created at start.', int(1, 32)),
   produceRequestMaxBytes: spec('PRODUCE_REQUEST_MAX_BYTES', '1048576', 'Largest produce request (bytes); each write is cut into requests under it and under every topic\'s max.message.bytes.', int(65_536, 104_857_600)),
   changelogCompression: spec('CHANGELOG_COMPRESSION', 'gzip', 'Compression of changelog records: gzip | none.', oneOf('gzip', 'none')),
-  stateDir: spec('STATE_DIR', '.aura-state', 'Folder of LMDB window state, embedding cache and the embedded LanceDB store.', str),
+  stateDir: spec('STATE_DIR', '.aura-state', 'Folder of LMDB window state, embedding cache, the embedded LanceDB store and the query interpreter\'s description vectors (cache/interpreter).', str),
   windowDays: spec('WINDOW_DAYS', '7', 'Event-time length of the per-user window, days.', int(1, 366)),
   windowMaxEvents: spec('WINDOW_MAX_EVENTS', '512', 'Cap on events kept per user window.', int(1, 100_000)),
   embeddingModel: spec(
