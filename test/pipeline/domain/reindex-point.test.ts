@@ -1,30 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { UserEvent } from '../../../src/contracts/events.js';
 import { pointId } from '../../../src/contracts/ids.js';
-import type { UserWindow } from '../../../src/contracts/window.js';
 import { reindexedPoint, rerenderText } from '../../../src/pipeline/domain/reindex-point.js';
-import type { SnapshotConfig } from '../../../src/pipeline/domain/snapshot-of.js';
 import { toPoint } from '../../../src/pipeline/domain/to-point.js';
-import { rollWindow } from '../../oracles/roll-window.js';
-import { toSnapshot } from '../../oracles/to-snapshot.js';
-import { activity, at, mood, position } from '../../support/aggregate-fixtures.js';
-
-const config: SnapshotConfig = { windowDays: 7, maxEvents: 512, aggregatorVersion: '1.0.0-test' };
+import { activity, at, mood } from '../../support/aggregate-fixtures.js';
+import { snapshotOfEvents } from '../../support/snapshot-of-events.js';
 
 describe('reindexedPoint', () => {
   // A window whose notes are about the gym: text v2's lexicon counted "workout" as work.
-  const events: UserEvent[] = [
+  const snapshot = snapshotOfEvents([
     mood(1, at('2026-03-01T08:00:00Z'), { level: 'good', note: 'Great workout this morning.' }),
     activity(2, at('2026-03-01T18:00:00Z'), { activity_type: 'strength', intensity: 'high', duration_minutes: 60, notes: 'Worked out with Sam.' }),
     mood(3, at('2026-03-02T08:00:00Z'), { level: 'good', note: 'Sore from the workout.' }),
     mood(4, at('2026-03-03T08:00:00Z'), { level: 'excellent' }),
-  ];
-  let window: UserWindow | undefined;
-  events.forEach((e, i) => {
-    window = rollWindow(window, e, 100 + i, config).window;
-  });
-  const snapshot = toSnapshot(window!, events.at(-1)!, position(103, 1), config);
+  ]);
   const current = toPoint({ record: { topic: 'agg', partition: 0, offset: '9' }, snapshot, pointId: pointId('u-1', snapshot.window_end) }, Float32Array.from([1, 0]), { modelId: 'm', modelVersion: 'v', manifestSha256: 'h' });
   // The same point as a text-v2 index stored it: the work theme in the payload and in the text.
   const storedV2 = {

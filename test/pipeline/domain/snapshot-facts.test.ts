@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { renderText } from '../../../src/pipeline/domain/render-text.js';
-import type { RenderInput } from '../../../src/pipeline/domain/render-text.js';
 import { THEME_LEXICON, snapshotFacts } from '../../../src/pipeline/domain/snapshot-facts.js';
+import { activity, at, mood } from '../../support/aggregate-fixtures.js';
+import { snapshotOfEvents } from '../../support/snapshot-of-events.js';
 
 /** The themes a single note mentions, by the lexicon alone. */
 const mentioned = (note: string): string[] =>
@@ -90,42 +91,26 @@ describe('THEME_LEXICON', () => {
 });
 
 describe('themes of a window from its notes', () => {
-  const input = (notes: string[]): RenderInput => ({
-    window_days: 7,
-    mood: {
-      count: 3,
-      mean: 3,
-      min: 3,
-      max: 3,
-      stddev: 0,
-      trend_per_day: 0,
-      latest: 'moderate',
-      distribution: { very_low: 0, low: 0, moderate: 3, good: 0, excellent: 0, unknown: 0 },
-      top_tags: [],
-    },
-    activity: {
-      sessions: 3,
-      total_minutes: 120,
-      minutes_by_type: { cardio: 0, strength: 120, flexibility: 0, mindfulness: 0, other: 0 },
-      minutes_by_intensity: { low: 0, moderate: 120, high: 0, unknown: 0 },
-      active_days: 3,
-      streak_days: 1,
-    },
-    recent_notes: notes,
-  });
+  /** Three moderate moods, one a day, each with its note, and an hour of strength training. */
+  const windowOf = (notes: [string, string, string]) =>
+    snapshotOfEvents([
+      activity(1, at('2026-03-01T07:00:00Z'), { activity_type: 'strength', intensity: 'moderate', duration_minutes: 60 }),
+      ...notes.map((note, i) => mood(2 + i, at(`2026-03-0${i + 1}T08:00:00Z`), { level: 'moderate', note })),
+    ]);
 
   test('workout notes give no work theme, in the facts (the payload field) or the text', () => {
-    const notes = input(['Great workout today.', 'Worked out with a friend, felt strong.', 'Working out before breakfast.']);
-    assert.deepEqual(snapshotFacts(notes).themes, []);
+    const w = windowOf(['Great workout today.', 'Worked out with a friend, felt strong.', 'Working out before breakfast.']);
+    assert.deepEqual(w.recent_notes, ['Working out before breakfast.', 'Worked out with a friend, felt strong.', 'Great workout today.']);
+    assert.deepEqual(snapshotFacts(w).themes, []);
     assert.equal(
-      renderText(notes),
-      'Mixed mood, so-so (3 logged). Mood stable and consistent, about the same each day. Moderate workouts: only strength training (weights, gym), about 2 hours this week. Exercises some days (3 of 7 days).',
+      renderText(w),
+      'Mixed mood, so-so (3 logged). Mood stable and consistent, about the same each day. Moderate workouts: only strength training (weights, gym), about 60 minutes this week. Barely active, little exercise (1 of 7 days).',
     );
   });
 
   test('"deadline at work" notes give the work theme, in the facts and the text', () => {
-    const notes = input(['Deadline at work, stayed late.', 'Another deadline at work.', 'Great workout today.']);
-    assert.deepEqual(snapshotFacts(notes).themes, ['work']);
-    assert.match(renderText(notes), /\. Often mentions work \(job, deadlines\)\.$/);
+    const w = windowOf(['Deadline at work, stayed late.', 'Another deadline at work.', 'Great workout today.']);
+    assert.deepEqual(snapshotFacts(w).themes, ['work']);
+    assert.match(renderText(w), /\. Often mentions work \(job, deadlines\)\.$/);
   });
 });
