@@ -4,7 +4,7 @@
  * whether embedding each aspect of a text apart would help, before anyone builds it.
  *
  * Aspects. A point's text split by `renderAspects` (mood; activity; themes), and each aspect
- * split into its sentences: with text v2 that is mood level, direction, spread, activity type
+ * split into its sentences: with text v2 and v3 that is mood level, direction, spread, activity type
  * with amount and intensity, consistency, themes (text v1: mood, activity type, consistency,
  * themes). Every sentence is embedded alone with the same model and `embed` (no prefix); the
  * question once with `embedQueries`. Scores over a point's aspect similarities s₁ ≥ s₂ ≥ …:

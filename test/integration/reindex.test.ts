@@ -12,7 +12,7 @@ import { createVectorStore, indexVersionOf, resolveAliasTarget, type VectorStore
 import { checkpointPath, type ReindexCheckpoint } from '../../src/cli/reindex.js';
 import { startServe } from '../../src/cli/serve.js';
 import { createLogger } from '../../src/logger.js';
-import { rerenderText } from '../../src/pipeline/index.js';
+import { renderInputOf, rerenderText, snapshotFacts } from '../../src/pipeline/index.js';
 import type { Embedder, SourceRecord } from '../../src/ports.js';
 import { produceWorkload } from '../../src/workload/index.js';
 import { startQdrantEngine, type QdrantEngine } from '../support/qdrant-engine.js';
@@ -338,6 +338,7 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
         assert.equal(p.payload.snapshot_id, want.snapshot.snapshot_id, `${s}: point ${p.id} carries the latest snapshot of its day`);
         assert.equal(p.payload.model_id, embedders.next.modelId, `${s}: point ${p.id} was embedded by the new model`);
         assert.equal(p.payload.text, rerenderText(p.payload), `${s}: point ${p.id}'s text is this renderer's`);
+        assert.deepEqual(p.payload.themes, snapshotFacts(renderInputOf(p.payload)).themes, `${s}: point ${p.id}'s themes are this lexicon's, as its text`);
       }
       assert.equal(parsed.versions.find((v) => v.current)?.points, points.length, `${s}: status counts the new version's points`);
       assert.equal(parsed.versions.find((v) => v.current)?.lag, 0, `${s}: status shows the current version's lag as 0 once its group has consumed everything (markers are not lag)`);

@@ -2,11 +2,15 @@ import type { IndexVersion } from '../../contracts/index-version.js';
 import type { MoodLevel } from '../../contracts/snapshot.js';
 import type { PointPayload, VectorPoint } from '../../ports.js';
 import { renderText, type RenderInput } from './render-text.js';
+import { snapshotFacts } from './snapshot-facts.js';
+import { factFields } from './to-point.js';
 
 /**
  * A stored point as the source of another index version (`aura-stream reindex`): the payload
  * keeps every statistic the renderer reads, so the text is rendered again by this build's
- * renderer and embedded by the new model; nothing else of the point changes.
+ * renderer and embedded by the new model, and the facts fields (`themes`, `mood_level`, …) are
+ * derived again by this build's `snapshotFacts`, so they agree with the new text (text v3 changed
+ * `themes`); nothing else of the point changes.
  */
 
 /** The window fields of a stored payload, as `renderText` reads them. */
@@ -43,13 +47,13 @@ export function rerenderText(p: PointPayload): string {
 
 /**
  * The point of `version` made from a stored one: same id and statistics, same source offsets (so
- * the catch-up and the erasure guard can compare), the re-rendered `text`, the new vector and
- * the new version's model (id, ONNX hash, manifest hash) and text version.
+ * the catch-up and the erasure guard can compare), the re-rendered `text` and facts fields, the
+ * new vector and the new version's model (id, ONNX hash, manifest hash) and text version.
  */
 export function reindexedPoint(stored: { id: string; payload: PointPayload }, text: string, vector: Float32Array, version: IndexVersion): VectorPoint {
   return {
     id: stored.id,
     vector,
-    payload: { ...stored.payload, text, model_id: version.model_id, model_version: version.model_version, manifest_sha256: version.manifest_sha256, text_version: version.text_version },
+    payload: { ...stored.payload, ...factFields(snapshotFacts(renderInputOf(stored.payload))), text, model_id: version.model_id, model_version: version.model_version, manifest_sha256: version.manifest_sha256, text_version: version.text_version },
   };
 }

@@ -4,9 +4,13 @@ import { MOOD_GOOD_MIN, MOOD_LOW_MAX, snapshotFacts, type SnapshotFacts } from '
 /**
  * Version of the text this renderer writes: raise it with every change of `renderText`'s output.
  * Part of the index version (src/contracts/index-version.ts): a new text version is a new
- * collection, built by `aura-stream reindex` (docs/reindex.md).
+ * collection, built by `aura-stream reindex` (docs/reindex.md). History (docs/retrieval.md, "Text versions"):
+ * 1 the first plain-language text; 2 five mood levels, separate direction and spread sentences,
+ * everyday words, the intensity leading; 3 the notes lexicon of snapshotFacts (THEME_LEXICON) no
+ * longer counts exercise ("workout", "worked out", "core work"), "tired of", a training partner,
+ * "stress fracture" or "blood pressure" as a theme, so fewer windows say "Often mentions work".
  */
-export const TEXT_VERSION = 2;
+export const TEXT_VERSION = 3;
 
 /** A snapshot before its text is rendered. */
 export type SnapshotWithoutText = Omit<ContextAggregated, 'text'>;

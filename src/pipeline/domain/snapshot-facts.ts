@@ -40,12 +40,26 @@ export type Direction = 'better' | 'worse' | 'steady';
 export type IntensityWord = 'gentle' | 'moderate' | 'hard' | 'mixed';
 export type Consistency = 'almost daily' | 'some days' | 'rarely';
 
-/** Words for the notes lexicon; a note mentions a theme when one of its words matches. */
+/**
+ * Words for the notes lexicon; a note mentions a theme when one of its words matches. Notes of
+ * activities talk about exercise, so words that also name exercise are kept out where the phrase
+ * says so (each exclusion has a must-not-match case in test/pipeline/domain/snapshot-facts.test.ts):
+ * - work: work, works, worked, working, workday(s), workweek, workload(s), workplace(s),
+ *   workmate(s), co-worker(s), colleague(s), deadline(s), office, desk, meeting(s), boss, review;
+ *   not workout(s), "work out" / "worked out" / "working out" / "work-out" (exercise, or "it
+ *   worked out": neither is the job), not training "work" ("core work", "speed work", "hill
+ *   work", …), not "meeting up" or "meeting friends" (social).
+ * - sleep: not "tired of" (fed up, not sleepy).
+ * - family: not a "training / running / gym / … partner".
+ * - stress: not "stress fracture" or "stress test", not "blood pressure" (health, not strain).
+ * Left as they are, on purpose: "it works" / "worked well" and "working on my form" (a mention of
+ * work more often than not), "review" (a performance review, the case notes mean), "rested".
+ */
 export const THEME_LEXICON: Readonly<Record<string, RegExp>> = {
-  sleep: /\b(sleep\w*|slept|rested|tired|insomnia|naps?)\b/i,
-  work: /\b(work\w*|deadlines?|office|desk|meetings?|boss|review)\b/i,
-  family: /\b(family|sister|brother|kids?|children|mother|mom|dad|father|partner|parents?)\b/i,
-  stress: /\b(stress\w*|anxious|anxiety|pressure|jittery|overwhelmed)\b/i,
+  sleep: /\b(sleep\w*|slept|rested|tired(?!\s+of\b)|insomnia|naps?)\b/i,
+  work: /\b((?<!\b(?:core|speed|hill|track|interval|tempo|mobility|strength|accessory|technique|gym|leg|ab|bag|pad)[\s-])work(?:s|ed|ing|days?|week|loads?|places?|mates?)?\b(?![\s-]+out\b)|co-?workers?|colleagues?|deadlines?|office|desk|meetings?\b(?!\s+(?:up|(?:with\s+)?(?:(?:a|my|some|old|new)\s+)?friends?)\b)|boss|review)\b/i,
+  family: /\b(family|sister|brother|kids?|children|mother|mom|dad|father|(?<!\b(?:training|running|gym|workout|lifting|sparring|climbing|cycling|tennis|squash|dance)[\s-])partner|parents?)\b/i,
+  stress: /\b(stress\w*(?![\s-]+(?:fractures?|tests?)\b)|anxious|anxiety|(?<!\bblood\s)pressure|jittery|overwhelmed)\b/i,
   friends: /\b(friends?)\b/i,
 };
 

@@ -2,7 +2,7 @@ import { utcDay } from '../../contracts/ids.js';
 import type { ContextAggregated } from '../../contracts/snapshot.js';
 import type { EmbedderInfo, PointPayload, SourceRecord, VectorPoint } from '../../ports.js';
 import { TEXT_VERSION } from './render-text.js';
-import { snapshotFacts } from './snapshot-facts.js';
+import { snapshotFacts, type SnapshotFacts } from './snapshot-facts.js';
 
 /** A decoded snapshot with the record it was read from and its point id. */
 export interface PointItem {
@@ -43,19 +43,14 @@ export function toPoint(
     mood_trend_per_day: s.mood.trend_per_day,
     mood_latest: s.mood.latest,
     mood_distribution: { ...s.mood.distribution },
-    mood_level: facts.moodLevel,
-    mood_direction: facts.direction,
-    mood_variable: facts.variable,
+    ...factFields(facts),
     activity_sessions: s.activity.sessions,
     activity_minutes: s.activity.total_minutes,
     minutes_by_type: { ...s.activity.minutes_by_type },
     minutes_by_intensity: { ...s.activity.minutes_by_intensity },
     active_days: s.activity.active_days,
     streak_days: s.activity.streak_days,
-    main_activity: facts.dominantActivity,
-    intensity: facts.intensity,
     top_tags: s.mood.top_tags.map((t) => ({ tag: t.tag, count: t.count })),
-    themes: facts.themes,
     recent_notes: [...s.recent_notes],
     aggregator_version: s.aggregator_version,
     model_id: embedder.modelId,
@@ -69,4 +64,11 @@ export function toPoint(
     event_offset: s.source_offset,
   };
   return { id: item.pointId, vector, payload };
+}
+
+/** The payload fields that hold a window's plain-language facts (for filters), from `snapshotFacts`. */
+export type FactFields = Pick<PointPayload, 'mood_level' | 'mood_direction' | 'mood_variable' | 'main_activity' | 'intensity' | 'themes'>;
+
+export function factFields(facts: SnapshotFacts): FactFields {
+  return { mood_level: facts.moodLevel, mood_direction: facts.direction, mood_variable: facts.variable, main_activity: facts.dominantActivity, intensity: facts.intensity, themes: facts.themes };
 }

@@ -2,23 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { UserEvent } from '../../../src/contracts/events.js';
 import { pointId } from '../../../src/contracts/ids.js';
-import type { UserWindow } from '../../../src/contracts/window.js';
-import { rollWindow } from '../../oracles/roll-window.js';
 import { toPoint } from '../../../src/pipeline/domain/to-point.js';
-import { toSnapshot } from '../../oracles/to-snapshot.js';
-import { type SnapshotConfig } from '../../../src/pipeline/domain/snapshot-of.js';
-import { activity, at, mood, position } from '../../support/aggregate-fixtures.js';
+import { activity, at, mood } from '../../support/aggregate-fixtures.js';
+import { snapshotOfEvents as snapshotOf } from '../../support/snapshot-of-events.js';
 import { TEXT_VERSION } from '../../../src/pipeline/domain/render-text.js';
-
-const config: SnapshotConfig = { windowDays: 7, maxEvents: 512, aggregatorVersion: '1.0.0-test' };
-
-function snapshotOf(events: UserEvent[]) {
-  let window: UserWindow | undefined;
-  events.forEach((e, i) => {
-    window = rollWindow(window, e, 100 + i, config).window;
-  });
-  return toSnapshot(window!, events.at(-1)!, position(100 + events.length - 1, 2), config);
-}
 
 describe('toPoint', () => {
   const events: UserEvent[] = [
