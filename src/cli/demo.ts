@@ -7,11 +7,13 @@ import { createLogger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { AvroSerde, createRegistryClient, registryAuth } from '../adapters/avro-serde.js';
 import { createKafka, kafkaConnection } from '../adapters/kafka/client.js';
+import { createInterpreter, searchContext } from '../query/index.js';
 import { stackUp } from '../stack/index.js';
 import { formatSummary, type GenerationSummary } from '../workload/index.js';
 import { prepareTopics, startAggregate } from './run-aggregate.js';
 import { createEmbedder, startVectorize, createVectorSink } from './run-vectorize.js';
 import { produceWorkload } from '../workload/index.js';
+import { interpretationLine } from './search.js';
 import { stopStage, trackState, type StageHandle } from './stage-runtime.js';
 
 export interface DemoOptions {
@@ -129,10 +131,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     for (const [k, v] of rows) console.log(`  ${k.padEnd(30)} ${v}`);
 
     const embedder = await createEmbedder(config, logger);
-    const [vector] = await embedder.embedQueries([options.query]);
-    const results = await sink.search(vector!, { limit: 3 });
+    // The readers' query path, as `aura-stream search` runs it: the question interpreted, then ranked.
+    const answer = await searchContext({ reader: sink, embedder, interpreter: createInterpreter(embedder), mode: config.retrievalMode }, { text: options.query, limit: 3 });
     console.log(`\nSearch "${options.query}":`);
-    for (const r of results) console.log(`  ${r.score.toFixed(3)}  ${r.payload.user_id} ${r.payload.day}  ${r.payload.text}`);
+    if (answer.interpreted_as) console.log(`  ${interpretationLine(answer.interpreted_as, answer.hits.length)}`);
+    for (const r of answer.hits) console.log(`  ${(r.score ?? 0).toFixed(3)}${r.filled ? '+' : ' '} ${r.payload.user_id} ${r.payload.day}  ${r.payload.text}`);
     console.log(`\nSearch this run yourself (the latest demo run is found without settings):`);
     console.log(`  node bin/aura-stream.js search "mood getting worse" [--json] [--user user-0001] [--since ${utcDay(Date.now() - 3 * 86_400_000)}]`);
     console.log(`  STATE_DIR=${config.stateDir} node bin/aura-stream.js search "…"   # this run, once a newer one exists`);

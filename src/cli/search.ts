@@ -187,7 +187,8 @@ export async function runSearch(text: string | undefined, options: SearchOptions
       print(`${sink.kind} ${sink.location} index ${target.alias} → ${target.collection} (${describeVersion(target.version)}): ${answer.hits.length} result(s) of a ${answer.kind} query${by}`);
       if (interpreted) print(interpreted);
       for (const h of answer.hits) {
-        const value = orderBy ? `  ${orderBy.field}=${String(fieldValue(h.payload, orderBy.field))}` : '';
+        const v = orderBy && fieldValue(h.payload, orderBy.field);
+        const value = orderBy ? `  ${orderBy.field}=${typeof v === 'number' ? Number(v.toFixed(2)) : String(v)}` : '';
         print(`${h.score === null ? '-' : h.score.toFixed(3)}${h.filled ? '+' : ' '} ${h.payload.user_id}  ${h.payload.day}${value}  ${h.payload.text}`);
       }
     } finally {

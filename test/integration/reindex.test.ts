@@ -237,8 +237,10 @@ describe('reindex from MiniLM to bge-small while events flow, with an erase, a k
         logger: createLogger('warn'),
       });
       const servedBy = new Map<string, number>();
+      // As written (interpret: false): the test compares serve's ranking with the new model's query vector; an
+      // interpreted question would run as filters and an order (docs/search.md "Query interpretation").
       const ask = async () => {
-        const res = await fetch(`http://127.0.0.1:${served.port}/v1/search`, { method: 'POST', headers: { authorization: `Bearer ${SERVE_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ text: question, limit: 20 }) });
+        const res = await fetch(`http://127.0.0.1:${served.port}/v1/search`, { method: 'POST', headers: { authorization: `Bearer ${SERVE_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ text: question, limit: 20, interpret: false }) });
         return { status: res.status, body: (await res.json()) as { answered_by: Record<string, string>; hits: Array<{ id: string; payload: { model_id: string } }> } & Record<string, unknown> };
       };
       const before = await ask();
