@@ -174,7 +174,8 @@ export async function runSearch(text: string | undefined, options: SearchOptions
       // The descriptions' vectors from the last search with this model (a file under STATE_DIR), not embedded again each call.
       const descriptionCache = createFileDescriptionCache({ dir: descriptionCacheDir(config.stateDir), warn: (m) => logger.warn(m) });
       const interpreter = embedder && createInterpreter(embedder, { descriptionCache });
-      const answer = await searchContext({ reader: sink, ...(embedder && { embedder, interpreter }), index: target, mode: config.retrievalMode }, query);
+      const onInterpretError = (err: unknown) => note(`interpreting the question failed (${err instanceof Error ? err.message : String(err)}); it ran as written`);
+      const answer = await searchContext({ reader: sink, ...(embedder && { embedder, interpreter }), onInterpretError, index: target, mode: config.retrievalMode }, query);
       const interpreted = answer.interpreted_as ? interpretationLine(answer.interpreted_as, answer.hits.length) : undefined;
       if (options.json) {
         // stdout stays one hit per line; what the question ran as goes beside it.
@@ -188,7 +189,8 @@ export async function runSearch(text: string | undefined, options: SearchOptions
       if (interpreted) print(interpreted);
       for (const h of answer.hits) {
         const v = orderBy && fieldValue(h.payload, orderBy.field);
-        const value = orderBy ? `  ${orderBy.field}=${typeof v === 'number' ? Number(v.toFixed(2)) : String(v)}` : '';
+        // Three significant digits for fractions (1.67, -0.00412); whole numbers (minutes, epoch ms) as they are.
+        const value = orderBy ? `  ${orderBy.field}=${typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(3)) : String(v)}` : '';
         print(`${h.score === null ? '-' : h.score.toFixed(3)}${h.filled ? '+' : ' '} ${h.payload.user_id}  ${h.payload.day}${value}  ${h.payload.text}`);
       }
     } finally {

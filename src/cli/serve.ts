@@ -73,7 +73,16 @@ export async function startServe(options: { config?: Config; logger?: Logger } =
         // One resolution per request: the collection read and the model encoding the text are both this target's.
         const target = await current();
         const search = (encoder?: Embedder) =>
-          searchContext({ reader: sinkOf(target.collection), ...(encoder && { embedder: encoder, interpreter: interpreterOf(encoder) }), index: target, mode: config.retrievalMode }, query);
+          searchContext(
+            {
+              reader: sinkOf(target.collection),
+              ...(encoder && { embedder: encoder, interpreter: interpreterOf(encoder) }),
+              onInterpretError: (err) => logger.warn({ err }, 'interpreting a question failed; it ran as written'),
+              index: target,
+              mode: config.retrievalMode,
+            },
+            query,
+          );
         // The model stays open while the request encodes with it, even if a promote unloads it meanwhile.
         return query.text === undefined ? search() : models.use(target, search);
       },

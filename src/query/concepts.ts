@@ -18,7 +18,7 @@ export interface Concept {
   /** One sentence for docs and `interpreted_as` readers: what the filters select. */
   means: string;
   filters: FieldCondition[];
-  /** For concepts about degree: the most of it first (e.g. the fewest active days for "barely"). */
+  /** The order inside the filter, the most of it first (e.g. the fewest active days for "barely"; for a theme or a direction, the most moods); the first concept's applies. */
   order_by?: { field: string; direction: 'asc' | 'desc' };
   descriptions: readonly string[];
 }

@@ -9,5 +9,5 @@ export type { AnsweredBy, ContextAnswer, ContextHit, ContextReader, InterpretedA
 export { serveOpenApi } from './openapi.js';
 export { CONCEPTS } from './concepts.js';
 export type { Concept } from './concepts.js';
-export { CALIBRATIONS, CLAUSE_THRESHOLD, DESCRIPTION_CACHE_FORMAT, INTERPRET_MARGIN, INTERPRET_THRESHOLD, MAX_CONCEPTS, SECOND_WITHIN, calibrationFor, clauses, createInterpreter, descriptionCacheKey, predicate } from './interpret.js';
+export { CALIBRATIONS, CLAUSE_THRESHOLD, DESCRIPTION_CACHE_FORMAT, INTERPRET_MARGIN, INTERPRET_THRESHOLD, MAX_CLAUSES, MAX_CONCEPTS, SECOND_WITHIN, UNCALIBRATED, calibrationFor, clauses, createInterpreter, descriptionCacheKey, predicate } from './interpret.js';
 export type { Calibration, DescriptionCache, InterpretedConcept, Interpretation, Interpreter, InterpreterOptions } from './interpret.js';

@@ -9,9 +9,12 @@ import { CONCEPTS, type Concept } from './concepts.js';
  * the points whose text merely sounds alike. Recognition uses the index's own embedding model:
  * the question and the concepts' everyday descriptions (src/query/concepts.ts) are embedded alike
  * and compared by cosine; a concept is taken when its best description is close enough and clearly
- * closer than its aspect's other concepts. Up to two concepts of different aspects combine with
- * AND: the question is also read clause by clause ("…, and …"), and a second concept of another
- * aspect is taken from the whole question when it is nearly as close as the first.
+ * closer than its aspect's other concepts. Up to MAX_CONCEPTS concepts of different aspects (or
+ * several themes) combine with AND: the question is also read clause by clause ("…, and …", at
+ * most MAX_CLAUSES clauses), each clause giving its own concept. (A second concept from the whole
+ * question alone, `secondWithin`, is off by default: it added wrong concepts on the tuning half.)
+ * Only a model with a calibration (CALIBRATIONS) is interpreted: another model's cosine scale is
+ * unknown, so its questions run as written.
  *
  * Questions about something the payload does not measure (sleep hours, diet, …) stay below the
  * threshold and return null: the text then runs as written.
@@ -94,20 +97,29 @@ export interface Calibration {
 
 /**
  * Cosine scales differ between models (MiniLM's paraphrases sit lower than bge-small's), so the
- * thresholds are per model family, matched in the embedder's model id; another model gets
- * bge-small's. Each was chosen on the tuning half with that model.
+ * thresholds are per model family, matched in the embedder's model id. Each was chosen on the
+ * tuning half with that model. A model without one interprets nothing (UNCALIBRATED): borrowed
+ * thresholds would match concepts too eagerly or never, and silently narrow or not its answers.
  */
 export const CALIBRATIONS: ReadonlyArray<{ model: string; calibration: Calibration }> = [
   { model: 'bge-small-en-v1.5', calibration: { threshold: INTERPRET_THRESHOLD, clauseThreshold: CLAUSE_THRESHOLD, margin: INTERPRET_MARGIN } },
   { model: 'all-MiniLM-L6-v2', calibration: { threshold: 0.55, clauseThreshold: 0.6, margin: INTERPRET_MARGIN } },
 ];
 
-/** The calibration of a model id (e.g. `bge-small-en-v1.5-q`, `Xenova/all-MiniLM-L6-v2`); bge-small's for another. */
+/** No concept reaches an infinite threshold: the questions of an uncalibrated model run as written. */
+export const UNCALIBRATED: Calibration = { threshold: Infinity, clauseThreshold: Infinity, margin: INTERPRET_MARGIN };
+
+/** The calibration of a model id (e.g. `bge-small-en-v1.5-q`, `Xenova/all-MiniLM-L6-v2`); UNCALIBRATED for another. */
 export function calibrationFor(modelId: string | undefined): Calibration {
-  return (CALIBRATIONS.find((c) => modelId?.includes(c.model)) ?? CALIBRATIONS[0]!).calibration;
+  return CALIBRATIONS.find((c) => modelId?.includes(c.model))?.calibration ?? UNCALIBRATED;
 }
 /** At most this many concepts combine (e.g. two themes and a mood level). */
 export const MAX_CONCEPTS = 3;
+/**
+ * At most this many clauses are read (each is one more embedding): a question of hundreds of
+ * commas must not cost hundreds of passes on the model every other request shares.
+ */
+export const MAX_CLAUSES = 6;
 /** Aspects whose concepts can hold together (a window has up to three themes); the others exclude each other. */
 const MULTI_ASPECTS: ReadonlySet<Concept['aspect']> = new Set(['theme']);
 
@@ -227,7 +239,7 @@ export function createInterpreter(embedder: Vectors, options: InterpreterOptions
   return {
     async interpret(text) {
       const table = await descriptions();
-      const parts = clauses(text);
+      const parts = clauses(text).slice(0, MAX_CLAUSES);
       const inputs = parts.length > 1 ? [predicate(text), ...parts] : [predicate(text)];
       const vectors = await embedder.embed(inputs);
       const chosen: Scored[] = [];

@@ -123,7 +123,7 @@ const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/compon
 const error = (description: string) => ({ description, content: json('Error') });
 
 /** Version of the HTTP API (not of the package): bumped when a response changes incompatibly. */
-export const SERVE_API_VERSION = '1.1.0';
+export const SERVE_API_VERSION = '2.0.0';
 
 export function serveOpenApi(): Record<string, unknown> {
   return {

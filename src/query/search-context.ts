@@ -57,6 +57,8 @@ export interface ContextReader {
   index?: { alias: string; version: IndexVersion | undefined };
   /** Turns a question into payload filters (createInterpreter with the index's model); absent: text runs as written. */
   interpreter?: Interpreter;
+  /** Told when interpreting a question failed; the question then runs as written (interpreted_as null). */
+  onInterpretError?: (err: unknown) => void;
 }
 
 /** A payload field's value (dotted paths reach into maps); undefined when absent or null. */
@@ -109,7 +111,8 @@ export async function searchContext(ports: ContextReader, query: ContextQuery | 
   const by = answered_by({ model_id: embedder.modelId, model_version: embedder.modelVersion });
   const search = (filter: CompiledQuery['filter'], limit: number) => reader.search(vector, { ...filter, limit, mode: ports.mode, text: q.text });
   if (q.orderBy === undefined) {
-    const interpretation = q.interpret && ports.interpreter ? await ports.interpreter.interpret(q.text) : null;
+    // Interpretation is an aid: when it fails, the question still gets the answer it had without it.
+    const interpretation = q.interpret && ports.interpreter ? await ports.interpreter.interpret(q.text).catch((err: unknown) => (ports.onInterpretError?.(err), null)) : null;
     if (interpretation) return interpreted(q, interpretation, search, by);
     return { kind: q.kind, answered_by: by, hits: await search(q.filter, q.limit), ...notInterpreted };
   }

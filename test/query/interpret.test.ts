@@ -9,7 +9,7 @@ import { LanceDbSink } from '../../src/adapters/lancedb-sink.js';
 import { createTransformersEmbedder, ONNX_FILE, type TransformersEmbedder } from '../../src/adapters/transformers-embedder.js';
 import { localStackModel } from '../../src/config.js';
 import type { PointPayload } from '../../src/ports.js';
-import { CONCEPTS, clauses, compileQuery, createInterpreter, descriptionCacheKey, searchContext, type ContextAnswer, type Interpreter } from '../../src/query/index.js';
+import { CONCEPTS, MAX_CLAUSES, UNCALIBRATED, calibrationFor, clauses, compileQuery, createInterpreter, descriptionCacheKey, searchContext, type ContextAnswer, type Interpreter } from '../../src/query/index.js';
 import { point } from '../support/sink-points.js';
 
 // The query interpreter with the index's real model: phrases written for this test (not the
@@ -89,6 +89,22 @@ describe('query interpreter with the real model', { timeout: 300_000 }, () => {
     for (const text of ['what is the capital of France', 'favourite pizza toppings', 'car insurance renewal', 'her phone number', 'likes jazz music']) {
       assert.equal(await interpreter.interpret(text), null, text);
     }
+  });
+
+  it('reads at most MAX_CLAUSES clauses, however many commas a question has', async () => {
+    const sizes: number[] = [];
+    const counting = createInterpreter({ modelId: embedder.modelId, embed: (texts) => (sizes.push(texts.length), embedder.embed(texts)) });
+    await counting.interpret('x');
+    sizes.length = 0;
+    const many = await counting.interpret(Array.from({ length: 300 }, () => 'sad').join(', '));
+    assert.deepEqual(sizes, [1 + MAX_CLAUSES], 'the whole question and its first clauses, in one pass');
+    assert.deepEqual(many?.concepts.map((c) => c.id), ['mood-low']);
+  });
+
+  it('interprets nothing with a model it has no calibration for', async () => {
+    assert.equal(calibrationFor('some-org/another-model'), UNCALIBRATED);
+    const other = createInterpreter({ modelId: 'some-org/another-model', embed: (texts) => embedder.embed(texts) });
+    assert.equal(await other.interpret('feeling sad and not exercising'), null, 'the same vectors, but no thresholds to read them with');
   });
 
   it('splits clauses at conjunctions and commas', () => {
@@ -197,6 +213,16 @@ describe('searchContext with the interpreter, on LanceDB', { timeout: 300_000 },
     const unknown = await searchContext(ports(), { text: 'likes jazz music', limit: 2 });
     assert.equal(unknown.interpreted_as, null);
     assert.equal(unknown.hits.length, 2);
+  });
+
+  it('runs the text as written when interpreting fails, and tells the reader why', async () => {
+    const plain = await searchContext(ports(), { text: 'she seems so unhappy lately', interpret: false, limit: 3 });
+    const failures: unknown[] = [];
+    const broken: Interpreter = { interpret: async () => Promise.reject(new Error('model gone')) };
+    const a = await searchContext({ ...ports(), interpreter: broken, onInterpretError: (err) => failures.push(err) }, { text: 'she seems so unhappy lately', limit: 3 });
+    assert.equal(a.interpreted_as, null);
+    assert.deepEqual(users(a), users(plain), 'the same answer as the text as written');
+    assert.deepEqual(failures.map((e) => (e as Error).message), ['model gone']);
   });
 
   it('validates interpret', () => {
