@@ -42,9 +42,11 @@ exec 9>"$cache/image-bases.lock"
 flock 9
 
 has_image() { "${buildah[@]}" inspect --type image "$1" >/dev/null 2>&1; }
-# debootstrap mounts /proc and /sys inside the tree: unmount before removing, and never cross a mount
+# debootstrap mounts /proc and /sys inside the tree: unmount before removing, and never cross a mount.
+# No mount under the tree (the usual case on a fresh machine) is not an error: grep finding nothing
+# must not end the script under pipefail.
 drop_rootfs() {
-  findmnt -rno TARGET | grep -F "$1/" | sort -r | while read -r m; do umount -l "$m" || true; done
+  { findmnt -rno TARGET | grep -F "$1/" || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
   rm -rf --one-file-system "$1"
 }
 
