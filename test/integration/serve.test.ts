@@ -14,6 +14,7 @@ import type { UserWindow } from '../../src/contracts/window.js';
 import { createLogger } from '../../src/logger.js';
 import type { FieldCondition, PointPayload, VectorSink } from '../../src/ports.js';
 import { fieldValue } from '../../src/query/index.js';
+import { holds } from '../support/fakes/vector-sink.js';
 import { toPoint } from '../../src/pipeline/index.js';
 import { aggregateBatch, type AggregateInput } from '../oracles/aggregate-batch.js';
 import { generateEvents } from '../../src/workload/index.js';
@@ -43,32 +44,6 @@ function history(): ContextAggregated[] {
     byPoint.set(pointId(snapshot.user_id, snapshot.window_end), snapshot);
   }
   return [...byPoint.values()];
-}
-
-/** Whether a payload holds one filter condition (the operators of src/query/fields.ts OPS_BY_TYPE). */
-function holds(payload: PointPayload, c: FieldCondition): boolean {
-  const raw = (payload as unknown as Record<string, unknown>)[c.field];
-  if (Array.isArray(raw)) return c.op === 'contains' ? raw.includes(c.value) : c.op === 'in' && Array.isArray(c.value) && (c.value as unknown[]).some((x) => raw.includes(x));
-  const v = fieldValue(payload, c.field);
-  if (v === undefined) return false;
-  switch (c.op) {
-    case 'eq':
-      return v === c.value;
-    case 'ne':
-      return v !== c.value;
-    case 'in':
-      return Array.isArray(c.value) && (c.value as unknown[]).includes(v);
-    case 'gt':
-      return (v as number) > (c.value as number);
-    case 'gte':
-      return (v as number) >= (c.value as number);
-    case 'lt':
-      return (v as number) < (c.value as number);
-    case 'lte':
-      return (v as number) <= (c.value as number);
-    default:
-      return false;
-  }
 }
 
 /** Validators of the committed OpenAPI document's response schemas. */

@@ -130,8 +130,8 @@ export class MemoryVectorSink implements VectorSink {
   }
 }
 
-/** The semantics of src/ports.ts FieldCondition, written out plainly. */
-function holds(payload: PointPayload, c: FieldCondition): boolean {
+/** The semantics of src/ports.ts FieldCondition, written out plainly (also what tests check real stores' answers against). */
+export function holds(payload: PointPayload, c: FieldCondition): boolean {
   const raw = c.field === 'themes' ? payload.themes : fieldValue(payload, c.field);
   const v = c.value;
   if (c.op === 'ne') return raw !== v;
