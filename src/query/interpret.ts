@@ -203,14 +203,16 @@ export function createInterpreter(embedder: Vectors, options: InterpreterOptions
     return vectors;
   };
   const descriptions = () => {
-    described ??= (async () => {
-      const texts = concepts.flatMap((c) => c.descriptions);
-      const vectors = await embedDescriptions(texts);
-      let i = 0;
-      return concepts.map((concept) => ({ concept, vectors: concept.descriptions.map(() => vectors[i++]!) }));
-    })();
-    // A failed load is not cached: the next question tries again.
-    described.catch(() => (described = undefined));
+    if (!described) {
+      described = (async () => {
+        const texts = concepts.flatMap((c) => c.descriptions);
+        const vectors = await embedDescriptions(texts);
+        let i = 0;
+        return concepts.map((concept) => ({ concept, vectors: concept.descriptions.map(() => vectors[i++]!) }));
+      })();
+      // A failed load is not cached: the next question tries again (one handler per load, not per question).
+      described.catch(() => (described = undefined));
+    }
     return described;
   };
 
